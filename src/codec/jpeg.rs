@@ -1,0 +1,104 @@
+//! Lossy JPEG by mozjpeg (its default profile: trellis quantisation, optimised Huffman tables),
+//! decoded by mozjpeg's own libjpeg-turbo-derived decoder (islow IDCT, fancy upsampling, as
+//! `djpeg`). Gray sources become 1-component JPEGs.
+
+use mozjpeg::{ColorSpace, Compress, Decompress};
+
+use super::{versions, Codec, Kind, Param, Params, Value};
+use crate::pixels::{Image, Layout};
+
+pub struct Jpeg;
+
+const PARAMS: &[Param] = &[
+    Param {
+        key: "q",
+        kind: Kind::Int { min: 1, max: 100 },
+        default: Value::Int(75),
+        help: "quality (mozjpeg's tables: not comparable by number with libjpeg's)",
+    },
+    Param {
+        key: "subsampling",
+        kind: Kind::Choice(&["420", "422", "444"]),
+        default: Value::Choice("420"),
+        help: "chroma subsampling (ignored for gray sources)",
+    },
+    Param {
+        key: "progressive",
+        kind: Kind::Bool,
+        default: Value::Bool(true),
+        help: "progressive with mozjpeg's scan optimisation; false = baseline sequential",
+    },
+];
+
+impl Codec for Jpeg {
+    fn name(&self) -> &'static str {
+        "jpeg"
+    }
+    fn version(&self) -> String {
+        format!(
+            "mozjpeg {} (mozjpeg-sys {})",
+            versions::MOZJPEG,
+            versions::MOZJPEG_SYS
+        )
+    }
+    fn decoder(&self) -> String {
+        format!("mozjpeg-sys {} libjpeg decoder", versions::MOZJPEG_SYS)
+    }
+    fn extension(&self) -> &'static str {
+        "jpg"
+    }
+    fn lossless(&self) -> bool {
+        false
+    }
+    fn params(&self) -> &[Param] {
+        PARAMS
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        Layout::new(if src.is_gray() { 1 } else { 3 }, 8)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+        let data = img.as_u8().ok_or("jpeg: input must be 8-bit")?;
+        let gray = img.channels == 1;
+        let mut c = Compress::new(if gray {
+            ColorSpace::JCS_GRAYSCALE
+        } else {
+            ColorSpace::JCS_RGB
+        });
+        c.set_size(img.width as usize, img.height as usize);
+        c.set_quality(params.int("q") as f32);
+        if !params.bool("progressive") {
+            // Drops mozjpeg's progressive scan script: a baseline sequential file.
+            c.set_optimize_scans(false);
+        }
+        if !gray {
+            let px = match params.choice("subsampling") {
+                "444" => (1, 1),
+                "422" => (2, 1),
+                _ => (2, 2),
+            };
+            c.set_chroma_sampling_pixel_sizes(px, px);
+        }
+        let mut started = c
+            .start_compress(Vec::new())
+            .map_err(|e| format!("mozjpeg: {e}"))?;
+        started
+            .write_scanlines(data)
+            .map_err(|e| format!("mozjpeg: {e}"))?;
+        started.finish().map_err(|e| format!("mozjpeg: {e}"))
+    }
+    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+        let d = Decompress::new_mem(data).map_err(|e| format!("JPEG decode failed: {e}"))?;
+        let gray = d.components().len() == 1;
+        let mut started = if gray { d.grayscale() } else { d.rgb() }
+            .map_err(|e| format!("JPEG decode failed: {e}"))?;
+        let (w, h) = (started.width() as u32, started.height() as u32);
+        let pixels: Vec<u8> = started
+            .read_scanlines()
+            .map_err(|e| format!("JPEG decode failed: {e}"))?;
+        started
+            .finish()
+            .map_err(|e| format!("JPEG decode failed: {e}"))?;
+        Image::new_u8(w, h, if gray { 1 } else { 3 }, pixels)
+            .map_err(|e| format!("JPEG decode returned a short image: {e}"))
+    }
+}

@@ -1,0 +1,341 @@
+//! Codec spec strings: `name[:key=values,...]`, expanded into checked configurations.
+//!
+//! Values are a single value, a comma list (`q=50,75,90`) or an integer range with an optional
+//! step (`q=10..95:5`, both ends included when the step lands on them). A token without `=`
+//! continues the previous key's list, so `jpeg:q=50,75,subsampling=444` is two keys. Every
+//! combination of the listed values becomes one configuration (options outer, setting inner).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::{find, Codec, Kind, Param, Params, Value};
+
+/// One codec with fully resolved parameters: one column of the sweep.
+#[derive(Clone)]
+pub struct CodecConfig {
+    pub codec: Arc<dyn Codec>,
+    pub params: Params,
+}
+
+impl fmt::Debug for CodecConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.spec())
+    }
+}
+
+impl PartialEq for CodecConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec() == other.spec()
+    }
+}
+
+impl CodecConfig {
+    /// The setting's key and value, if the codec has a setting.
+    pub fn setting(&self) -> Option<(&'static str, &Value)> {
+        let key = self.codec.params().first()?.key;
+        Some((key, &self.params.0[key]))
+    }
+
+    /// Non-setting parameters as `k=v,k=v` in declaration order; empty when there are none.
+    pub fn options(&self) -> String {
+        self.codec
+            .params()
+            .iter()
+            .skip(1)
+            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Canonical full spec, e.g. `jpeg:q=75,subsampling=420,progressive=true`.
+    pub fn spec(&self) -> String {
+        let all: Vec<String> = self
+            .codec
+            .params()
+            .iter()
+            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
+            .collect();
+        if all.is_empty() {
+            self.codec.name().to_string()
+        } else {
+            format!("{}:{}", self.codec.name(), all.join(","))
+        }
+    }
+
+    /// Codec and options without the setting: identifies one rate-distortion curve.
+    pub fn curve(&self) -> String {
+        let o = self.options();
+        if o.is_empty() {
+            self.codec.name().to_string()
+        } else {
+            format!("{}:{}", self.codec.name(), o)
+        }
+    }
+
+    /// A file name stem for saved encoded files, e.g. `jpeg-q=75_subsampling=420`.
+    pub fn file_stem(&self) -> String {
+        let all: Vec<String> = self
+            .codec
+            .params()
+            .iter()
+            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
+            .collect();
+        if all.is_empty() {
+            self.codec.name().to_string()
+        } else {
+            format!("{}-{}", self.codec.name(), all.join("_"))
+        }
+    }
+}
+
+/// Lists a codec's keys for error messages.
+pub fn describe_keys(codec: &dyn Codec) -> String {
+    let params = codec.params();
+    if params.is_empty() {
+        return format!("{} takes no keys", codec.name());
+    }
+    let keys: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let d = p.describe();
+            if i == 0 {
+                d.replacen(" (default", " (setting, default", 1)
+            } else {
+                d
+            }
+        })
+        .collect();
+    format!("{} keys: {}", codec.name(), keys.join(", "))
+}
+
+/// Parses and expands one spec string. The error names the spec and lists valid keys/ranges.
+pub fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
+    let fail = |why: String| format!("invalid codec spec \"{text}\": {why}");
+    let (name, rest) = match text.split_once(':') {
+        Some((n, r)) => (n.trim(), Some(r)),
+        None => (text.trim(), None),
+    };
+    let codec = find(name).ok_or_else(|| {
+        let known: Vec<&str> = super::builtin().iter().map(|c| c.name()).collect();
+        fail(format!(
+            "unknown codec \"{name}\" (known: {})",
+            known.join(", ")
+        ))
+    })?;
+    let keys_help = describe_keys(codec.as_ref());
+    let fail_k = |why: String| fail(format!("{why}. {keys_help}"));
+
+    // Raw lists per key, in the order given.
+    let mut raw: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(rest) = rest {
+        for token in rest.split(',').map(str::trim) {
+            if token.is_empty() {
+                return Err(fail_k("empty value (two commas in a row?)".into()));
+            }
+            match token.split_once('=') {
+                Some((k, v)) => {
+                    let k = k.trim().to_string();
+                    if raw.iter().any(|(seen, _)| *seen == k) {
+                        return Err(fail_k(format!("key {k} given twice")));
+                    }
+                    raw.push((k, vec![v.trim().to_string()]));
+                }
+                None => match raw.last_mut() {
+                    Some((_, list)) => list.push(token.to_string()),
+                    None => {
+                        return Err(fail_k(format!("\"{token}\" has no key (write key=value)")))
+                    }
+                },
+            }
+        }
+    }
+
+    let params = codec.params();
+    let mut values: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    for (k, list) in &raw {
+        let p = params
+            .iter()
+            .find(|p| p.key == k)
+            .ok_or_else(|| fail_k(format!("unknown key \"{k}\"")))?;
+        let mut vals = Vec::new();
+        for item in list {
+            vals.extend(parse_values(p, item).map_err(|e| fail_k(e))?);
+        }
+        dedup_keep_order(&mut vals);
+        values.insert(p.key, vals);
+    }
+
+    // Cartesian product: options in declaration order outermost, the setting innermost.
+    let mut order: Vec<&Param> = params.iter().skip(1).collect();
+    order.extend(params.first());
+    let mut combos: Vec<BTreeMap<&'static str, Value>> = vec![BTreeMap::new()];
+    for p in order {
+        let vals = values
+            .get(p.key)
+            .cloned()
+            .unwrap_or_else(|| vec![p.default.clone()]);
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                vals.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.insert(p.key, v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    Ok(combos
+        .into_iter()
+        .map(|c| CodecConfig {
+            codec: codec.clone(),
+            params: Params(c),
+        })
+        .collect())
+}
+
+fn dedup_keep_order(vals: &mut Vec<Value>) {
+    let mut seen = Vec::new();
+    vals.retain(|v| {
+        if seen.contains(v) {
+            false
+        } else {
+            seen.push(v.clone());
+            true
+        }
+    });
+}
+
+fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
+    match &p.kind {
+        Kind::Int { min, max } => {
+            let check = |v: i64| {
+                if (*min..=*max).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(format!("{}={} is outside {}..{}", p.key, v, min, max))
+                }
+            };
+            let int = |s: &str| {
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("{}=\"{}\" is not a whole number", p.key, s))
+            };
+            if let Some((a, b)) = item.split_once("..") {
+                let (b, step) = match b.split_once(':') {
+                    Some((b, s)) => (b, int(s)?),
+                    None => (b, 1),
+                };
+                let (a, b) = (check(int(a)?)?, check(int(b)?)?);
+                if step <= 0 {
+                    return Err(format!("{}: range step must be positive", p.key));
+                }
+                if a > b {
+                    return Err(format!("{}: range {a}..{b} is empty", p.key));
+                }
+                Ok((a..=b).step_by(step as usize).map(Value::Int).collect())
+            } else {
+                Ok(vec![Value::Int(check(int(item)?)?)])
+            }
+        }
+        Kind::Bool => match item.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(vec![Value::Bool(true)]),
+            "false" | "0" | "no" | "off" => Ok(vec![Value::Bool(false)]),
+            _ => Err(format!("{}=\"{}\" is not true or false", p.key, item)),
+        },
+        Kind::Choice(choices) => {
+            if let Some(c) = choices.iter().find(|c| **c == item) {
+                Ok(vec![Value::Choice(c)])
+            } else {
+                Err(format!(
+                    "{}=\"{}\" is not one of {}",
+                    p.key,
+                    item,
+                    choices.join("|")
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(text: &str) -> Vec<String> {
+        parse_spec(text).unwrap().iter().map(|c| c.spec()).collect()
+    }
+
+    #[test]
+    fn defaults_fill_missing_keys() {
+        assert_eq!(specs("png"), ["png:preset=2,zopfli=false"]);
+        assert_eq!(specs("identity"), ["identity"]);
+        assert_eq!(specs("webp-lossless"), ["webp-lossless:effort=75,method=4"]);
+    }
+
+    #[test]
+    fn ranges_lists_and_options_expand() {
+        let s = specs("jpeg:q=10..20:5,subsampling=444");
+        assert_eq!(
+            s,
+            [
+                "jpeg:q=10,subsampling=444,progressive=true",
+                "jpeg:q=15,subsampling=444,progressive=true",
+                "jpeg:q=20,subsampling=444,progressive=true"
+            ]
+        );
+        let s = specs("webp:q=50,75,90");
+        assert_eq!(s.len(), 3);
+        assert!(s[2].starts_with("webp:q=90,"));
+        // Options outer, setting inner.
+        let s = specs("jpeg:q=50,60,subsampling=420,444");
+        assert_eq!(s.len(), 4);
+        assert!(s[0].contains("q=50,subsampling=420"));
+        assert!(s[1].contains("q=60,subsampling=420"));
+        assert!(s[2].contains("q=50,subsampling=444"));
+        // A range whose step does not land on the end stops before it.
+        assert_eq!(specs("jpeg:q=10..21:5").len(), 3);
+    }
+
+    #[test]
+    fn curve_and_options_leave_out_the_setting() {
+        let c = &parse_spec("jpeg:q=80,progressive=false").unwrap()[0];
+        assert_eq!(c.curve(), "jpeg:subsampling=420,progressive=false");
+        assert_eq!(c.options(), "subsampling=420,progressive=false");
+        assert_eq!(c.setting().unwrap().0, "q");
+        assert_eq!(c.file_stem(), "jpeg-q=80_subsampling=420_progressive=false");
+    }
+
+    #[test]
+    fn rejections_name_the_spec_and_list_keys() {
+        for (bad, why) in [
+            ("jpg", "unknown codec \"jpg\" (known: png, jpeg, webp"),
+            ("jpeg:q=0", "q=0 is outside 1..100"),
+            ("jpeg:q=101", "q=101 is outside 1..100"),
+            ("jpeg:quality=50", "unknown key \"quality\""),
+            ("jpeg:q=abc", "q=\"abc\" is not a whole number"),
+            ("jpeg:q=90..10", "range 90..10 is empty"),
+            ("jpeg:q=10..90:0", "range step must be positive"),
+            ("jpeg:subsampling=411", "is not one of 420|422|444"),
+            ("jpeg:q=5,q=6", "key q given twice"),
+            ("jpeg:50", "has no key"),
+            ("png:preset=7", "preset=7 is outside 0..6"),
+            ("png:zopfli=maybe", "is not true or false"),
+            ("webp:method=9", "method=9 is outside 0..6"),
+            ("webp:q=50,,75", "empty value"),
+            ("identity:q=5", "unknown key \"q\""),
+        ] {
+            let err = parse_spec(bad).unwrap_err();
+            assert!(err.contains(&format!("\"{bad}\"")), "{err}");
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let err = parse_spec("jpeg:q=0").unwrap_err();
+        assert!(
+            err.contains("jpeg keys: q 1..100 (setting, default 75)"),
+            "{err}"
+        );
+        assert!(err.contains("subsampling 420|422|444"), "{err}");
+    }
+}

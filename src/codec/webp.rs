@@ -1,0 +1,199 @@
+//! WebP lossy and lossless, both by libwebp (bundled by libwebp-sys) with cwebp's defaults
+//! where not set, and decoded by libwebp's own decoder (as `dwebp`, no dithering). WebP stores
+//! colour only, so gray sources are given as RGB with R=G=B.
+
+use libwebp_sys as sys;
+
+use super::{versions, Codec, Kind, Param, Params, Value};
+use crate::pixels::{Image, Layout};
+
+/// libwebp's runtime version as "a.b.c".
+fn libwebp_version() -> String {
+    // SAFETY: a pure function of the linked library.
+    let v = unsafe { sys::WebPGetEncoderVersion() };
+    format!("{}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+}
+
+fn version() -> String {
+    format!(
+        "libwebp {} (webp {}, libwebp-sys {})",
+        libwebp_version(),
+        versions::WEBP,
+        versions::LIBWEBP_SYS
+    )
+}
+
+fn decoder() -> String {
+    format!("libwebp {} WebPDecodeRGB(A)", libwebp_version())
+}
+
+fn input_layout(src: Layout) -> Layout {
+    Layout::new(if src.has_alpha() { 4 } else { 3 }, 8)
+}
+
+/// Encodes with a fully specified libwebp configuration.
+fn encode(img: &Image, config: &sys::WebPConfig) -> Result<Vec<u8>, String> {
+    let data = img.as_u8().ok_or("webp: input must be 8-bit")?;
+    if img.width > 16383 || img.height > 16383 {
+        return Err(format!(
+            "WebP cannot store {}x{} (at most 16383 pixels a side)",
+            img.width, img.height
+        ));
+    }
+    let layout = if img.channels == 4 {
+        webp::PixelLayout::Rgba
+    } else {
+        webp::PixelLayout::Rgb
+    };
+    let enc = webp::Encoder::new(data, layout, img.width, img.height);
+    let mem = enc
+        .encode_advanced(config)
+        .map_err(|e| format!("libwebp encode failed: {e:?}"))?;
+    Ok(mem.to_vec())
+}
+
+/// Decodes any still WebP to RGB or RGBA (RGBA exactly when the bitstream has alpha).
+fn decode(data: &[u8]) -> Result<Image, String> {
+    // SAFETY: `features` is plain data filled by libwebp; pointers and lengths come from a slice.
+    let mut features: sys::WebPBitstreamFeatures = unsafe { std::mem::zeroed() };
+    let status = unsafe { sys::WebPGetFeatures(data.as_ptr(), data.len(), &mut features) };
+    if status != sys::VP8StatusCode::VP8_STATUS_OK {
+        return Err(format!("WebP decode failed: {status:?}"));
+    }
+    if features.has_animation != 0 {
+        return Err("WebP decode failed: animated WebP is not a still image".into());
+    }
+    let alpha = features.has_alpha != 0;
+    let (mut w, mut h) = (0i32, 0i32);
+    // SAFETY: libwebp returns a buffer of w*h*channels bytes or null; we copy it and free it.
+    let ptr = unsafe {
+        if alpha {
+            sys::WebPDecodeRGBA(data.as_ptr(), data.len(), &mut w, &mut h)
+        } else {
+            sys::WebPDecodeRGB(data.as_ptr(), data.len(), &mut w, &mut h)
+        }
+    };
+    if ptr.is_null() {
+        return Err("WebP decode failed: corrupt or truncated bitstream".into());
+    }
+    let channels: u8 = if alpha { 4 } else { 3 };
+    let len = w as usize * h as usize * channels as usize;
+    let pixels = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
+    unsafe { sys::WebPFree(ptr.cast()) };
+    Image::new_u8(w as u32, h as u32, channels, pixels)
+}
+
+fn base_config() -> Result<sys::WebPConfig, String> {
+    sys::WebPConfig::new().map_err(|_| "libwebp: WebPConfigInit failed (ABI mismatch)".to_string())
+}
+
+/// libwebp lossy (VP8), alpha (if any) stored losslessly as cwebp does by default.
+pub struct WebpLossy;
+
+const LOSSY_PARAMS: &[Param] = &[
+    Param {
+        key: "q",
+        kind: Kind::Int { min: 0, max: 100 },
+        default: Value::Int(75),
+        help: "quality (cwebp -q)",
+    },
+    Param {
+        key: "method",
+        kind: Kind::Int { min: 0, max: 6 },
+        default: Value::Int(4),
+        help: "speed/size trade-off (cwebp -m)",
+    },
+];
+
+impl Codec for WebpLossy {
+    fn name(&self) -> &'static str {
+        "webp"
+    }
+    fn version(&self) -> String {
+        version()
+    }
+    fn decoder(&self) -> String {
+        decoder()
+    }
+    fn extension(&self) -> &'static str {
+        "webp"
+    }
+    fn lossless(&self) -> bool {
+        false
+    }
+    fn params(&self) -> &[Param] {
+        LOSSY_PARAMS
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        input_layout(src)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+        let mut config = base_config()?;
+        config.lossless = 0;
+        config.quality = params.int("q") as f32;
+        config.method = params.int("method") as i32;
+        encode(img, &config)
+    }
+    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+        decode(data)
+    }
+    fn relative_cost(&self, params: &Params) -> f64 {
+        1.0 + params.int("method") as f64 * 0.5
+    }
+}
+
+/// libwebp lossless (VP8L) with `exact` set, so RGB under transparent pixels is kept.
+pub struct WebpLossless;
+
+const LOSSLESS_PARAMS: &[Param] = &[
+    Param {
+        key: "effort",
+        kind: Kind::Int { min: 0, max: 100 },
+        default: Value::Int(75),
+        help: "compression effort (cwebp -lossless -q)",
+    },
+    Param {
+        key: "method",
+        kind: Kind::Int { min: 0, max: 6 },
+        default: Value::Int(4),
+        help: "speed/size trade-off (cwebp -m)",
+    },
+];
+
+impl Codec for WebpLossless {
+    fn name(&self) -> &'static str {
+        "webp-lossless"
+    }
+    fn version(&self) -> String {
+        version()
+    }
+    fn decoder(&self) -> String {
+        decoder()
+    }
+    fn extension(&self) -> &'static str {
+        "webp"
+    }
+    fn lossless(&self) -> bool {
+        true
+    }
+    fn params(&self) -> &[Param] {
+        LOSSLESS_PARAMS
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        input_layout(src)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+        let mut config = base_config()?;
+        config.lossless = 1;
+        config.exact = 1;
+        config.quality = params.int("effort") as f32;
+        config.method = params.int("method") as i32;
+        encode(img, &config)
+    }
+    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+        decode(data)
+    }
+    fn relative_cost(&self, params: &Params) -> f64 {
+        2.0 + params.int("method") as f64 * 2.0
+    }
+}

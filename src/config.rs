@@ -1,0 +1,167 @@
+//! Sweep definitions: codec specs from the command line and from a TOML sweep file, checked
+//! and expanded before any work starts.
+//!
+//! A sweep file lists codecs as spec strings or as tables:
+//!
+//! ```toml
+//! codec = ["png", "jpeg:q=10..95:5"]      # either this form...
+//!
+//! [[codec]]                                # ...or tables (not both in one file)
+//! name = "webp"
+//! q = "50..90:10"
+//! method = [4, 6]
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::codec::{parse_spec, CodecConfig};
+
+/// The sweep run when neither --codec nor --sweep is given.
+pub const DEFAULT_SWEEP: &[&str] = &["png", "jpeg:q=10..95:5", "webp:q=10..95:5", "webp-lossless"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    codec: Vec<toml::Value>,
+}
+
+/// Reads a sweep file into spec strings (not yet validated).
+pub fn read_sweep_file(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--sweep {}: cannot read ({e})", path.display()))?;
+    let file: SweepFile =
+        toml::from_str(&text).map_err(|e| format!("--sweep {}: {e}", path.display()))?;
+    file.codec
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            spec_of(v).map_err(|e| format!("--sweep {}: codec[{i}]: {e}", path.display()))
+        })
+        .collect()
+}
+
+fn spec_of(v: &toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Table(t) => {
+            let name = t
+                .get("name")
+                .and_then(|n| n.as_str())
+                .ok_or("a codec table needs name = \"...\"")?;
+            let mut parts = Vec::new();
+            for (k, v) in t.iter().filter(|(k, _)| *k != "name") {
+                let items = match v {
+                    toml::Value::Array(a) => a.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
+                    other => vec![scalar(other)?],
+                };
+                parts.push(format!("{k}={}", items.join(",")));
+            }
+            Ok(if parts.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}:{}", parts.join(","))
+            })
+        }
+        other => Err(format!(
+            "expected a spec string or a table, found {}",
+            other.type_str()
+        )),
+    }
+}
+
+fn scalar(v: &toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "unsupported value {other} (use strings, integers or booleans)"
+        )),
+    }
+}
+
+/// Expands spec strings into configurations, in order, dropping exact duplicates. Every spec
+/// is checked; all errors are returned together.
+pub fn expand(specs: &[String]) -> Result<Vec<CodecConfig>, Vec<String>> {
+    let mut out: Vec<CodecConfig> = Vec::new();
+    let mut errors = Vec::new();
+    for s in specs {
+        match parse_spec(s) {
+            Ok(cs) => {
+                for c in cs {
+                    if !out.contains(&c) {
+                        out.push(c);
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sweep.toml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn tables_and_strings_give_the_same_specs() {
+        let (_d, p) = write(
+            "[[codec]]\nname = \"webp\"\nq = \"50..90:20\"\nmethod = [4, 6]\n\
+             [[codec]]\nname = \"png\"\nzopfli = true\n",
+        );
+        let specs = read_sweep_file(&p).unwrap();
+        assert_eq!(specs, ["webp:method=4,6,q=50..90:20", "png:zopfli=true"]);
+        let configs = expand(&specs).unwrap();
+        assert_eq!(configs.len(), 7);
+        let (_d, p) = write("codec = [\"png\", \"jpeg:q=10..95:5\"]\n");
+        assert_eq!(expand(&read_sweep_file(&p).unwrap()).unwrap().len(), 19);
+    }
+
+    #[test]
+    fn bad_files_are_rejected_with_the_path() {
+        let (_d, p) = write("codecs = [\"png\"]\n");
+        let e = read_sweep_file(&p).unwrap_err();
+        assert!(
+            e.contains("sweep.toml") && e.contains("unknown field `codecs`"),
+            "{e}"
+        );
+        let (_d, p) = write("[[codec]]\nq = 5\n");
+        let e = read_sweep_file(&p).unwrap_err();
+        assert!(e.contains("codec[0]: a codec table needs name"), "{e}");
+        let e = read_sweep_file(Path::new("/nonexistent/s.toml")).unwrap_err();
+        assert!(e.contains("/nonexistent/s.toml: cannot read"), "{e}");
+    }
+
+    #[test]
+    fn expand_reports_every_bad_spec_and_dedups() {
+        let errs = expand(&["jpeg:q=0".into(), "png".into(), "nope".into()]).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        let ok = expand(&["png".into(), "png:preset=2".into()]).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            expand(
+                &DEFAULT_SWEEP
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+            )
+            .unwrap()
+            .len(),
+            38
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Finds, decodes and hashes the source images of a sweep.
+//!
+//! An image's id is its path relative to the corpus root it was found under (its file name when
+//! named directly); its hash is BLAKE3 over the decoded pixels and their layout, so re-encoding a
+//! file losslessly keeps the hash while any pixel change alters it.
+
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, ImageReader};
+use serde::Serialize;
+
+use crate::pixels::Image;
+
+/// File extensions read when walking a directory (case-insensitive).
+pub const EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "pnm", "pbm", "pgm", "ppm", "pam",
+];
+
+/// A decoded source image, ready to be measured against.
+#[derive(Debug)]
+pub struct SourceImage {
+    pub id: String,
+    pub path: PathBuf,
+    /// BLAKE3 of the decoded pixels (see [`pixel_hash`]), 32 hex digits.
+    pub hash: String,
+    pub image: Image,
+    pub file_bytes: u64,
+}
+
+/// A file that could not be used, and why.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}; skipped", self.path.display(), self.reason)
+    }
+}
+
+/// Lists image files under the given roots (directories recursively, sorted), with their ids.
+/// Missing roots and duplicate ids are reported as skipped; files in directories whose
+/// extension is not an image extension are ignored and counted.
+pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usize) {
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    let mut skipped = Vec::new();
+    let mut ignored = 0;
+    for root in roots {
+        let meta = match fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                skipped.push(Skipped {
+                    path: root.clone(),
+                    reason: format!("cannot read corpus path ({e}); check the --corpus argument"),
+                });
+                continue;
+            }
+        };
+        let mut here = Vec::new();
+        if meta.is_dir() {
+            walk(root, &mut here, &mut ignored, &mut skipped);
+            here.sort();
+        } else {
+            here.push(root.clone());
+        }
+        for path in here {
+            let id = if meta.is_dir() {
+                path.strip_prefix(root).unwrap_or(&path).to_path_buf()
+            } else {
+                PathBuf::from(path.file_name().unwrap_or(path.as_os_str()))
+            };
+            let id = id.to_string_lossy().replace('\\', "/");
+            if let Some((_, first)) = found.iter().find(|(i, _)| *i == id) {
+                skipped.push(Skipped {
+                    reason: format!(
+                        "image id \"{id}\" is already taken by {}; give distinct file names",
+                        first.display()
+                    ),
+                    path,
+                });
+                continue;
+            }
+            found.push((id, path));
+        }
+    }
+    (found, skipped, ignored)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, ignored: &mut usize, skipped: &mut Vec<Skipped>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            skipped.push(Skipped {
+                path: dir.to_path_buf(),
+                reason: format!("cannot list directory ({e})"),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out, ignored, skipped);
+        } else if has_image_extension(&path) {
+            out.push(path);
+        } else {
+            *ignored += 1;
+        }
+    }
+}
+
+fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Reads and decodes one source image, refusing images above `max_pixels` before decoding.
+pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read file ({e})"))?;
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".into());
+    }
+    let image = decode_bytes(&bytes, max_pixels)?;
+    Ok(SourceImage {
+        id: id.to_string(),
+        path: path.to_path_buf(),
+        hash: pixel_hash(&image),
+        image,
+        file_bytes: bytes.len() as u64,
+    })
+}
+
+/// Decodes an image file's bytes into an [`Image`], with the format taken from the content.
+pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, String> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("cannot read file ({e})"))?;
+    let Some(format) = reader.format() else {
+        return Err(
+            "not a recognised image (expected PNG, JPEG, WebP, TIFF, BMP or PNM content)".into(),
+        );
+    };
+    let name = format!("{format:?}").to_uppercase();
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| format!("corrupt or truncated {name}: {e}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("zero-size image ({w}x{h})"));
+    }
+    let pixels = w as u64 * h as u64;
+    if pixels > max_pixels {
+        return Err(format!(
+            "{w}x{h} is {:.1} MP, above the limit of {:.1} MP; raise --max-pixels to include it",
+            pixels as f64 / 1e6,
+            max_pixels as f64 / 1e6
+        ));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    // The pixel limit above is the policy; let the decoder allocate what that implies.
+    reader.no_limits();
+    let dynamic = reader
+        .decode()
+        .map_err(|e| format!("corrupt or truncated {name}: {e}"))?;
+    from_dynamic(dynamic)
+}
+
+/// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
+pub fn from_dynamic(d: DynamicImage) -> Result<Image, String> {
+    let (w, h) = (d.width(), d.height());
+    let img = match d {
+        DynamicImage::ImageLuma8(b) => Image::new_u8(w, h, 1, b.into_raw()),
+        DynamicImage::ImageLumaA8(b) => Image::new_u8(w, h, 2, b.into_raw()),
+        DynamicImage::ImageRgb8(b) => Image::new_u8(w, h, 3, b.into_raw()),
+        DynamicImage::ImageRgba8(b) => Image::new_u8(w, h, 4, b.into_raw()),
+        DynamicImage::ImageLuma16(b) => Image::new_u16(w, h, 1, b.into_raw()),
+        DynamicImage::ImageLumaA16(b) => Image::new_u16(w, h, 2, b.into_raw()),
+        DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
+        DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
+        other => {
+            return Err(format!(
+                "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
+                 convert it to 8- or 16-bit first",
+                other.color()
+            ))
+        }
+    };
+    img
+}
+
+/// BLAKE3 over a version tag, the layout and the little-endian samples; 32 hex digits.
+pub fn pixel_hash(img: &Image) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"codecbench-pixels-v1");
+    h.update(&img.width.to_le_bytes());
+    h.update(&img.height.to_le_bytes());
+    h.update(&[img.channels, img.depth()]);
+    h.update(&img.to_bytes(false));
+    h.finalize().to_hex()[..32].to_string()
+}

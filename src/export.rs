@@ -1,0 +1,88 @@
+//! Turns records into bytes (CSV, JSON) and writes files atomically: a temporary file in the
+//! same folder, then a rename, so a reader (or an interrupted run) never sees half a file.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// CSV with a header row, even when there are no rows (the header then comes from `T::default()`).
+pub fn csv_bytes<'a, T: Serialize + Default + 'a>(
+    rows: impl IntoIterator<Item = &'a T>,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut any = false;
+    for r in rows {
+        w.serialize(r)?;
+        any = true;
+    }
+    if !any {
+        let mut h = csv::Writer::from_writer(Vec::new());
+        h.serialize(T::default())?;
+        let full = h.into_inner().map_err(|e| e.into_error())?;
+        let header_end = full
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(full.len(), |p| p + 1);
+        return Ok(full[..header_end].to_vec());
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Reads rows of a CSV written by [`csv_bytes`].
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    r.deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Pretty JSON; infinite floats become `null` (JSON has no infinity).
+pub fn json_bytes<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut v = serde_json::to_vec_pretty(value)?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::CellRecord;
+
+    #[test]
+    fn empty_csv_still_has_the_header() {
+        let bytes = csv_bytes::<CellRecord>([]).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("image,image_hash,width,height,"), "{text}");
+        assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn infinite_psnr_is_written_as_inf_and_read_back() {
+        let rec = CellRecord {
+            psnr: Some(f64::INFINITY),
+            ..Default::default()
+        };
+        let text = String::from_utf8(csv_bytes([&rec]).unwrap()).unwrap();
+        assert!(text.lines().nth(1).unwrap().contains(",inf,"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        write_atomic(&p, text.as_bytes()).unwrap();
+        let back: Vec<CellRecord> = read_csv(&p).unwrap();
+        assert_eq!(back[0].psnr, Some(f64::INFINITY));
+        assert_eq!(back[0].mse, None);
+    }
+}

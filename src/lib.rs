@@ -1,0 +1,18 @@
+//! codecbench: sweep an image corpus across codecs and settings, measure every cell (size,
+//! distortion, time) and write tidy tables.
+//!
+//! The pipeline: [`config`] turns specs into checked [`codec::CodecConfig`]s, [`corpus`] loads
+//! images, [`run`] measures cells in parallel, [`sweep`] writes the run folder.
+
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod corpus;
+pub mod export;
+pub mod metrics;
+pub mod pixels;
+pub mod progress;
+pub mod record;
+pub mod run;
+pub mod summary;
+pub mod sweep;

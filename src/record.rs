@@ -1,0 +1,70 @@
+//! The flat result row of one (image, codec, setting) cell and the run's metadata. serde writes
+//! both to CSV and JSON from these derives; README.md documents every column.
+
+use serde::{Deserialize, Serialize};
+
+/// One measured (or failed) cell. Measurement fields are empty when the cell failed before
+/// they could be taken.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CellRecord {
+    pub image: String,
+    pub image_hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub bit_depth: u8,
+    pub codec: String,
+    pub codec_version: String,
+    pub decoder: String,
+    /// Codec and options without the setting: one rate-distortion curve.
+    pub curve: String,
+    /// Canonical full spec, unique per configuration.
+    pub spec: String,
+    pub setting_key: String,
+    pub setting: Option<i64>,
+    pub options: String,
+    /// "ok" or "error".
+    pub status: String,
+    pub message: String,
+    /// Layout handed to the codec, e.g. "RGB8".
+    pub codec_input: String,
+    /// What the harness did to the source to make the codec input ("none", "alpha dropped"...).
+    pub conversion: String,
+    pub channels_compared: String,
+    pub peak: u32,
+    pub lossless: bool,
+    /// Decoded output equals the codec input exactly.
+    pub roundtrip_exact: Option<bool>,
+    pub bytes: Option<u64>,
+    pub raw_bytes: u64,
+    pub compression_ratio: Option<f64>,
+    pub bpp: Option<f64>,
+    pub mse: Option<f64>,
+    pub psnr: Option<f64>,
+    pub mse_c0: Option<f64>,
+    pub mse_c1: Option<f64>,
+    pub mse_c2: Option<f64>,
+    pub mse_c3: Option<f64>,
+    pub psnr_c0: Option<f64>,
+    pub psnr_c1: Option<f64>,
+    pub psnr_c2: Option<f64>,
+    pub psnr_c3: Option<f64>,
+    /// Median over `repeat` timed encode calls, milliseconds.
+    pub encode_ms: Option<f64>,
+    /// Median over `repeat` timed decode calls, milliseconds.
+    pub decode_ms: Option<f64>,
+    pub metric_ms: Option<f64>,
+    pub repeat: u32,
+    /// Path of the saved encoded file, relative to the run folder (with --save-encoded).
+    pub encoded_file: String,
+}
+
+impl CellRecord {
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+/// Names of the columns whose values depend on the machine's speed; everything else in a
+/// row is a pure function of the inputs.
+pub const TIMING_COLUMNS: &[&str] = &["encode_ms", "decode_ms", "metric_ms"];

@@ -1,0 +1,318 @@
+//! The cell engine: images x configurations -> measured rows, in parallel on a rayon pool.
+//!
+//! Each source is converted once per codec input layout before any cell runs. Cells are taken
+//! from a shared queue, most expensive first (longest-processing-time scheduling), by one
+//! worker per pool thread; each finished cell is sent to the caller, who owns ordering,
+//! progress and files. A failing or panicking codec becomes an error row for that cell only.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::codec::{catch, CodecConfig};
+use crate::corpus::SourceImage;
+use crate::metrics::distortion;
+use crate::pixels::{conform, Image, Layout, Prep};
+use crate::record::CellRecord;
+
+/// How cells are run.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    /// Timed runs per encode and decode; the median is reported (default 1).
+    pub repeat: u32,
+    /// Run folder under which `encoded/` is written, when encoded files are kept.
+    pub save_encoded: Option<PathBuf>,
+    /// Set to stop taking new cells (Ctrl-C); cells under way finish.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// One finished cell.
+#[derive(Clone, Debug)]
+pub struct CellOutcome {
+    pub record: CellRecord,
+    /// Time spent in codec calls (every repeat) and metrics.
+    pub measured: Duration,
+    /// Wall time of the whole cell on its worker.
+    pub busy: Duration,
+}
+
+/// Timing of a whole engine run.
+#[derive(Clone, Debug, Default)]
+pub struct EngineTimes {
+    /// Converting sources to codec inputs.
+    pub prepare: Duration,
+    /// Sum over cells of codec and metric time.
+    pub measured: Duration,
+    /// Sum over cells of their wall time on a worker.
+    pub busy: Duration,
+    pub cells_done: usize,
+    pub cancelled: bool,
+}
+
+/// A source converted for one codec input layout.
+struct Input {
+    prep: Prep,
+    image: Image,
+}
+
+/// Runs every (image, config) cell; `sink(index, outcome)` is called on the calling thread in
+/// completion order, with `index = image * configs.len() + config` (the row order).
+pub fn run_cells(
+    pool: &rayon::ThreadPool,
+    sources: &[SourceImage],
+    configs: &[CodecConfig],
+    engine: &Engine,
+    mut sink: impl FnMut(usize, CellOutcome),
+) -> EngineTimes {
+    let mut times = EngineTimes::default();
+
+    let t = Instant::now();
+    let inputs: Vec<HashMap<Layout, Input>> = pool.install(|| {
+        sources
+            .par_iter()
+            .map(|s| prepare_inputs(&s.image, configs))
+            .collect()
+    });
+    times.prepare = t.elapsed();
+
+    let n = sources.len() * configs.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let cost = |i: usize| {
+        let (s, c) = (&sources[i / configs.len()], &configs[i % configs.len()]);
+        s.image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
+    };
+    order.sort_by(|&a, &b| cost(b).total_cmp(&cost(a)).then(a.cmp(&b)));
+
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, CellOutcome)>();
+    std::thread::scope(|scope| {
+        let (next, order, inputs) = (&next, &order, &inputs);
+        scope.spawn(move || {
+            pool.scope(|ps| {
+                for _ in 0..pool.current_num_threads() {
+                    let tx = tx.clone();
+                    ps.spawn(move |_| loop {
+                        if engine.cancel.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let k = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(&i) = order.get(k) else { break };
+                        let (si, ci) = (i / configs.len(), i % configs.len());
+                        let input = &inputs[si]
+                            [&configs[ci].codec.input_layout(sources[si].image.layout())];
+                        let out = measure_cell(&sources[si], input, &configs[ci], engine);
+                        if tx.send((i, out)).is_err() {
+                            break;
+                        }
+                    });
+                }
+            });
+            drop(tx);
+        });
+        for (i, out) in rx {
+            times.measured += out.measured;
+            times.busy += out.busy;
+            times.cells_done += 1;
+            sink(i, out);
+        }
+    });
+    times.cancelled = times.cells_done < n;
+    times
+}
+
+/// A pool of `jobs` named worker threads.
+pub fn pool(jobs: usize) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .thread_name(|i| format!("codecbench-{i}"))
+        .build()
+        .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))
+}
+
+fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Input> {
+    let mut map = HashMap::new();
+    for c in configs {
+        let want = c.codec.input_layout(image.layout());
+        map.entry(want).or_insert_with(|| {
+            let prep = Prep::plan(image.layout(), want)
+                .unwrap_or_else(|e| panic!("codec {} asks for {want}: {e}", c.codec.name()));
+            let image = if want == image.layout() {
+                image.clone()
+            } else {
+                prep.apply(image)
+            };
+            Input { prep, image }
+        });
+    }
+    map
+}
+
+/// The row fields known before anything is measured.
+fn base_record(src: &SourceImage, config: &CodecConfig, prep: &Prep, repeat: u32) -> CellRecord {
+    let (setting_key, setting) = match config.setting() {
+        Some((k, crate::codec::Value::Int(v))) => (k.to_string(), Some(*v)),
+        Some((k, _)) => (k.to_string(), None),
+        None => (String::new(), None),
+    };
+    CellRecord {
+        image: src.id.clone(),
+        image_hash: src.hash.clone(),
+        width: src.image.width,
+        height: src.image.height,
+        channels: src.image.channels,
+        bit_depth: src.image.depth(),
+        codec: config.codec.name().to_string(),
+        codec_version: config.codec.version(),
+        decoder: config.codec.decoder(),
+        curve: config.curve(),
+        spec: config.spec(),
+        setting_key,
+        setting,
+        options: config.options(),
+        status: "ok".into(),
+        codec_input: prep.to.to_string(),
+        conversion: prep.describe(),
+        channels_compared: prep.channels_compared(),
+        peak: src.image.layout().peak(),
+        lossless: config.codec.lossless(),
+        raw_bytes: src.image.raw_bytes(),
+        repeat,
+        ..CellRecord::default()
+    }
+}
+
+/// Median of measured durations in milliseconds.
+fn median_ms(mut d: Vec<Duration>) -> f64 {
+    d.sort();
+    let m = d.len() / 2;
+    let ms = |x: Duration| x.as_secs_f64() * 1e3;
+    if d.len() % 2 == 1 {
+        ms(d[m])
+    } else {
+        (ms(d[m - 1]) + ms(d[m])) / 2.0
+    }
+}
+
+fn measure_cell(
+    src: &SourceImage,
+    input: &Input,
+    config: &CodecConfig,
+    engine: &Engine,
+) -> CellOutcome {
+    let started = Instant::now();
+    let repeat = engine.repeat.max(1);
+    let mut rec = base_record(src, config, &input.prep, repeat);
+    let mut measured = Duration::ZERO;
+    let result = catch(|| fill(&mut rec, &mut measured, src, input, config, engine));
+    if let Err(e) = result {
+        rec.status = "error".into();
+        rec.message = format!("{}: {e}", config.codec.name());
+    }
+    CellOutcome {
+        record: rec,
+        measured,
+        busy: started.elapsed(),
+    }
+}
+
+/// Encodes, decodes, verifies and measures one cell, filling `rec` as it goes so that a late
+/// failure keeps what was already measured.
+fn fill(
+    rec: &mut CellRecord,
+    measured: &mut Duration,
+    src: &SourceImage,
+    input: &Input,
+    config: &CodecConfig,
+    engine: &Engine,
+) -> Result<(), String> {
+    let codec = &config.codec;
+    let repeat = engine.repeat.max(1);
+
+    let mut encoded = None;
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let out = catch(|| codec.encode(&input.image, &config.params));
+        let dt = t.elapsed();
+        *measured += dt;
+        times.push(dt);
+        let out = out.map_err(|e| format!("encode failed: {e}"))?;
+        encoded.get_or_insert(out);
+    }
+    let encoded = encoded.expect("repeat >= 1");
+    rec.encode_ms = Some(median_ms(times));
+    let pixels = src.image.pixel_count() as f64;
+    rec.bytes = Some(encoded.len() as u64);
+    rec.compression_ratio = Some(rec.raw_bytes as f64 / encoded.len() as f64);
+    rec.bpp = Some(8.0 * encoded.len() as f64 / pixels);
+
+    if let Some(dir) = &engine.save_encoded {
+        let rel = format!(
+            "encoded/{}/{}.{}",
+            src.id,
+            config.file_stem(),
+            codec.extension()
+        );
+        let path = dir.join(&rel);
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&path, &encoded));
+        match saved {
+            Ok(()) => rec.encoded_file = rel,
+            Err(e) => rec.message = format!("could not save {}: {e}", path.display()),
+        }
+    }
+
+    let mut decoded = None;
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let out = catch(|| codec.decode(&encoded));
+        let dt = t.elapsed();
+        *measured += dt;
+        times.push(dt);
+        let out = out.map_err(|e| format!("decode failed: {e}"))?;
+        decoded.get_or_insert(out);
+    }
+    rec.decode_ms = Some(median_ms(times));
+    let decoded = decoded.expect("repeat >= 1");
+
+    if (decoded.width, decoded.height) != (input.image.width, input.image.height) {
+        return Err(format!(
+            "decoded size {}x{} differs from the input's {}x{}",
+            decoded.width, decoded.height, input.image.width, input.image.height
+        ));
+    }
+    let decoded = conform(decoded, input.prep.to)?;
+    let exact = decoded == input.image;
+    rec.roundtrip_exact = Some(exact);
+    if codec.lossless() && !exact {
+        let (x, y, c, a, b) = input
+            .image
+            .first_difference(&decoded)
+            .unwrap_or((0, 0, 0, 0, 0));
+        return Err(format!(
+            "lossless codec did not round-trip exactly: first difference at pixel ({x}, {y}) \
+             channel {c}: input {a}, decoded {b}"
+        ));
+    }
+
+    let t = Instant::now();
+    let d = distortion(&src.image, &decoded, &input.prep);
+    let dt = t.elapsed();
+    *measured += dt;
+    rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
+    rec.mse = Some(d.mse);
+    rec.psnr = Some(d.psnr);
+    let ch = |k: usize| d.channels.get(k).copied().flatten();
+    (rec.mse_c0, rec.psnr_c0) = (ch(0).map(|c| c.0), ch(0).map(|c| c.1));
+    (rec.mse_c1, rec.psnr_c1) = (ch(1).map(|c| c.0), ch(1).map(|c| c.1));
+    (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
+    (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
+    Ok(())
+}
