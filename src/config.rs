@@ -4,9 +4,13 @@
 //! A sweep file lists codecs as spec strings or as tables:
 //!
 //! ```toml
-//! codec = ["png", "jpeg:q=10..95:5"]      # either this form...
+//! codec = ["png", "jpeg:q=10..95:5", { name = "webp", q = "50..90:10", method = [4, 6] }]
+//! ```
 //!
-//! [[codec]]                                # ...or tables (not both in one file)
+//! or, as TOML forbids mixing the two forms of one key, with `[[codec]]` tables only:
+//!
+//! ```toml
+//! [[codec]]
 //! name = "webp"
 //! q = "50..90:10"
 //! method = [4, 6]

@@ -102,3 +102,75 @@ impl Codec for Jpeg {
             .map_err(|e| format!("JPEG decode returned a short image: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::parse_spec;
+
+    /// (SOF marker, per-component (H, V) sampling factors) of a JPEG file.
+    fn frame(jpeg: &[u8]) -> (u8, Vec<(u8, u8)>) {
+        let mut i = 2;
+        while i + 4 < jpeg.len() {
+            assert_eq!(jpeg[i], 0xFF);
+            let marker = jpeg[i + 1];
+            let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
+            if (0xC0..=0xC2).contains(&marker) {
+                let n = jpeg[i + 9] as usize;
+                let comps = (0..n)
+                    .map(|k| {
+                        let hv = jpeg[i + 11 + 3 * k];
+                        (hv >> 4, hv & 15)
+                    })
+                    .collect();
+                return (marker, comps);
+            }
+            i += 2 + len;
+        }
+        panic!("no SOF marker");
+    }
+
+    fn encode(spec: &str, img: &Image) -> Vec<u8> {
+        let c = &parse_spec(spec).unwrap()[0];
+        c.codec.encode(img, &c.params).unwrap()
+    }
+
+    fn rgb() -> Image {
+        let data = (0..32 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        Image::new_u8(32, 32, 3, data).unwrap()
+    }
+
+    #[test]
+    fn progressive_and_baseline_are_what_they_say() {
+        assert_eq!(frame(&encode("jpeg:q=80", &rgb())).0, 0xC2);
+        assert_eq!(
+            frame(&encode("jpeg:q=80,progressive=false", &rgb())).0,
+            0xC0
+        );
+    }
+
+    #[test]
+    fn subsampling_sets_the_sampling_factors() {
+        for (s, luma) in [("420", (2, 2)), ("422", (2, 1)), ("444", (1, 1))] {
+            let comps = frame(&encode(&format!("jpeg:subsampling={s}"), &rgb())).1;
+            assert_eq!(comps, vec![luma, (1, 1), (1, 1)], "{s}");
+        }
+    }
+
+    #[test]
+    fn gray_is_one_component_and_decodes_as_gray() {
+        let gray = Image::new_u8(16, 8, 1, (0..128).map(|i| i as u8 * 2).collect()).unwrap();
+        let bytes = encode("jpeg:q=90", &gray);
+        assert_eq!(frame(&bytes).1.len(), 1);
+        let back = Jpeg.decode(&bytes).unwrap();
+        assert_eq!((back.channels, back.width, back.height), (1, 16, 8));
+    }
+
+    #[test]
+    fn corrupt_data_is_an_error_not_a_crash() {
+        let mut bytes = encode("jpeg:q=50", &rgb());
+        bytes.truncate(20);
+        let r = crate::codec::catch(|| Jpeg.decode(&bytes));
+        assert!(r.is_err());
+    }
+}

@@ -161,7 +161,7 @@ pub fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
             .ok_or_else(|| fail_k(format!("unknown key \"{k}\"")))?;
         let mut vals = Vec::new();
         for item in list {
-            vals.extend(parse_values(p, item).map_err(|e| fail_k(e))?);
+            vals.extend(parse_values(p, item).map_err(&fail_k)?);
         }
         dedup_keep_order(&mut vals);
         values.insert(p.key, vals);

@@ -1,0 +1,338 @@
+//! End to end through the binary: a small corpus in, every output file parsed and checked.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use codecbench::record::{CellRecord, TIMING_COLUMNS};
+use codecbench::summary::SummaryRow;
+
+fn codecbench() -> Command {
+    Command::cargo_bin("codecbench").unwrap()
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    codecbench::export::read_csv(path).unwrap()
+}
+
+const SPECS: &[&str] = &[
+    "png",
+    "jpeg:q=50,90",
+    "webp:q=60",
+    "webp-lossless",
+    "identity",
+];
+
+fn run_small(corpus: &Path, out: &Path, jobs: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = codecbench();
+    cmd.args(["run", "--quiet", "--jobs", jobs, "--corpus"])
+        .arg(corpus)
+        .arg("--out")
+        .arg(out);
+    for s in SPECS {
+        cmd.args(["--codec", s]);
+    }
+    cmd.args(extra).assert()
+}
+
+#[test]
+fn small_corpus_end_to_end() {
+    let (dir, corpus) = common::small_corpus();
+    let out = dir.path().join("run");
+    let assert = run_small(&corpus, &out, "2", &["--save-encoded"]).success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("parallel efficiency"), "{stdout}");
+    assert!(
+        stdout.contains("jpeg:subsampling=420,progressive=true"),
+        "{stdout}"
+    );
+    for f in ["results.csv", "summary.csv", "run.json"] {
+        assert!(
+            stdout.contains(&format!("wrote {}", out.join(f).display())),
+            "{stdout}"
+        );
+    }
+
+    // results.csv: 4 images x 6 configurations, image-major in sorted id order.
+    let rows: Vec<CellRecord> = read(&out.join("results.csv"));
+    assert_eq!(rows.len(), 4 * 6);
+    let ids: Vec<&str> = rows.iter().step_by(6).map(|r| r.image.as_str()).collect();
+    assert_eq!(ids, ["gray16.png", "gray8.png", "rgb.png", "sub/alpha.png"]);
+    let header = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    for col in [
+        "image",
+        "image_hash",
+        "codec_version",
+        "setting",
+        "options",
+        "status",
+        "bytes",
+        "raw_bytes",
+        "compression_ratio",
+        "bpp",
+        "mse",
+        "psnr",
+        "psnr_c0",
+        "encode_ms",
+        "decode_ms",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "missing column {col}");
+    }
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        let bytes = r.bytes.unwrap();
+        let pixels = (r.width * r.height) as f64;
+        assert_eq!(r.bpp.unwrap(), 8.0 * bytes as f64 / pixels);
+        assert_eq!(
+            r.raw_bytes,
+            (r.width * r.height) as u64 * r.channels as u64 * (r.bit_depth as u64 / 8)
+        );
+        assert_eq!(
+            r.compression_ratio.unwrap(),
+            r.raw_bytes as f64 / bytes as f64
+        );
+        assert!(r.encode_ms.unwrap() >= 0.0 && r.decode_ms.unwrap() >= 0.0);
+        assert_eq!(r.peak, (1u32 << r.bit_depth) - 1);
+        // The saved file is the measured one.
+        let saved = out.join(&r.encoded_file);
+        assert_eq!(
+            std::fs::metadata(&saved).unwrap().len(),
+            bytes,
+            "{}",
+            saved.display()
+        );
+        if r.lossless {
+            assert_eq!(r.roundtrip_exact, Some(true));
+        }
+    }
+    let cell = |image: &str, codec: &str| {
+        rows.iter()
+            .find(|r| r.image == image && r.codec == codec)
+            .unwrap()
+    };
+    // Policies visible in the rows.
+    let g = cell("gray16.png", "webp");
+    assert_eq!(
+        (g.codec_input.as_str(), g.channels_compared.as_str()),
+        ("RGB8", "L->RGB")
+    );
+    assert!(g.conversion.contains("16->8 bit"), "{}", g.conversion);
+    assert_eq!(g.peak, 65535);
+    let g = cell("gray16.png", "webp-lossless");
+    assert!(
+        g.psnr.unwrap().is_finite(),
+        "16->8 bit reduction is distortion"
+    );
+    let g = cell("gray16.png", "png");
+    assert_eq!(
+        (g.psnr, g.conversion.as_str()),
+        (Some(f64::INFINITY), "none")
+    );
+    let a = cell("sub/alpha.png", "jpeg");
+    assert_eq!(
+        (a.channels_compared.as_str(), a.conversion.as_str()),
+        ("RGB", "alpha dropped")
+    );
+    assert!(a.psnr_c3.is_none());
+    let a = cell("sub/alpha.png", "webp");
+    assert_eq!(a.channels_compared, "RGBA");
+    assert!(a.psnr_c3.is_some());
+    let j = cell("gray8.png", "jpeg");
+    assert_eq!(
+        (j.codec_input.as_str(), j.channels_compared.as_str()),
+        ("L8", "L")
+    );
+    // Per-channel MSEs average to the joint MSE.
+    let r = cell("rgb.png", "jpeg");
+    let mean = (r.mse_c0.unwrap() + r.mse_c1.unwrap() + r.mse_c2.unwrap()) / 3.0;
+    assert!((mean - r.mse.unwrap()).abs() < 1e-9);
+
+    // summary.csv: one row per configuration.
+    let summary: Vec<SummaryRow> = read(&out.join("summary.csv"));
+    assert_eq!(summary.len(), 6);
+    let q50 = summary
+        .iter()
+        .find(|s| s.spec.starts_with("jpeg:q=50"))
+        .unwrap();
+    assert_eq!((q50.images, q50.errors), (4, 0));
+    let jpeg50: Vec<&CellRecord> = rows.iter().filter(|r| r.spec == q50.spec).collect();
+    assert_eq!(
+        q50.total_bytes,
+        jpeg50.iter().map(|r| r.bytes.unwrap()).sum::<u64>()
+    );
+
+    // run.json: metadata a reader needs to trust the numbers.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["jobs"], 2);
+    assert_eq!(meta["cells_total"], 24);
+    assert_eq!(meta["corpus"].as_array().unwrap().len(), 4);
+    assert_eq!(meta["corpus"][0]["hash"].as_str().unwrap().len(), 32);
+    let codecs = meta["codecs"].as_array().unwrap();
+    assert!(codecs
+        .iter()
+        .any(|c| c["version"].as_str().unwrap().starts_with("libwebp 1.")));
+    assert!(codecs
+        .iter()
+        .any(|c| c["version"].as_str().unwrap().starts_with("mozjpeg 0.")));
+    assert!(meta["timing"]["efficiency"].as_f64().unwrap() > 0.0);
+    assert!(meta["cpu_model"].as_str().is_some());
+    assert!(meta["started"].as_str().unwrap() <= meta["finished"].as_str().unwrap());
+}
+
+/// Blanks the columns that depend on machine speed.
+fn without_timing(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            rec.unwrap()
+                .iter()
+                .zip(&headers)
+                .map(|(v, h)| {
+                    if TIMING_COLUMNS.contains(&h.as_str()) {
+                        String::new()
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn results_are_identical_for_one_and_two_jobs() {
+    let (dir, corpus) = common::small_corpus();
+    let (a, b) = (dir.path().join("j1"), dir.path().join("j2"));
+    run_small(&corpus, &a, "1", &[]).success();
+    run_small(&corpus, &b, "2", &["--repeat", "3"]).success();
+    let (ra, rb) = (
+        without_timing(&a.join("results.csv")),
+        without_timing(&b.join("results.csv")),
+    );
+    assert_eq!(ra.len(), 24);
+    // Only timing columns (and `repeat`) may differ.
+    let repeat_col = {
+        let mut r = csv::Reader::from_path(a.join("results.csv")).unwrap();
+        r.headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "repeat")
+            .unwrap()
+    };
+    for (x, y) in ra.iter().zip(&rb) {
+        for (i, (u, v)) in x.iter().zip(y).enumerate() {
+            if i != repeat_col {
+                assert_eq!(u, v, "column {i} differs between --jobs 1 and --jobs 2");
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_specs_are_rejected_before_any_work() {
+    let (dir, corpus) = common::small_corpus();
+    let out = dir.path().join("never");
+    let assert = codecbench()
+        .args(["run", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--codec",
+            "png",
+            "--codec",
+            "jpeg:q=0",
+            "--codec",
+            "webp:speed=3",
+        ])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("invalid codec spec \"jpeg:q=0\": q=0 is outside 1..100"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("jpeg keys: q 1..100 (setting, default 75)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("invalid codec spec \"webp:speed=3\": unknown key \"speed\""),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no run folder for a rejected sweep");
+
+    let sweep = dir.path().join("bad.toml");
+    std::fs::write(&sweep, "[[codec]]\nname = \"jpeg\"\nq = 500\n").unwrap();
+    let assert = codecbench()
+        .args(["run", "--corpus"])
+        .arg(&corpus)
+        .arg("--sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("q=500 is outside 1..100"), "{stderr}");
+
+    codecbench().args(["run", "--jobs", "0"]).assert().code(2);
+    codecbench().args(["run", "--repeat", "0"]).assert().code(2);
+}
+
+#[test]
+fn sweep_file_drives_the_run() {
+    let (dir, corpus) = common::small_corpus();
+    let sweep = dir.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "codec = [\"jpeg:q=40..60:20,subsampling=444\", { name = \"png\", preset = [0, 1] }]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    codecbench()
+        .args(["run", "--quiet", "--corpus"])
+        .arg(&corpus)
+        .arg("--sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary: Vec<SummaryRow> = read(&out.join("summary.csv"));
+    let specs: Vec<&str> = summary.iter().map(|s| s.spec.as_str()).collect();
+    assert_eq!(
+        specs,
+        [
+            "jpeg:q=40,subsampling=444,progressive=true",
+            "jpeg:q=60,subsampling=444,progressive=true",
+            "png:preset=0,zopfli=false",
+            "png:preset=1,zopfli=false"
+        ]
+    );
+}
+
+#[test]
+fn progress_lines_when_not_a_terminal_and_codecs_listing() {
+    let (dir, corpus) = common::small_corpus();
+    let assert = codecbench()
+        .args(["run", "--codec", "identity", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("codecbench: 4/4 cells (100%)"), "{stderr}");
+
+    let assert = codecbench().arg("codecs").assert().success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    for name in ["png", "jpeg", "webp", "webp-lossless", "identity"] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{stdout}");
+    }
+    assert!(stdout.contains("decoder: mozjpeg-sys"), "{stdout}");
+}

@@ -1,0 +1,98 @@
+//! Shared helpers for integration tests: small synthetic images with texture (so lossy codecs
+//! have something to lose) written as real image files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use codecbench::corpus::{pixel_hash, SourceImage};
+use codecbench::pixels::Image;
+
+/// Deterministic pseudo-random bytes (xorshift), so tests need no RNG crate.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A textured 8-bit image: gradients plus a little noise.
+pub fn textured_u8(w: u32, h: u32, channels: u8, seed: u64) -> Image {
+    let n = noise((w * h * channels as u32) as usize, seed);
+    let mut data = Vec::with_capacity(n.len());
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..channels as u32 {
+                let i = ((y * w + x) * channels as u32 + c) as usize;
+                let base = if channels == 4 && c == 3 {
+                    128 + (x * 127 / w.max(1)) // a real alpha gradient
+                } else {
+                    (x * 3 + y * 2 + c * 40) % 256
+                };
+                data.push((base as u8).wrapping_add(n[i] % 16));
+            }
+        }
+    }
+    Image::new_u8(w, h, channels, data).unwrap()
+}
+
+/// A textured 16-bit gray image using the low 12 bits, like CT data.
+pub fn textured_u16(w: u32, h: u32, seed: u64) -> Image {
+    let n = noise((w * h) as usize, seed);
+    let data = (0..w * h)
+        .map(|i| (((i % w) * 37 + (i / w) * 11) % 4096) as u16 + n[i as usize] as u16)
+        .collect();
+    Image::new_u16(w, h, 1, data).unwrap()
+}
+
+/// Writes `img` as PNG through the `image` crate.
+pub fn write_png(img: &Image, path: &Path) {
+    use image::{ExtendedColorType, ImageEncoder};
+    let f = std::fs::File::create(path).unwrap();
+    let enc = image::codecs::png::PngEncoder::new(f);
+    let color = match (img.channels, img.depth()) {
+        (1, 8) => ExtendedColorType::L8,
+        (2, 8) => ExtendedColorType::La8,
+        (3, 8) => ExtendedColorType::Rgb8,
+        (4, 8) => ExtendedColorType::Rgba8,
+        (1, 16) => ExtendedColorType::L16,
+        (2, 16) => ExtendedColorType::La16,
+        (3, 16) => ExtendedColorType::Rgb16,
+        _ => ExtendedColorType::Rgba16,
+    };
+    enc.write_image(&img.to_bytes(true), img.width, img.height, color)
+        .unwrap();
+}
+
+/// A small corpus in a temporary folder: RGB photo-like, 16-bit gray, RGBA, 8-bit gray.
+pub fn small_corpus() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("corpus");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    write_png(&textured_u8(64, 48, 3, 1), &root.join("rgb.png"));
+    write_png(&textured_u16(40, 30, 2), &root.join("gray16.png"));
+    write_png(&textured_u8(33, 21, 4, 3), &root.join("sub/alpha.png"));
+    write_png(&textured_u8(24, 24, 1, 4), &root.join("gray8.png"));
+    (dir, root)
+}
+
+/// A [`SourceImage`] for library-level tests.
+pub fn source(id: &str, image: Image) -> SourceImage {
+    SourceImage {
+        id: id.into(),
+        path: PathBuf::from(id),
+        hash: pixel_hash(&image),
+        file_bytes: 0,
+        image,
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
