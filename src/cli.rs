@@ -19,8 +19,92 @@ pub struct Cli {
 pub enum Command {
     /// Encode and decode every corpus image with every codec setting and measure each cell.
     Run(RunArgs),
+    /// Make report.html, summary.md and plots from results.csv files (or run folders).
+    Report(ReportArgs),
+    /// Compare a NEW run with a BASELINE run; exit 1 if a codec configuration regressed.
+    Compare(CompareArgs),
     /// List the built-in codecs with their versions, decoders and keys.
     Codecs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline results.csv or run folder.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+
+    /// New results.csv or run folder.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Regressed if BD-rate (percent, on PSNR) of NEW against BASELINE exceeds this
+    /// (default 0.5; "off" to disable).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_bd_rate: Option<String>,
+
+    /// Regressed if any cell grows by more than this percent (default 1; "off" to disable).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_size_increase: Option<String>,
+
+    /// Regressed if any cell's quality drops by more, e.g. psnr=0.05,ssimulacra2=0.5.
+    #[arg(long, value_name = "METRIC=DROP,...")]
+    pub max_quality_drop: Option<String>,
+
+    /// Regressed if total encode or decode time grows by more than this percent (default off).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_slowdown: Option<String>,
+
+    /// Time changes within this percent are noise (default 10).
+    #[arg(long, value_name = "PERCENT")]
+    pub noise: Option<f64>,
+
+    /// Sweep file whose [gate] table gives thresholds (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub sweep: Option<PathBuf>,
+
+    /// Also write the table as Markdown (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// How the Bjontegaard curves are interpolated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BdMethod {
+    /// Piecewise cubic monotone interpolation (AWCY, VMAF, AOM CTC).
+    Pchip,
+    /// Cubic polynomial fit (VCEG-M33).
+    Cubic,
+}
+
+/// Report settings shared by `run` and `report`.
+#[derive(Debug, Args)]
+pub struct ReportFlags {
+    /// Anchor for BD tables: a codec name or a full curve (codec:options). Default: the first
+    /// lossy codec configuration.
+    #[arg(long, value_name = "CODEC")]
+    pub anchor: Option<String>,
+
+    /// BD-rate interpolation.
+    #[arg(long, value_enum, default_value_t = BdMethod::Pchip)]
+    pub bd_method: BdMethod,
+
+    /// Target bits per pixel for the visual comparison crops (nearest setting is shown).
+    #[arg(long, value_name = "BPP", default_value_t = 0.5)]
+    pub crop_bpp: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// results.csv files or run folders; several are merged (first wins on duplicate cells).
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+
+    /// Folder to write into (default: the folder of the first results.csv).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub report: ReportFlags,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +146,26 @@ pub struct RunArgs {
     /// No progress output (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Cell cache folder (default: $XDG_CACHE_HOME/codecbench or ~/.cache/codecbench).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+
+    /// Measure every cell; neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Run only shard K of N of the cells (balanced by expected cost); join shards with
+    /// `codecbench merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    /// Do not write report.html, summary.md and plots/ at the end.
+    #[arg(long)]
+    pub no_report: bool,
+
+    #[command(flatten)]
+    pub report: ReportFlags,
 }
 
 #[cfg(test)]

@@ -28,15 +28,38 @@ pub const DEFAULT_SWEEP: &[&str] = &["png", "jpeg:q=10..95:5", "webp:q=10..95:5"
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepFile {
+    #[serde(default)]
     codec: Vec<toml::Value>,
+    #[serde(default)]
+    gate: Option<GateFile>,
+}
+
+/// The `[gate]` table of a sweep file: regression thresholds for `codecbench compare`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateFile {
+    pub max_bd_rate: Option<f64>,
+    pub max_size_increase: Option<f64>,
+    #[serde(default)]
+    pub max_quality_drop: std::collections::BTreeMap<String, f64>,
+    pub max_slowdown: Option<f64>,
+    pub noise: Option<f64>,
+}
+
+fn read_file(path: &Path) -> Result<SweepFile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--sweep {}: cannot read ({e})", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("--sweep {}: {e}", path.display()))
+}
+
+/// Reads the `[gate]` table of a sweep file (empty if it has none).
+pub fn read_gate(path: &Path) -> Result<GateFile, String> {
+    Ok(read_file(path)?.gate.unwrap_or_default())
 }
 
 /// Reads a sweep file into spec strings (not yet validated).
 pub fn read_sweep_file(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--sweep {}: cannot read ({e})", path.display()))?;
-    let file: SweepFile =
-        toml::from_str(&text).map_err(|e| format!("--sweep {}: {e}", path.display()))?;
+    let file = read_file(path)?;
     file.codec
         .iter()
         .enumerate()
@@ -133,6 +156,20 @@ mod tests {
         assert_eq!(configs.len(), 7);
         let (_d, p) = write("codec = [\"png\", \"jpeg:q=10..95:5\"]\n");
         assert_eq!(expand(&read_sweep_file(&p).unwrap()).unwrap().len(), 19);
+    }
+
+    #[test]
+    fn gate_table_is_read() {
+        let (_d, p) = write(
+            "codec = [\"png\"]\n[gate]\nmax_bd_rate = 1.5\nmax_quality_drop = { psnr = 0.1 }\n",
+        );
+        let g = read_gate(&p).unwrap();
+        assert_eq!(g.max_bd_rate, Some(1.5));
+        assert_eq!(g.max_quality_drop["psnr"], 0.1);
+        let (_d, p) = write("[gate]\nmax_bd = 1\n");
+        assert!(read_gate(&p)
+            .unwrap_err()
+            .contains("unknown field `max_bd`"));
     }
 
     #[test]

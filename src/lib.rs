@@ -4,6 +4,9 @@
 //! The pipeline: [`config`] turns specs into checked [`codec::CodecConfig`]s, [`corpus`] loads
 //! images, [`run`] measures cells in parallel, [`sweep`] writes the run folder.
 
+pub mod analysis;
+pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -11,8 +14,11 @@ pub mod corpus;
 pub mod export;
 pub mod metrics;
 pub mod pixels;
+pub mod plot;
 pub mod progress;
 pub mod record;
+pub mod report;
 pub mod run;
+pub mod shard;
 pub mod summary;
 pub mod sweep;

@@ -10,10 +10,14 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use codecbench::cli::{Cli, Command, RunArgs};
+use codecbench::analysis::bdrate::Interp;
+use codecbench::baseline::{self, Thresholds};
+use codecbench::cache::Cache;
+use codecbench::cli::{BdMethod, Cli, Command, CompareArgs, ReportArgs, ReportFlags, RunArgs};
 use codecbench::codec::{builtin, spec::describe_keys};
-use codecbench::config::{expand, read_sweep_file, DEFAULT_SWEEP};
+use codecbench::config::{expand, read_gate, read_sweep_file, DEFAULT_SWEEP};
 use codecbench::progress::Mode;
+use codecbench::report::{load_results, write_report, ReportOptions};
 use codecbench::sweep::{default_run_name, execute, Outcome, Sweep};
 
 fn main() -> ExitCode {
@@ -23,13 +27,18 @@ fn main() -> ExitCode {
             list_codecs();
             0
         }
-        Command::Run(args) => match run(args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("codecbench: error: {e}");
-                2
-            }
-        },
+        Command::Run(args) => run(args).unwrap_or_else(|e| {
+            eprintln!("codecbench: error: {e}");
+            2
+        }),
+        Command::Compare(args) => compare(args).unwrap_or_else(|e| {
+            eprintln!("codecbench: error: {e}");
+            2
+        }),
+        Command::Report(args) => report(args).unwrap_or_else(|e| {
+            eprintln!("codecbench: error: {e}");
+            2
+        }),
     };
     ExitCode::from(code as u8)
 }
@@ -73,6 +82,16 @@ fn run(args: RunArgs) -> Result<i32, String> {
         max_pixels: args.max_pixels,
         progress: Mode::detect(args.quiet),
         command: std::env::args().collect(),
+        cache: if args.no_cache {
+            None
+        } else {
+            Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
+        },
+        shard: args
+            .shard
+            .as_deref()
+            .map(codecbench::shard::parse)
+            .transpose()?,
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -88,7 +107,86 @@ fn run(args: RunArgs) -> Result<i32, String> {
 
     let outcome = execute(&sweep, cancel)?;
     print_summary(&outcome);
+    if !args.no_report && !outcome.records.is_empty() {
+        let opts = report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;
+        let opts = ReportOptions {
+            meta: serde_json::to_value(&outcome.meta).ok(),
+            ..opts
+        };
+        // A report failure is reported, not fatal: the measurements are already on disk.
+        match write_report(&outcome.records, &opts) {
+            Ok(files) => print_written(&files),
+            Err(e) => eprintln!("codecbench: warning: report not written: {e}"),
+        }
+    }
     Ok(outcome.exit_code())
+}
+
+fn report_options(
+    flags: &ReportFlags,
+    out: PathBuf,
+    run_dir: PathBuf,
+) -> Result<ReportOptions, String> {
+    if !(flags.crop_bpp.is_finite() && flags.crop_bpp > 0.0) {
+        return Err(format!(
+            "--crop-bpp {}: give a positive number of bits per pixel",
+            flags.crop_bpp
+        ));
+    }
+    Ok(ReportOptions {
+        out,
+        run_dir,
+        anchor: flags.anchor.clone(),
+        interp: match flags.bd_method {
+            BdMethod::Pchip => Interp::Pchip,
+            BdMethod::Cubic => Interp::Cubic,
+        },
+        crop_bpp: flags.crop_bpp,
+        meta: None,
+    })
+}
+
+fn print_written(files: &[PathBuf]) {
+    let mut out = std::io::stdout().lock();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e != "png" && e != "svg"))
+    {
+        let _ = writeln!(out, "wrote {}", f.display());
+    }
+    let plots = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png" || e == "svg"))
+        .count();
+    if let Some(dir) = files
+        .iter()
+        .find_map(|f| f.parent().filter(|p| p.ends_with("plots")))
+    {
+        let _ = writeln!(out, "wrote {plots} plot files in {}", dir.display());
+    }
+}
+
+fn report(args: ReportArgs) -> Result<i32, String> {
+    let loaded = load_results(&args.results)?;
+    for w in &loaded.warnings {
+        eprintln!("codecbench: warning: {w}");
+    }
+    if loaded.records.is_empty() {
+        return Err(format!(
+            "{}: no result rows to report on",
+            args.results[0].display()
+        ));
+    }
+    let out = args.out.clone().unwrap_or_else(|| loaded.run_dir.clone());
+    std::fs::create_dir_all(&out)
+        .map_err(|e| format!("--out {}: cannot create folder ({e})", out.display()))?;
+    let opts = ReportOptions {
+        meta: loaded.meta.clone(),
+        ..report_options(&args.report, out, loaded.run_dir.clone())?
+    };
+    let files = write_report(&loaded.records, &opts)?;
+    print_written(&files);
+    Ok(0)
 }
 
 fn fmt_range(v: &[f64], digits: usize) -> String {
@@ -178,4 +276,82 @@ fn print_summary(o: &Outcome) {
     for f in &o.files {
         let _ = writeln!(out, "wrote {}", f.display());
     }
+}
+
+/// A percentage limit from the command line: a number, or "off".
+fn limit(flag: &str, v: &str) -> Result<Option<f64>, String> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .map(Some)
+        .ok_or_else(|| format!("{flag} {v}: give a non-negative number or \"off\""))
+}
+
+fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
+    let mut th = Thresholds::default();
+    if let Some(path) = &args.sweep {
+        let g = read_gate(path)?;
+        th.max_bd_rate = g.max_bd_rate.or(th.max_bd_rate);
+        th.max_size_increase = g.max_size_increase.or(th.max_size_increase);
+        th.max_slowdown = g.max_slowdown.or(th.max_slowdown);
+        th.noise = g.noise.unwrap_or(th.noise);
+        th.max_quality_drop = g.max_quality_drop.into_iter().collect();
+    }
+    if let Some(v) = &args.max_bd_rate {
+        th.max_bd_rate = limit("--max-bd-rate", v)?;
+    }
+    if let Some(v) = &args.max_size_increase {
+        th.max_size_increase = limit("--max-size-increase", v)?;
+    }
+    if let Some(v) = &args.max_slowdown {
+        th.max_slowdown = limit("--max-slowdown", v)?;
+    }
+    if let Some(n) = args.noise {
+        th.noise = n;
+    }
+    if let Some(list) = &args.max_quality_drop {
+        th.max_quality_drop.clear();
+        for item in list.split(',') {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
+            })?;
+            let known: Vec<&str> = codecbench::report::series::METRICS
+                .iter()
+                .map(|m| m.key)
+                .collect();
+            if !known.contains(&k.trim()) {
+                return Err(format!(
+                    "--max-quality-drop {item}: unknown metric {k} (known: {})",
+                    known.join(", ")
+                ));
+            }
+            let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);
+            th.max_quality_drop.push((k.trim().to_string(), v));
+        }
+    }
+    Ok(th)
+}
+
+fn compare(args: CompareArgs) -> Result<i32, String> {
+    let th = thresholds(&args)?;
+    let base = load_results(std::slice::from_ref(&args.baseline))?;
+    let new = load_results(std::slice::from_ref(&args.new))?;
+    for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
+        if l.records.is_empty() {
+            return Err(format!("{what} has no result rows"));
+        }
+    }
+    let c = baseline::compare(&base.records, &new.records, &th);
+    if c.curves.is_empty() {
+        return Err("BASELINE and NEW have no cell in common (same images and specs?)".into());
+    }
+    print!("{}", baseline::text(&c));
+    if let Some(path) = &args.markdown {
+        codecbench::export::write_atomic(path, baseline::markdown(&c).as_bytes())
+            .map_err(|e| format!("--markdown {}: {e}", path.display()))?;
+    }
+    Ok(if c.regressed() { 1 } else { 0 })
 }

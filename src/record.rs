@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 /// One measured (or failed) cell. Measurement fields are empty when the cell failed before
 /// they could be taken.
+/// Columns missing from an older results.csv read as empty (`serde(default)`), so reports can
+/// be made from runs of earlier versions.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CellRecord {
     pub image: String,
     pub image_hash: String,
@@ -57,6 +60,9 @@ pub struct CellRecord {
     pub repeat: u32,
     /// Path of the saved encoded file, relative to the run folder (with --save-encoded).
     pub encoded_file: String,
+    /// Taken from the cell cache instead of measured in this run (timings are from the run
+    /// that measured it).
+    pub cached: bool,
 }
 
 impl CellRecord {

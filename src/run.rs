@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::{Cache, Lookup};
 use crate::codec::{catch, CodecConfig};
 use crate::corpus::SourceImage;
 use crate::metrics::distortion;
@@ -28,6 +29,10 @@ pub struct Engine {
     pub save_encoded: Option<PathBuf>,
     /// Set to stop taking new cells (Ctrl-C); cells under way finish.
     pub cancel: Arc<AtomicBool>,
+    /// Cell cache (default: none). Read unless encoded files are being saved; always written.
+    pub cache: Option<Arc<Cache>>,
+    /// Names of the metrics measured, part of every cache key.
+    pub metric_set: String,
 }
 
 /// One finished cell.
@@ -38,6 +43,8 @@ pub struct CellOutcome {
     pub measured: Duration,
     /// Wall time of the whole cell on its worker.
     pub busy: Duration,
+    /// Something the user should hear about that did not fail the cell (cache trouble).
+    pub warning: Option<String>,
 }
 
 /// Timing of a whole engine run.
@@ -50,6 +57,8 @@ pub struct EngineTimes {
     /// Sum over cells of their wall time on a worker.
     pub busy: Duration,
     pub cells_done: usize,
+    /// Cells taken from the cache.
+    pub cached: usize,
     pub cancelled: bool,
 }
 
@@ -59,13 +68,15 @@ struct Input {
     image: Image,
 }
 
-/// Runs every (image, config) cell; `sink(index, outcome)` is called on the calling thread in
-/// completion order, with `index = image * configs.len() + config` (the row order).
+/// Runs the cells listed in `cells` (each `image * configs.len() + config`, the row order; all
+/// cells when `None`); `sink(index, outcome)` is called on the calling thread in completion
+/// order.
 pub fn run_cells(
     pool: &rayon::ThreadPool,
     sources: &[SourceImage],
     configs: &[CodecConfig],
     engine: &Engine,
+    cells: Option<&[usize]>,
     mut sink: impl FnMut(usize, CellOutcome),
 ) -> EngineTimes {
     let mut times = EngineTimes::default();
@@ -79,8 +90,11 @@ pub fn run_cells(
     });
     times.prepare = t.elapsed();
 
-    let n = sources.len() * configs.len();
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = match cells {
+        Some(c) => c.to_vec(),
+        None => (0..sources.len() * configs.len()).collect(),
+    };
+    let n = order.len();
     let cost = |i: usize| {
         let (s, c) = (&sources[i / configs.len()], &configs[i % configs.len()]);
         s.image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
@@ -104,7 +118,7 @@ pub fn run_cells(
                         let (si, ci) = (i / configs.len(), i % configs.len());
                         let input = &inputs[si]
                             [&configs[ci].codec.input_layout(sources[si].image.layout())];
-                        let out = measure_cell(&sources[si], input, &configs[ci], engine);
+                        let out = cached_or_measured(&sources[si], input, &configs[ci], engine);
                         if tx.send((i, out)).is_err() {
                             break;
                         }
@@ -117,6 +131,7 @@ pub fn run_cells(
             times.measured += out.measured;
             times.busy += out.busy;
             times.cells_done += 1;
+            times.cached += out.record.cached as usize;
             sink(i, out);
         }
     });
@@ -131,6 +146,53 @@ pub fn pool(jobs: usize) -> Result<rayon::ThreadPool, String> {
         .thread_name(|i| format!("codecbench-{i}"))
         .build()
         .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))
+}
+
+/// Takes the cell from the cache when it can, else measures it (and stores it if it succeeded).
+fn cached_or_measured(
+    src: &SourceImage,
+    input: &Input,
+    config: &CodecConfig,
+    engine: &Engine,
+) -> CellOutcome {
+    let started = Instant::now();
+    let Some(cache) = &engine.cache else {
+        return measure_cell(src, input, config, engine);
+    };
+    let key = Cache::key(&src.hash, config, &engine.metric_set, engine.repeat.max(1));
+    let mut warning = None;
+    if engine.save_encoded.is_none() {
+        match cache.get(&key) {
+            Lookup::Hit(rec, _) => {
+                let mut record = *rec;
+                record.image = src.id.clone();
+                record.encoded_file.clear();
+                record.cached = true;
+                return CellOutcome {
+                    record,
+                    measured: Duration::ZERO,
+                    busy: started.elapsed(),
+                    warning: None,
+                };
+            }
+            Lookup::Corrupt(why) => {
+                warning = Some(format!(
+                    "ignored a corrupt cache entry ({why}); measured again"
+                ))
+            }
+            Lookup::Miss => {}
+        }
+    }
+    let mut out = measure_cell(src, input, config, engine);
+    if out.record.is_ok() {
+        let mut stored = out.record.clone();
+        stored.encoded_file.clear();
+        if let Err(e) = cache.put(&key, &stored, out.measured.as_secs_f64()) {
+            warning.get_or_insert(format!("could not write the cache: {e}"));
+        }
+    }
+    out.warning = warning;
+    out
 }
 
 fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Input> {
@@ -216,6 +278,7 @@ fn measure_cell(
         record: rec,
         measured,
         busy: started.elapsed(),
+        warning: None,
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::cache::Cache;
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
 use crate::export::{csv_bytes, json_bytes, write_atomic};
@@ -37,6 +38,10 @@ pub struct Sweep {
     pub progress: Mode,
     /// The command line, recorded in run.json.
     pub command: Vec<String>,
+    /// Cell cache folder (default: the user's cache folder; `None` = no cache).
+    pub cache: Option<PathBuf>,
+    /// Run only shard K of N (1-based), balanced by expected cost.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -78,12 +83,22 @@ pub struct RunMeta {
     pub os: String,
     pub codecs: Vec<CodecMeta>,
     pub specs: Vec<String>,
+    /// Metrics measured in every cell (part of the cache key).
+    pub metrics: String,
     pub hash_of: &'static str,
     pub corpus: Vec<ImageMeta>,
     pub skipped: Vec<Skipped>,
+    /// Cells of the whole sweep (every shard).
     pub cells_total: usize,
+    /// Cells this run was to measure (this shard's).
+    pub cells_planned: usize,
     pub cells_done: usize,
     pub cells_failed: usize,
+    /// Cells taken from the cache.
+    pub cells_cached: usize,
+    pub cache_dir: Option<PathBuf>,
+    /// [K, N] when this run is shard K of N.
+    pub shard: Option<[usize; 2]>,
     pub timing: TimingMeta,
 }
 
@@ -122,6 +137,23 @@ pub struct TimingMeta {
     pub overhead_share: f64,
     /// (cell wall time - measured) / measured: bookkeeping inside cells only.
     pub in_cell_overhead_share: f64,
+}
+
+/// The metrics every cell measures (recorded in run.json and in every cache key).
+pub const METRIC_SET: &str = "psnr";
+
+/// The cells of this shard, or `None` (all cells) when the sweep is not sharded.
+fn shard_cells(sweep: &Sweep, sources: &[SourceImage]) -> Option<Vec<usize>> {
+    let (k, n) = sweep.shard?;
+    let nc = sweep.configs.len();
+    let costs: Vec<f64> = (0..sources.len() * nc)
+        .map(|i| {
+            let c = &sweep.configs[i % nc];
+            sources[i / nc].image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
+        })
+        .collect();
+    let owner = crate::shard::assign(&costs, n);
+    Some((0..costs.len()).filter(|&i| owner[i] == k - 1).collect())
 }
 
 /// A default run folder name: the UTC start time.
@@ -205,33 +237,50 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
 
     let nc = sweep.configs.len();
     let total = sources.len() * nc;
+    let cells = shard_cells(sweep, &sources);
     let mut slots: Vec<Option<CellRecord>> = vec![None; total];
     let results_path = sweep.out.join("results.csv");
-    let mut progress = Progress::new(total, sweep.progress);
+    let mut progress = Progress::new(cells.as_ref().map_or(total, Vec::len), sweep.progress);
+    let cache = match &sweep.cache {
+        Some(dir) => Some(Arc::new(Cache::open(dir)?)),
+        None => None,
+    };
     let engine = Engine {
         repeat: sweep.repeat,
         save_encoded: sweep.save_encoded.then(|| sweep.out.clone()),
         cancel: cancel.clone(),
+        cache,
+        metric_set: METRIC_SET.to_string(),
     };
     let mut last_flush = Instant::now();
     let mut flush_error: Option<String> = None;
-    let times: EngineTimes = run_cells(&pool, &sources, &sweep.configs, &engine, |i, out| {
-        let rec = out.record;
-        if !rec.is_ok() {
-            progress.message(&format!(
-                "codecbench: {} {}: {}",
-                rec.image, rec.spec, rec.message
-            ));
-        }
-        progress.inc(&format!("{} {}", rec.image, rec.spec));
-        slots[i] = Some(rec);
-        if last_flush.elapsed() >= Duration::from_secs(2) {
-            last_flush = Instant::now();
-            if let Err(e) = write_results(&results_path, slots.iter().flatten()) {
-                flush_error.get_or_insert(e);
+    let times: EngineTimes = run_cells(
+        &pool,
+        &sources,
+        &sweep.configs,
+        &engine,
+        cells.as_deref(),
+        |i, out| {
+            if let Some(w) = &out.warning {
+                progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
             }
-        }
-    });
+            let rec = out.record;
+            if !rec.is_ok() {
+                progress.message(&format!(
+                    "codecbench: {} {}: {}",
+                    rec.image, rec.spec, rec.message
+                ));
+            }
+            progress.inc(&format!("{} {}", rec.image, rec.spec));
+            slots[i] = Some(rec);
+            if last_flush.elapsed() >= Duration::from_secs(2) {
+                last_flush = Instant::now();
+                if let Err(e) = write_results(&results_path, slots.iter().flatten()) {
+                    flush_error.get_or_insert(e);
+                }
+            }
+        },
+    );
     progress.finish();
     if let Some(e) = flush_error {
         progress.message(&format!("codecbench: warning: {e}"));
@@ -250,8 +299,9 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
     files.push(summary_path);
 
     let wall = t0.elapsed().as_secs_f64();
+    let planned = cells.as_ref().map_or(total, Vec::len);
     let meta = run_meta(
-        sweep, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
+        sweep, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel, planned,
     );
     let meta_path = sweep.out.join("run.json");
     write_file(&meta_path, &json_bytes(&meta).map_err(|e| e.to_string())?)?;
@@ -288,6 +338,7 @@ fn run_meta(
     wall: f64,
     load_s: f64,
     cancel: &AtomicBool,
+    planned: usize,
 ) -> RunMeta {
     let mut codecs: Vec<CodecMeta> = Vec::new();
     for c in &sweep.configs {
@@ -318,6 +369,7 @@ fn run_meta(
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         codecs,
         specs: sweep.configs.iter().map(|c| c.spec()).collect(),
+        metrics: METRIC_SET.to_string(),
         hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits",
         corpus: sources
             .iter()
@@ -334,8 +386,12 @@ fn run_meta(
             .collect(),
         skipped: skipped.to_vec(),
         cells_total: sources.len() * sweep.configs.len(),
+        cells_planned: planned,
         cells_done: records.len(),
         cells_failed: records.iter().filter(|r| !r.is_ok()).count(),
+        cells_cached: times.cached,
+        cache_dir: sweep.cache.clone(),
+        shard: sweep.shard.map(|(k, n)| [k, n]),
         timing: TimingMeta {
             wall_s: wall,
             load_s,

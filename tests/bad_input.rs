@@ -23,6 +23,7 @@ fn sweep(corpus: &Path, out: &Path, extra: &[&str]) -> (i32, String, Vec<CellRec
         .args([
             "run",
             "--quiet",
+            "--no-cache",
             "--codec",
             "png:preset=0",
             "--codec",
@@ -226,11 +227,18 @@ fn panicking_and_lying_codecs_become_error_rows() {
         repeat: 1,
         save_encoded: None,
         cancel: Arc::new(AtomicBool::new(false)),
+        cache: None,
+        metric_set: "psnr".into(),
     };
     let mut rows = vec![None; 6];
-    let times = run_cells(&pool(2).unwrap(), &sources, &configs, &engine, |i, out| {
-        rows[i] = Some(out.record)
-    });
+    let times = run_cells(
+        &pool(2).unwrap(),
+        &sources,
+        &configs,
+        &engine,
+        None,
+        |i, out| rows[i] = Some(out.record),
+    );
     assert_eq!(times.cells_done, 6);
     let rows: Vec<CellRecord> = rows.into_iter().map(Option::unwrap).collect();
     // Image a (20x20): the panicking codec fails, with the panic text.

@@ -26,7 +26,7 @@ const SPECS: &[&str] = &[
 
 fn run_small(corpus: &Path, out: &Path, jobs: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = codecbench();
-    cmd.args(["run", "--quiet", "--jobs", jobs, "--corpus"])
+    cmd.args(["run", "--quiet", "--no-cache", "--jobs", jobs, "--corpus"])
         .arg(corpus)
         .arg("--out")
         .arg(out);
@@ -295,7 +295,7 @@ fn sweep_file_drives_the_run() {
     .unwrap();
     let out = dir.path().join("run");
     codecbench()
-        .args(["run", "--quiet", "--corpus"])
+        .args(["run", "--quiet", "--no-cache", "--corpus"])
         .arg(&corpus)
         .arg("--sweep")
         .arg(&sweep)
@@ -320,7 +320,7 @@ fn sweep_file_drives_the_run() {
 fn progress_lines_when_not_a_terminal_and_codecs_listing() {
     let (dir, corpus) = common::small_corpus();
     let assert = codecbench()
-        .args(["run", "--codec", "identity", "--corpus"])
+        .args(["run", "--no-cache", "--codec", "identity", "--corpus"])
         .arg(&corpus)
         .arg("--out")
         .arg(dir.path().join("run"))

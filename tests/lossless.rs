@@ -30,11 +30,18 @@ fn lossless_codecs_round_trip_every_corpus_image() {
         repeat: 1,
         save_encoded: None,
         cancel: Arc::new(AtomicBool::new(false)),
+        cache: None,
+        metric_set: "psnr".into(),
     };
     let mut rows = vec![None; sources.len() * configs.len()];
-    run_cells(&pool(2).unwrap(), &sources, &configs, &engine, |i, o| {
-        rows[i] = Some(o.record)
-    });
+    run_cells(
+        &pool(2).unwrap(),
+        &sources,
+        &configs,
+        &engine,
+        None,
+        |i, o| rows[i] = Some(o.record),
+    );
     let mut depths = std::collections::BTreeSet::new();
     for r in rows.into_iter().map(Option::unwrap) {
         assert!(r.is_ok(), "{} {}: {}", r.image, r.spec, r.message);

@@ -1,0 +1,8 @@
+//! Rate-distortion analysis of measured results: Bjøntegaard delta rate and quality between two
+//! codecs' curves, per image and averaged over a corpus.
+
+pub mod bdrate;
+
+pub use bdrate::{
+    bd_quality, bd_rate, corpus_bd_quality, corpus_bd_rate, BdOutcome, CorpusBd, Interp, RdPoint,
+};

@@ -1,0 +1,476 @@
+//! `codecbench compare`: a NEW run against a BASELINE run, per codec configuration, with a
+//! three-way verdict (improved / unchanged / regressed) that a CI job can gate on.
+//!
+//! Cells are matched by image content hash, image id and spec (codec, setting and options), so
+//! a new codec version is compared with the old one on exactly the same work. Sizes and
+//! qualities are deterministic and judged strictly; timings are noisy and a change inside the
+//! noise band is "unchanged".
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::analysis::bdrate::{corpus_bd_rate, Interp, RdPoint};
+use crate::record::CellRecord;
+use crate::report::series::{metrics_present, MetricDef};
+
+/// Limits beyond which a configuration has regressed. `None` switches a check off.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// BD-rate (percent, on PSNR) of NEW against BASELINE above which it regressed (default 0.5).
+    pub max_bd_rate: Option<f64>,
+    /// Largest allowed size increase of any single cell, percent (default 1).
+    pub max_size_increase: Option<f64>,
+    /// Largest allowed quality drop of any single cell, per metric, in the metric's units.
+    pub max_quality_drop: Vec<(String, f64)>,
+    /// Largest allowed increase of total encode or decode time, percent (default off).
+    pub max_slowdown: Option<f64>,
+    /// Time changes within +-this percent are noise and never a verdict (default 10).
+    pub noise: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_bd_rate: Some(0.5),
+            max_size_increase: Some(1.0),
+            max_quality_drop: Vec::new(),
+            max_slowdown: None,
+            noise: 10.0,
+        }
+    }
+}
+
+/// Three-way verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Improved,
+    Unchanged,
+    Regressed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Regressed => "regressed",
+        }
+    }
+}
+
+/// Median and extreme of a set of per-cell changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub median: f64,
+    /// The worst cell: largest increase for sizes, largest drop for quality.
+    pub worst: f64,
+    pub worst_cell: String,
+}
+
+/// The comparison of one codec configuration.
+#[derive(Clone, Debug)]
+pub struct CurveComparison {
+    pub curve: String,
+    pub baseline_version: String,
+    pub new_version: String,
+    pub cells: usize,
+    /// BD-rate of NEW against BASELINE on PSNR, percent (lossy curves only).
+    pub bd_rate: Option<f64>,
+    pub bd_warnings: Vec<String>,
+    /// Per-cell size change, percent.
+    pub bytes: Option<Change>,
+    /// Per metric: per-cell quality change (new - baseline; worst = most negative).
+    pub quality: Vec<(String, Change)>,
+    /// Total encode / decode time change, percent.
+    pub encode_time: Option<f64>,
+    pub decode_time: Option<f64>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub curves: Vec<CurveComparison>,
+    /// Cells only in BASELINE / only in NEW, as "image spec".
+    pub only_baseline: Vec<String>,
+    pub only_new: Vec<String>,
+}
+
+impl Comparison {
+    pub fn regressed(&self) -> bool {
+        self.curves.iter().any(|c| c.verdict == Verdict::Regressed)
+    }
+}
+
+fn key(r: &CellRecord) -> (String, String, String) {
+    (r.image_hash.clone(), r.image.clone(), r.spec.clone())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn pct(new: f64, old: f64) -> f64 {
+    (new / old - 1.0) * 100.0
+}
+
+/// Compares NEW against BASELINE.
+pub fn compare(base: &[CellRecord], new: &[CellRecord], th: &Thresholds) -> Comparison {
+    let base_by: HashMap<_, &CellRecord> = base.iter().map(|r| (key(r), r)).collect();
+    let new_by: HashMap<_, &CellRecord> = new.iter().map(|r| (key(r), r)).collect();
+    let only_baseline = base
+        .iter()
+        .filter(|r| !new_by.contains_key(&key(r)))
+        .map(|r| format!("{} {}", r.image, r.spec))
+        .collect();
+    let only_new = new
+        .iter()
+        .filter(|r| !base_by.contains_key(&key(r)))
+        .map(|r| format!("{} {}", r.image, r.spec))
+        .collect();
+    let mut curve_names: Vec<&str> = Vec::new();
+    for r in base {
+        if new_by.contains_key(&key(r)) && !curve_names.contains(&r.curve.as_str()) {
+            curve_names.push(&r.curve);
+        }
+    }
+    let metrics = metrics_present(base);
+    let curves = curve_names
+        .into_iter()
+        .map(|c| {
+            let pairs: Vec<(&CellRecord, &CellRecord)> = base
+                .iter()
+                .filter(|r| r.curve == c)
+                .filter_map(|b| new_by.get(&key(b)).map(|n| (b, *n)))
+                .collect();
+            compare_curve(c, &pairs, &metrics, th)
+        })
+        .collect();
+    Comparison {
+        curves,
+        only_baseline,
+        only_new,
+    }
+}
+
+fn change(
+    pairs: &[(&CellRecord, &CellRecord)],
+    f: impl Fn(&CellRecord, &CellRecord) -> Option<f64>,
+    worst_is_max: bool,
+) -> Option<Change> {
+    let mut v: Vec<(f64, String)> = pairs
+        .iter()
+        .filter_map(|(b, n)| f(b, n).map(|x| (x, format!("{} {}", b.image, b.spec))))
+        .filter(|(x, _)| x.is_finite())
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (worst, worst_cell) = if worst_is_max {
+        v.last().cloned().unwrap()
+    } else {
+        v.first().cloned().unwrap()
+    };
+    let mut xs: Vec<f64> = v.iter().map(|x| x.0).collect();
+    Some(Change {
+        median: median(&mut xs),
+        worst,
+        worst_cell,
+    })
+}
+
+fn rd(records: &[&CellRecord], image: &str, metric: &MetricDef) -> Vec<RdPoint> {
+    let mut v: Vec<RdPoint> = records
+        .iter()
+        .filter(|r| r.image == image && r.is_ok())
+        .filter_map(|r| {
+            let (q, bpp) = ((metric.get)(r)?, r.bpp?);
+            q.is_finite().then(|| RdPoint::new(bpp, q))
+        })
+        .collect();
+    v.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    v
+}
+
+fn compare_curve(
+    curve: &str,
+    pairs: &[(&CellRecord, &CellRecord)],
+    metrics: &[&'static MetricDef],
+    th: &Thresholds,
+) -> CurveComparison {
+    let (b0, n0) = pairs[0];
+    let both_ok: Vec<(&CellRecord, &CellRecord)> = pairs
+        .iter()
+        .copied()
+        .filter(|(b, n)| b.is_ok() && n.is_ok())
+        .collect();
+    let mut reasons = Vec::new();
+    let mut regressed = false;
+    let mut improved = Vec::new();
+
+    let newly_failed: Vec<String> = pairs
+        .iter()
+        .filter(|(b, n)| b.is_ok() && !n.is_ok())
+        .map(|(_, n)| format!("{}: {}", n.image, n.message))
+        .collect();
+    if !newly_failed.is_empty() {
+        regressed = true;
+        reasons.push(format!(
+            "{} cell(s) fail that passed in the baseline (first: {})",
+            newly_failed.len(),
+            newly_failed[0]
+        ));
+    }
+    let lost_exact = both_ok
+        .iter()
+        .filter(|(b, n)| b.roundtrip_exact == Some(true) && n.roundtrip_exact != Some(true))
+        .count();
+    if lost_exact > 0 && b0.lossless {
+        regressed = true;
+        reasons.push(format!("{lost_exact} cell(s) no longer round-trip exactly"));
+    }
+
+    // BD-rate on PSNR over the images both runs measured (lossy curves only).
+    let psnr = metrics.iter().find(|m| m.key == "psnr");
+    let (mut bd_rate, mut bd_warnings) = (None, Vec::new());
+    if let (false, Some(m)) = (b0.lossless, psnr) {
+        let bs: Vec<&CellRecord> = both_ok.iter().map(|p| p.0).collect();
+        let ns: Vec<&CellRecord> = both_ok.iter().map(|p| p.1).collect();
+        let mut images: Vec<&str> = bs.iter().map(|r| r.image.as_str()).collect();
+        images.dedup();
+        let data: Vec<(String, Vec<RdPoint>, Vec<RdPoint>)> = images
+            .iter()
+            .map(|i| (i.to_string(), rd(&bs, i, m), rd(&ns, i, m)))
+            .collect();
+        let r = corpus_bd_rate(&data, Interp::Pchip);
+        bd_rate = r.mean;
+        bd_warnings = r.warnings;
+    }
+    if let (Some(bd), Some(max)) = (bd_rate, th.max_bd_rate) {
+        if bd > max {
+            regressed = true;
+            reasons.push(format!("BD-rate {bd:+.2}% > {max}%"));
+        } else if bd < -max {
+            improved.push(format!("BD-rate {bd:+.2}%"));
+        }
+    }
+
+    let bytes = change(
+        &both_ok,
+        |b, n| Some(pct(n.bytes? as f64, b.bytes? as f64)),
+        true,
+    );
+    if let (Some(c), Some(max)) = (&bytes, th.max_size_increase) {
+        if c.worst > max {
+            regressed = true;
+            reasons.push(format!(
+                "size +{:.2}% on {} > {max}%",
+                c.worst, c.worst_cell
+            ));
+        } else if b0.lossless && c.median < -max {
+            improved.push(format!("median size {:+.2}%", c.median));
+        }
+    }
+
+    let mut quality = Vec::new();
+    for m in metrics {
+        let Some(c) = change(&both_ok, |b, n| Some((m.get)(n)? - (m.get)(b)?), false) else {
+            continue;
+        };
+        if let Some((_, max)) = th.max_quality_drop.iter().find(|(k, _)| k == m.key) {
+            if -c.worst > *max {
+                regressed = true;
+                reasons.push(format!(
+                    "{} {:+.3} on {} (allowed drop {max})",
+                    m.key, c.worst, c.worst_cell
+                ));
+            }
+        }
+        quality.push((m.key.to_string(), c));
+    }
+
+    let total = |f: fn(&CellRecord) -> Option<f64>, side: usize| -> f64 {
+        both_ok
+            .iter()
+            .filter_map(|p| f(if side == 0 { p.0 } else { p.1 }))
+            .sum()
+    };
+    let time_change = |f: fn(&CellRecord) -> Option<f64>| -> Option<f64> {
+        let (b, n) = (total(f, 0), total(f, 1));
+        (b > 0.0).then(|| pct(n, b))
+    };
+    let encode_time = time_change(|r| r.encode_ms);
+    let decode_time = time_change(|r| r.decode_ms);
+    for (what, t) in [("encode", encode_time), ("decode", decode_time)] {
+        let Some(t) = t else { continue };
+        if t.abs() <= th.noise {
+            continue;
+        }
+        match th.max_slowdown {
+            Some(max) if t > max => {
+                regressed = true;
+                reasons.push(format!(
+                    "{what} time {t:+.1}% > {max}% (noise band {}%)",
+                    th.noise
+                ));
+            }
+            Some(_) if t < 0.0 => improved.push(format!("{what} time {t:+.1}%")),
+            _ => {}
+        }
+    }
+
+    let verdict = if regressed {
+        Verdict::Regressed
+    } else if !improved.is_empty() {
+        reasons = improved;
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    };
+    CurveComparison {
+        curve: curve.to_string(),
+        baseline_version: b0.codec_version.clone(),
+        new_version: n0.codec_version.clone(),
+        cells: pairs.len(),
+        bd_rate,
+        bd_warnings,
+        bytes,
+        quality,
+        encode_time,
+        decode_time,
+        verdict,
+        reasons,
+    }
+}
+
+fn opt(v: Option<f64>, d: usize, unit: &str) -> String {
+    v.map_or("-".into(), |x| format!("{x:+.d$}{unit}"))
+}
+
+/// Rows of the comparison table: one per configuration.
+fn rows(c: &Comparison) -> Vec<[String; 8]> {
+    c.curves
+        .iter()
+        .map(|x| {
+            let q = x
+                .quality
+                .iter()
+                .map(|(k, ch)| format!("{k} {:+.3}/{:+.3}", ch.median, ch.worst))
+                .collect::<Vec<_>>()
+                .join(" ");
+            [
+                x.curve.clone(),
+                x.cells.to_string(),
+                opt(x.bd_rate, 2, "%"),
+                x.bytes.as_ref().map_or("-".into(), |b| {
+                    format!("{:+.2}%/{:+.2}%", b.median, b.worst)
+                }),
+                if q.is_empty() { "-".into() } else { q },
+                format!(
+                    "{} / {}",
+                    opt(x.encode_time, 1, "%"),
+                    opt(x.decode_time, 1, "%")
+                ),
+                x.verdict.as_str().to_string(),
+                x.reasons.join("; "),
+            ]
+        })
+        .collect()
+}
+
+const HEAD: [&str; 8] = [
+    "codec configuration",
+    "cells",
+    "BD-rate",
+    "size median/worst",
+    "quality median/worst",
+    "enc/dec time",
+    "verdict",
+    "reason",
+];
+
+/// Plain-text table for a terminal.
+pub fn text(c: &Comparison) -> String {
+    let rows = rows(c);
+    let mut widths: Vec<usize> = HEAD.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, v) in widths.iter_mut().zip(r.iter()).take(7) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        for (i, v) in cells.iter().enumerate() {
+            if i < 7 {
+                let _ = write!(out, "{v:<w$}  ", w = widths[i]);
+            } else {
+                out.push_str(v);
+            }
+        }
+        out.push('\n');
+    };
+    line(HEAD.to_vec(), &mut out);
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    footer(c, &mut out);
+    out
+}
+
+fn footer(c: &Comparison, out: &mut String) {
+    for (what, list) in [
+        ("only in BASELINE", &c.only_baseline),
+        ("only in NEW", &c.only_new),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "\n{} cell(s) {what} (not compared):", list.len());
+            for x in list.iter().take(20) {
+                let _ = writeln!(out, "  {x}");
+            }
+            if list.len() > 20 {
+                let _ = writeln!(out, "  ... and {} more", list.len() - 20);
+            }
+        }
+    }
+    let n = c
+        .curves
+        .iter()
+        .filter(|x| x.verdict == Verdict::Regressed)
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if n == 0 {
+            "verdict: no regression".to_string()
+        } else {
+            format!("verdict: {n} codec configuration(s) regressed")
+        }
+    );
+}
+
+/// Markdown for a pull-request comment.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = String::from("## codecbench: NEW against BASELINE\n\n");
+    let _ = writeln!(out, "| {} |", HEAD.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(HEAD.len()));
+    for r in rows(c) {
+        let mut r = r;
+        r[0] = format!("`{}`", r[0]);
+        r[6] = match r[6].as_str() {
+            "regressed" => "**regressed**".into(),
+            v => v.into(),
+        };
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+    out.push_str("\nSize and quality: median / worst cell (quality change = NEW - BASELINE). Times: total change; inside the noise band it is not judged.\n");
+    footer(c, &mut out);
+    out
+}

@@ -1,0 +1,405 @@
+//! report.html: one self-contained file (inline SVG, CSS and PNG crops as data URIs; no
+//! network, no build step, a few lines of plain JavaScript only for sorting tables).
+
+use std::fmt::Write;
+
+use base64::Engine as _;
+
+use crate::plot::color_hex;
+use crate::summary::SummaryRow;
+
+use super::series::{images, MetricDef};
+use super::Report;
+
+const CSS: &str = include_str!("report.css");
+const JS: &str = include_str!("report.js");
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A number with `d` decimals; `inf` and `-` for infinite and missing values.
+pub fn num(v: Option<f64>, d: usize) -> String {
+    match v {
+        Some(x) if x.is_infinite() => "inf".into(),
+        Some(x) if x.is_finite() => format!("{x:.d$}"),
+        _ => "-".into(),
+    }
+}
+
+fn swatch(color: usize) -> String {
+    format!(
+        "<span class=\"sw\" style=\"background:{}\"></span>",
+        color_hex(color)
+    )
+}
+
+fn color_of(r: &Report, curve: &str) -> usize {
+    r.curves
+        .iter()
+        .find(|c| c.name == curve)
+        .map_or(0, |c| c.color)
+}
+
+/// Adds a viewBox so the inline SVG scales down with the page.
+fn scalable(svg: &str) -> String {
+    let grab = |attr: &str| -> Option<String> {
+        let start = svg.find(&format!("{attr}=\""))? + attr.len() + 2;
+        let end = svg[start..].find('"')? + start;
+        Some(svg[start..end].to_string())
+    };
+    match (grab("width"), grab("height")) {
+        (Some(w), Some(h)) if !svg.contains("viewBox") => {
+            svg.replacen("<svg ", &format!("<svg viewBox=\"0 0 {w} {h}\" "), 1)
+        }
+        _ => svg.to_string(),
+    }
+}
+
+fn data_uri(png: &[u8]) -> String {
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}
+
+fn meta_section(r: &Report, out: &mut String) {
+    out.push_str("<section id=\"run\"><h2>Run</h2><table class=\"kv\">");
+    let mut kv = |k: &str, v: String| {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
+    };
+    let images = images(r.records);
+    let failed = r.records.iter().filter(|x| !x.is_ok()).count();
+    kv(
+        "cells",
+        format!(
+            "{} ({} failed) over {} images",
+            r.records.len(),
+            failed,
+            images.len()
+        ),
+    );
+    if let Some(m) = &r.opts.meta {
+        let s = |k: &str| esc(m[k].as_str().unwrap_or("-"));
+        kv("tool", format!("codecbench {}", s("tool_version")));
+        kv(
+            "started / finished",
+            format!("{} / {}", s("started"), s("finished")),
+        );
+        kv(
+            "machine",
+            format!("{} ({} cores), {}", s("cpu_model"), m["cpu_count"], s("os")),
+        );
+        kv("jobs / repeat", format!("{} / {}", m["jobs"], m["repeat"]));
+        let t = &m["timing"];
+        kv(
+            "time",
+            format!(
+                "wall {:.1} s; codec+metric {:.1} s; parallel efficiency {:.3}",
+                t["wall_s"].as_f64().unwrap_or(0.0),
+                t["measured_s"].as_f64().unwrap_or(0.0),
+                t["efficiency"].as_f64().unwrap_or(0.0)
+            ),
+        );
+        if m["interrupted"].as_bool() == Some(true) {
+            kv(
+                "interrupted",
+                "yes: this run holds only the cells finished before Ctrl-C".into(),
+            );
+        }
+        let cmd: Vec<String> = m["command"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str()).map(esc).collect())
+            .unwrap_or_default();
+        kv("command", format!("<code>{}</code>", cmd.join(" ")));
+    }
+    let mut versions: Vec<(String, String, String)> = Vec::new();
+    for rec in r.records {
+        let v = (
+            rec.codec.clone(),
+            rec.codec_version.clone(),
+            rec.decoder.clone(),
+        );
+        if !versions.contains(&v) {
+            versions.push(v);
+        }
+    }
+    let list: Vec<String> = versions
+        .iter()
+        .map(|(c, v, d)| format!("<b>{}</b> {} (decoder: {})", esc(c), esc(v), esc(d)))
+        .collect();
+    kv("codecs", list.join("<br>"));
+    out.push_str("</table></section>\n");
+}
+
+fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
+    out.push_str(
+        "<section id=\"summary\"><h2>Summary per codec and setting</h2>\
+         <p>Over the corpus. <i>bpp of totals</i> = 8 &times; total bytes / total pixels; \
+         <i>mean PSNR</i> = mean of per-image PSNR; <i>pooled PSNR</i> = PSNR of the pooled \
+         MSE (each image's MSE / peak&sup2;, weighted by samples). Click a header to sort.</p>\
+         <table class=\"data sortable\"><thead><tr><th>codec configuration</th><th>setting</th>\
+         <th>images</th><th>errors</th><th>total bytes</th><th>bpp of totals</th><th>mean bpp</th>\
+         <th>mean PSNR (dB)</th><th>pooled PSNR (dB)</th><th>mean ratio</th><th>encode ms</th>\
+         <th>decode ms</th></tr></thead><tbody>",
+    );
+    for s in summary {
+        let setting = match s.setting {
+            Some(v) => format!("{}={v}", s.setting_key),
+            None => "-".into(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            swatch(color_of(r, &s.curve)),
+            esc(&s.curve),
+            esc(&setting),
+            s.images,
+            if s.errors > 0 { " class=\"bad\"" } else { "" },
+            s.errors,
+            s.total_bytes,
+            num(s.bpp_of_totals, 4),
+            num(s.mean_bpp, 4),
+            num(s.mean_psnr, 2),
+            num(s.psnr_of_pooled_mse, 2),
+            num(s.mean_compression_ratio, 2),
+            num(Some(s.encode_ms_total), 1),
+            num(Some(s.decode_ms_total), 1),
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
+}
+
+fn bd_section(r: &Report, out: &mut String) {
+    let method = match r.opts.interp {
+        crate::analysis::bdrate::Interp::Pchip => "piecewise cubic monotone (PCHIP) interpolation",
+        crate::analysis::bdrate::Interp::Cubic => "cubic polynomial fit (VCEG-M33)",
+    };
+    let _ = write!(
+        out,
+        "<section id=\"bdrate\"><h2>BD-rate</h2><p>Bj&oslash;ntegaard delta rate of each row's \
+         codec against each column's, on bits per pixel, with {method}; computed per image and \
+         averaged over the images where it is defined (the count is in brackets). Negative: the \
+         row needs fewer bits for the same quality. Hover a cell with &#9888; for its warnings. \
+         Lossless codecs have no rate-distortion curve and are left out.</p>"
+    );
+    for m in &r.bd {
+        if m.curves.is_empty() {
+            continue;
+        }
+        let _ = write!(out, "<h3>BD-rate on {}</h3>", esc(m.metric.label));
+        matrix_table(r, m.metric, &m.curves, &m.rate, "%", out);
+        let anchor = &m.curves[r.anchor.min(m.curves.len() - 1)];
+        let _ = write!(
+            out,
+            "<h3>BD-{} against {}</h3>",
+            esc(m.metric.key),
+            esc(&anchor.name)
+        );
+        out.push_str("<table class=\"data\"><thead><tr><th>codec configuration</th><th>BD-rate</th><th>BD-quality</th><th>images</th><th>warnings</th></tr></thead><tbody>");
+        let a = r.anchor.min(m.curves.len() - 1);
+        for (t, c) in m.curves.iter().enumerate() {
+            let (br, bq) = (&m.rate[t][a], &m.quality[t][a]);
+            let mut warnings = br.warnings.clone();
+            warnings.extend(bq.warnings.iter().cloned());
+            let _ = write!(
+                out,
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"warn\">{}</td></tr>",
+                swatch(c.color),
+                esc(&c.name),
+                num(br.mean, 2) + if br.mean.is_some() { " %" } else { "" },
+                num(bq.mean, 3),
+                br.images_used,
+                esc(&warnings.join("; "))
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    out.push_str("</section>\n");
+}
+
+fn matrix_table(
+    r: &Report,
+    metric: &MetricDef,
+    curves: &[super::Curve],
+    cells: &[Vec<crate::analysis::bdrate::CorpusBd>],
+    unit: &str,
+    out: &mut String,
+) {
+    let _ = metric;
+    out.push_str("<table class=\"data matrix\"><thead><tr><th>row vs column</th>");
+    for (i, c) in curves.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<th{}>{}{}</th>",
+            if i == r.anchor {
+                " class=\"anchor\""
+            } else {
+                ""
+            },
+            swatch(c.color),
+            esc(&c.name)
+        );
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (t, c) in curves.iter().enumerate() {
+        let _ = write!(out, "<tr><th>{}{}</th>", swatch(c.color), esc(&c.name));
+        for (a, cell) in cells[t].iter().enumerate() {
+            let class = if a == r.anchor {
+                " class=\"anchor\""
+            } else {
+                ""
+            };
+            if t == a {
+                let _ = write!(out, "<td{class}>-</td>");
+                continue;
+            }
+            let warn = if cell.warnings.is_empty() {
+                String::new()
+            } else {
+                " &#9888;".to_string()
+            };
+            let _ = write!(
+                out,
+                "<td{class} title=\"{}\">{}{} ({}){warn}</td>",
+                esc(&cell.warnings.join("\n")),
+                num(cell.mean, 2),
+                if cell.mean.is_some() { unit } else { "" },
+                cell.images_used
+            );
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn plots_section(r: &Report, out: &mut String) {
+    out.push_str("<section id=\"plots\"><h2>Plots</h2><p>Also in <code>plots/</code> as SVG and PNG. Colours are the same in every plot and table.</p>");
+    for p in &r.plots {
+        let _ = write!(
+            out,
+            "<figure id=\"plot-{}\"><figcaption>{}</figcaption>{}</figure>",
+            esc(&p.id),
+            esc(&p.title),
+            scalable(&p.svg)
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+fn per_image_section(r: &Report, out: &mut String) {
+    out.push_str("<section id=\"images\"><h2>Per image</h2>");
+    for img in images(r.records) {
+        let rows: Vec<_> = r.records.iter().filter(|x| x.image == img).collect();
+        let first = rows[0];
+        let _ = write!(
+            out,
+            "<details><summary><b>{}</b> {}&times;{}, {} channel(s), {}-bit, {} cells</summary>\
+             <table class=\"data sortable\"><thead><tr><th>spec</th><th>status</th><th>bytes</th>\
+             <th>bpp</th><th>PSNR (dB)</th><th>compared</th><th>encode ms</th><th>decode ms</th>\
+             </tr></thead><tbody>",
+            esc(&img),
+            first.width,
+            first.height,
+            first.channels,
+            first.bit_depth,
+            rows.len()
+        );
+        for x in rows {
+            let status = if x.is_ok() {
+                "ok".to_string()
+            } else {
+                format!(
+                    "<span class=\"bad\" title=\"{}\">error</span>",
+                    esc(&x.message)
+                )
+            };
+            let _ = write!(
+                out,
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                swatch(color_of(r, &x.curve)),
+                esc(&x.spec),
+                status,
+                x.bytes.map_or("-".into(), |b| b.to_string()),
+                num(x.bpp, 4),
+                num(x.psnr, 2),
+                esc(&x.channels_compared),
+                num(x.encode_ms, 2),
+                num(x.decode_ms, 2)
+            );
+        }
+        out.push_str("</tbody></table></details>");
+    }
+    out.push_str("</section>\n");
+}
+
+fn crops_section(r: &Report, out: &mut String) {
+    let _ = write!(
+        out,
+        "<section id=\"visual\"><h2>Visual comparison</h2><p>Crops at 1:1 of the most detailed \
+         region of each image, for each lossy codec configuration at the setting whose bpp is \
+         nearest {:.2}. Transparent areas show the checkerboard.</p>",
+        r.opts.crop_bpp
+    );
+    if r.crops.is_empty() {
+        out.push_str("<p class=\"warn\">No originals were found (the report needs run.json beside results.csv and the corpus files at the paths it records), so there are no crops.</p>");
+    }
+    for set in &r.crops {
+        let (x, y, w, h) = set.rect;
+        let _ = write!(
+            out,
+            "<div class=\"crops\"><h3>{}</h3><p>region x={x} y={y}, {w}&times;{h} px</p>",
+            esc(&set.image)
+        );
+        for n in &set.notes {
+            let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
+        }
+        if !set.original_png.is_empty() {
+            let _ = write!(
+                out,
+                "<figure class=\"crop\"><img src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"original\"><figcaption>original</figcaption></figure>",
+                data_uri(&set.original_png)
+            );
+        }
+        for c in &set.cells {
+            let _ = write!(
+                out,
+                "<figure class=\"crop\"><img src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"{}\"><figcaption>{}{}<br>{} bpp, PSNR {} dB<br><small>{}</small></figcaption></figure>",
+                data_uri(&c.png),
+                esc(&c.spec),
+                swatch(c.color),
+                esc(&c.spec),
+                num(Some(c.bpp), 3),
+                num(c.psnr, 2),
+                c.source
+            );
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</section>\n");
+}
+
+/// The whole page.
+pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
+    let mut body = String::new();
+    meta_section(r, &mut body);
+    summary_section(r, summary, &mut body);
+    bd_section(r, &mut body);
+    plots_section(r, &mut body);
+    per_image_section(r, &mut body);
+    crops_section(r, &mut body);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>codecbench report</title><style>{CSS}</style></head><body>\
+         <header><h1>codecbench report</h1><nav><a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
+         <a href=\"#bdrate\">BD-rate</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
+         <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
+         <script>{JS}</script></body></html>\n"
+    )
+}

@@ -1,0 +1,124 @@
+//! summary.md: a compact version of the report that reads well pasted into a pull-request
+//! comment: one line per codec configuration, BD-rate against the anchor, links to the plots.
+
+use std::fmt::Write;
+
+use crate::summary::SummaryRow;
+
+use super::html::num;
+use super::Report;
+
+fn range(v: impl Iterator<Item = f64>, d: usize) -> String {
+    let v: Vec<f64> = v.collect();
+    let finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if finite.is_empty() {
+        return if v.iter().any(|x| x.is_infinite()) {
+            "inf".into()
+        } else {
+            "-".into()
+        };
+    }
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if (hi - lo).abs() < 1e-12 {
+        format!("{lo:.d$}")
+    } else {
+        format!("{lo:.d$} – {hi:.d$}")
+    }
+}
+
+/// The Markdown text.
+pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
+    let mut out = String::from("# codecbench summary\n\n");
+    let images = super::series::images(r.records).len();
+    let failed = r.records.iter().filter(|x| !x.is_ok()).count();
+    let mut line = format!(
+        "{images} images, {} cells ({failed} failed)",
+        r.records.len()
+    );
+    if let Some(m) = &r.opts.meta {
+        let _ = write!(
+            line,
+            "; codecbench {}, started {}, {} jobs on {}",
+            m["tool_version"].as_str().unwrap_or("?"),
+            m["started"].as_str().unwrap_or("?"),
+            m["jobs"],
+            m["cpu_model"].as_str().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(out, "{line}.\n");
+
+    out.push_str("| codec configuration | version | settings | bpp (of totals) | PSNR dB (pooled) | encode s | decode s | failed |\n");
+    out.push_str("|---|---|---|---|---|---:|---:|---:|\n");
+    for c in &r.curves {
+        let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.curve == c.name).collect();
+        let settings: Vec<String> = rows
+            .iter()
+            .filter_map(|s| s.setting.map(|v| format!("{}={v}", s.setting_key)))
+            .collect();
+        let settings = match settings.len() {
+            0 => "-".to_string(),
+            1 => settings[0].clone(),
+            n => format!("{} … {} ({n})", settings[0], settings[n - 1]),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+            c.name,
+            rows.first().map_or("", |s| s.codec_version.as_str()),
+            settings,
+            range(rows.iter().filter_map(|s| s.bpp_of_totals), 3),
+            range(rows.iter().filter_map(|s| s.psnr_of_pooled_mse), 2),
+            rows.iter().map(|s| s.encode_ms_total).sum::<f64>() / 1e3,
+            rows.iter().map(|s| s.decode_ms_total).sum::<f64>() / 1e3,
+            rows.iter().map(|s| s.errors).sum::<usize>()
+        );
+    }
+
+    for m in &r.bd {
+        if m.curves.is_empty() {
+            continue;
+        }
+        let a = r.anchor.min(m.curves.len() - 1);
+        let _ = write!(
+            out,
+            "\n## BD-rate on {} against `{}`\n\nPer image, then averaged over images; negative = fewer bits for the same quality.\n\n\
+             | codec configuration | BD-rate | BD-{} | images | warnings |\n|---|---:|---:|---:|---|\n",
+            m.metric.label,
+            m.curves[a].name,
+            m.metric.key
+        );
+        for (t, c) in m.curves.iter().enumerate() {
+            if t == a {
+                continue;
+            }
+            let (br, bq) = (&m.rate[t][a], &m.quality[t][a]);
+            let warnings = br.warnings.len() + bq.warnings.len();
+            let _ = writeln!(
+                out,
+                "| `{}` | {}{} | {} | {} | {} |",
+                c.name,
+                num(br.mean, 2),
+                if br.mean.is_some() { " %" } else { "" },
+                num(bq.mean, 3),
+                br.images_used,
+                if warnings > 0 {
+                    format!("{warnings} (see report.html)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+
+    out.push_str("\n## Plots\n\n");
+    for p in &r.plots {
+        let _ = writeln!(
+            out,
+            "- [{}](plots/{}.svg) ([PNG](plots/{}.png))",
+            p.title, p.id, p.id
+        );
+    }
+    out.push_str("\nFull tables, per-image results and visual comparisons: `report.html`.\n");
+    out
+}

@@ -1,0 +1,288 @@
+//! The report: plots (SVG and PNG), BD-rate tables, `report.html` (one self-contained file) and
+//! `summary.md`, made from result rows alone, so a report can be remade, or made from merged
+//! runs, without encoding anything again.
+
+pub mod bd;
+pub mod crops;
+mod html;
+mod markdown;
+pub mod series;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::analysis::bdrate::Interp;
+use crate::export::write_atomic;
+use crate::plot::{Figure, Panel, Series};
+use crate::record::CellRecord;
+use crate::summary::summarize;
+
+use series::{corpus_points, curves, image_points, images, metrics_present, speed_points, Curve};
+
+/// How to make a report.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// Folder to write into.
+    pub out: PathBuf,
+    /// Folder that `encoded_file` paths are relative to (the run folder).
+    pub run_dir: PathBuf,
+    /// Anchor codec (name or curve) for BD tables; default: the first lossy curve.
+    pub anchor: Option<String>,
+    /// BD interpolation (default PCHIP).
+    pub interp: Interp,
+    /// Target bits per pixel of the visual comparison crops (default 0.5).
+    pub crop_bpp: f64,
+    /// run.json of the run, if there is one.
+    pub meta: Option<serde_json::Value>,
+}
+
+/// One plot, kept as SVG text and as files.
+pub struct Plot {
+    pub id: String,
+    pub title: String,
+    pub svg: String,
+}
+
+/// Everything the HTML and Markdown writers show.
+pub struct Report<'a> {
+    pub records: &'a [CellRecord],
+    pub opts: &'a ReportOptions,
+    pub curves: Vec<Curve>,
+    pub anchor: usize,
+    pub bd: Vec<bd::BdMatrix>,
+    pub plots: Vec<Plot>,
+    pub crops: Vec<crops::CropSet>,
+}
+
+const PANEL: (u32, u32) = (620, 430);
+const SMALL: (u32, u32) = (400, 300);
+
+fn legend(curves: &[Curve]) -> Vec<(String, usize)> {
+    curves.iter().map(|c| (c.name.clone(), c.color)).collect()
+}
+
+/// Builds every figure: corpus RD per metric, per-image small multiples per metric, speed.
+fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
+    let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
+    let lossy_owned: Vec<Curve> = lossy.iter().map(|c| (*c).clone()).collect();
+    let mut out = Vec::new();
+    for m in metrics_present(records) {
+        let mut n_images = 0;
+        let series: Vec<Series> = lossy
+            .iter()
+            .map(|c| {
+                let (pts, n) = corpus_points(records, &c.name, m);
+                n_images = n_images.max(n);
+                Series {
+                    label: c.name.clone(),
+                    color: c.color,
+                    points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
+                }
+            })
+            .collect();
+        out.push((
+            format!("rd-{}", m.key),
+            Figure {
+                title: format!("Rate-distortion over the corpus: {}", m.label),
+                panels: vec![Panel {
+                    title: format!("mean over {n_images} images at each setting"),
+                    x_label: "bits per pixel, mean over images".into(),
+                    y_label: format!("{}, mean over images", m.label),
+                    series,
+                    log_y: false,
+                }],
+                columns: 1,
+                panel_size: PANEL,
+                legend: legend(&lossy_owned),
+            },
+        ));
+        let panels = images(records)
+            .iter()
+            .map(|img| Panel {
+                title: img.clone(),
+                x_label: "bits per pixel".into(),
+                y_label: m.label.into(),
+                series: lossy
+                    .iter()
+                    .map(|c| Series {
+                        label: c.name.clone(),
+                        color: c.color,
+                        points: image_points(records, img, &c.name, m)
+                            .iter()
+                            .map(|p| (p.bpp, p.quality))
+                            .collect(),
+                    })
+                    .collect(),
+                log_y: false,
+            })
+            .collect();
+        out.push((
+            format!("rd-{}-per-image", m.key),
+            Figure {
+                title: format!("Rate-distortion per image: {}", m.label),
+                panels,
+                columns: 3,
+                panel_size: SMALL,
+                legend: legend(&lossy_owned),
+            },
+        ));
+    }
+    out.push((
+        "speed".into(),
+        Figure {
+            title: "Encode speed against size (mean over images at each setting)".into(),
+            panels: vec![Panel {
+                title: "encode time per megapixel".into(),
+                x_label: "bits per pixel, mean over images".into(),
+                y_label: "encode ms per megapixel (log scale)".into(),
+                series: curves
+                    .iter()
+                    .map(|c| Series {
+                        label: c.name.clone(),
+                        color: c.color,
+                        points: speed_points(records, &c.name),
+                    })
+                    .collect(),
+                log_y: true,
+            }],
+            columns: 1,
+            panel_size: PANEL,
+            legend: legend(curves),
+        },
+    ));
+    out
+}
+
+/// Where each image's original lives, from run.json.
+fn original_paths(meta: Option<&serde_json::Value>, run_dir: &Path) -> HashMap<String, PathBuf> {
+    let mut map = HashMap::new();
+    let Some(list) = meta.and_then(|m| m["corpus"].as_array()) else {
+        return map;
+    };
+    for img in list {
+        if let (Some(id), Some(p)) = (img["id"].as_str(), img["path"].as_str()) {
+            let p = PathBuf::from(p);
+            // Paths are as given on the command line: try the current folder, then the run's.
+            let p = if p.exists() { p } else { run_dir.join(&p) };
+            map.insert(id.to_string(), p);
+        }
+    }
+    map
+}
+
+/// Writes report.html, summary.md and plots/ into `opts.out`; returns the files written.
+pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<PathBuf>, String> {
+    let curves = curves(records);
+    let lossy: Vec<Curve> = curves.iter().filter(|c| !c.lossless).cloned().collect();
+    let anchor = bd::anchor_index(&lossy, opts.anchor.as_deref())?;
+    let plots_dir = opts.out.join("plots");
+    std::fs::create_dir_all(&plots_dir)
+        .map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
+    let mut files = Vec::new();
+    let mut plots = Vec::new();
+    for (id, fig) in figures(records, &curves) {
+        let svg = fig.svg()?;
+        let png = fig.png()?;
+        for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
+            let p = plots_dir.join(format!("{id}.{ext}"));
+            write_atomic(&p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            files.push(p);
+        }
+        plots.push(Plot {
+            id,
+            title: fig.title.clone(),
+            svg,
+        });
+    }
+    let bd = metrics_present(records)
+        .into_iter()
+        .map(|m| bd::matrix(records, &curves, m, opts.interp))
+        .collect();
+    let paths = original_paths(opts.meta.as_ref(), &opts.run_dir);
+    let crops = crops::build(records, &curves, &opts.run_dir, &paths, opts.crop_bpp);
+    let report = Report {
+        records,
+        opts,
+        curves,
+        anchor,
+        bd,
+        plots,
+        crops,
+    };
+    let summary = summarize(records);
+    let html_path = opts.out.join("report.html");
+    write_atomic(&html_path, html::render(&report, &summary).as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+    files.push(html_path);
+    let md_path = opts.out.join("summary.md");
+    write_atomic(&md_path, markdown::render(&report, &summary).as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    files.push(md_path);
+    Ok(files)
+}
+
+/// Results read for a report: the rows, the first run's run.json (with every run's corpus
+/// list merged into it), the first run's folder, and warnings about dropped duplicates.
+pub struct Loaded {
+    pub records: Vec<CellRecord>,
+    pub meta: Option<serde_json::Value>,
+    pub run_dir: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+/// Reads results.csv files (or run folders holding one) and merges them; a cell (image hash
+/// and spec) that appears again is dropped with a warning.
+pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
+    let mut records: Vec<CellRecord> = Vec::new();
+    let mut meta: Option<serde_json::Value> = None;
+    let mut run_dir = None;
+    let mut warnings = Vec::new();
+    for input in inputs {
+        let csv = if input.is_dir() {
+            input.join("results.csv")
+        } else {
+            input.clone()
+        };
+        let dir = csv
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
+        let mut dropped = 0;
+        for r in rows {
+            if records
+                .iter()
+                .any(|x| x.image_hash == r.image_hash && x.image == r.image && x.spec == r.spec)
+            {
+                dropped += 1;
+            } else {
+                records.push(r);
+            }
+        }
+        if dropped > 0 {
+            warnings.push(format!(
+                "{}: {dropped} cell(s) already present in an earlier input; kept the first",
+                csv.display()
+            ));
+        }
+        let this_meta = std::fs::read(dir.join("run.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        match (&mut meta, this_meta) {
+            (None, m) => meta = m,
+            (Some(first), Some(m)) => {
+                if let (Some(a), Some(b)) = (first["corpus"].as_array_mut(), m["corpus"].as_array())
+                {
+                    a.extend(b.iter().cloned());
+                }
+            }
+            _ => {}
+        }
+        run_dir.get_or_insert(dir);
+    }
+    Ok(Loaded {
+        records,
+        meta,
+        run_dir: run_dir.unwrap_or_else(|| PathBuf::from(".")),
+        warnings,
+    })
+}

@@ -1,0 +1,229 @@
+//! Rate-distortion series from result rows: which quality metrics a run has, which curves
+//! (codec configurations) it has, and their points per image or averaged over the corpus.
+
+use crate::record::CellRecord;
+
+/// A quality metric column of results.csv that can be plotted against bits per pixel.
+pub struct MetricDef {
+    /// Column name.
+    pub key: &'static str,
+    /// Axis label with unit.
+    pub label: &'static str,
+    pub get: fn(&CellRecord) -> Option<f64>,
+}
+
+/// Every quality metric the harness can write, in display order.
+pub const METRICS: &[MetricDef] = &[MetricDef {
+    key: "psnr",
+    label: "PSNR (dB)",
+    get: |r| r.psnr,
+}];
+
+/// The metrics with at least one finite value among successful rows.
+pub fn metrics_present(records: &[CellRecord]) -> Vec<&'static MetricDef> {
+    METRICS
+        .iter()
+        .filter(|m| {
+            records
+                .iter()
+                .any(|r| r.is_ok() && (m.get)(r).is_some_and(f64::is_finite))
+        })
+        .collect()
+}
+
+/// One codec configuration (all settings of one codec with fixed options).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curve {
+    pub name: String,
+    pub codec: String,
+    pub lossless: bool,
+    /// Colour index, the same in every plot and table.
+    pub color: usize,
+}
+
+/// Curves in order of first appearance.
+pub fn curves(records: &[CellRecord]) -> Vec<Curve> {
+    let mut out: Vec<Curve> = Vec::new();
+    for r in records {
+        if !out.iter().any(|c| c.name == r.curve) {
+            out.push(Curve {
+                name: r.curve.clone(),
+                codec: r.codec.clone(),
+                lossless: r.lossless,
+                color: out.len(),
+            });
+        }
+    }
+    out
+}
+
+/// Image ids in order of first appearance.
+pub fn images(records: &[CellRecord]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        if !out.contains(&r.image) {
+            out.push(r.image.clone());
+        }
+    }
+    out
+}
+
+/// One point of a curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub setting: Option<i64>,
+    pub bpp: f64,
+    pub quality: f64,
+}
+
+/// The points of `curve` on `image`, ordered by bpp, skipping failed cells and non-finite
+/// quality (a lossless cell has no place on a rate-distortion curve).
+pub fn image_points(
+    records: &[CellRecord],
+    image: &str,
+    curve: &str,
+    metric: &MetricDef,
+) -> Vec<Point> {
+    let mut pts: Vec<Point> = records
+        .iter()
+        .filter(|r| r.image == image && r.curve == curve && r.is_ok())
+        .filter_map(|r| {
+            let q = (metric.get)(r)?;
+            (q.is_finite() && r.bpp.is_some()).then(|| Point {
+                setting: r.setting,
+                bpp: r.bpp.unwrap_or(f64::NAN),
+                quality: q,
+            })
+        })
+        .collect();
+    pts.sort_by(|a, b| a.bpp.total_cmp(&b.bpp));
+    pts
+}
+
+/// Corpus curve: at each setting, the mean of per-image bpp and of per-image quality, over the
+/// images that have a finite value at every setting of this curve (so every point averages the
+/// same images). Returns the points (ordered by setting) and how many images they average.
+pub fn corpus_points(
+    records: &[CellRecord],
+    curve: &str,
+    metric: &MetricDef,
+) -> (Vec<Point>, usize) {
+    let rows: Vec<&CellRecord> = records.iter().filter(|r| r.curve == curve).collect();
+    let mut settings: Vec<Option<i64>> = rows.iter().map(|r| r.setting).collect();
+    settings.sort();
+    settings.dedup();
+    let usable = |r: &CellRecord| {
+        r.is_ok() && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
+    };
+    let complete: Vec<String> = images(records)
+        .into_iter()
+        .filter(|img| {
+            settings.iter().all(|s| {
+                rows.iter()
+                    .any(|r| r.image == *img && r.setting == *s && usable(r))
+            })
+        })
+        .collect();
+    if complete.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let points = settings
+        .iter()
+        .map(|s| {
+            let at: Vec<&&CellRecord> = rows
+                .iter()
+                .filter(|r| r.setting == *s && complete.contains(&r.image) && usable(r))
+                .collect();
+            let n = at.len() as f64;
+            Point {
+                setting: *s,
+                bpp: at.iter().filter_map(|r| r.bpp).sum::<f64>() / n,
+                quality: at.iter().filter_map(|r| (metric.get)(r)).sum::<f64>() / n,
+            }
+        })
+        .collect();
+    (points, complete.len())
+}
+
+/// Mean encode time per megapixel (ms/MP) against mean bpp, per setting of `curve`.
+pub fn speed_points(records: &[CellRecord], curve: &str) -> Vec<(f64, f64)> {
+    let rows: Vec<&CellRecord> = records
+        .iter()
+        .filter(|r| r.curve == curve && r.is_ok() && r.encode_ms.is_some() && r.bpp.is_some())
+        .collect();
+    let mut settings: Vec<Option<i64>> = rows.iter().map(|r| r.setting).collect();
+    settings.sort();
+    settings.dedup();
+    settings
+        .iter()
+        .map(|s| {
+            let at: Vec<&&CellRecord> = rows.iter().filter(|r| r.setting == *s).collect();
+            let n = at.len() as f64;
+            let bpp = at.iter().filter_map(|r| r.bpp).sum::<f64>() / n;
+            let ms_per_mp = at
+                .iter()
+                .map(|r| r.encode_ms.unwrap_or(0.0) / (r.width as f64 * r.height as f64 / 1e6))
+                .sum::<f64>()
+                / n;
+            (bpp, ms_per_mp)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(image: &str, curve: &str, setting: i64, bpp: f64, psnr: f64) -> CellRecord {
+        CellRecord {
+            image: image.into(),
+            curve: curve.into(),
+            codec: curve.into(),
+            setting: Some(setting),
+            status: "ok".into(),
+            bpp: Some(bpp),
+            psnr: Some(psnr),
+            width: 1000,
+            height: 1000,
+            encode_ms: Some(10.0),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn corpus_points_average_only_images_complete_on_the_curve() {
+        let mut failed = rec("c", "jpeg", 20, 0.4, 31.0);
+        failed.status = "error".into();
+        let rows = vec![
+            rec("a", "jpeg", 10, 0.2, 30.0),
+            rec("a", "jpeg", 20, 0.4, 34.0),
+            rec("b", "jpeg", 10, 0.4, 32.0),
+            rec("b", "jpeg", 20, 0.8, 36.0),
+            rec("c", "jpeg", 10, 9.0, 99.0),
+            failed,
+            rec("a", "png", 2, 9.0, f64::INFINITY),
+        ];
+        let m = &METRICS[0];
+        let (pts, n) = corpus_points(&rows, "jpeg", m);
+        assert_eq!(n, 2);
+        assert_eq!(
+            pts[0],
+            Point {
+                setting: Some(10),
+                bpp: 0.30000000000000004,
+                quality: 31.0
+            }
+        );
+        assert_eq!(pts[1].quality, 35.0);
+        assert!(
+            corpus_points(&rows, "png", m).0.is_empty(),
+            "lossless has no RD points"
+        );
+        assert_eq!(image_points(&rows, "b", "jpeg", m).len(), 2);
+        assert_eq!(
+            curves(&rows).iter().map(|c| c.color).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(speed_points(&rows, "jpeg")[0].1, 10.0);
+    }
+}

@@ -1,0 +1,287 @@
+//! The regression gate: a baseline, then a NEW run where the codec is made worse on purpose;
+//! the gate must catch it, and an identical re-run must pass.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use codecbench::baseline::{compare, Thresholds, Verdict};
+use codecbench::codec::{find, parse_spec, Codec, CodecConfig, Param, Params, Value};
+use codecbench::corpus::SourceImage;
+use codecbench::pixels::{Image, Layout};
+use codecbench::record::CellRecord;
+use codecbench::run::{pool, run_cells, Engine};
+
+/// The real mozjpeg codec, made worse on purpose: `q_shift` lowers the quality behind the
+/// same setting name; `pad` appends junk bytes after the image (bigger files, same pixels).
+struct WorseJpeg {
+    q_shift: i64,
+    pad: usize,
+}
+
+impl Codec for WorseJpeg {
+    fn name(&self) -> &'static str {
+        "jpeg"
+    }
+    fn version(&self) -> String {
+        find("jpeg").unwrap().version()
+    }
+    fn decoder(&self) -> String {
+        find("jpeg").unwrap().decoder()
+    }
+    fn extension(&self) -> &'static str {
+        "jpg"
+    }
+    fn lossless(&self) -> bool {
+        false
+    }
+    fn params(&self) -> &[Param] {
+        // The same keys as the real codec, so the specs (and cell keys) are identical.
+        Box::leak(find("jpeg").unwrap().params().to_vec().into_boxed_slice())
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        find("jpeg").unwrap().input_layout(src)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+        let mut p = params.clone();
+        let q = (p.int("q") - self.q_shift).max(1);
+        p.0.insert("q", Value::Int(q));
+        let mut bytes = find("jpeg").unwrap().encode(img, &p)?;
+        let n = bytes.len() * self.pad / 100;
+        bytes.extend(std::iter::repeat_n(0u8, n));
+        Ok(bytes)
+    }
+    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+        find("jpeg").unwrap().decode(data)
+    }
+}
+
+fn sources() -> Vec<SourceImage> {
+    vec![
+        common::source("a.png", common::textured_u8(96, 64, 3, 11)),
+        common::source("b.png", common::textured_u8(64, 64, 1, 12)),
+        common::source("c.png", common::textured_u8(80, 48, 3, 13)),
+    ]
+}
+
+fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
+    let configs: Vec<CodecConfig> = parse_spec("jpeg:q=30..90:15")
+        .unwrap()
+        .into_iter()
+        .map(|c| CodecConfig {
+            codec: codec.clone(),
+            params: c.params,
+        })
+        .collect();
+    let src = sources();
+    let engine = Engine {
+        repeat: 1,
+        save_encoded: None,
+        cancel: Arc::new(AtomicBool::new(false)),
+        cache: None,
+        metric_set: "psnr".into(),
+    };
+    let mut rows = vec![None; src.len() * configs.len()];
+    run_cells(&pool(2).unwrap(), &src, &configs, &engine, None, |i, o| {
+        rows[i] = Some(o.record)
+    });
+    rows.into_iter().map(Option::unwrap).collect()
+}
+
+fn gate() -> Thresholds {
+    Thresholds {
+        max_quality_drop: vec![("psnr".into(), 0.05)],
+        ..Thresholds::default()
+    }
+}
+
+#[test]
+fn identical_rerun_passes() {
+    let base = sweep(find("jpeg").unwrap());
+    let again = sweep(find("jpeg").unwrap());
+    let c = compare(&base, &again, &gate());
+    assert!(!c.regressed(), "{c:?}");
+    assert_eq!(c.curves.len(), 1);
+    let x = &c.curves[0];
+    assert_eq!(x.verdict, Verdict::Unchanged);
+    assert_eq!(x.cells, 15);
+    assert_eq!(x.bd_rate, Some(0.0));
+    assert_eq!(x.bytes.as_ref().unwrap().worst, 0.0);
+    assert!(c.only_baseline.is_empty() && c.only_new.is_empty());
+}
+
+#[test]
+fn lower_quality_behind_the_same_setting_is_caught() {
+    let base = sweep(find("jpeg").unwrap());
+    let worse = sweep(Arc::new(WorseJpeg {
+        q_shift: 10,
+        pad: 0,
+    }));
+    let c = compare(&base, &worse, &gate());
+    let x = &c.curves[0];
+    assert_eq!(x.verdict, Verdict::Regressed, "{x:?}");
+    assert!(
+        x.reasons.iter().any(|r| r.starts_with("psnr -")),
+        "{:?}",
+        x.reasons
+    );
+    // Smaller files at lower quality: sizes alone would not have caught it.
+    assert!(x.bytes.as_ref().unwrap().median < 0.0);
+}
+
+#[test]
+fn bigger_files_at_the_same_quality_are_caught_by_bd_rate_and_size() {
+    let base = sweep(find("jpeg").unwrap());
+    let padded = sweep(Arc::new(WorseJpeg { q_shift: 0, pad: 5 }));
+    let c = compare(&base, &padded, &gate());
+    let x = &c.curves[0];
+    assert_eq!(x.verdict, Verdict::Regressed);
+    let bd = x.bd_rate.unwrap();
+    // 5% more bytes at identical quality everywhere: BD-rate is 5% up to integer truncation of
+    // the padding (bytes * 5 / 100).
+    assert!((bd - 5.0).abs() < 0.2, "BD-rate {bd}");
+    assert!(
+        x.reasons.iter().any(|r| r.starts_with("BD-rate +")),
+        "{:?}",
+        x.reasons
+    );
+    assert!(
+        x.reasons.iter().any(|r| r.starts_with("size +")),
+        "{:?}",
+        x.reasons
+    );
+    // The reverse direction is an improvement.
+    let back = compare(&padded, &base, &gate());
+    assert_eq!(
+        back.curves[0].verdict,
+        Verdict::Improved,
+        "{:?}",
+        back.curves[0]
+    );
+}
+
+#[test]
+fn time_changes_inside_the_noise_band_are_not_judged() {
+    let base = sweep(find("jpeg").unwrap());
+    let mut slow = base.clone();
+    for r in &mut slow {
+        r.encode_ms = r.encode_ms.map(|t| t * 1.08);
+    }
+    let th = Thresholds {
+        max_slowdown: Some(5.0),
+        noise: 10.0,
+        ..gate()
+    };
+    assert_eq!(
+        compare(&base, &slow, &th).curves[0].verdict,
+        Verdict::Unchanged
+    );
+    for r in &mut slow {
+        r.encode_ms = r.encode_ms.map(|t| t * 1.5);
+    }
+    let c = compare(&base, &slow, &th);
+    assert_eq!(c.curves[0].verdict, Verdict::Regressed);
+    assert!(
+        c.curves[0].reasons[0].starts_with("encode time +"),
+        "{:?}",
+        c.curves[0].reasons
+    );
+}
+
+fn codecbench() -> Command {
+    Command::cargo_bin("codecbench").unwrap()
+}
+
+fn run(corpus: &Path, out: &Path, spec: &str) {
+    codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--codec",
+            spec,
+            "--corpus",
+        ])
+        .arg(corpus)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn cli_gate_exit_codes_and_markdown() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run(&corpus, &d.join("base"), "jpeg:q=40..80:10");
+    run(&corpus, &d.join("same"), "jpeg:q=40..80:10");
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(d.join("same/results.csv"))
+        .args(["--max-quality-drop", "psnr=0.05"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("verdict: no regression"));
+
+    // An external change: q=30..70 relabelled as q=40..80, i.e. lower quality behind the
+    // same setting names.
+    run(&corpus, &d.join("worse"), "jpeg:q=30..70:10");
+    let csv = std::fs::read_to_string(d.join("worse/results.csv")).unwrap();
+    let mut relabelled = csv.clone();
+    for q in [70, 60, 50, 40, 30] {
+        relabelled = relabelled
+            .replace(&format!("jpeg:q={q},"), &format!("jpeg:q={},", q + 10))
+            .replace(&format!(",q,{q},"), &format!(",q,{},", q + 10));
+    }
+    assert_ne!(csv, relabelled);
+    std::fs::write(d.join("worse/results.csv"), relabelled).unwrap();
+    let md = d.join("gate.md");
+    let sweep = d.join("gate.toml");
+    std::fs::write(&sweep, "[gate]\nmax_quality_drop = { psnr = 0.05 }\n").unwrap();
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(d.join("worse"))
+        .arg("--sweep")
+        .arg(&sweep)
+        .arg("--markdown")
+        .arg(&md)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("regressed"));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains("**regressed**")
+            && text.contains("| `jpeg:subsampling=420,progressive=true` |"),
+        "{text}"
+    );
+
+    // A cell that only one side has is listed, not compared.
+    run(&corpus, &d.join("more"), "jpeg:q=40..90:10");
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(d.join("more"))
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("4 cell(s) only in NEW"));
+
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(d.join("same"))
+        .args(["--max-quality-drop", "sharpness=1"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown metric sharpness"));
+    codecbench()
+        .args(["compare", "/nonexistent/a.csv"])
+        .arg(d.join("same"))
+        .assert()
+        .code(2);
+}

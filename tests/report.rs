@@ -1,0 +1,251 @@
+//! The report end to end: a run writes report.html, summary.md and plots; the HTML is
+//! self-contained and has every section filled; `codecbench report` remakes it from the CSV
+//! alone; and, where Chromium is installed (CI installs it), a real browser renders it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+
+fn codecbench() -> Command {
+    Command::cargo_bin("codecbench").unwrap()
+}
+
+/// A run on the small corpus with two lossy codecs and one lossless.
+fn run(dir: &Path, extra: &[&str]) -> PathBuf {
+    let corpus = dir.join("corpus");
+    let out = dir.join("run");
+    codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--jobs",
+            "2",
+            "--codec",
+            "jpeg:q=20..90:10",
+            "--codec",
+            "webp:q=20..90:10",
+            "--codec",
+            "png:preset=0",
+        ])
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .args(extra)
+        .assert()
+        .success();
+    out
+}
+
+fn corpus() -> tempfile::TempDir {
+    let (dir, _) = common::small_corpus();
+    dir
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+fn check_html(html: &str, expect_crops: bool) {
+    for id in ["run", "summary", "bdrate", "plots", "images", "visual"] {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id} missing"
+        );
+    }
+    // Self-contained: nothing is fetched.
+    for bad in ["src=\"http", "href=\"http", "<link ", "@import", "url(http"] {
+        assert!(!html.contains(bad), "external resource: {bad}");
+    }
+    // Three plots inline, each with drawn lines.
+    assert_eq!(count(html, "<figure id=\"plot-"), 3);
+    for id in ["rd-psnr", "rd-psnr-per-image", "speed"] {
+        let start = html.find(&format!("<figure id=\"plot-{id}\">")).unwrap();
+        let end = start + html[start..].find("</figure>").unwrap();
+        let fig = &html[start..end];
+        assert!(fig.contains("<svg") && fig.contains("viewBox"), "{id}");
+        assert!(
+            count(fig, "<polyline") + count(fig, "<path") >= 2,
+            "{id} has no curves"
+        );
+        assert!(
+            fig.contains("jpeg:subsampling=420,progressive=true"),
+            "{id} legend"
+        );
+    }
+    // Summary table: 8 jpeg + 8 webp + 1 png settings.
+    let summary = &html[html.find("<section id=\"summary\">").unwrap()
+        ..html.find("<section id=\"bdrate\">").unwrap()];
+    assert_eq!(count(summary, "<tr><td>"), 17);
+    // BD-rate matrix between the two lossy curves, with numbers.
+    let bd = &html[html.find("<section id=\"bdrate\">").unwrap()
+        ..html.find("<section id=\"plots\">").unwrap()];
+    assert!(bd.contains("BD-rate on PSNR (dB)"));
+    assert!(bd.contains(" %"), "no BD-rate value: {bd}");
+    // Per-image tables for the four images.
+    assert_eq!(count(html, "<details>"), 4);
+    if expect_crops {
+        // Original + 2 lossy codecs for each of 4 images.
+        assert_eq!(count(html, "src=\"data:image/png;base64,"), 4 * 3);
+    }
+}
+
+#[test]
+fn run_writes_a_self_contained_report_and_markdown() {
+    let dir = corpus();
+    let out = run(dir.path(), &["--save-encoded"]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    check_html(&html, true);
+    assert!(html.contains("saved file"));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.starts_with("# codecbench summary"));
+    assert!(
+        md.contains("| `jpeg:subsampling=420,progressive=true` |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## BD-rate on PSNR (dB) against `jpeg:subsampling=420,progressive=true`"),
+        "{md}"
+    );
+    assert!(md.contains("](plots/rd-psnr.svg)"), "{md}");
+    for f in ["rd-psnr", "rd-psnr-per-image", "speed"] {
+        let svg = std::fs::read_to_string(out.join(format!("plots/{f}.svg"))).unwrap();
+        assert!(svg.contains("<svg"));
+        let png = std::fs::read(out.join(format!("plots/{f}.png"))).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert!(img.width() > 800 && img.height() > 400);
+    }
+}
+
+#[test]
+fn report_is_remade_from_the_csv_alone() {
+    let dir = corpus();
+    let out = run(dir.path(), &["--no-report"]);
+    assert!(!out.join("report.html").exists(), "--no-report");
+    let again = dir.path().join("again");
+    let assert = codecbench()
+        .arg("report")
+        .arg(out.join("results.csv"))
+        .arg("--out")
+        .arg(&again)
+        .args(["--anchor", "webp", "--bd-method", "cubic"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("report.html") && stdout.contains("summary.md"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(again.join("report.html")).unwrap();
+    // No saved files: crops come from encoding the originals again (same codec versions).
+    check_html(&html, true);
+    assert!(html.contains("re-encoded"));
+    assert!(html.contains("cubic polynomial fit (VCEG-M33)"));
+    let md = std::fs::read_to_string(again.join("summary.md")).unwrap();
+    assert!(md.contains("against `webp:method=4`"), "{md}");
+
+    // Two runs merged: the repeated cells are dropped with a warning.
+    let assert = codecbench()
+        .arg("report")
+        .arg(&out)
+        .arg(&out)
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("68 cell(s) already present"), "{stderr}");
+
+    codecbench()
+        .arg("report")
+        .arg(out.join("results.csv"))
+        .args(["--anchor", "avif"])
+        .arg("--out")
+        .arg(dir.path().join("x"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--anchor avif: no lossy codec configuration",
+        ));
+    codecbench()
+        .args(["report", "/nonexistent/results.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("/nonexistent/results.csv"));
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = Process::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        })
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        // CI installs Chromium (.ci/run), so there this test always runs.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium installed"
+        );
+        eprintln!("chromium not installed: browser rendering not checked here");
+        return;
+    };
+    let dir = corpus();
+    let out = run(dir.path(), &["--save-encoded"]);
+    let page = format!("file://{}", out.join("report.html").display());
+    let profile = tempfile::tempdir().unwrap();
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let dom = Process::new(&browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=3000", "--dump-dom"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("codecbench report") && dom.contains("Visual comparison"),
+        "{dom:.500}"
+    );
+    let shot = out.join("screenshot.png");
+    let status = Process::new(&browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--window-size=1400,2400", "--hide-scrollbars"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let img = image::open(&shot).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (1400, 2400));
+    // The header band is the report's dark blue, and the page has many distinct colours
+    // (tables, swatches, plots), not a blank or error page.
+    assert_eq!(img.get_pixel(5, 5).0, [0x1f, 0x3b, 0x57]);
+    let mut colours: Vec<[u8; 3]> = img.pixels().step_by(97).map(|p| p.0).collect();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 20, "{} colours", colours.len());
+}
