@@ -23,8 +23,28 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare a NEW run with a BASELINE run; exit 1 if a codec configuration regressed.
     Compare(CompareArgs),
+    /// Join the run folders of a sharded sweep into one run folder.
+    Merge(MergeArgs),
     /// List the built-in codecs with their versions, decoders and keys.
     Codecs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Run folders (or their results.csv) of the shards.
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+
+    /// Folder to write the merged run into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Do not write report.html, summary.md and plots/.
+    #[arg(long)]
+    pub no_report: bool,
+
+    #[command(flatten)]
+    pub report: ReportFlags,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod codec;
 pub mod config;
 pub mod corpus;
 pub mod export;
+pub mod merge;
 pub mod metrics;
 pub mod pixels;
 pub mod plot;

@@ -13,7 +13,9 @@ use clap::Parser;
 use codecbench::analysis::bdrate::Interp;
 use codecbench::baseline::{self, Thresholds};
 use codecbench::cache::Cache;
-use codecbench::cli::{BdMethod, Cli, Command, CompareArgs, ReportArgs, ReportFlags, RunArgs};
+use codecbench::cli::{
+    BdMethod, Cli, Command, CompareArgs, MergeArgs, ReportArgs, ReportFlags, RunArgs,
+};
 use codecbench::codec::{builtin, spec::describe_keys};
 use codecbench::config::{expand, read_gate, read_sweep_file, DEFAULT_SWEEP};
 use codecbench::progress::Mode;
@@ -32,6 +34,10 @@ fn main() -> ExitCode {
             2
         }),
         Command::Compare(args) => compare(args).unwrap_or_else(|e| {
+            eprintln!("codecbench: error: {e}");
+            2
+        }),
+        Command::Merge(args) => merge(args).unwrap_or_else(|e| {
             eprintln!("codecbench: error: {e}");
             2
         }),
@@ -354,4 +360,30 @@ fn compare(args: CompareArgs) -> Result<i32, String> {
             .map_err(|e| format!("--markdown {}: {e}", path.display()))?;
     }
     Ok(if c.regressed() { 1 } else { 0 })
+}
+
+fn merge(args: MergeArgs) -> Result<i32, String> {
+    let m = codecbench::merge::merge(&args.runs, &args.out)?;
+    for w in &m.warnings {
+        eprintln!("codecbench: warning: {w}");
+    }
+    if m.missing > 0 {
+        eprintln!(
+            "codecbench: {} cell(s) of the plan are in none of the inputs (a shard missing or interrupted?)",
+            m.missing
+        );
+    }
+    print_written(&m.files);
+    if !args.no_report && !m.records.is_empty() {
+        let opts = ReportOptions {
+            meta: Some(m.meta.clone()),
+            ..report_options(&args.report, args.out.clone(), args.out.clone())?
+        };
+        match write_report(&m.records, &opts) {
+            Ok(files) => print_written(&files),
+            Err(e) => eprintln!("codecbench: warning: report not written: {e}"),
+        }
+    }
+    let failed = m.records.iter().any(|r| !r.is_ok());
+    Ok(if m.missing > 0 || failed { 1 } else { 0 })
 }
