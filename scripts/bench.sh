@@ -5,6 +5,9 @@
 # the same for the `identity` codec, whose cells cost almost nothing, so what remains is the
 # harness's own cost per cell. Quote ratios from one run, not absolute seconds.
 #
+# Last, the cell cache: the default sweep into an empty cache, then the same sweep again; the
+# re-run's wall time over the first's (target: under 2%), without and with the report.
+#
 # usage: scripts/bench.sh [JOBS]   (default: all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +27,12 @@ report() { # report LABEL RUN_DIR JOBS
     "$(python3 -c "print(100*$(field "$2" in_cell_overhead_share))")"
 }
 
-"$bin" run --quiet --jobs 1 --out "$out/default-1" >/dev/null
+"$bin" run --quiet --no-cache --no-report --jobs 1 --out "$out/default-1" >/dev/null
 report "default sweep" "$out/default-1" 1
-"$bin" run --quiet --jobs "$jobs" --out "$out/default-n" >/dev/null
+"$bin" run --quiet --no-cache --no-report --jobs "$jobs" --out "$out/default-n" >/dev/null
 report "default sweep" "$out/default-n" "$jobs"
 python3 -c "print('speed-up jobs=$jobs over jobs=1: %.2fx' % ($(field "$out/default-1" wall_s)/$(field "$out/default-n" wall_s)))"
-"$bin" run --quiet --jobs "$jobs" --codec identity --repeat 20 --out "$out/identity" >/dev/null
+"$bin" run --quiet --no-cache --no-report --jobs "$jobs" --codec identity --repeat 20 --out "$out/identity" >/dev/null
 report "identity codec (repeat 20)" "$out/identity" "$jobs"
 python3 - "$out/identity/run.json" <<'PY'
 import json, sys
@@ -38,3 +41,12 @@ cells = m["cells_done"]
 print("identity: harness bookkeeping inside a cell %.1f us/cell; whole-run cost beyond codec calls %.2f ms/cell (includes loading the corpus)"
       % (1e6 * (t["cells_busy_s"] - t["measured_s"]) / cells, 1e3 * (t["wall_s"] * m["jobs"] - t["measured_s"]) / cells))
 PY
+
+# Cache: first run fills an empty cache, the unchanged re-run reads it.
+"$bin" run --quiet --no-report --jobs "$jobs" --cache "$out/cache" --out "$out/cache-1" >/dev/null
+"$bin" run --quiet --no-report --jobs "$jobs" --cache "$out/cache" --out "$out/cache-2" >/dev/null
+python3 -c "print('cache: unchanged re-run %.3f s vs first run %.2f s: %.2f%% of the first run (sweep only)' % ($(field "$out/cache-2" wall_s), $(field "$out/cache-1" wall_s), 100*$(field "$out/cache-2" wall_s)/$(field "$out/cache-1" wall_s)))"
+t0=$(date +%s.%N)
+"$bin" run --quiet --jobs "$jobs" --cache "$out/cache" --out "$out/cache-3" >/dev/null
+t1=$(date +%s.%N)
+python3 -c "print('cache: unchanged re-run with report, whole command %.2f s: %.1f%% of the first run' % ($t1-$t0, 100*($t1-$t0)/$(field "$out/cache-1" wall_s)))"

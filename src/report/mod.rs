@@ -180,9 +180,13 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
         .map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
     let mut files = Vec::new();
     let mut plots = Vec::new();
-    for (id, fig) in figures(records, &curves) {
-        let svg = fig.svg()?;
-        let png = fig.png()?;
+    // Rendering is independent per figure (and crops per image): use every core.
+    use rayon::prelude::*;
+    let rendered: Vec<(String, Figure, String, Vec<u8>)> = figures(records, &curves)
+        .into_par_iter()
+        .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
+        .collect::<Result<_, String>>()?;
+    for (id, fig, svg, png) in rendered {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));
             write_atomic(&p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
