@@ -25,8 +25,33 @@ pub enum Command {
     Compare(CompareArgs),
     /// Join the run folders of a sharded sweep into one run folder.
     Merge(MergeArgs),
+    /// Score distorted images against an original with every selected metric.
+    Score(ScoreArgs),
     /// List the built-in codecs with their versions, decoders and keys.
     Codecs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The original (reference) image.
+    #[arg(value_name = "ORIGINAL")]
+    pub original: PathBuf,
+
+    /// Distorted images of the same size.
+    #[arg(value_name = "DISTORTED", required = true)]
+    pub distorted: Vec<PathBuf>,
+
+    /// Metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2.
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "psnr,psnr-y,ssim,ms-ssim,ssimulacra2"
+    )]
+    pub metrics: String,
+
+    /// Print JSON (one object per file) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +183,14 @@ pub struct RunArgs {
     /// Keep every encoded file under <out>/encoded/<image>/<spec>.<ext>.
     #[arg(long)]
     pub save_encoded: bool,
+
+    /// Quality metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2.
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "psnr,psnr-y,ssim,ssimulacra2"
+    )]
+    pub metrics: String,
 
     /// Skip images with more pixels than this.
     #[arg(long, value_name = "PIXELS", default_value_t = 100_000_000)]

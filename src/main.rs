@@ -14,7 +14,7 @@ use codecbench::analysis::bdrate::Interp;
 use codecbench::baseline::{self, Thresholds};
 use codecbench::cache::Cache;
 use codecbench::cli::{
-    BdMethod, Cli, Command, CompareArgs, MergeArgs, ReportArgs, ReportFlags, RunArgs,
+    BdMethod, Cli, Command, CompareArgs, MergeArgs, ReportArgs, ReportFlags, RunArgs, ScoreArgs,
 };
 use codecbench::codec::{builtin, spec::describe_keys};
 use codecbench::config::{expand, read_gate, read_sweep_file, DEFAULT_SWEEP};
@@ -34,6 +34,10 @@ fn main() -> ExitCode {
             2
         }),
         Command::Compare(args) => compare(args).unwrap_or_else(|e| {
+            eprintln!("codecbench: error: {e}");
+            2
+        }),
+        Command::Score(args) => score(args).unwrap_or_else(|e| {
             eprintln!("codecbench: error: {e}");
             2
         }),
@@ -98,6 +102,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
             .as_deref()
             .map(codecbench::shard::parse)
             .transpose()?,
+        metrics: codecbench::measure::parse_metrics(&args.metrics)?,
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -386,4 +391,27 @@ fn merge(args: MergeArgs) -> Result<i32, String> {
     }
     let failed = m.records.iter().any(|r| !r.is_ok());
     Ok(if m.missing > 0 || failed { 1 } else { 0 })
+}
+
+fn score(args: ScoreArgs) -> Result<i32, String> {
+    let metrics = codecbench::measure::parse_metrics(&args.metrics)?;
+    let results = codecbench::score::score_files(&args.original, &args.distorted, &metrics)?;
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for r in results {
+        match r {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                eprintln!("codecbench: {e}");
+                failed = true;
+            }
+        }
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", codecbench::score::text(&rows, &metrics));
+    }
+    Ok(if failed { 1 } else { 0 })
 }

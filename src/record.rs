@@ -52,6 +52,16 @@ pub struct CellRecord {
     pub psnr_c1: Option<f64>,
     pub psnr_c2: Option<f64>,
     pub psnr_c3: Option<f64>,
+    /// PSNR on full-range BT.601 luma (dB).
+    pub psnr_y: Option<f64>,
+    /// SSIM, scikit-image settings, mean over compared channels.
+    pub ssim: Option<f64>,
+    /// 5-scale MS-SSIM.
+    pub ms_ssim: Option<f64>,
+    /// SSIMULACRA 2.1 score (100 = identical).
+    pub ssimulacra2: Option<f64>,
+    /// Why a selected metric has no value in this row (e.g. image too small for SSIM).
+    pub metric_notes: String,
     /// Median over `repeat` timed encode calls, milliseconds.
     pub encode_ms: Option<f64>,
     /// Median over `repeat` timed decode calls, milliseconds.

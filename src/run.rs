@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use crate::cache::{Cache, Lookup};
 use crate::codec::{catch, CodecConfig};
 use crate::corpus::SourceImage;
+use crate::measure::{set_id, Metric, Reference};
 use crate::metrics::distortion;
 use crate::pixels::{conform, Image, Layout, Prep};
 use crate::record::CellRecord;
@@ -31,8 +32,8 @@ pub struct Engine {
     pub cancel: Arc<AtomicBool>,
     /// Cell cache (default: none). Read unless encoded files are being saved; always written.
     pub cache: Option<Arc<Cache>>,
-    /// Names of the metrics measured, part of every cache key.
-    pub metric_set: String,
+    /// Metrics measured in every cell (MSE/PSNR always); part of every cache key.
+    pub metrics: Vec<Metric>,
 }
 
 /// One finished cell.
@@ -62,10 +63,11 @@ pub struct EngineTimes {
     pub cancelled: bool,
 }
 
-/// A source converted for one codec input layout.
+/// A source converted for one codec input layout, with the metrics' view of the original.
 struct Input {
     prep: Prep,
     image: Image,
+    reference: Reference,
 }
 
 /// Runs the cells listed in `cells` (each `image * configs.len() + config`, the row order; all
@@ -85,7 +87,7 @@ pub fn run_cells(
     let inputs: Vec<HashMap<Layout, Input>> = pool.install(|| {
         sources
             .par_iter()
-            .map(|s| prepare_inputs(&s.image, configs))
+            .map(|s| prepare_inputs(&s.image, configs, &engine.metrics))
             .collect()
     });
     times.prepare = t.elapsed();
@@ -159,7 +161,12 @@ fn cached_or_measured(
     let Some(cache) = &engine.cache else {
         return measure_cell(src, input, config, engine);
     };
-    let key = Cache::key(&src.hash, config, &engine.metric_set, engine.repeat.max(1));
+    let key = Cache::key(
+        &src.hash,
+        config,
+        &set_id(&engine.metrics),
+        engine.repeat.max(1),
+    );
     let mut warning = None;
     if engine.save_encoded.is_none() {
         match cache.get(&key) {
@@ -195,19 +202,28 @@ fn cached_or_measured(
     out
 }
 
-fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Input> {
+fn prepare_inputs(
+    image: &Image,
+    configs: &[CodecConfig],
+    metrics: &[Metric],
+) -> HashMap<Layout, Input> {
     let mut map = HashMap::new();
     for c in configs {
         let want = c.codec.input_layout(image.layout());
         map.entry(want).or_insert_with(|| {
             let prep = Prep::plan(image.layout(), want)
                 .unwrap_or_else(|e| panic!("codec {} asks for {want}: {e}", c.codec.name()));
+            let reference = Reference::new(image, &prep, metrics);
             let image = if want == image.layout() {
                 image.clone()
             } else {
                 prep.apply(image)
             };
-            Input { prep, image }
+            Input {
+                prep,
+                image,
+                reference,
+            }
         });
     }
     map
@@ -367,9 +383,6 @@ fn fill(
 
     let t = Instant::now();
     let d = distortion(&src.image, &decoded, &input.prep);
-    let dt = t.elapsed();
-    *measured += dt;
-    rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
     rec.mse = Some(d.mse);
     rec.psnr = Some(d.psnr);
     let ch = |k: usize| d.channels.get(k).copied().flatten();
@@ -377,5 +390,14 @@ fn fill(
     (rec.mse_c1, rec.psnr_c1) = (ch(1).map(|c| c.0), ch(1).map(|c| c.1));
     (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
     (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
+    let scores = input.reference.score(&decoded, &input.prep);
+    let dt = t.elapsed();
+    *measured += dt;
+    rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
+    rec.psnr_y = scores.psnr_y;
+    rec.ssim = scores.ssim;
+    rec.ms_ssim = scores.ms_ssim;
+    rec.ssimulacra2 = scores.ssimulacra2;
+    rec.metric_notes = scores.notes.join("; ");
     Ok(())
 }

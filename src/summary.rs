@@ -31,6 +31,11 @@ pub struct SummaryRow {
     /// number of samples compared, then 10 log10(1 / pooled).
     pub psnr_of_pooled_mse: Option<f64>,
     pub mean_compression_ratio: Option<f64>,
+    /// Means over images of the perceptual metrics (empty when not measured).
+    pub mean_psnr_y: Option<f64>,
+    pub mean_ssim: Option<f64>,
+    pub mean_ms_ssim: Option<f64>,
+    pub mean_ssimulacra2: Option<f64>,
     pub encode_ms_total: f64,
     pub decode_ms_total: f64,
 }
@@ -93,6 +98,10 @@ pub fn summarize(records: &[CellRecord]) -> Vec<SummaryRow> {
                 mean_psnr: mean(&col(|r| r.psnr)),
                 psnr_of_pooled_mse: (den > 0).then(|| psnr_from_mse(num / den as f64, 1.0)),
                 mean_compression_ratio: mean(&col(|r| r.compression_ratio)),
+                mean_psnr_y: mean(&col(|r| r.psnr_y)),
+                mean_ssim: mean(&col(|r| r.ssim)),
+                mean_ms_ssim: mean(&col(|r| r.ms_ssim)),
+                mean_ssimulacra2: mean(&col(|r| r.ssimulacra2)),
                 encode_ms_total: col(|r| r.encode_ms).iter().sum(),
                 decode_ms_total: col(|r| r.decode_ms).iter().sum(),
             }

@@ -14,6 +14,7 @@ use crate::cache::Cache;
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
 use crate::export::{csv_bytes, json_bytes, write_atomic};
+use crate::measure::{set_id, Metric};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
 use crate::run::{pool, run_cells, Engine, EngineTimes};
@@ -42,6 +43,8 @@ pub struct Sweep {
     pub cache: Option<PathBuf>,
     /// Run only shard K of N (1-based), balanced by expected cost.
     pub shard: Option<(usize, usize)>,
+    /// Metrics measured in every cell (default: psnr, psnr-y, ssim, ssimulacra2).
+    pub metrics: Vec<Metric>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -138,9 +141,6 @@ pub struct TimingMeta {
     /// (cell wall time - measured) / measured: bookkeeping inside cells only.
     pub in_cell_overhead_share: f64,
 }
-
-/// The metrics every cell measures (recorded in run.json and in every cache key).
-pub const METRIC_SET: &str = "psnr";
 
 /// The cells of this shard, or `None` (all cells) when the sweep is not sharded.
 fn shard_cells(sweep: &Sweep, sources: &[SourceImage]) -> Option<Vec<usize>> {
@@ -250,7 +250,7 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
         save_encoded: sweep.save_encoded.then(|| sweep.out.clone()),
         cancel: cancel.clone(),
         cache,
-        metric_set: METRIC_SET.to_string(),
+        metrics: sweep.metrics.clone(),
     };
     let mut last_flush = Instant::now();
     let mut flush_error: Option<String> = None;
@@ -369,7 +369,7 @@ fn run_meta(
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         codecs,
         specs: sweep.configs.iter().map(|c| c.spec()).collect(),
-        metrics: METRIC_SET.to_string(),
+        metrics: set_id(&sweep.metrics),
         hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits",
         corpus: sources
             .iter()

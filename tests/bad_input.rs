@@ -228,7 +228,7 @@ fn panicking_and_lying_codecs_become_error_rows() {
         save_encoded: None,
         cancel: Arc::new(AtomicBool::new(false)),
         cache: None,
-        metric_set: "psnr".into(),
+        metrics: vec![codecbench::measure::Metric::Psnr],
     };
     let mut rows = vec![None; 6];
     let times = run_cells(

@@ -82,7 +82,7 @@ fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
         save_encoded: None,
         cancel: Arc::new(AtomicBool::new(false)),
         cache: None,
-        metric_set: "psnr".into(),
+        metrics: vec![codecbench::measure::Metric::Psnr],
     };
     let mut rows = vec![None; src.len() * configs.len()];
     run_cells(&pool(2).unwrap(), &src, &configs, &engine, None, |i, o| {

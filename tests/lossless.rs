@@ -31,7 +31,7 @@ fn lossless_codecs_round_trip_every_corpus_image() {
         save_encoded: None,
         cancel: Arc::new(AtomicBool::new(false)),
         cache: None,
-        metric_set: "psnr".into(),
+        metrics: vec![codecbench::measure::Metric::Psnr],
     };
     let mut rows = vec![None; sources.len() * configs.len()];
     run_cells(

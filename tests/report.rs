@@ -61,9 +61,14 @@ fn check_html(html: &str, expect_crops: bool) {
     for bad in ["src=\"http", "href=\"http", "<link ", "@import", "url(http"] {
         assert!(!html.contains(bad), "external resource: {bad}");
     }
-    // Three plots inline, each with drawn lines.
-    assert_eq!(count(html, "<figure id=\"plot-"), 3);
-    for id in ["rd-psnr", "rd-psnr-per-image", "speed"] {
+    // Two plots per quality metric (default set) and the speed plot, inline, each with lines.
+    let mut ids = vec!["speed".to_string()];
+    for m in ["psnr", "psnr_y", "ssim", "ssimulacra2"] {
+        ids.push(format!("rd-{m}"));
+        ids.push(format!("rd-{m}-per-image"));
+    }
+    assert_eq!(count(html, "<figure id=\"plot-"), ids.len());
+    for id in &ids {
         let start = html.find(&format!("<figure id=\"plot-{id}\">")).unwrap();
         let end = start + html[start..].find("</figure>").unwrap();
         let fig = &html[start..end];
@@ -85,6 +90,7 @@ fn check_html(html: &str, expect_crops: bool) {
     let bd = &html[html.find("<section id=\"bdrate\">").unwrap()
         ..html.find("<section id=\"plots\">").unwrap()];
     assert!(bd.contains("BD-rate on PSNR (dB)"));
+    assert!(bd.contains("BD-rate on SSIMULACRA2"));
     assert!(bd.contains(" %"), "no BD-rate value: {bd}");
     // Per-image tables for the four images.
     assert_eq!(count(html, "<details>"), 4);

@@ -136,7 +136,30 @@ fn meta_section(r: &Report, out: &mut String) {
     out.push_str("</table></section>\n");
 }
 
+/// A mean column of summary.csv: metric key, header, getter, decimals.
+type MeanColumn = (&'static str, &'static str, fn(&SummaryRow) -> Option<f64>, usize);
+
+const MEAN_COLUMNS: [MeanColumn; 4] = [
+    ("psnr_y", "mean PSNR-Y (dB)", |s| s.mean_psnr_y, 2),
+    ("ssim", "mean SSIM", |s| s.mean_ssim, 4),
+    ("ms_ssim", "mean MS-SSIM", |s| s.mean_ms_ssim, 4),
+    ("ssimulacra2", "mean SSIMULACRA2", |s| s.mean_ssimulacra2, 2),
+];
+
+/// Mean columns of the summary for the perceptual metrics present in the run.
+fn extra_means(r: &Report) -> Vec<MeanColumn> {
+    let present: Vec<&str> = super::series::metrics_present(r.records)
+        .iter()
+        .map(|m| m.key)
+        .collect();
+    MEAN_COLUMNS
+        .into_iter()
+        .filter(|(k, ..)| present.contains(k))
+        .collect()
+}
+
 fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
+    let extra = extra_means(r);
     out.push_str(
         "<section id=\"summary\"><h2>Summary per codec and setting</h2>\
          <p>Over the corpus. <i>bpp of totals</i> = 8 &times; total bytes / total pixels; \
@@ -144,9 +167,12 @@ fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
          MSE (each image's MSE / peak&sup2;, weighted by samples). Click a header to sort.</p>\
          <table class=\"data sortable\"><thead><tr><th>codec configuration</th><th>setting</th>\
          <th>images</th><th>errors</th><th>total bytes</th><th>bpp of totals</th><th>mean bpp</th>\
-         <th>mean PSNR (dB)</th><th>pooled PSNR (dB)</th><th>mean ratio</th><th>encode ms</th>\
-         <th>decode ms</th></tr></thead><tbody>",
+         <th>mean PSNR (dB)</th><th>pooled PSNR (dB)</th>",
     );
+    for (_, label, ..) in &extra {
+        let _ = write!(out, "<th>{label}</th>");
+    }
+    out.push_str("<th>mean ratio</th><th>encode ms</th><th>decode ms</th></tr></thead><tbody>");
     for s in summary {
         let setting = match s.setting {
             Some(v) => format!("{}={v}", s.setting_key),
@@ -155,7 +181,7 @@ fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td>",
             swatch(color_of(r, &s.curve)),
             esc(&s.curve),
             esc(&setting),
@@ -167,6 +193,13 @@ fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
             num(s.mean_bpp, 4),
             num(s.mean_psnr, 2),
             num(s.psnr_of_pooled_mse, 2),
+        );
+        for (_, _, f, d) in &extra {
+            let _ = write!(out, "<td>{}</td>", num(f(s), *d));
+        }
+        let _ = write!(
+            out,
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
             num(s.mean_compression_ratio, 2),
             num(Some(s.encode_ms_total), 1),
             num(Some(s.decode_ms_total), 1),
@@ -294,6 +327,11 @@ fn plots_section(r: &Report, out: &mut String) {
 
 fn per_image_section(r: &Report, out: &mut String) {
     out.push_str("<section id=\"images\"><h2>Per image</h2>");
+    let metrics = super::series::metrics_present(r.records);
+    let heads: String = metrics
+        .iter()
+        .map(|m| format!("<th>{}</th>", esc(m.label)))
+        .collect();
     for img in images(r.records) {
         let rows: Vec<_> = r.records.iter().filter(|x| x.image == img).collect();
         let first = rows[0];
@@ -301,14 +339,15 @@ fn per_image_section(r: &Report, out: &mut String) {
             out,
             "<details><summary><b>{}</b> {}&times;{}, {} channel(s), {}-bit, {} cells</summary>\
              <table class=\"data sortable\"><thead><tr><th>spec</th><th>status</th><th>bytes</th>\
-             <th>bpp</th><th>PSNR (dB)</th><th>compared</th><th>encode ms</th><th>decode ms</th>\
+             <th>bpp</th>{}<th>compared</th><th>encode ms</th><th>decode ms</th>\
              </tr></thead><tbody>",
             esc(&img),
             first.width,
             first.height,
             first.channels,
             first.bit_depth,
-            rows.len()
+            rows.len(),
+            heads
         );
         for x in rows {
             let status = if x.is_ok() {
@@ -319,15 +358,31 @@ fn per_image_section(r: &Report, out: &mut String) {
                     esc(&x.message)
                 )
             };
+            let scores: String = metrics
+                .iter()
+                .map(|m| {
+                    format!(
+                        "<td>{}</td>",
+                        num(
+                            (m.get)(x),
+                            if m.key.contains("ssim") && m.key != "ssimulacra2" {
+                                4
+                            } else {
+                                2
+                            }
+                        )
+                    )
+                })
+                .collect();
             let _ = write!(
                 out,
-                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td><td>{}</td></tr>",
                 swatch(color_of(r, &x.curve)),
                 esc(&x.spec),
                 status,
                 x.bytes.map_or("-".into(), |b| b.to_string()),
                 num(x.bpp, 4),
-                num(x.psnr, 2),
+                scores,
                 esc(&x.channels_compared),
                 num(x.encode_ms, 2),
                 num(x.decode_ms, 2)

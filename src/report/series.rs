@@ -13,11 +13,33 @@ pub struct MetricDef {
 }
 
 /// Every quality metric the harness can write, in display order.
-pub const METRICS: &[MetricDef] = &[MetricDef {
-    key: "psnr",
-    label: "PSNR (dB)",
-    get: |r| r.psnr,
-}];
+pub const METRICS: &[MetricDef] = &[
+    MetricDef {
+        key: "psnr",
+        label: "PSNR (dB)",
+        get: |r| r.psnr,
+    },
+    MetricDef {
+        key: "psnr_y",
+        label: "PSNR-Y, BT.601 luma (dB)",
+        get: |r| r.psnr_y,
+    },
+    MetricDef {
+        key: "ssim",
+        label: "SSIM",
+        get: |r| r.ssim,
+    },
+    MetricDef {
+        key: "ms_ssim",
+        label: "MS-SSIM",
+        get: |r| r.ms_ssim,
+    },
+    MetricDef {
+        key: "ssimulacra2",
+        label: "SSIMULACRA2",
+        get: |r| r.ssimulacra2,
+    },
+];
 
 /// The metrics with at least one finite value among successful rows.
 pub fn metrics_present(records: &[CellRecord]) -> Vec<&'static MetricDef> {
