@@ -281,6 +281,28 @@ fn print_summary(o: &Outcome) {
         100.0 * t.overhead_share,
         100.0 * t.in_cell_overhead_share
     );
+    if t.measured_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "codec calls {:.1} s, metrics {:.1} s ({:.0}% of codec+metric time; metrics: {})",
+            t.codecs_s,
+            t.metrics_s,
+            100.0 * t.metrics_s / t.measured_s,
+            o.meta.metrics
+        );
+    }
+    if o.meta.cells_cached > 0 {
+        let _ = writeln!(
+            out,
+            "{} of {} cells taken from the cache ({})",
+            o.meta.cells_cached,
+            o.meta.cells_done,
+            o.meta
+                .cache_dir
+                .as_ref()
+                .map_or(String::new(), |d| d.display().to_string())
+        );
+    }
     if o.meta.interrupted {
         let _ = writeln!(out, "interrupted: the files hold the cells finished so far");
     }

@@ -132,6 +132,10 @@ pub struct TimingMeta {
     pub load_s: f64,
     pub prepare_s: f64,
     pub measured_s: f64,
+    /// Of `measured_s`: encode and decode calls (all repeats) ...
+    pub codecs_s: f64,
+    /// ... and metric computation.
+    pub metrics_s: f64,
     pub cells_busy_s: f64,
     /// measured / (wall x jobs): 1.0 means every core did codec or metric work all the time.
     pub efficiency: f64,
@@ -353,6 +357,13 @@ fn run_meta(
     }
     let measured = times.measured.as_secs_f64();
     let busy = times.busy.as_secs_f64();
+    // Metric time of the cells measured in this run (cached cells cost nothing here).
+    let metrics_s = records
+        .iter()
+        .filter(|r| !r.cached)
+        .filter_map(|r| r.metric_ms)
+        .sum::<f64>()
+        / 1e3;
     let capacity = wall * sweep.jobs as f64;
     let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
     RunMeta {
@@ -397,6 +408,8 @@ fn run_meta(
             load_s,
             prepare_s: times.prepare.as_secs_f64(),
             measured_s: measured,
+            codecs_s: measured - metrics_s,
+            metrics_s,
             cells_busy_s: busy,
             efficiency: if capacity > 0.0 {
                 measured / capacity
