@@ -202,3 +202,76 @@ pub fn pixel_hash(img: &Image) -> String {
     h.update(&img.to_bytes(false));
     h.finalize().to_hex()[..32].to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{DynamicImage, ImageFormat};
+
+    fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn reads_every_input_format_keeping_depth_and_channels() {
+        let rgb = DynamicImage::ImageRgb8(image::RgbImage::from_fn(7, 5, |x, y| {
+            image::Rgb([x as u8 * 30, y as u8 * 40, 200])
+        }));
+        let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(7, 5, |x, y| {
+            image::Rgba([x as u8, y as u8, 9, 100 + x as u8])
+        }));
+        let gray16 = DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(7, 5, |x, y| {
+            image::Luma([x as u16 * 1000 + y as u16])
+        }));
+        let graya = DynamicImage::ImageLumaA8(image::ImageBuffer::from_fn(7, 5, |x, _| {
+            image::LumaA([x as u8 * 20, 128])
+        }));
+        // Lossless formats give back exactly the pixels, depth and channels.
+        for (img, formats) in [
+            (
+                &rgb,
+                &[
+                    ImageFormat::Png,
+                    ImageFormat::Tiff,
+                    ImageFormat::Bmp,
+                    ImageFormat::Pnm,
+                    ImageFormat::WebP,
+                ][..],
+            ),
+            (
+                &rgba,
+                &[ImageFormat::Png, ImageFormat::Tiff, ImageFormat::WebP][..],
+            ),
+            (
+                &gray16,
+                &[ImageFormat::Png, ImageFormat::Tiff, ImageFormat::Pnm][..],
+            ),
+            (&graya, &[ImageFormat::Png][..]),
+        ] {
+            let want = from_dynamic(img.clone()).unwrap();
+            for f in formats {
+                let got = decode_bytes(&encode(img, *f), u64::MAX)
+                    .unwrap_or_else(|e| panic!("{f:?} {:?}: {e}", img.color()));
+                assert_eq!(got, want, "{f:?} {:?}", img.color());
+            }
+        }
+        // JPEG input is lossy but keeps size and channels.
+        let got = decode_bytes(&encode(&rgb, ImageFormat::Jpeg), u64::MAX).unwrap();
+        assert_eq!(
+            (got.width, got.height, got.channels, got.depth()),
+            (7, 5, 3, 8)
+        );
+    }
+
+    #[test]
+    fn pixel_hash_ignores_the_file_format_but_not_the_pixels() {
+        let a = Image::new_u8(2, 1, 3, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let b = Image::new_u8(2, 1, 3, vec![1, 2, 3, 4, 5, 7]).unwrap();
+        let c = Image::new_u8(1, 2, 3, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        assert_ne!(pixel_hash(&a), pixel_hash(&b));
+        assert_ne!(pixel_hash(&a), pixel_hash(&c), "layout is part of the hash");
+        assert_eq!(pixel_hash(&a), pixel_hash(&a.clone()));
+    }
+}

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -63,11 +63,12 @@ pub struct EngineTimes {
     pub cancelled: bool,
 }
 
-/// A source converted for one codec input layout, with the metrics' view of the original.
+/// A source converted for one codec input layout, with the metrics' view of the original
+/// (built by the first cell that needs it, so a sweep served from the cache never pays for it).
 struct Input {
     prep: Prep,
     image: Image,
-    reference: Reference,
+    reference: OnceLock<Reference>,
 }
 
 /// Runs the cells listed in `cells` (each `image * configs.len() + config`, the row order; all
@@ -87,7 +88,7 @@ pub fn run_cells(
     let inputs: Vec<HashMap<Layout, Input>> = pool.install(|| {
         sources
             .par_iter()
-            .map(|s| prepare_inputs(&s.image, configs, &engine.metrics))
+            .map(|s| prepare_inputs(&s.image, configs))
             .collect()
     });
     times.prepare = t.elapsed();
@@ -202,18 +203,13 @@ fn cached_or_measured(
     out
 }
 
-fn prepare_inputs(
-    image: &Image,
-    configs: &[CodecConfig],
-    metrics: &[Metric],
-) -> HashMap<Layout, Input> {
+fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Input> {
     let mut map = HashMap::new();
     for c in configs {
         let want = c.codec.input_layout(image.layout());
         map.entry(want).or_insert_with(|| {
             let prep = Prep::plan(image.layout(), want)
                 .unwrap_or_else(|e| panic!("codec {} asks for {want}: {e}", c.codec.name()));
-            let reference = Reference::new(image, &prep, metrics);
             let image = if want == image.layout() {
                 image.clone()
             } else {
@@ -222,7 +218,7 @@ fn prepare_inputs(
             Input {
                 prep,
                 image,
-                reference,
+                reference: OnceLock::new(),
             }
         });
     }
@@ -390,7 +386,10 @@ fn fill(
     (rec.mse_c1, rec.psnr_c1) = (ch(1).map(|c| c.0), ch(1).map(|c| c.1));
     (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
     (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
-    let scores = input.reference.score(&decoded, &input.prep);
+    let scores = input
+        .reference
+        .get_or_init(|| Reference::new(&src.image, &input.prep, &engine.metrics))
+        .score(&decoded, &input.prep);
     let dt = t.elapsed();
     *measured += dt;
     rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
