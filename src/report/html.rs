@@ -137,7 +137,12 @@ fn meta_section(r: &Report, out: &mut String) {
 }
 
 /// A mean column of summary.csv: metric key, header, getter, decimals.
-type MeanColumn = (&'static str, &'static str, fn(&SummaryRow) -> Option<f64>, usize);
+type MeanColumn = (
+    &'static str,
+    &'static str,
+    fn(&SummaryRow) -> Option<f64>,
+    usize,
+);
 
 const MEAN_COLUMNS: [MeanColumn; 4] = [
     ("psnr_y", "mean PSNR-Y (dB)", |s| s.mean_psnr_y, 2),
@@ -237,9 +242,22 @@ fn bd_section(r: &Report, out: &mut String) {
         out.push_str("<table class=\"data\"><thead><tr><th>codec configuration</th><th>BD-rate</th><th>BD-quality</th><th>images</th><th>warnings</th></tr></thead><tbody>");
         let a = r.anchor.min(m.curves.len() - 1);
         for (t, c) in m.curves.iter().enumerate() {
+            if t == a {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}{}</td><td colspan=\"4\">anchor</td></tr>",
+                    swatch(c.color),
+                    esc(&c.name)
+                );
+                continue;
+            }
             let (br, bq) = (&m.rate[t][a], &m.quality[t][a]);
             let mut warnings = br.warnings.clone();
-            warnings.extend(bq.warnings.iter().cloned());
+            for w in &bq.warnings {
+                if !warnings.contains(w) {
+                    warnings.push(w.clone());
+                }
+            }
             let _ = write!(
                 out,
                 "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"warn\">{}</td></tr>",
@@ -248,12 +266,24 @@ fn bd_section(r: &Report, out: &mut String) {
                 num(br.mean, 2) + if br.mean.is_some() { " %" } else { "" },
                 num(bq.mean, 3),
                 br.images_used,
-                esc(&warnings.join("; "))
+                warning_list(&warnings)
             );
         }
         out.push_str("</tbody></table>");
     }
     out.push_str("</section>\n");
+}
+
+/// Warnings folded away behind their count.
+fn warning_list(w: &[String]) -> String {
+    if w.is_empty() {
+        return String::new();
+    }
+    let items: String = w.iter().map(|x| format!("<li>{}</li>", esc(x))).collect();
+    format!(
+        "<details><summary>{} warning(s)</summary><ul>{items}</ul></details>",
+        w.len()
+    )
 }
 
 fn matrix_table(
