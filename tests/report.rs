@@ -93,7 +93,7 @@ fn check_html(html: &str, expect_crops: bool) {
     assert!(bd.contains("BD-rate on SSIMULACRA2"));
     assert!(bd.contains(" %"), "no BD-rate value: {bd}");
     // Per-image tables for the four images.
-    assert_eq!(count(html, "<details>"), 4);
+    assert_eq!(count(html, "<details><summary><b>"), 4);
     if expect_crops {
         // Original + 2 lossy codecs for each of 4 images.
         assert_eq!(count(html, "src=\"data:image/png;base64,"), 4 * 3);
