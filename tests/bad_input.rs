@@ -4,14 +4,13 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use assert_cmd::Command;
 use codecbench::codec::{parse_spec, Codec, CodecConfig, Param, Params};
 use codecbench::pixels::{Image, Layout};
 use codecbench::record::CellRecord;
-use codecbench::run::{pool, run_cells, Engine};
+use codecbench::run::{pool, run_cells};
 
 fn codecbench() -> Command {
     Command::cargo_bin("codecbench").unwrap()
@@ -223,13 +222,7 @@ fn panicking_and_lying_codecs_become_error_rows() {
         },
         parse_spec("png:preset=0").unwrap().remove(0),
     ];
-    let engine = Engine {
-        repeat: 1,
-        save_encoded: None,
-        cancel: Arc::new(AtomicBool::new(false)),
-        cache: None,
-        metrics: vec![codecbench::measure::Metric::Psnr],
-    };
+    let engine = common::engine();
     let mut rows = vec![None; 6];
     let times = run_cells(
         &pool(2).unwrap(),

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use codecbench::record::{CellRecord, TIMING_COLUMNS};
+use codecbench::record::CellRecord;
 use codecbench::summary::SummaryRow;
 
 fn codecbench() -> Command {
@@ -182,27 +182,6 @@ fn small_corpus_end_to_end() {
     assert!(meta["started"].as_str().unwrap() <= meta["finished"].as_str().unwrap());
 }
 
-/// Blanks the columns that depend on machine speed.
-fn without_timing(path: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            rec.unwrap()
-                .iter()
-                .zip(&headers)
-                .map(|(v, h)| {
-                    if TIMING_COLUMNS.contains(&h.as_str()) {
-                        String::new()
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn results_are_identical_for_one_and_two_jobs() {
     let (dir, corpus) = common::small_corpus();
@@ -210,8 +189,8 @@ fn results_are_identical_for_one_and_two_jobs() {
     run_small(&corpus, &a, "1", &[]).success();
     run_small(&corpus, &b, "2", &["--repeat", "3"]).success();
     let (ra, rb) = (
-        without_timing(&a.join("results.csv")),
-        without_timing(&b.join("results.csv")),
+        common::without_timing(&a.join("results.csv")),
+        common::without_timing(&b.join("results.csv")),
     );
     assert_eq!(ra.len(), 24);
     // Only timing columns (and `repeat`) may differ.

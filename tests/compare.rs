@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use assert_cmd::Command;
@@ -13,7 +12,7 @@ use codecbench::codec::{find, parse_spec, Codec, CodecConfig, Param, Params, Val
 use codecbench::corpus::SourceImage;
 use codecbench::pixels::{Image, Layout};
 use codecbench::record::CellRecord;
-use codecbench::run::{pool, run_cells, Engine};
+use codecbench::run::{pool, run_cells};
 
 /// The real mozjpeg codec, made worse on purpose: `q_shift` lowers the quality behind the
 /// same setting name; `pad` appends junk bytes after the image (bigger files, same pixels).
@@ -77,13 +76,7 @@ fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
         })
         .collect();
     let src = sources();
-    let engine = Engine {
-        repeat: 1,
-        save_encoded: None,
-        cancel: Arc::new(AtomicBool::new(false)),
-        cache: None,
-        metrics: vec![codecbench::measure::Metric::Psnr],
-    };
+    let engine = common::engine();
     let mut rows = vec![None; src.len() * configs.len()];
     run_cells(&pool(2).unwrap(), &src, &configs, &engine, None, |i, o| {
         rows[i] = Some(o.record)

@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
 use codecbench::config::expand;
 use codecbench::corpus::{discover, load};
-use codecbench::run::{pool, run_cells, Engine};
+use codecbench::run::{pool, run_cells};
 
 #[test]
 fn lossless_codecs_round_trip_every_corpus_image() {
@@ -26,13 +23,7 @@ fn lossless_codecs_round_trip_every_corpus_image() {
         "identity".into(),
     ])
     .unwrap();
-    let engine = Engine {
-        repeat: 1,
-        save_encoded: None,
-        cancel: Arc::new(AtomicBool::new(false)),
-        cache: None,
-        metrics: vec![codecbench::measure::Metric::Psnr],
-    };
+    let engine = common::engine();
     let mut rows = vec![None; sources.len() * configs.len()];
     run_cells(
         &pool(2).unwrap(),

@@ -5,53 +5,16 @@
 //! Rows map to images exactly as in tests/reference.rs: encoded files are decoded with
 //! codecbench's own decoders, then both images are brought to the compared channels.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use codecbench::codec::find;
-use codecbench::corpus::decode_bytes;
+use std::collections::HashMap;
+
 use codecbench::metrics::luma::psnr_y;
 use codecbench::metrics::ssim::SsimReference;
 use codecbench::metrics::ssimulacra2::Ssimulacra2Reference;
 use codecbench::pixels::{conform, Image, Layout, Prep, Samples};
 
-type Row = HashMap<String, String>;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn load(path: &Path) -> Image {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match path.extension().and_then(|e| e.to_str()) {
-        Some(c @ ("jpg" | "webp")) => find(if c == "jpg" { "jpeg" } else { c })
-            .unwrap()
-            .decode(&bytes)
-            .unwrap(),
-        _ => decode_bytes(&bytes, u64::MAX).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    }
-}
-
-fn rows(path: &Path) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.into(), v.into()))
-                .collect()
-        })
-        .collect()
-}
-
-fn f(row: &Row, key: &str) -> Option<f64> {
-    let v = row.get(key)?;
-    (!v.is_empty()).then(|| v.parse().unwrap_or_else(|_| panic!("{key}={v}")))
-}
+use common::{csv_rows as rows, load_any as load, num as f, reference_files, root, Row};
 
 /// Both images in the compared layout: "L->RGB" replicates the gray original, "RGB" of an RGBA
 /// source drops alpha from both; otherwise the decode is conformed to the original's layout.
@@ -74,23 +37,7 @@ fn compared_pair(original: Image, decoded: Image, compared: &str) -> (Image, Ima
 
 /// The (original, distorted) pair of a reference.csv row, in the compared layout.
 fn reference_pair(row: &Row) -> (Image, Image) {
-    let dir = root().join("tests/data/reference");
-    let image = &row["image"];
-    let original = if image.starts_with("pairs/") {
-        dir.join(image)
-    } else {
-        root().join("corpus").join(image)
-    };
-    let other = if row["row_type"] == "pair" {
-        &row["distorted_file"]
-    } else {
-        &row["encoded_file"]
-    };
-    let other = if other.starts_with("corpus/") {
-        root().join(other)
-    } else {
-        dir.join(other)
-    };
+    let (original, other) = reference_files(row);
     compared_pair(load(&original), load(&other), &row["channels_compared"])
 }
 

@@ -7,31 +7,11 @@
 //! integer-valued float64 squares, so the two should differ only by the final division and
 //! log10 rounding (about 1e-15); 1e-9 is the bound the project promises.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use codecbench::codec::find;
-use codecbench::corpus::decode_bytes;
 use codecbench::metrics::{distortion, psnr_from_mse};
-use codecbench::pixels::{conform, Image, Layout, Prep};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn load(path: &Path) -> Image {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    decode_bytes(&bytes, u64::MAX).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn f(row: &HashMap<String, String>, key: &str) -> Option<f64> {
-    let v = row.get(key)?;
-    if v.is_empty() {
-        None
-    } else {
-        Some(v.parse().unwrap_or_else(|_| panic!("{key}={v}")))
-    }
-}
+use codecbench::pixels::{conform, Layout, Prep};
+use common::{load_any, num as f, reference_files, reference_rows};
 
 fn assert_close(what: &str, ours: f64, theirs: f64) {
     if theirs.is_infinite() || ours.is_infinite() {
@@ -48,45 +28,17 @@ fn assert_close(what: &str, ours: f64, theirs: f64) {
 
 #[test]
 fn mse_and_psnr_match_scikit_image_on_every_reference_row() {
-    let dir = root().join("tests/data/reference");
-    let mut reader = csv::Reader::from_path(dir.join("reference.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
     let (mut checked, mut missing) = (0, Vec::new());
-    for rec in reader.records() {
-        let rec = rec.unwrap();
-        let row: HashMap<String, String> = headers
-            .iter()
-            .zip(rec.iter())
-            .map(|(h, v)| (h.to_string(), v.to_string()))
-            .collect();
+    for row in reference_rows() {
         let image = &row["image"];
-        let original_path = if image.starts_with("pairs/") {
-            dir.join(image)
-        } else {
-            root().join("corpus").join(image)
-        };
-        let other = if row["row_type"] == "pair" {
-            &row["distorted_file"]
-        } else {
-            &row["encoded_file"]
-        };
-        let other_path = if other.starts_with("corpus/") {
-            root().join(other)
-        } else {
-            dir.join(other)
-        };
+        let (original_path, other_path) = reference_files(&row);
         if !original_path.exists() || !other_path.exists() {
             missing.push(format!("{image} {}", row["setting"]));
             continue;
         }
-        let original = load(&original_path);
-        let decoded = match row["codec"].as_str() {
-            c @ ("jpeg" | "webp") => find(c)
-                .unwrap()
-                .decode(&std::fs::read(&other_path).unwrap())
-                .unwrap(),
-            _ => load(&other_path),
-        };
+        let original = load_any(&original_path);
+        // JPEG and WebP files are decoded by the codecs' own decoders.
+        let decoded = load_any(&other_path);
         let compared = row["channels_compared"].as_str();
         let src = original.layout();
         let prep = match (compared, src.channels, decoded.channels) {

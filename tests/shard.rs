@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use codecbench::record::{CellRecord, TIMING_COLUMNS};
+use codecbench::record::CellRecord;
 
 fn run(corpus: &Path, out: &Path, extra: &[&str]) {
     Command::cargo_bin("codecbench")
@@ -27,27 +27,6 @@ fn run(corpus: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .assert()
         .success();
-}
-
-/// results.csv as rows of strings, timing columns blanked.
-fn table(path: &Path) -> Vec<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            rec.unwrap()
-                .iter()
-                .zip(&headers)
-                .map(|(v, h)| {
-                    if TIMING_COLUMNS.contains(&h.as_str()) {
-                        String::new()
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect()
-        })
-        .collect()
 }
 
 #[test]
@@ -91,8 +70,8 @@ fn merged_shards_equal_the_unsharded_run() {
         .assert()
         .success();
     assert_eq!(
-        table(&out.join("results.csv")),
-        table(&d.join("all/results.csv"))
+        common::without_timing(&out.join("results.csv")),
+        common::without_timing(&d.join("all/results.csv"))
     );
     assert!(out.join("report.html").exists());
     let summary_all: Vec<codecbench::summary::SummaryRow> =
@@ -113,8 +92,8 @@ fn merged_shards_equal_the_unsharded_run() {
     // The same shard twice gives the same cells (deterministic split).
     run(&corpus, &d.join("s1again"), &["--shard", "1/3"]);
     assert_eq!(
-        table(&d.join("s1/results.csv")),
-        table(&d.join("s1again/results.csv"))
+        common::without_timing(&d.join("s1/results.csv")),
+        common::without_timing(&d.join("s1again/results.csv"))
     );
 
     // A missing shard: merged what there is, said what is missing, exit 1.

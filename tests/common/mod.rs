@@ -96,3 +96,108 @@ pub fn source(id: &str, image: Image) -> SourceImage {
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
+
+/// An engine for library-level tests: one timed run, nothing saved, no cache, PSNR only.
+pub fn engine() -> codecbench::run::Engine {
+    codecbench::run::Engine {
+        repeat: 1,
+        save_encoded: None,
+        cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        cache: None,
+        metrics: vec![codecbench::measure::Metric::Psnr],
+    }
+}
+
+/// results.csv as rows of strings with the timing columns blanked (they alone may differ
+/// between runs of the same sweep).
+pub fn without_timing(path: &Path) -> Vec<Vec<String>> {
+    use codecbench::record::TIMING_COLUMNS;
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            rec.unwrap()
+                .iter()
+                .zip(&headers)
+                .map(|(v, h)| {
+                    if TIMING_COLUMNS.contains(&h.as_str()) {
+                        String::new()
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One row of tests/data/reference/reference.csv, by column name.
+pub type Row = std::collections::HashMap<String, String>;
+
+/// Every row of tests/data/reference/reference.csv.
+pub fn reference_rows() -> Vec<Row> {
+    csv_rows(&root().join("tests/data/reference/reference.csv"))
+}
+
+/// Every row of a CSV file, by column name.
+pub fn csv_rows(path: &Path) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.into(), v.into()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A float column of a reference row; `None` when empty.
+pub fn num(row: &Row, key: &str) -> Option<f64> {
+    let v = row.get(key)?;
+    (!v.is_empty()).then(|| v.parse().unwrap_or_else(|_| panic!("{key}={v}")))
+}
+
+/// The (original, encoded or distorted) files of a reference row.
+pub fn reference_files(row: &Row) -> (PathBuf, PathBuf) {
+    let dir = root().join("tests/data/reference");
+    let image = &row["image"];
+    let original = if image.starts_with("pairs/") {
+        dir.join(image)
+    } else {
+        root().join("corpus").join(image)
+    };
+    let other = if row["row_type"] == "pair" {
+        &row["distorted_file"]
+    } else {
+        &row["encoded_file"]
+    };
+    let other = if other.starts_with("corpus/") {
+        root().join(other)
+    } else {
+        dir.join(other)
+    };
+    (original, other)
+}
+
+/// Decodes any reference file: JPEG with mozjpeg's decoder and WebP with libwebp (the
+/// codecs' own decoders), anything else through the corpus reader.
+pub fn load_any(path: &Path) -> Image {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("jpg") => codecbench::codec::find("jpeg")
+            .unwrap()
+            .decode(&bytes)
+            .unwrap(),
+        Some("webp") => codecbench::codec::find("webp")
+            .unwrap()
+            .decode(&bytes)
+            .unwrap(),
+        _ => codecbench::corpus::decode_bytes(&bytes, u64::MAX)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    }
+}
