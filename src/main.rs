@@ -270,17 +270,24 @@ fn print_summary(o: &Outcome) {
         t.wall_s,
         o.meta.jobs
     );
-    let _ = writeln!(
-        out,
-        "parallel efficiency {:.3} (codec+metric time {:.1} s / (wall {:.1} s x {} jobs)); \
-         harness overhead {:.1}% of codec+metric time ({:.2}% inside cells)",
-        t.efficiency,
-        t.measured_s,
-        t.wall_s,
-        o.meta.jobs,
-        100.0 * t.overhead_share,
-        100.0 * t.in_cell_overhead_share
-    );
+    if t.measured_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "parallel efficiency {:.3} (codec+metric time {:.1} s / (wall {:.1} s x {} jobs)); \
+             harness overhead {:.1}% of codec+metric time ({:.2}% inside cells)",
+            t.efficiency,
+            t.measured_s,
+            t.wall_s,
+            o.meta.jobs,
+            100.0 * t.overhead_share,
+            100.0 * t.in_cell_overhead_share
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "no codec or metric ran in this run: every cell came from the cache"
+        );
+    }
     if t.measured_s > 0.0 {
         let _ = writeln!(
             out,
