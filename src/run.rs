@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -63,12 +63,30 @@ pub struct EngineTimes {
     pub cancelled: bool,
 }
 
-/// A source converted for one codec input layout, with the metrics' view of the original
-/// (built by the first cell that needs it, so a sweep served from the cache never pays for it).
+/// A source converted for one codec input layout, with the metrics' view of the original:
+/// built by the first cell that needs it (a sweep served from the cache never pays for it) and
+/// dropped when the last cell using it is done (references of large images are big, and a
+/// large corpus must not keep them all).
 struct Input {
     prep: Prep,
     image: Image,
-    reference: OnceLock<Reference>,
+    reference: Mutex<Option<Arc<Reference>>>,
+    /// Cells of this run still to use this input.
+    remaining: AtomicUsize,
+}
+
+impl Input {
+    fn reference(&self, source: &Image, metrics: &[Metric]) -> Arc<Reference> {
+        let mut slot = self.reference.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| Arc::new(Reference::new(source, &self.prep, metrics)))
+            .clone()
+    }
+
+    fn cell_done(&self) {
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *self.reference.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
 }
 
 /// Runs the cells listed in `cells` (each `image * configs.len() + config`, the row order; all
@@ -98,6 +116,13 @@ pub fn run_cells(
         None => (0..sources.len() * configs.len()).collect(),
     };
     let n = order.len();
+    let input_of = |i: usize| {
+        let (si, ci) = (i / configs.len(), i % configs.len());
+        &inputs[si][&configs[ci].codec.input_layout(sources[si].image.layout())]
+    };
+    for &i in &order {
+        input_of(i).remaining.fetch_add(1, Ordering::SeqCst);
+    }
     let cost = |i: usize| {
         let (s, c) = (&sources[i / configs.len()], &configs[i % configs.len()]);
         s.image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
@@ -107,7 +132,7 @@ pub fn run_cells(
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, CellOutcome)>();
     std::thread::scope(|scope| {
-        let (next, order, inputs) = (&next, &order, &inputs);
+        let (next, order, input_of) = (&next, &order, &input_of);
         scope.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..pool.current_num_threads() {
@@ -119,9 +144,9 @@ pub fn run_cells(
                         let k = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&i) = order.get(k) else { break };
                         let (si, ci) = (i / configs.len(), i % configs.len());
-                        let input = &inputs[si]
-                            [&configs[ci].codec.input_layout(sources[si].image.layout())];
+                        let input = input_of(i);
                         let out = cached_or_measured(&sources[si], input, &configs[ci], engine);
+                        input.cell_done();
                         if tx.send((i, out)).is_err() {
                             break;
                         }
@@ -218,7 +243,8 @@ fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Inp
             Input {
                 prep,
                 image,
-                reference: OnceLock::new(),
+                reference: Mutex::new(None),
+                remaining: AtomicUsize::new(0),
             }
         });
     }
@@ -387,8 +413,7 @@ fn fill(
     (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
     (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
     let scores = input
-        .reference
-        .get_or_init(|| Reference::new(&src.image, &input.prep, &engine.metrics))
+        .reference(&src.image, &engine.metrics)
         .score(&decoded, &input.prep);
     let dt = t.elapsed();
     *measured += dt;
