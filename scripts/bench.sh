@@ -32,7 +32,7 @@ report "default sweep" "$out/default-1" 1
 "$bin" run --quiet --no-cache --no-report --jobs "$jobs" --out "$out/default-n" >/dev/null
 report "default sweep" "$out/default-n" "$jobs"
 python3 -c "print('speed-up jobs=$jobs over jobs=1: %.2fx' % ($(field "$out/default-1" wall_s)/$(field "$out/default-n" wall_s)))"
-"$bin" run --quiet --no-cache --no-report --jobs "$jobs" --codec identity --repeat 20 --out "$out/identity" >/dev/null
+"$bin" run --quiet --no-cache --no-report --jobs "$jobs" --codec identity --metrics psnr --repeat 20 --out "$out/identity" >/dev/null
 report "identity codec (repeat 20)" "$out/identity" "$jobs"
 python3 - "$out/identity/run.json" <<'PY'
 import json, sys
