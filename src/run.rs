@@ -297,6 +297,29 @@ fn median_ms(mut d: Vec<Duration>) -> f64 {
     }
 }
 
+/// Runs `f` `repeat` times, each call timed alone (monotonic clock, panics caught); adds every
+/// call's time to `measured` and returns the first call's result with the median time in ms.
+/// A failure (error or panic) is reported as "`what` failed: ...".
+fn timed<T>(
+    repeat: u32,
+    measured: &mut Duration,
+    what: &str,
+    f: impl Fn() -> Result<T, String>,
+) -> Result<(T, f64), String> {
+    let mut first = None;
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let out = catch(&f);
+        let dt = t.elapsed();
+        *measured += dt;
+        times.push(dt);
+        let out = out.map_err(|e| format!("{what} failed: {e}"))?;
+        first.get_or_insert(out);
+    }
+    Ok((first.expect("repeat >= 1"), median_ms(times)))
+}
+
 fn measure_cell(
     src: &SourceImage,
     input: &Input,
@@ -333,19 +356,10 @@ fn fill(
     let codec = &config.codec;
     let repeat = engine.repeat.max(1);
 
-    let mut encoded = None;
-    let mut times = Vec::with_capacity(repeat as usize);
-    for _ in 0..repeat {
-        let t = Instant::now();
-        let out = catch(|| codec.encode(&input.image, &config.params));
-        let dt = t.elapsed();
-        *measured += dt;
-        times.push(dt);
-        let out = out.map_err(|e| format!("encode failed: {e}"))?;
-        encoded.get_or_insert(out);
-    }
-    let encoded = encoded.expect("repeat >= 1");
-    rec.encode_ms = Some(median_ms(times));
+    let (encoded, encode_ms) = timed(repeat, measured, "encode", || {
+        codec.encode(&input.image, &config.params)
+    })?;
+    rec.encode_ms = Some(encode_ms);
     let pixels = src.image.pixel_count() as f64;
     rec.bytes = Some(encoded.len() as u64);
     rec.compression_ratio = Some(rec.raw_bytes as f64 / encoded.len() as f64);
@@ -369,19 +383,8 @@ fn fill(
         }
     }
 
-    let mut decoded = None;
-    let mut times = Vec::with_capacity(repeat as usize);
-    for _ in 0..repeat {
-        let t = Instant::now();
-        let out = catch(|| codec.decode(&encoded));
-        let dt = t.elapsed();
-        *measured += dt;
-        times.push(dt);
-        let out = out.map_err(|e| format!("decode failed: {e}"))?;
-        decoded.get_or_insert(out);
-    }
-    rec.decode_ms = Some(median_ms(times));
-    let decoded = decoded.expect("repeat >= 1");
+    let (decoded, decode_ms) = timed(repeat, measured, "decode", || codec.decode(&encoded))?;
+    rec.decode_ms = Some(decode_ms);
 
     if (decoded.width, decoded.height) != (input.image.width, input.image.height) {
         return Err(format!(

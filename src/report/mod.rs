@@ -238,6 +238,8 @@ pub struct Loaded {
 /// and spec) that appears again is dropped with a warning.
 pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
     let mut records: Vec<CellRecord> = Vec::new();
+    // Cells already taken, by (image hash, image id, spec): merged runs can be large.
+    let mut seen = std::collections::HashSet::new();
     let mut meta: Option<serde_json::Value> = None;
     let mut run_dir = None;
     let mut warnings = Vec::new();
@@ -253,13 +255,10 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
         let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
         let mut dropped = 0;
         for r in rows {
-            if records
-                .iter()
-                .any(|x| x.image_hash == r.image_hash && x.image == r.image && x.spec == r.spec)
-            {
-                dropped += 1;
-            } else {
+            if seen.insert((r.image_hash.clone(), r.image.clone(), r.spec.clone())) {
                 records.push(r);
+            } else {
+                dropped += 1;
             }
         }
         if dropped > 0 {

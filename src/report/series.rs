@@ -137,14 +137,16 @@ pub fn corpus_points(
     let usable = |r: &CellRecord| {
         r.is_ok() && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
     };
-    let complete: Vec<String> = images(records)
+    // (image, setting) pairs with a usable value, looked up rather than searched for: a large
+    // corpus has many rows per curve.
+    let have: std::collections::HashSet<(&str, Option<i64>)> = rows
+        .iter()
+        .filter(|r| usable(r))
+        .map(|r| (r.image.as_str(), r.setting))
+        .collect();
+    let complete: std::collections::HashSet<String> = images(records)
         .into_iter()
-        .filter(|img| {
-            settings.iter().all(|s| {
-                rows.iter()
-                    .any(|r| r.image == *img && r.setting == *s && usable(r))
-            })
-        })
+        .filter(|img| settings.iter().all(|s| have.contains(&(img.as_str(), *s))))
         .collect();
     if complete.is_empty() {
         return (Vec::new(), 0);
