@@ -34,7 +34,7 @@ fn corpus() -> PathBuf {
     let dir = golden_dir().join("corpus");
     if std::env::var_os("CODECBENCH_BLESS").is_some() && !dir.is_dir() {
         std::fs::create_dir_all(&dir).unwrap();
-        common::write_png(&common::textured_u8(176, 160, 3, 11), &dir.join("photo.png"));
+        common::write_png(&common::textured_u8(176, 168, 3, 11), &dir.join("photo.png"));
         common::write_png(&common::textured_u8(40, 36, 1, 12), &dir.join("gray8.png"));
         common::write_png(&common::textured_u16(48, 40, 13), &dir.join("ct16.png"));
         common::write_png(&common::textured_u8(37, 29, 4, 14), &dir.join("alpha.png"));
