@@ -10,7 +10,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use codecbench::codec::{find, parse_spec};
+use codecbench::codec::Registry;
 use codecbench::corpus::decode_bytes;
 use codecbench::metrics::distortion;
 use codecbench::metrics::luma::psnr_y;
@@ -23,11 +23,15 @@ fn pair() -> (Image, Image) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/astronaut.png");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let original = decode_bytes(&bytes, u64::MAX).expect("astronaut.png decodes");
-    let config = &parse_spec("jpeg:q=50").expect("valid spec")[0];
-    let jpeg = find("jpeg").expect("built-in codec");
+    let registry = Registry::builtin();
+    let config = &registry.parse_spec("jpeg:q=50").expect("valid spec")[0];
+    let jpeg = &config.codec;
     assert_eq!(jpeg.input_layout(original.layout()), original.layout());
-    let encoded = jpeg.encode(&original, &config.params).expect("encodes");
-    let decoded = jpeg.decode(&encoded).expect("decodes");
+    let encoded = jpeg
+        .encode(&original, &config.params)
+        .expect("encodes")
+        .bytes;
+    let decoded = jpeg.decode(&encoded).expect("decodes").image;
     (original, decoded)
 }
 

@@ -43,6 +43,18 @@ fn from_csv(text: &str) -> Result<CellRecord, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A cache folder that cannot be used, or an entry that cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache folder {}: cannot create ({source}); choose another folder or run without the cache", dir.display())]
+    Open {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {reason}", path.display())]
+    Write { path: PathBuf, reason: String },
+}
+
 /// What a lookup found.
 pub enum Lookup {
     Hit(Box<CellRecord>, f64),
@@ -53,9 +65,11 @@ pub enum Lookup {
 
 impl Cache {
     /// Opens (creating) a cache folder.
-    pub fn open(dir: &Path) -> Result<Cache, String> {
-        std::fs::create_dir_all(dir.join("cells"))
-            .map_err(|e| format!("--cache {}: cannot create ({e})", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<Cache, CacheError> {
+        std::fs::create_dir_all(dir.join("cells")).map_err(|source| CacheError::Open {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         Ok(Cache {
             dir: dir.to_path_buf(),
         })
@@ -115,31 +129,39 @@ impl Cache {
     }
 
     /// Stores a successfully measured cell.
-    pub fn put(&self, key: &str, record: &CellRecord, measured_s: f64) -> Result<(), String> {
+    pub fn put(&self, key: &str, record: &CellRecord, measured_s: f64) -> Result<(), CacheError> {
         let path = self.path(key);
+        let fail = |reason: String| CacheError::Write {
+            path: path.clone(),
+            reason,
+        };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         }
-        let csv = crate::export::csv_bytes([record]).map_err(|e| e.to_string())?;
+        let csv = crate::export::csv_bytes([record]).map_err(|e| fail(e.to_string()))?;
         let entry = Entry {
             key: key.to_string(),
-            record_csv: String::from_utf8(csv).map_err(|e| e.to_string())?,
+            record_csv: String::from_utf8(csv).map_err(|e| fail(e.to_string()))?,
             measured_s,
         };
-        let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
-        write_atomic(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+        let bytes = serde_json::to_vec(&entry).map_err(|e| fail(e.to_string()))?;
+        write_atomic(&path, &bytes).map_err(|e| fail(e.to_string()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::parse_spec;
+    use crate::codec::Registry;
+
+    fn parse_spec(s: &str) -> Vec<CodecConfig> {
+        Registry::builtin().parse_spec(s).unwrap()
+    }
 
     #[test]
     fn key_changes_with_every_input_that_matters() {
-        let a = &parse_spec("jpeg:q=50").unwrap()[0];
-        let b = &parse_spec("jpeg:q=51").unwrap()[0];
+        let a = &parse_spec("jpeg:q=50")[0];
+        let b = &parse_spec("jpeg:q=51")[0];
         let k = Cache::key("h1", a, "psnr", 1);
         assert_eq!(k, Cache::key("h1", a, "psnr", 1));
         assert_eq!(k.len(), 64);

@@ -16,11 +16,23 @@
 //! method = [4, 6]
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::codec::{parse_spec, CodecConfig};
+use crate::codec::{CodecConfig, Registry, SpecError};
+
+/// A sweep file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read ({source})", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+}
 
 /// The sweep run when neither --codec nor --sweep is given.
 pub const DEFAULT_SWEEP: &[&str] = &["png", "jpeg:q=10..95:5", "webp:q=10..95:5", "webp-lossless"];
@@ -46,25 +58,33 @@ pub struct GateFile {
     pub noise: Option<f64>,
 }
 
-fn read_file(path: &Path) -> Result<SweepFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--sweep {}: cannot read ({e})", path.display()))?;
-    toml::from_str(&text).map_err(|e| format!("--sweep {}: {e}", path.display()))
+fn read_file(path: &Path) -> Result<SweepFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Reads the `[gate]` table of a sweep file (empty if it has none).
-pub fn read_gate(path: &Path) -> Result<GateFile, String> {
+pub fn read_gate(path: &Path) -> Result<GateFile, ConfigError> {
     Ok(read_file(path)?.gate.unwrap_or_default())
 }
 
 /// Reads a sweep file into spec strings (not yet validated).
-pub fn read_sweep_file(path: &Path) -> Result<Vec<String>, String> {
+pub fn read_sweep_file(path: &Path) -> Result<Vec<String>, ConfigError> {
     let file = read_file(path)?;
     file.codec
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            spec_of(v).map_err(|e| format!("--sweep {}: codec[{i}]: {e}", path.display()))
+            spec_of(v).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("codec[{i}]: {e}"),
+            })
         })
         .collect()
 }
@@ -102,20 +122,21 @@ fn scalar(v: &toml::Value) -> Result<String, String> {
     match v {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
         toml::Value::Boolean(b) => Ok(b.to_string()),
         other => Err(format!(
-            "unsupported value {other} (use strings, integers or booleans)"
+            "unsupported value {other} (use strings, numbers or booleans)"
         )),
     }
 }
 
 /// Expands spec strings into configurations, in order, dropping exact duplicates. Every spec
 /// is checked; all errors are returned together.
-pub fn expand(specs: &[String]) -> Result<Vec<CodecConfig>, Vec<String>> {
+pub fn expand(registry: &Registry, specs: &[String]) -> Result<Vec<CodecConfig>, Vec<SpecError>> {
     let mut out: Vec<CodecConfig> = Vec::new();
     let mut errors = Vec::new();
     for s in specs {
-        match parse_spec(s) {
+        match registry.parse_spec(s) {
             Ok(cs) => {
                 for c in cs {
                     if !out.contains(&c) {
@@ -136,6 +157,10 @@ pub fn expand(specs: &[String]) -> Result<Vec<CodecConfig>, Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn expand(specs: &[String]) -> Result<Vec<CodecConfig>, Vec<SpecError>> {
+        super::expand(&Registry::builtin(), specs)
+    }
 
     fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -169,21 +194,24 @@ mod tests {
         let (_d, p) = write("[gate]\nmax_bd = 1\n");
         assert!(read_gate(&p)
             .unwrap_err()
+            .to_string()
             .contains("unknown field `max_bd`"));
     }
 
     #[test]
     fn bad_files_are_rejected_with_the_path() {
         let (_d, p) = write("codecs = [\"png\"]\n");
-        let e = read_sweep_file(&p).unwrap_err();
+        let e = read_sweep_file(&p).unwrap_err().to_string();
         assert!(
             e.contains("sweep.toml") && e.contains("unknown field `codecs`"),
             "{e}"
         );
         let (_d, p) = write("[[codec]]\nq = 5\n");
-        let e = read_sweep_file(&p).unwrap_err();
+        let e = read_sweep_file(&p).unwrap_err().to_string();
         assert!(e.contains("codec[0]: a codec table needs name"), "{e}");
-        let e = read_sweep_file(Path::new("/nonexistent/s.toml")).unwrap_err();
+        let e = read_sweep_file(Path::new("/nonexistent/s.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/s.toml: cannot read"), "{e}");
     }
 

@@ -119,11 +119,35 @@ fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// Why an image file cannot be used. The message says what to do where there is something
+/// to do; the caller adds the file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read file ({0})")]
+    Read(#[from] std::io::Error),
+    #[error("empty file (0 bytes)")]
+    Empty,
+    #[error("not a recognised image (expected PNG, JPEG, WebP, TIFF, BMP or PNM content)")]
+    NotAnImage,
+    #[error("corrupt or truncated {format}: {detail}")]
+    Corrupt { format: String, detail: String },
+    #[error("zero-size image ({width}x{height})")]
+    ZeroSize { width: u32, height: u32 },
+    #[error(
+        "{width}x{height} is {:.1} MP, above the limit of {:.1} MP; raise --max-pixels to include it",
+        *width as f64 * *height as f64 / 1e6,
+        *limit as f64 / 1e6
+    )]
+    TooLarge { width: u32, height: u32, limit: u64 },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
 /// Reads and decodes one source image, refusing images above `max_pixels` before decoding.
-pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read file ({e})"))?;
+pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadError> {
+    let bytes = fs::read(path)?;
     if bytes.is_empty() {
-        return Err("empty file (0 bytes)".into());
+        return Err(LoadError::Empty);
     }
     let image = decode_bytes(&bytes, max_pixels)?;
     Ok(SourceImage {
@@ -136,41 +160,40 @@ pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, Strin
 }
 
 /// Decodes an image file's bytes into an [`Image`], with the format taken from the content.
-pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, String> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read file ({e})"))?;
+pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let Some(format) = reader.format() else {
-        return Err(
-            "not a recognised image (expected PNG, JPEG, WebP, TIFF, BMP or PNM content)".into(),
-        );
+        return Err(LoadError::NotAnImage);
     };
     let name = format!("{format:?}").to_uppercase();
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| format!("corrupt or truncated {name}: {e}"))?;
+    let corrupt = |e: image::ImageError| LoadError::Corrupt {
+        format: name.clone(),
+        detail: e.to_string(),
+    };
+    let (w, h) = reader.into_dimensions().map_err(corrupt)?;
     if w == 0 || h == 0 {
-        return Err(format!("zero-size image ({w}x{h})"));
+        return Err(LoadError::ZeroSize {
+            width: w,
+            height: h,
+        });
     }
     let pixels = w as u64 * h as u64;
     if pixels > max_pixels {
-        return Err(format!(
-            "{w}x{h} is {:.1} MP, above the limit of {:.1} MP; raise --max-pixels to include it",
-            pixels as f64 / 1e6,
-            max_pixels as f64 / 1e6
-        ));
+        return Err(LoadError::TooLarge {
+            width: w,
+            height: h,
+            limit: max_pixels,
+        });
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     // The pixel limit above is the policy; let the decoder allocate what that implies.
     reader.no_limits();
-    let dynamic = reader
-        .decode()
-        .map_err(|e| format!("corrupt or truncated {name}: {e}"))?;
+    let dynamic = reader.decode().map_err(corrupt)?;
     from_dynamic(dynamic)
 }
 
 /// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
-pub fn from_dynamic(d: DynamicImage) -> Result<Image, String> {
+pub fn from_dynamic(d: DynamicImage) -> Result<Image, LoadError> {
     let (w, h) = (d.width(), d.height());
     let img = match d {
         DynamicImage::ImageLuma8(b) => Image::new_u8(w, h, 1, b.into_raw()),
@@ -182,14 +205,14 @@ pub fn from_dynamic(d: DynamicImage) -> Result<Image, String> {
         DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
         DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
         other => {
-            return Err(format!(
+            return Err(LoadError::Unsupported(format!(
                 "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
                  convert it to 8- or 16-bit first",
                 other.color()
-            ))
+            )))
         }
     };
-    img
+    img.map_err(LoadError::Unsupported)
 }
 
 /// BLAKE3 over a version tag, the layout and the little-endian samples; 32 hex digits.

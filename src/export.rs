@@ -2,9 +2,52 @@
 //! same folder, then a rename, so a reader (or an interrupted run) never sees half a file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+/// A file that could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode {}: {reason}", path.display())]
+    Encode { path: PathBuf, reason: String },
+    #[error("{}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+}
+
+/// [`write_atomic`], with the path in the error.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    write_atomic(path, bytes).map_err(|source| OutputError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes rows as CSV (see [`csv_bytes`]), atomically.
+pub fn write_csv<'a, T: Serialize + Default + 'a>(
+    path: &Path,
+    rows: impl IntoIterator<Item = &'a T>,
+) -> Result<(), OutputError> {
+    let bytes = csv_bytes(rows).map_err(|e| OutputError::Encode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    write_file(path, &bytes)
+}
+
+/// Writes a value as pretty JSON (see [`json_bytes`]), atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), OutputError> {
+    let bytes = json_bytes(value).map_err(|e| OutputError::Encode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    write_file(path, &bytes)
+}
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -50,11 +93,13 @@ pub fn csv_bytes<'a, T: Serialize + Default + 'a>(
 }
 
 /// Reads rows of a CSV written by [`csv_bytes`].
-pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, String> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    r.deserialize()
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, OutputError> {
+    let fail = |e: csv::Error| OutputError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut r = csv::Reader::from_path(path).map_err(fail)?;
+    r.deserialize().collect::<Result<Vec<T>, _>>().map_err(fail)
 }
 
 /// Pretty JSON; infinite floats become `null` (JSON has no infinity).

@@ -1,21 +1,27 @@
 //! codecbench: sweep an image corpus across codecs and settings, measure every cell (size,
 //! distortion, time) and write tidy tables.
 //!
-//! The pipeline: [`config`] turns specs into checked [`codec::CodecConfig`]s, [`corpus`] loads
-//! images, [`run`] measures cells in parallel, [`sweep`] writes the run folder.
+//! The pipeline: [`config`] turns specs into checked [`codec::CodecConfig`]s (against a
+//! [`codec::Registry`]), [`corpus`] loads images, [`plan`] expands images x configurations into
+//! jobs, [`run`] schedules them in parallel, [`cell`] measures one job and builds its row, and
+//! [`sweep`] writes the run folder.
 
 pub mod analysis;
 pub mod baseline;
 pub mod cache;
+pub mod cell;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod console;
 pub mod corpus;
 pub mod export;
+pub mod gate;
 pub mod measure;
 pub mod merge;
 pub mod metrics;
 pub mod pixels;
+pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod record;

@@ -86,7 +86,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, String> {
     let mut slots: Vec<Option<CellRecord>> = vec![None; n];
     let mut warnings = Vec::new();
     for d in &dirs {
-        let rows: Vec<CellRecord> = read_csv(&d.join("results.csv"))?;
+        let rows: Vec<CellRecord> = read_csv(&d.join("results.csv")).map_err(|e| e.to_string())?;
         let mut dup = 0;
         for r in rows {
             let i = images

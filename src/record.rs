@@ -26,8 +26,8 @@ pub struct CellRecord {
     pub setting_key: String,
     pub setting: Option<i64>,
     pub options: String,
-    /// "ok" or "error".
-    pub status: String,
+    /// `ok`, or `error` with the reason in `message`.
+    pub status: Status,
     pub message: String,
     /// Layout handed to the codec, e.g. "RGB8".
     pub codec_input: String,
@@ -75,9 +75,29 @@ pub struct CellRecord {
     pub cached: bool,
 }
 
+/// Whether a cell was measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Encoded, decoded, verified and scored.
+    #[default]
+    Ok,
+    /// Failed; `message` says where and why (what was measured before the failure is kept).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+        }
+    }
+}
+
 impl CellRecord {
     pub fn is_ok(&self) -> bool {
-        self.status == "ok"
+        self.status == Status::Ok
     }
 }
 

@@ -1,24 +1,28 @@
-//! The cell engine: images x configurations -> measured rows, in parallel on a rayon pool.
+//! The cell engine: schedules [`Job`]s on a rayon pool and hands each finished cell to the
+//! caller. It only schedules: measuring is [`crate::cell::measure`], the row is
+//! [`crate::cell::record`].
 //!
-//! Each source is converted once per codec input layout before any cell runs. Cells are taken
-//! from a shared queue, most expensive first (longest-processing-time scheduling), by one
-//! worker per pool thread; each finished cell is sent to the caller, who owns ordering,
-//! progress and files. A failing or panicking codec becomes an error row for that cell only.
+//! Jobs wait in a shared queue, most expensive first (longest-processing-time scheduling), and
+//! are taken by one worker per pool thread. Each finished cell is sent to the caller's sink on
+//! the calling thread, which owns ordering, progress and files, and may answer with more jobs
+//! (the target search adds probes this way). Each source is converted for a codec's input
+//! layout by the first cell that needs it; the conversion and the metrics' view of the original
+//! are dropped when the last cell using them is done. A failing or panicking codec becomes an
+//! error row for that cell only.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use crate::cache::{Cache, Lookup};
-use crate::codec::{catch, CodecConfig};
+use crate::cell::{measure, record, CellInput, Measurement};
+use crate::codec::CodecConfig;
 use crate::corpus::SourceImage;
 use crate::measure::{set_id, Metric, Reference};
-use crate::metrics::distortion;
-use crate::pixels::{conform, Image, Layout, Prep};
+use crate::pixels::{Image, Layout, Prep};
+use crate::plan::{Job, Plan};
 use crate::record::CellRecord;
 
 /// How cells are run.
@@ -51,7 +55,7 @@ pub struct CellOutcome {
 /// Timing of a whole engine run.
 #[derive(Clone, Debug, Default)]
 pub struct EngineTimes {
-    /// Converting sources to codec inputs.
+    /// Converting sources to codec inputs (summed over the workers that did it).
     pub prepare: Duration,
     /// Sum over cells of codec and metric time.
     pub measured: Duration,
@@ -60,22 +64,39 @@ pub struct EngineTimes {
     pub cells_done: usize,
     /// Cells taken from the cache.
     pub cached: usize,
+    /// Jobs given (initially and by the sink).
+    pub jobs: usize,
     pub cancelled: bool,
 }
 
 /// A source converted for one codec input layout, with the metrics' view of the original:
-/// built by the first cell that needs it (a sweep served from the cache never pays for it) and
-/// dropped when the last cell using it is done (references of large images are big, and a
-/// large corpus must not keep them all).
+/// both built by the first cell that needs them (a sweep served from the cache never pays for
+/// them) and dropped when the last cell using them is done (references of large images are
+/// big, and a large corpus must not keep them all).
 struct Input {
     prep: Prep,
-    image: Image,
+    image: Mutex<Option<Arc<Image>>>,
     reference: Mutex<Option<Arc<Reference>>>,
-    /// Cells of this run still to use this input.
+    /// Cells still to use this input.
     remaining: AtomicUsize,
 }
 
 impl Input {
+    fn image(&self, source: &Image, prepare_ns: &AtomicU64) -> Arc<Image> {
+        let mut slot = self.image.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert_with(|| {
+            let t = Instant::now();
+            let img = if self.prep.to == source.layout() {
+                source.clone()
+            } else {
+                self.prep.apply(source)
+            };
+            prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            Arc::new(img)
+        })
+        .clone()
+    }
+
     fn reference(&self, source: &Image, metrics: &[Metric]) -> Arc<Reference> {
         let mut slot = self.reference.lock().unwrap_or_else(|p| p.into_inner());
         slot.get_or_insert_with(|| Arc::new(Reference::new(source, &self.prep, metrics)))
@@ -85,95 +106,198 @@ impl Input {
     fn cell_done(&self) {
         if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
             *self.reference.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *self.image.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
     }
 }
 
-/// Runs the cells listed in `cells` (each `image * configs.len() + config`, the row order; all
-/// cells when `None`); `sink(index, outcome)` is called on the calling thread in completion
-/// order.
-pub fn run_cells(
+/// Converted inputs by (image, layout), made as jobs arrive.
+#[derive(Default)]
+struct Inputs(Mutex<HashMap<(usize, Layout), Arc<Input>>>);
+
+impl Inputs {
+    /// The input of `job`, counting one more cell that will use it.
+    fn register(&self, sources: &[SourceImage], job: &Job) -> Arc<Input> {
+        let src = sources[job.key.image].image.layout();
+        let want = job.config.codec.input_layout(src);
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let input = map
+            .entry((job.key.image, want))
+            .or_insert_with(|| {
+                let prep = Prep::plan(src, want).unwrap_or_else(|e| {
+                    panic!("codec {} asks for {want}: {e}", job.config.codec.name())
+                });
+                Arc::new(Input {
+                    prep,
+                    image: Mutex::new(None),
+                    reference: Mutex::new(None),
+                    remaining: AtomicUsize::new(0),
+                })
+            })
+            .clone();
+        input.remaining.fetch_add(1, Ordering::SeqCst);
+        input
+    }
+}
+
+/// A job in the queue: most expensive first, then in row order.
+struct Queued {
+    job: Job,
+    input: Arc<Input>,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.job
+            .cost
+            .total_cmp(&other.job.cost)
+            .then(other.job.key.cmp(&self.job.key))
+    }
+}
+
+/// The shared queue. `pending` counts jobs queued, running, or finished but not yet seen by
+/// the sink (which may add more): workers stop when it reaches zero.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<(BinaryHeap<Queued>, usize)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn push(&self, items: Vec<Queued>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1 += items.len();
+        s.0.extend(items);
+        self.ready.notify_all();
+    }
+
+    /// The next job, or `None` when there is no more work (or `cancel` is set).
+    fn pop(&self, cancel: &AtomicBool) -> Option<Queued> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if cancel.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(q) = s.0.pop() {
+                return Some(q);
+            }
+            if s.1 == 0 {
+                return None;
+            }
+            s = self
+                .ready
+                .wait_timeout(s, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// One job fully handled (its outcome seen by the sink).
+    fn done(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1 -= 1;
+        self.ready.notify_all();
+    }
+}
+
+/// Runs `jobs` (and any the sink adds); `sink(job, outcome)` is called on the calling thread in
+/// completion order and returns jobs to add.
+pub fn run_jobs(
     pool: &rayon::ThreadPool,
     sources: &[SourceImage],
-    configs: &[CodecConfig],
     engine: &Engine,
-    cells: Option<&[usize]>,
-    mut sink: impl FnMut(usize, CellOutcome),
+    jobs: Vec<Job>,
+    mut sink: impl FnMut(&Job, CellOutcome) -> Vec<Job>,
 ) -> EngineTimes {
     let mut times = EngineTimes::default();
-
-    let t = Instant::now();
-    let inputs: Vec<HashMap<Layout, Input>> = pool.install(|| {
-        sources
-            .par_iter()
-            .map(|s| prepare_inputs(&s.image, configs))
-            .collect()
-    });
-    times.prepare = t.elapsed();
-
-    let mut order: Vec<usize> = match cells {
-        Some(c) => c.to_vec(),
-        None => (0..sources.len() * configs.len()).collect(),
+    let inputs = Inputs::default();
+    let queue = Queue::default();
+    let prepare_ns = AtomicU64::new(0);
+    let enqueue = |jobs: Vec<Job>| -> usize {
+        let n = jobs.len();
+        let items = jobs
+            .into_iter()
+            .map(|job| Queued {
+                input: inputs.register(sources, &job),
+                job,
+            })
+            .collect();
+        queue.push(items);
+        n
     };
-    let n = order.len();
-    let input_of = |i: usize| {
-        let (si, ci) = (i / configs.len(), i % configs.len());
-        &inputs[si][&configs[ci].codec.input_layout(sources[si].image.layout())]
-    };
-    for &i in &order {
-        input_of(i).remaining.fetch_add(1, Ordering::SeqCst);
-    }
-    let cost = |i: usize| {
-        let (s, c) = (&sources[i / configs.len()], &configs[i % configs.len()]);
-        s.image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
-    };
-    order.sort_by(|&a, &b| cost(b).total_cmp(&cost(a)).then(a.cmp(&b)));
+    times.jobs = enqueue(jobs);
 
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, CellOutcome)>();
+    let (tx, rx) = mpsc::channel::<(Job, CellOutcome)>();
     std::thread::scope(|scope| {
-        let (next, order, input_of) = (&next, &order, &input_of);
+        let (queue, prepare_ns) = (&queue, &prepare_ns);
         scope.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..pool.current_num_threads() {
                     let tx = tx.clone();
-                    ps.spawn(move |_| loop {
-                        if engine.cancel.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let k = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(&i) = order.get(k) else { break };
-                        let (si, ci) = (i / configs.len(), i % configs.len());
-                        let input = input_of(i);
-                        let out = cached_or_measured(&sources[si], input, &configs[ci], engine);
-                        input.cell_done();
-                        if tx.send((i, out)).is_err() {
-                            break;
+                    ps.spawn(move |_| {
+                        while let Some(Queued { job, input }) = queue.pop(&engine.cancel) {
+                            let src = &sources[job.key.image];
+                            let out =
+                                cached_or_measured(src, &input, &job.config, engine, prepare_ns);
+                            input.cell_done();
+                            if tx.send((job, out)).is_err() {
+                                break;
+                            }
                         }
                     });
                 }
             });
             drop(tx);
         });
-        for (i, out) in rx {
+        for (job, out) in rx {
             times.measured += out.measured;
             times.busy += out.busy;
             times.cells_done += 1;
             times.cached += out.record.cached as usize;
-            sink(i, out);
+            let more = sink(&job, out);
+            times.jobs += enqueue(more);
+            queue.done();
         }
     });
-    times.cancelled = times.cells_done < n;
+    times.prepare = Duration::from_nanos(prepare_ns.load(Ordering::Relaxed));
+    times.cancelled = times.cells_done < times.jobs;
     times
 }
 
+/// Every cell of `configs` on `sources`, in row order (for tests and library users that need
+/// no progress, shards or probes).
+pub fn run_plan(
+    pool: &rayon::ThreadPool,
+    sources: &[SourceImage],
+    configs: &[CodecConfig],
+    engine: &Engine,
+) -> Vec<CellRecord> {
+    let plan = Plan::new(sources, configs);
+    let mut rows = std::collections::BTreeMap::new();
+    run_jobs(pool, sources, engine, plan.jobs(), |job, out| {
+        rows.insert(job.key, out.record);
+        Vec::new()
+    });
+    rows.into_values().collect()
+}
+
 /// A pool of `jobs` named worker threads.
-pub fn pool(jobs: usize) -> Result<rayon::ThreadPool, String> {
+pub fn pool(jobs: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .thread_name(|i| format!("codecbench-{i}"))
         .build()
-        .map_err(|e| format!("cannot start {jobs} worker threads: {e}"))
 }
 
 /// Takes the cell from the cache when it can, else measures it (and stores it if it succeeded).
@@ -182,10 +306,11 @@ fn cached_or_measured(
     input: &Input,
     config: &CodecConfig,
     engine: &Engine,
+    prepare_ns: &AtomicU64,
 ) -> CellOutcome {
     let started = Instant::now();
     let Some(cache) = &engine.cache else {
-        return measure_cell(src, input, config, engine);
+        return measure_cell(src, input, config, engine, prepare_ns);
     };
     let key = Cache::key(
         &src.hash,
@@ -216,7 +341,7 @@ fn cached_or_measured(
             Lookup::Miss => {}
         }
     }
-    let mut out = measure_cell(src, input, config, engine);
+    let mut out = measure_cell(src, input, config, engine, prepare_ns);
     if out.record.is_ok() {
         let mut stored = out.record.clone();
         stored.encoded_file.clear();
@@ -228,203 +353,52 @@ fn cached_or_measured(
     out
 }
 
-fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Input> {
-    let mut map = HashMap::new();
-    for c in configs {
-        let want = c.codec.input_layout(image.layout());
-        map.entry(want).or_insert_with(|| {
-            let prep = Prep::plan(image.layout(), want)
-                .unwrap_or_else(|e| panic!("codec {} asks for {want}: {e}", c.codec.name()));
-            let image = if want == image.layout() {
-                image.clone()
-            } else {
-                prep.apply(image)
-            };
-            Input {
-                prep,
-                image,
-                reference: Mutex::new(None),
-                remaining: AtomicUsize::new(0),
-            }
-        });
-    }
-    map
-}
-
-/// The row fields known before anything is measured.
-fn base_record(src: &SourceImage, config: &CodecConfig, prep: &Prep, repeat: u32) -> CellRecord {
-    let (setting_key, setting) = match config.setting() {
-        Some((k, crate::codec::Value::Int(v))) => (k.to_string(), Some(*v)),
-        Some((k, _)) => (k.to_string(), None),
-        None => (String::new(), None),
-    };
-    CellRecord {
-        image: src.id.clone(),
-        image_hash: src.hash.clone(),
-        width: src.image.width,
-        height: src.image.height,
-        channels: src.image.channels,
-        bit_depth: src.image.depth(),
-        codec: config.codec.name().to_string(),
-        codec_version: config.codec.version(),
-        decoder: config.codec.decoder(),
-        curve: config.curve(),
-        spec: config.spec(),
-        setting_key,
-        setting,
-        options: config.options(),
-        status: "ok".into(),
-        codec_input: prep.to.to_string(),
-        conversion: prep.describe(),
-        channels_compared: prep.channels_compared(),
-        peak: src.image.layout().peak(),
-        lossless: config.codec.lossless(),
-        raw_bytes: src.image.raw_bytes(),
-        repeat,
-        ..CellRecord::default()
-    }
-}
-
-/// Median of measured durations in milliseconds.
-fn median_ms(mut d: Vec<Duration>) -> f64 {
-    d.sort();
-    let m = d.len() / 2;
-    let ms = |x: Duration| x.as_secs_f64() * 1e3;
-    if d.len() % 2 == 1 {
-        ms(d[m])
-    } else {
-        (ms(d[m - 1]) + ms(d[m])) / 2.0
-    }
-}
-
-/// Runs `f` `repeat` times, each call timed alone (monotonic clock, panics caught); adds every
-/// call's time to `measured` and returns the first call's result with the median time in ms.
-/// A failure (error or panic) is reported as "`what` failed: ...".
-fn timed<T>(
-    repeat: u32,
-    measured: &mut Duration,
-    what: &str,
-    f: impl Fn() -> Result<T, String>,
-) -> Result<(T, f64), String> {
-    let mut first = None;
-    let mut times = Vec::with_capacity(repeat as usize);
-    for _ in 0..repeat {
-        let t = Instant::now();
-        let out = catch(&f);
-        let dt = t.elapsed();
-        *measured += dt;
-        times.push(dt);
-        let out = out.map_err(|e| format!("{what} failed: {e}"))?;
-        first.get_or_insert(out);
-    }
-    Ok((first.expect("repeat >= 1"), median_ms(times)))
-}
-
 fn measure_cell(
     src: &SourceImage,
     input: &Input,
     config: &CodecConfig,
     engine: &Engine,
+    prepare_ns: &AtomicU64,
 ) -> CellOutcome {
     let started = Instant::now();
-    let repeat = engine.repeat.max(1);
-    let mut rec = base_record(src, config, &input.prep, repeat);
-    let mut measured = Duration::ZERO;
-    let result = catch(|| fill(&mut rec, &mut measured, src, input, config, engine));
-    if let Err(e) = result {
-        rec.status = "error".into();
-        rec.message = format!("{}: {e}", config.codec.name());
-    }
-    CellOutcome {
-        record: rec,
-        measured,
-        busy: started.elapsed(),
-        warning: None,
-    }
-}
-
-/// Encodes, decodes, verifies and measures one cell, filling `rec` as it goes so that a late
-/// failure keeps what was already measured.
-fn fill(
-    rec: &mut CellRecord,
-    measured: &mut Duration,
-    src: &SourceImage,
-    input: &Input,
-    config: &CodecConfig,
-    engine: &Engine,
-) -> Result<(), String> {
-    let codec = &config.codec;
-    let repeat = engine.repeat.max(1);
-
-    let (encoded, encode_ms) = timed(repeat, measured, "encode", || {
-        codec.encode(&input.image, &config.params)
-    })?;
-    rec.encode_ms = Some(encode_ms);
-    let pixels = src.image.pixel_count() as f64;
-    rec.bytes = Some(encoded.len() as u64);
-    rec.compression_ratio = Some(rec.raw_bytes as f64 / encoded.len() as f64);
-    rec.bpp = Some(8.0 * encoded.len() as f64 / pixels);
-
-    if let Some(dir) = &engine.save_encoded {
+    let image = input.image(&src.image, prepare_ns);
+    let cell = CellInput {
+        source: &src.image,
+        prep: &input.prep,
+        image: &image,
+    };
+    let result = measure(&cell, config, engine.repeat, || {
+        input.reference(&src.image, &engine.metrics)
+    });
+    let mut rec = record(src, config, &input.prep, engine.repeat, &result);
+    let m: &Measurement = match &result {
+        Ok(m) => m,
+        Err(e) => &e.partial,
+    };
+    if let (Some(dir), Some(encoded)) = (&engine.save_encoded, &m.encoded) {
         let rel = format!(
             "encoded/{}/{}.{}",
             src.id,
             config.file_stem(),
-            codec.extension()
+            config.codec.extension()
         );
         let path = dir.join(&rel);
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::write(&path, &encoded));
+            .and_then(|_| std::fs::write(&path, encoded));
         match saved {
             Ok(()) => rec.encoded_file = rel,
-            Err(e) => rec.message = format!("could not save {}: {e}", path.display()),
+            Err(e) if rec.is_ok() => {
+                rec.message = format!("could not save {}: {e}", path.display())
+            }
+            Err(_) => {}
         }
     }
-
-    let (decoded, decode_ms) = timed(repeat, measured, "decode", || codec.decode(&encoded))?;
-    rec.decode_ms = Some(decode_ms);
-
-    if (decoded.width, decoded.height) != (input.image.width, input.image.height) {
-        return Err(format!(
-            "decoded size {}x{} differs from the input's {}x{}",
-            decoded.width, decoded.height, input.image.width, input.image.height
-        ));
+    CellOutcome {
+        record: rec,
+        measured: m.measured,
+        busy: started.elapsed(),
+        warning: None,
     }
-    let decoded = conform(decoded, input.prep.to)?;
-    let exact = decoded == input.image;
-    rec.roundtrip_exact = Some(exact);
-    if codec.lossless() && !exact {
-        let (x, y, c, a, b) = input
-            .image
-            .first_difference(&decoded)
-            .unwrap_or((0, 0, 0, 0, 0));
-        return Err(format!(
-            "lossless codec did not round-trip exactly: first difference at pixel ({x}, {y}) \
-             channel {c}: input {a}, decoded {b}"
-        ));
-    }
-
-    let t = Instant::now();
-    let d = distortion(&src.image, &decoded, &input.prep);
-    rec.mse = Some(d.mse);
-    rec.psnr = Some(d.psnr);
-    let ch = |k: usize| d.channels.get(k).copied().flatten();
-    (rec.mse_c0, rec.psnr_c0) = (ch(0).map(|c| c.0), ch(0).map(|c| c.1));
-    (rec.mse_c1, rec.psnr_c1) = (ch(1).map(|c| c.0), ch(1).map(|c| c.1));
-    (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
-    (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
-    let scores = input
-        .reference(&src.image, &engine.metrics)
-        .score(&decoded, &input.prep);
-    let dt = t.elapsed();
-    *measured += dt;
-    rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
-    rec.psnr_y = scores.psnr_y;
-    rec.ssim = scores.ssim;
-    rec.ms_ssim = scores.ms_ssim;
-    rec.ssimulacra2 = scores.ssimulacra2;
-    rec.metric_notes = scores.notes.join("; ");
-    Ok(())
 }

@@ -117,7 +117,7 @@ mod tests {
         CellRecord {
             image: image.into(),
             spec: "jpeg:q=50".into(),
-            status: "ok".into(),
+            status: crate::record::Status::Ok,
             width: w,
             height: 1,
             peak,
@@ -141,7 +141,7 @@ mod tests {
         let a = row("a", 100, 100, 65.025, 255); // normalised MSE 0.001, 300 samples
         let b = row("b", 300, 100, 0.0, 255); // exact, 900 samples
         let mut failed = row("c", 10, 1, 1.0, 255);
-        failed.status = "error".into();
+        failed.status = crate::record::Status::Error;
         let s = &summarize(&[a, b, failed])[0];
         assert_eq!((s.images, s.errors), (2, 1));
         assert_eq!(s.total_bytes, 200);

@@ -2,7 +2,8 @@
 //! run.json into the run folder. results.csv is rewritten (atomically) every few seconds while
 //! the sweep runs, so an interrupted or killed run still leaves every finished cell on disk.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,15 +11,39 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheError};
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
-use crate::export::{csv_bytes, json_bytes, write_atomic};
+use crate::export::{write_csv, write_json, OutputError};
 use crate::measure::{set_id, Metric};
+use crate::plan::{JobKey, Plan};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
-use crate::run::{pool, run_cells, Engine, EngineTimes};
+use crate::run::{pool, run_jobs, Engine, EngineTimes};
 use crate::summary::{summarize, SummaryRow};
+
+/// Why a sweep could not run (or could not write what it measured).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot create the run folder {}: {source}", path.display())]
+    OutDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start {jobs} worker threads: {source}")]
+    Pool {
+        jobs: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
+    #[error(
+        "no images found in {roots} (looked for {extensions} files); give image files or folders"
+    )]
+    NoImages { roots: String, extensions: String },
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
 
 /// Everything `run` needs, already checked.
 #[derive(Clone, Debug)]
@@ -146,20 +171,6 @@ pub struct TimingMeta {
     pub in_cell_overhead_share: f64,
 }
 
-/// The cells of this shard, or `None` (all cells) when the sweep is not sharded.
-fn shard_cells(sweep: &Sweep, sources: &[SourceImage]) -> Option<Vec<usize>> {
-    let (k, n) = sweep.shard?;
-    let nc = sweep.configs.len();
-    let costs: Vec<f64> = (0..sources.len() * nc)
-        .map(|i| {
-            let c = &sweep.configs[i % nc];
-            sources[i / nc].image.pixel_count() as f64 * c.codec.relative_cost(&c.params)
-        })
-        .collect();
-    let owner = crate::shard::assign(&costs, n);
-    Some((0..costs.len()).filter(|&i| owner[i] == k - 1).collect())
-}
-
 /// A default run folder name: the UTC start time.
 pub fn default_run_name() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()
@@ -182,7 +193,7 @@ fn load_corpus(
     sweep: &Sweep,
     pool: &rayon::ThreadPool,
     progress: &Progress,
-) -> Result<(Vec<SourceImage>, Vec<Skipped>), String> {
+) -> Result<(Vec<SourceImage>, Vec<Skipped>), SweepError> {
     let (found, mut skipped, ignored) = corpus::discover(&sweep.corpus);
     for s in &skipped {
         progress.message(&format!("codecbench: {s}"));
@@ -193,11 +204,10 @@ fn load_corpus(
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        return Err(format!(
-            "no images found in {} (looked for {} files); pass image files or folders with --corpus",
-            roots.join(", "),
-            corpus::EXTENSIONS.join("/")
-        ));
+        return Err(SweepError::NoImages {
+            roots: roots.join(", "),
+            extensions: corpus::EXTENSIONS.join("/"),
+        });
     }
     if ignored > 0 && sweep.progress != Mode::Quiet {
         progress.message(&format!(
@@ -208,9 +218,9 @@ fn load_corpus(
         found
             .par_iter()
             .map(|(id, path)| {
-                corpus::load(id, path, sweep.max_pixels).map_err(|reason| Skipped {
+                corpus::load(id, path, sweep.max_pixels).map_err(|e| Skipped {
                     path: path.clone(),
-                    reason,
+                    reason: e.to_string(),
                 })
             })
             .collect()
@@ -229,22 +239,30 @@ fn load_corpus(
 }
 
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
-pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String> {
+pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
-    std::fs::create_dir_all(&sweep.out)
-        .map_err(|e| format!("--out {}: cannot create folder ({e})", sweep.out.display()))?;
-    let pool = pool(sweep.jobs)?;
+    std::fs::create_dir_all(&sweep.out).map_err(|source| SweepError::OutDir {
+        path: sweep.out.clone(),
+        source,
+    })?;
+    let pool = pool(sweep.jobs).map_err(|source| SweepError::Pool {
+        jobs: sweep.jobs,
+        source,
+    })?;
     let pre = Progress::new(0, sweep.progress);
     let (sources, skipped) = load_corpus(sweep, &pool, &pre)?;
     let load_s = t0.elapsed().as_secs_f64();
 
-    let nc = sweep.configs.len();
-    let total = sources.len() * nc;
-    let cells = shard_cells(sweep, &sources);
-    let mut slots: Vec<Option<CellRecord>> = vec![None; total];
+    let plan = Plan::new(&sources, &sweep.configs);
+    let jobs = match sweep.shard {
+        Some((k, n)) => plan.shard(k, n),
+        None => plan.jobs(),
+    };
+    let planned = jobs.len();
+    let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let results_path = sweep.out.join("results.csv");
-    let mut progress = Progress::new(cells.as_ref().map_or(total, Vec::len), sweep.progress);
+    let mut progress = Progress::new(planned, sweep.progress);
     let cache = match &sweep.cache {
         Some(dir) => Some(Arc::new(Cache::open(dir)?)),
         None => None,
@@ -257,58 +275,49 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
         metrics: sweep.metrics.clone(),
     };
     let mut last_flush = Instant::now();
-    let mut flush_error: Option<String> = None;
-    let times: EngineTimes = run_cells(
-        &pool,
-        &sources,
-        &sweep.configs,
-        &engine,
-        cells.as_deref(),
-        |i, out| {
-            if let Some(w) = &out.warning {
-                progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
+    let mut flush_error: Option<OutputError> = None;
+    let times: EngineTimes = run_jobs(&pool, &sources, &engine, jobs, |job, out| {
+        if let Some(w) = &out.warning {
+            progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
+        }
+        let rec = out.record;
+        if !rec.is_ok() {
+            progress.message(&format!(
+                "codecbench: {} {}: {}",
+                rec.image, rec.spec, rec.message
+            ));
+        }
+        progress.inc(&format!("{} {}", rec.image, rec.spec));
+        rows.insert(job.key, rec);
+        if last_flush.elapsed() >= Duration::from_secs(2) {
+            last_flush = Instant::now();
+            if let Err(e) = write_csv(&results_path, rows.values()) {
+                flush_error.get_or_insert(e);
             }
-            let rec = out.record;
-            if !rec.is_ok() {
-                progress.message(&format!(
-                    "codecbench: {} {}: {}",
-                    rec.image, rec.spec, rec.message
-                ));
-            }
-            progress.inc(&format!("{} {}", rec.image, rec.spec));
-            slots[i] = Some(rec);
-            if last_flush.elapsed() >= Duration::from_secs(2) {
-                last_flush = Instant::now();
-                if let Err(e) = write_results(&results_path, slots.iter().flatten()) {
-                    flush_error.get_or_insert(e);
-                }
-            }
-        },
-    );
+        }
+        Vec::new()
+    });
     progress.finish();
     if let Some(e) = flush_error {
         progress.message(&format!("codecbench: warning: {e}"));
     }
 
-    let records: Vec<CellRecord> = slots.into_iter().flatten().collect();
+    let records: Vec<CellRecord> = rows.into_values().collect();
     let summary = summarize(&records);
     let mut files = Vec::new();
-    write_results(&results_path, &records)?;
+    write_csv(&results_path, &records)?;
     files.push(results_path);
     let summary_path = sweep.out.join("summary.csv");
-    write_file(
-        &summary_path,
-        &csv_bytes(&summary).map_err(|e| e.to_string())?,
-    )?;
+    write_csv(&summary_path, &summary)?;
     files.push(summary_path);
 
     let wall = t0.elapsed().as_secs_f64();
-    let planned = cells.as_ref().map_or(total, Vec::len);
     let meta = run_meta(
-        sweep, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel, planned,
+        sweep, &plan, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
+        planned,
     );
     let meta_path = sweep.out.join("run.json");
-    write_file(&meta_path, &json_bytes(&meta).map_err(|e| e.to_string())?)?;
+    write_json(&meta_path, &meta)?;
     files.push(meta_path);
     Ok(Outcome {
         records,
@@ -319,21 +328,10 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
     })
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    write_atomic(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-fn write_results<'a>(
-    path: &Path,
-    rows: impl IntoIterator<Item = &'a CellRecord>,
-) -> Result<(), String> {
-    let bytes = csv_bytes(rows).map_err(|e| e.to_string())?;
-    write_file(path, &bytes)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run_meta(
     sweep: &Sweep,
+    plan: &Plan,
     sources: &[SourceImage],
     skipped: &[Skipped],
     records: &[CellRecord],
@@ -345,13 +343,13 @@ fn run_meta(
     planned: usize,
 ) -> RunMeta {
     let mut codecs: Vec<CodecMeta> = Vec::new();
-    for c in &sweep.configs {
+    for c in plan.configs() {
         if !codecs.iter().any(|m| m.name == c.codec.name()) {
             codecs.push(CodecMeta {
                 name: c.codec.name().into(),
                 version: c.codec.version(),
                 decoder: c.codec.decoder(),
-                lossless: c.codec.lossless(),
+                lossless: c.lossless(),
             });
         }
     }
@@ -379,7 +377,7 @@ fn run_meta(
         cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         codecs,
-        specs: sweep.configs.iter().map(|c| c.spec()).collect(),
+        specs: plan.configs().iter().map(|c| c.spec()).collect(),
         metrics: set_id(&sweep.metrics),
         hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits",
         corpus: sources
@@ -396,7 +394,7 @@ fn run_meta(
             })
             .collect(),
         skipped: skipped.to_vec(),
-        cells_total: sources.len() * sweep.configs.len(),
+        cells_total: plan.len(),
         cells_planned: planned,
         cells_done: records.len(),
         cells_failed: records.iter().filter(|r| !r.is_ok()).count(),

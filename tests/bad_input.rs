@@ -7,10 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use codecbench::codec::{parse_spec, Codec, CodecConfig, Param, Params};
+use codecbench::codec::{Codec, CodecConfig, CodecError, Decoded, Encoded, Param, Params};
 use codecbench::pixels::{Image, Layout};
-use codecbench::record::CellRecord;
-use codecbench::run::{pool, run_cells};
+use codecbench::plan::Plan;
+use codecbench::record::{CellRecord, Status};
+use codecbench::run::{pool, run_jobs};
 
 fn codecbench() -> Command {
     Command::cargo_bin("codecbench").unwrap()
@@ -139,14 +140,14 @@ fn codec_limits_give_error_rows_for_those_cells_only() {
             .unwrap()
     };
     let webp = row("wide.png", "webp");
-    assert_eq!(webp.status, "error");
+    assert_eq!(webp.status, Status::Error);
     assert!(
         webp.message.contains("at most 16383 pixels a side"),
         "{}",
         webp.message
     );
     let jpeg = row("wide.png", "jpeg");
-    assert_eq!(jpeg.status, "error");
+    assert_eq!(jpeg.status, Status::Error);
     assert!(
         jpeg.message.starts_with("jpeg: encode failed:"),
         "{}",
@@ -167,7 +168,7 @@ struct Broken {
 }
 
 impl Codec for Broken {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "broken"
     }
     fn version(&self) -> String {
@@ -176,10 +177,10 @@ impl Codec for Broken {
     fn decoder(&self) -> String {
         "test".into()
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "raw"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         true
     }
     fn params(&self) -> &[Param] {
@@ -188,20 +189,20 @@ impl Codec for Broken {
     fn input_layout(&self, src: Layout) -> Layout {
         src
     }
-    fn encode(&self, img: &Image, _: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, _: &Params) -> Result<Encoded, CodecError> {
         if self.panic && img.width == 20 {
             panic!("deliberate panic in encode");
         }
-        Ok(img.as_u8().unwrap().to_vec())
+        Ok(img.as_u8().unwrap().to_vec().into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         let mut v = data.to_vec();
         if !self.panic {
             v[5] ^= 1; // one wrong sample
         }
         let n = (v.len() / 3) as f64;
         let side = n.sqrt() as u32;
-        Image::new_u8(side, side, 3, v)
+        Ok(Image::new_u8(side, side, 3, v)?.into())
     }
 }
 
@@ -220,22 +221,25 @@ fn panicking_and_lying_codecs_become_error_rows() {
             codec: Arc::new(Broken { panic: false }),
             params: Params::default(),
         },
-        parse_spec("png:preset=0").unwrap().remove(0),
+        common::parse_spec("png:preset=0").remove(0),
     ];
     let engine = common::engine();
     let mut rows = vec![None; 6];
-    let times = run_cells(
+    let plan = Plan::new(&sources, &configs);
+    let times = run_jobs(
         &pool(2).unwrap(),
         &sources,
-        &configs,
         &engine,
-        None,
-        |i, out| rows[i] = Some(out.record),
+        plan.jobs(),
+        |job, out| {
+            rows[job.key.image * 3 + job.key.config] = Some(out.record);
+            Vec::new()
+        },
     );
     assert_eq!(times.cells_done, 6);
     let rows: Vec<CellRecord> = rows.into_iter().map(Option::unwrap).collect();
     // Image a (20x20): the panicking codec fails, with the panic text.
-    assert_eq!(rows[0].status, "error");
+    assert_eq!(rows[0].status, Status::Error);
     assert_eq!(
         rows[0].message,
         "broken: encode failed: deliberate panic in encode"
@@ -244,7 +248,7 @@ fn panicking_and_lying_codecs_become_error_rows() {
     assert!(rows[3].is_ok(), "{:?}", rows[3]);
     // The lying "lossless" codec never gets a PSNR, only an error naming the first difference.
     for r in [&rows[1], &rows[4]] {
-        assert_eq!(r.status, "error");
+        assert_eq!(r.status, Status::Error);
         assert!(r.message.contains("lossless codec did not round-trip exactly: first difference at pixel (1, 0) channel 2"), "{}", r.message);
         assert_eq!(r.roundtrip_exact, Some(false));
         assert!(r.psnr.is_none());

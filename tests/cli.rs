@@ -81,7 +81,7 @@ fn small_corpus_end_to_end() {
         assert!(header.split(',').any(|c| c == col), "missing column {col}");
     }
     for r in &rows {
-        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.status.as_str(), "ok", "{r:?}");
         let bytes = r.bytes.unwrap();
         let pixels = (r.width * r.height) as f64;
         assert_eq!(r.bpp.unwrap(), 8.0 * bytes as f64 / pixels);

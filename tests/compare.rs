@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 use codecbench::baseline::{compare, Thresholds, Verdict};
-use codecbench::codec::{find, parse_spec, Codec, CodecConfig, Param, Params, Value};
+use codecbench::codec::{Codec, CodecConfig, CodecError, Decoded, Encoded, Param, Params, Value};
 use codecbench::corpus::SourceImage;
 use codecbench::pixels::{Image, Layout};
 use codecbench::record::CellRecord;
-use codecbench::run::{pool, run_cells};
+use codecbench::run::{pool, run_plan};
+use common::codec as find;
 
 /// The real mozjpeg codec, made worse on purpose: `q_shift` lowers the quality behind the
 /// same setting name; `pad` appends junk bytes after the image (bigger files, same pixels).
@@ -22,39 +23,39 @@ struct WorseJpeg {
 }
 
 impl Codec for WorseJpeg {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "jpeg"
     }
     fn version(&self) -> String {
-        find("jpeg").unwrap().version()
+        find("jpeg").version()
     }
     fn decoder(&self) -> String {
-        find("jpeg").unwrap().decoder()
+        find("jpeg").decoder()
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "jpg"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         false
     }
     fn params(&self) -> &[Param] {
         // The same keys as the real codec, so the specs (and cell keys) are identical.
-        Box::leak(find("jpeg").unwrap().params().to_vec().into_boxed_slice())
+        Box::leak(find("jpeg").params().to_vec().into_boxed_slice())
     }
     fn input_layout(&self, src: Layout) -> Layout {
-        find("jpeg").unwrap().input_layout(src)
+        find("jpeg").input_layout(src)
     }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let mut p = params.clone();
         let q = (p.int("q") - self.q_shift).max(1);
-        p.0.insert("q", Value::Int(q));
-        let mut bytes = find("jpeg").unwrap().encode(img, &p)?;
+        p.set("q", Value::Int(q));
+        let mut bytes = find("jpeg").encode(img, &p)?.bytes;
         let n = bytes.len() * self.pad / 100;
         bytes.extend(std::iter::repeat_n(0u8, n));
-        Ok(bytes)
+        Ok(bytes.into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
-        find("jpeg").unwrap().decode(data)
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        find("jpeg").decode(data)
     }
 }
 
@@ -67,8 +68,7 @@ fn sources() -> Vec<SourceImage> {
 }
 
 fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
-    let configs: Vec<CodecConfig> = parse_spec("jpeg:q=30..90:15")
-        .unwrap()
+    let configs: Vec<CodecConfig> = common::parse_spec("jpeg:q=30..90:15")
         .into_iter()
         .map(|c| CodecConfig {
             codec: codec.clone(),
@@ -77,11 +77,7 @@ fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
         .collect();
     let src = sources();
     let engine = common::engine();
-    let mut rows = vec![None; src.len() * configs.len()];
-    run_cells(&pool(2).unwrap(), &src, &configs, &engine, None, |i, o| {
-        rows[i] = Some(o.record)
-    });
-    rows.into_iter().map(Option::unwrap).collect()
+    run_plan(&pool(2).unwrap(), &src, &configs, &engine)
 }
 
 fn gate() -> Thresholds {
@@ -93,8 +89,8 @@ fn gate() -> Thresholds {
 
 #[test]
 fn identical_rerun_passes() {
-    let base = sweep(find("jpeg").unwrap());
-    let again = sweep(find("jpeg").unwrap());
+    let base = sweep(find("jpeg"));
+    let again = sweep(find("jpeg"));
     let c = compare(&base, &again, &gate());
     assert!(!c.regressed(), "{c:?}");
     assert_eq!(c.curves.len(), 1);
@@ -108,7 +104,7 @@ fn identical_rerun_passes() {
 
 #[test]
 fn lower_quality_behind_the_same_setting_is_caught() {
-    let base = sweep(find("jpeg").unwrap());
+    let base = sweep(find("jpeg"));
     let worse = sweep(Arc::new(WorseJpeg {
         q_shift: 10,
         pad: 0,
@@ -127,7 +123,7 @@ fn lower_quality_behind_the_same_setting_is_caught() {
 
 #[test]
 fn bigger_files_at_the_same_quality_are_caught_by_bd_rate_and_size() {
-    let base = sweep(find("jpeg").unwrap());
+    let base = sweep(find("jpeg"));
     let padded = sweep(Arc::new(WorseJpeg { q_shift: 0, pad: 5 }));
     let c = compare(&base, &padded, &gate());
     let x = &c.curves[0];
@@ -158,7 +154,7 @@ fn bigger_files_at_the_same_quality_are_caught_by_bd_rate_and_size() {
 
 #[test]
 fn time_changes_inside_the_noise_band_are_not_judged() {
-    let base = sweep(find("jpeg").unwrap());
+    let base = sweep(find("jpeg"));
     let mut slow = base.clone();
     for r in &mut slow {
         r.encode_ms = r.encode_ms.map(|t| t * 1.08);

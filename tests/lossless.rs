@@ -4,9 +4,10 @@
 
 mod common;
 
+use codecbench::codec::Registry;
 use codecbench::config::expand;
 use codecbench::corpus::{discover, load};
-use codecbench::run::{pool, run_cells};
+use codecbench::run::{pool, run_plan};
 
 #[test]
 fn lossless_codecs_round_trip_every_corpus_image() {
@@ -17,24 +18,20 @@ fn lossless_codecs_round_trip_every_corpus_image() {
         .iter()
         .map(|(id, p)| load(id, p, u64::MAX).unwrap())
         .collect();
-    let configs = expand(&[
-        "png:preset=0,2".into(),
-        "webp-lossless:effort=75,method=4".into(),
-        "identity".into(),
-    ])
+    let configs = expand(
+        &Registry::builtin(),
+        &[
+            "png:preset=0,2".into(),
+            "webp-lossless:effort=75,method=4".into(),
+            "identity".into(),
+        ],
+    )
     .unwrap();
     let engine = common::engine();
-    let mut rows = vec![None; sources.len() * configs.len()];
-    run_cells(
-        &pool(2).unwrap(),
-        &sources,
-        &configs,
-        &engine,
-        None,
-        |i, o| rows[i] = Some(o.record),
-    );
+    let rows = run_plan(&pool(2).unwrap(), &sources, &configs, &engine);
+    assert_eq!(rows.len(), sources.len() * configs.len());
     let mut depths = std::collections::BTreeSet::new();
-    for r in rows.into_iter().map(Option::unwrap) {
+    for r in rows {
         assert!(r.is_ok(), "{} {}: {}", r.image, r.spec, r.message);
         assert_eq!(r.roundtrip_exact, Some(true), "{} {}", r.image, r.spec);
         depths.insert((r.bit_depth, r.channels));

@@ -1,13 +1,13 @@
 //! The `identity` codec: raw samples in, the same samples out. Its cells cost almost nothing,
 //! so a sweep of it measures the harness's own overhead (libjxl benchmark_xl's `none`).
 
-use super::{Codec, Param, Params};
+use super::{Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout, Samples};
 
 pub struct Identity;
 
 impl Codec for Identity {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "identity"
     }
     fn version(&self) -> String {
@@ -16,10 +16,10 @@ impl Codec for Identity {
     fn decoder(&self) -> String {
         "identity".into()
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "raw"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         true
     }
     fn params(&self) -> &[Param] {
@@ -29,16 +29,16 @@ impl Codec for Identity {
         src
     }
     /// Header (width, height, channels, depth; little-endian) then samples.
-    fn encode(&self, img: &Image, _: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, _: &Params) -> Result<Encoded, CodecError> {
         let mut out = Vec::with_capacity(10 + img.raw_bytes() as usize);
         out.extend_from_slice(&img.width.to_le_bytes());
         out.extend_from_slice(&img.height.to_le_bytes());
         out.push(img.channels);
         out.push(img.depth());
         out.extend_from_slice(&img.to_bytes(false));
-        Ok(out)
+        Ok(out.into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         if data.len() < 10 {
             return Err("identity: header truncated".into());
         }
@@ -53,11 +53,12 @@ impl Codec for Identity {
                     .map(|b| u16::from_le_bytes([b[0], b[1]]))
                     .collect(),
             ),
-            d => return Err(format!("identity: bad depth {d}")),
+            d => return Err(format!("identity: bad depth {d}").into()),
         };
-        match samples {
+        let image = match samples {
             Samples::U8(v) => Image::new_u8(w, h, c, v),
             Samples::U16(v) => Image::new_u16(w, h, c, v),
-        }
+        }?;
+        Ok(image.into())
     }
 }

@@ -4,34 +4,38 @@
 
 use mozjpeg::{ColorSpace, Compress, Decompress};
 
-use super::{versions, Codec, Kind, Param, Params, Value};
+use std::sync::LazyLock;
+
+use super::{versions, Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout};
 
 pub struct Jpeg;
 
-const PARAMS: &[Param] = &[
-    Param {
-        key: "q",
-        kind: Kind::Int { min: 1, max: 100 },
-        default: Value::Int(75),
-        help: "quality (mozjpeg's tables: not comparable by number with libjpeg's)",
-    },
-    Param {
-        key: "subsampling",
-        kind: Kind::Choice(&["420", "422", "444"]),
-        default: Value::Choice("420"),
-        help: "chroma subsampling (ignored for gray sources)",
-    },
-    Param {
-        key: "progressive",
-        kind: Kind::Bool,
-        default: Value::Bool(true),
-        help: "progressive with mozjpeg's scan optimisation; false = baseline sequential",
-    },
-];
+static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
+    vec![
+        Param::int(
+            "q",
+            1,
+            100,
+            75,
+            "quality (mozjpeg's tables: not comparable by number with libjpeg's)",
+        ),
+        Param::choice(
+            "subsampling",
+            &["420", "422", "444"],
+            "420",
+            "chroma subsampling (ignored for gray sources)",
+        ),
+        Param::bool(
+            "progressive",
+            true,
+            "progressive with mozjpeg's scan optimisation; false = baseline sequential",
+        ),
+    ]
+});
 
 impl Codec for Jpeg {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "jpeg"
     }
     fn version(&self) -> String {
@@ -44,19 +48,19 @@ impl Codec for Jpeg {
     fn decoder(&self) -> String {
         format!("mozjpeg-sys {} libjpeg decoder", versions::MOZJPEG_SYS)
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "jpg"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         false
     }
     fn params(&self) -> &[Param] {
-        PARAMS
+        &PARAMS
     }
     fn input_layout(&self, src: Layout) -> Layout {
         Layout::new(if src.is_gray() { 1 } else { 3 }, 8)
     }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let data = img.as_u8().ok_or("jpeg: input must be 8-bit")?;
         let gray = img.channels == 1;
         let mut c = Compress::new(if gray {
@@ -84,9 +88,10 @@ impl Codec for Jpeg {
         started
             .write_scanlines(data)
             .map_err(|e| format!("mozjpeg: {e}"))?;
-        started.finish().map_err(|e| format!("mozjpeg: {e}"))
+        let bytes = started.finish().map_err(|e| format!("mozjpeg: {e}"))?;
+        Ok(bytes.into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         let d = Decompress::new_mem(data).map_err(|e| format!("JPEG decode failed: {e}"))?;
         let gray = d.components().len() == 1;
         let mut started = if gray { d.grayscale() } else { d.rgb() }
@@ -98,15 +103,16 @@ impl Codec for Jpeg {
         started
             .finish()
             .map_err(|e| format!("JPEG decode failed: {e}"))?;
-        Image::new_u8(w, h, if gray { 1 } else { 3 }, pixels)
-            .map_err(|e| format!("JPEG decode returned a short image: {e}"))
+        let image = Image::new_u8(w, h, if gray { 1 } else { 3 }, pixels)
+            .map_err(|e| format!("JPEG decode returned a short image: {e}"))?;
+        Ok(image.into())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::parse_spec;
+    use crate::codec::Registry;
 
     /// (SOF marker, per-component (H, V) sampling factors) of a JPEG file.
     fn frame(jpeg: &[u8]) -> (u8, Vec<(u8, u8)>) {
@@ -131,8 +137,8 @@ mod tests {
     }
 
     fn encode(spec: &str, img: &Image) -> Vec<u8> {
-        let c = &parse_spec(spec).unwrap()[0];
-        c.codec.encode(img, &c.params).unwrap()
+        let c = &Registry::builtin().parse_spec(spec).unwrap()[0];
+        c.codec.encode(img, &c.params).unwrap().bytes
     }
 
     fn rgb() -> Image {
@@ -162,7 +168,7 @@ mod tests {
         let gray = Image::new_u8(16, 8, 1, (0..128).map(|i| i as u8 * 2).collect()).unwrap();
         let bytes = encode("jpeg:q=90", &gray);
         assert_eq!(frame(&bytes).1.len(), 1);
-        let back = Jpeg.decode(&bytes).unwrap();
+        let back = Jpeg.decode(&bytes).unwrap().image;
         assert_eq!((back.channels, back.width, back.height), (1, 16, 8));
     }
 

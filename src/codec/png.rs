@@ -3,29 +3,27 @@
 
 use std::io::Cursor;
 
-use super::{versions, Codec, Kind, Param, Params, Value};
+use std::sync::LazyLock;
+
+use super::{versions, Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::corpus::from_dynamic;
 use crate::pixels::{Image, Layout};
 
 pub struct Png;
 
-const PARAMS: &[Param] = &[
-    Param {
-        key: "preset",
-        kind: Kind::Int { min: 0, max: 6 },
-        default: Value::Int(2),
-        help: "oxipng optimisation preset (oxipng -o)",
-    },
-    Param {
-        key: "zopfli",
-        kind: Kind::Bool,
-        default: Value::Bool(false),
-        help: "deflate with zopfli (much slower, a little smaller)",
-    },
-];
+static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
+    vec![
+        Param::int("preset", 0, 6, 2, "oxipng optimisation preset (oxipng -o)"),
+        Param::bool(
+            "zopfli",
+            false,
+            "deflate with zopfli (much slower, a little smaller)",
+        ),
+    ]
+});
 
 impl Codec for Png {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "png"
     }
     fn version(&self) -> String {
@@ -34,19 +32,19 @@ impl Codec for Png {
     fn decoder(&self) -> String {
         format!("png {} (via image)", versions::PNG)
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "png"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         true
     }
     fn params(&self) -> &[Param] {
-        PARAMS
+        &PARAMS
     }
     fn input_layout(&self, src: Layout) -> Layout {
         src
     }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let color = match img.channels {
             1 => oxipng::ColorType::Grayscale {
                 transparent_shade: None,
@@ -68,8 +66,10 @@ impl Codec for Png {
         if params.bool("zopfli") {
             opts.deflater = oxipng::Deflater::Zopfli(oxipng::ZopfliOptions::default());
         }
-        raw.create_optimized_png(&opts)
-            .map_err(|e| format!("oxipng failed: {e}"))
+        let bytes = raw
+            .create_optimized_png(&opts)
+            .map_err(|e| format!("oxipng failed: {e}"))?;
+        Ok(bytes.into())
     }
     fn relative_cost(&self, params: &Params) -> f64 {
         let preset = 1.0 + params.int("preset") as f64;
@@ -79,11 +79,11 @@ impl Codec for Png {
             preset
         }
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         let reader = image::ImageReader::with_format(Cursor::new(data), image::ImageFormat::Png);
         let dynamic = reader
             .decode()
             .map_err(|e| format!("PNG decode failed: {e}"))?;
-        from_dynamic(dynamic)
+        Ok(from_dynamic(dynamic).map_err(|e| e.to_string())?.into())
     }
 }

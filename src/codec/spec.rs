@@ -9,7 +9,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{find, Codec, Kind, Param, Params, Value};
+use super::{Codec, Kind, Param, Params, Registry, Value};
+
+/// A spec that cannot be used: the message names the spec, says what is wrong and lists the
+/// codec's valid keys and ranges (or the known codecs).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("invalid codec spec \"{spec}\": {reason}")]
+pub struct SpecError {
+    pub spec: String,
+    pub reason: String,
+}
 
 /// One codec with fully resolved parameters: one column of the sweep.
 #[derive(Clone)]
@@ -32,59 +41,76 @@ impl PartialEq for CodecConfig {
 
 impl CodecConfig {
     /// The setting's key and value, if the codec has a setting.
-    pub fn setting(&self) -> Option<(&'static str, &Value)> {
-        let key = self.codec.params().first()?.key;
+    pub fn setting(&self) -> Option<(&str, &Value)> {
+        let key = self.codec.params().first()?.key.as_str();
         Some((key, &self.params.0[key]))
+    }
+
+    /// The setting as a number (the `setting` column), when it is one.
+    pub fn setting_value(&self) -> Option<f64> {
+        self.setting().and_then(|(_, v)| v.as_f64())
+    }
+
+    /// True when this configuration must round-trip exactly.
+    pub fn lossless(&self) -> bool {
+        self.codec.lossless(&self.params)
+    }
+
+    /// The same configuration with another value of the setting, checked against its range
+    /// (the target search derives its probes this way).
+    pub fn with_setting(&self, value: Value) -> Result<CodecConfig, SpecError> {
+        let fail = |reason: String| SpecError {
+            spec: self.spec(),
+            reason,
+        };
+        let p = self
+            .codec
+            .params()
+            .first()
+            .ok_or_else(|| fail(format!("{} has no setting", self.codec.name())))?;
+        let value = check(p, value).map_err(fail)?;
+        let mut params = self.params.clone();
+        params.set(&p.key, value);
+        Ok(CodecConfig {
+            codec: self.codec.clone(),
+            params,
+        })
+    }
+
+    fn joined(&self, params: &[Param], sep: &str) -> String {
+        params
+            .iter()
+            .map(|p| format!("{}={}", p.key, self.params.0[&p.key]))
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 
     /// Non-setting parameters as `k=v,k=v` in declaration order; empty when there are none.
     pub fn options(&self) -> String {
-        self.codec
-            .params()
-            .iter()
-            .skip(1)
-            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
-            .collect::<Vec<_>>()
-            .join(",")
+        let params = self.codec.params();
+        self.joined(params.get(1..).unwrap_or(&[]), ",")
     }
 
     /// Canonical full spec, e.g. `jpeg:q=75,subsampling=420,progressive=true`.
     pub fn spec(&self) -> String {
-        let all: Vec<String> = self
-            .codec
-            .params()
-            .iter()
-            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
-            .collect();
-        if all.is_empty() {
-            self.codec.name().to_string()
-        } else {
-            format!("{}:{}", self.codec.name(), all.join(","))
-        }
+        self.named(&self.joined(self.codec.params(), ","), ":")
     }
 
     /// Codec and options without the setting: identifies one rate-distortion curve.
     pub fn curve(&self) -> String {
-        let o = self.options();
-        if o.is_empty() {
-            self.codec.name().to_string()
-        } else {
-            format!("{}:{}", self.codec.name(), o)
-        }
+        self.named(&self.options(), ":")
     }
 
     /// A file name stem for saved encoded files, e.g. `jpeg-q=75_subsampling=420`.
     pub fn file_stem(&self) -> String {
-        let all: Vec<String> = self
-            .codec
-            .params()
-            .iter()
-            .map(|p| format!("{}={}", p.key, self.params.0[p.key]))
-            .collect();
-        if all.is_empty() {
+        self.named(&self.joined(self.codec.params(), "_"), "-")
+    }
+
+    fn named(&self, rest: &str, sep: &str) -> String {
+        if rest.is_empty() {
             self.codec.name().to_string()
         } else {
-            format!("{}-{}", self.codec.name(), all.join("_"))
+            format!("{}{sep}{rest}", self.codec.name())
         }
     }
 }
@@ -110,18 +136,21 @@ pub fn describe_keys(codec: &dyn Codec) -> String {
     format!("{} keys: {}", codec.name(), keys.join(", "))
 }
 
-/// Parses and expands one spec string. The error names the spec and lists valid keys/ranges.
-pub fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
-    let fail = |why: String| format!("invalid codec spec \"{text}\": {why}");
+/// Parses and expands one spec string against `registry`. The error names the spec and lists
+/// valid keys/ranges.
+pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, SpecError> {
+    let fail = |reason: String| SpecError {
+        spec: text.to_string(),
+        reason,
+    };
     let (name, rest) = match text.split_once(':') {
         Some((n, r)) => (n.trim(), Some(r)),
         None => (text.trim(), None),
     };
-    let codec = find(name).ok_or_else(|| {
-        let known: Vec<&str> = super::builtin().iter().map(|c| c.name()).collect();
+    let codec = registry.find(name).ok_or_else(|| {
         fail(format!(
             "unknown codec \"{name}\" (known: {})",
-            known.join(", ")
+            registry.names().join(", ")
         ))
     })?;
     let keys_help = describe_keys(codec.as_ref());
@@ -153,27 +182,27 @@ pub fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
     }
 
     let params = codec.params();
-    let mut values: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    let mut values: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (k, list) in &raw {
         let p = params
             .iter()
-            .find(|p| p.key == k)
+            .find(|p| p.key == *k)
             .ok_or_else(|| fail_k(format!("unknown key \"{k}\"")))?;
         let mut vals = Vec::new();
         for item in list {
             vals.extend(parse_values(p, item).map_err(&fail_k)?);
         }
         dedup_keep_order(&mut vals);
-        values.insert(p.key, vals);
+        values.insert(p.key.as_str(), vals);
     }
 
     // Cartesian product: options in declaration order outermost, the setting innermost.
     let mut order: Vec<&Param> = params.iter().skip(1).collect();
     order.extend(params.first());
-    let mut combos: Vec<BTreeMap<&'static str, Value>> = vec![BTreeMap::new()];
+    let mut combos: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new()];
     for p in order {
         let vals = values
-            .get(p.key)
+            .get(p.key.as_str())
             .cloned()
             .unwrap_or_else(|| vec![p.default.clone()]);
         combos = combos
@@ -181,7 +210,7 @@ pub fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
             .flat_map(|c| {
                 vals.iter().map(move |v| {
                     let mut c = c.clone();
-                    c.insert(p.key, v.clone());
+                    c.insert(p.key.clone(), v.clone());
                     c
                 })
             })
@@ -208,27 +237,61 @@ fn dedup_keep_order(vals: &mut Vec<Value>) {
     });
 }
 
+/// Checks one value against a parameter's kind and range.
+fn check(p: &Param, value: Value) -> Result<Value, String> {
+    match (&p.kind, value) {
+        (Kind::Int { min, max }, Value::Int(v)) => {
+            if (*min..=*max).contains(&v) {
+                Ok(Value::Int(v))
+            } else {
+                Err(format!("{}={} is outside {}..{}", p.key, v, min, max))
+            }
+        }
+        (Kind::Float { min, max }, v @ (Value::Float(_) | Value::Int(_))) => {
+            let x = v.as_f64().unwrap_or(f64::NAN);
+            if x.is_finite() && (*min..=*max).contains(&x) {
+                Ok(Value::Float(x))
+            } else {
+                Err(format!("{}={} is outside {}..{}", p.key, x, min, max))
+            }
+        }
+        (Kind::Bool, v @ Value::Bool(_)) => Ok(v),
+        (Kind::Choice(choices), Value::Choice(c)) => {
+            if choices.contains(&c) {
+                Ok(Value::Choice(c))
+            } else {
+                Err(format!(
+                    "{}=\"{}\" is not one of {}",
+                    p.key,
+                    c,
+                    choices.join("|")
+                ))
+            }
+        }
+        (_, v) => Err(format!("{}={v} is not a value of this key", p.key)),
+    }
+}
+
 fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
     match &p.kind {
-        Kind::Int { min, max } => {
-            let check = |v: i64| {
-                if (*min..=*max).contains(&v) {
-                    Ok(v)
-                } else {
-                    Err(format!("{}={} is outside {}..{}", p.key, v, min, max))
-                }
-            };
+        Kind::Int { .. } => {
             let int = |s: &str| {
                 s.trim()
                     .parse::<i64>()
                     .map_err(|_| format!("{}=\"{}\" is not a whole number", p.key, s))
+            };
+            let checked = |v: i64| -> Result<i64, String> {
+                match check(p, Value::Int(v))? {
+                    Value::Int(v) => Ok(v),
+                    _ => unreachable!("an integer key checks to an integer"),
+                }
             };
             if let Some((a, b)) = item.split_once("..") {
                 let (b, step) = match b.split_once(':') {
                     Some((b, s)) => (b, int(s)?),
                     None => (b, 1),
                 };
-                let (a, b) = (check(int(a)?)?, check(int(b)?)?);
+                let (a, b) = (checked(int(a)?)?, checked(int(b)?)?);
                 if step <= 0 {
                     return Err(format!("{}: range step must be positive", p.key));
                 }
@@ -237,7 +300,54 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
                 }
                 Ok((a..=b).step_by(step as usize).map(Value::Int).collect())
             } else {
-                Ok(vec![Value::Int(check(int(item)?)?)])
+                Ok(vec![Value::Int(checked(int(item)?)?)])
+            }
+        }
+        Kind::Float { .. } => {
+            let num = |s: &str| {
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("{}=\"{}\" is not a number", p.key, s))
+            };
+            let checked = |v: f64| check(p, Value::Float(v));
+            if let Some((a, b)) = item.split_once("..") {
+                let (b, step) = match b.split_once(':') {
+                    Some((b, s)) => (b, Some(num(s)?)),
+                    None => (b, None),
+                };
+                let (a, b) = (num(a)?, num(b)?);
+                checked(a)?;
+                checked(b)?;
+                let step = step.ok_or_else(|| {
+                    format!(
+                        "{}: a range of real values needs a step, e.g. {}={a}..{b}:0.5",
+                        p.key, p.key
+                    )
+                })?;
+                if step <= 0.0 {
+                    return Err(format!("{}: range step must be positive", p.key));
+                }
+                if a > b {
+                    return Err(format!("{}: range {a}..{b} is empty", p.key));
+                }
+                // a + i*step (not repeated addition), rounded to 9 decimals so that
+                // 0.1..0.3:0.1 gives 0.1, 0.2, 0.3 and not 0.30000000000000004; the end is
+                // included when a step lands on it within that rounding.
+                let round = |x: f64| (x * 1e9).round() / 1e9;
+                let n = ((b - a) / step + 1e-9).floor() as u64;
+                if n > 100_000 {
+                    return Err(format!(
+                        "{}: range {a}..{b}:{step} has too many values",
+                        p.key
+                    ));
+                }
+                (0..=n)
+                    .map(|i| checked(round(a + i as f64 * step)))
+                    .collect()
+            } else {
+                Ok(vec![checked(num(item)?)?])
             }
         }
         Kind::Bool => match item.to_ascii_lowercase().as_str() {
@@ -245,24 +355,19 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
             "false" | "0" | "no" | "off" => Ok(vec![Value::Bool(false)]),
             _ => Err(format!("{}=\"{}\" is not true or false", p.key, item)),
         },
-        Kind::Choice(choices) => {
-            if let Some(c) = choices.iter().find(|c| **c == item) {
-                Ok(vec![Value::Choice(c)])
-            } else {
-                Err(format!(
-                    "{}=\"{}\" is not one of {}",
-                    p.key,
-                    item,
-                    choices.join("|")
-                ))
-            }
-        }
+        Kind::Choice(_) => Ok(vec![check(p, Value::Choice(item.to_string()))?]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_spec(text: &str) -> Result<Vec<CodecConfig>, String> {
+        Registry::builtin()
+            .parse_spec(text)
+            .map_err(|e| e.to_string())
+    }
 
     fn specs(text: &str) -> Vec<String> {
         parse_spec(text).unwrap().iter().map(|c| c.spec()).collect()

@@ -4,7 +4,9 @@
 
 use libwebp_sys as sys;
 
-use super::{versions, Codec, Kind, Param, Params, Value};
+use std::sync::LazyLock;
+
+use super::{versions, Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout};
 
 /// libwebp's runtime version as "a.b.c".
@@ -90,23 +92,15 @@ fn base_config() -> Result<sys::WebPConfig, String> {
 /// libwebp lossy (VP8), alpha (if any) stored losslessly as cwebp does by default.
 pub struct WebpLossy;
 
-const LOSSY_PARAMS: &[Param] = &[
-    Param {
-        key: "q",
-        kind: Kind::Int { min: 0, max: 100 },
-        default: Value::Int(75),
-        help: "quality (cwebp -q)",
-    },
-    Param {
-        key: "method",
-        kind: Kind::Int { min: 0, max: 6 },
-        default: Value::Int(4),
-        help: "speed/size trade-off (cwebp -m)",
-    },
-];
+static LOSSY_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
+    vec![
+        Param::int("q", 0, 100, 75, "quality (cwebp -q)"),
+        Param::int("method", 0, 6, 4, "speed/size trade-off (cwebp -m)"),
+    ]
+});
 
 impl Codec for WebpLossy {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "webp"
     }
     fn version(&self) -> String {
@@ -115,27 +109,27 @@ impl Codec for WebpLossy {
     fn decoder(&self) -> String {
         decoder()
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "webp"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         false
     }
     fn params(&self) -> &[Param] {
-        LOSSY_PARAMS
+        &LOSSY_PARAMS
     }
     fn input_layout(&self, src: Layout) -> Layout {
         input_layout(src)
     }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let mut config = base_config()?;
         config.lossless = 0;
         config.quality = params.int("q") as f32;
         config.method = params.int("method") as i32;
-        encode(img, &config)
+        Ok(encode(img, &config)?.into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
-        decode(data)
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        Ok(decode(data)?.into())
     }
     fn relative_cost(&self, params: &Params) -> f64 {
         1.0 + params.int("method") as f64 * 0.5
@@ -145,23 +139,21 @@ impl Codec for WebpLossy {
 /// libwebp lossless (VP8L) with `exact` set, so RGB under transparent pixels is kept.
 pub struct WebpLossless;
 
-const LOSSLESS_PARAMS: &[Param] = &[
-    Param {
-        key: "effort",
-        kind: Kind::Int { min: 0, max: 100 },
-        default: Value::Int(75),
-        help: "compression effort (cwebp -lossless -q)",
-    },
-    Param {
-        key: "method",
-        kind: Kind::Int { min: 0, max: 6 },
-        default: Value::Int(4),
-        help: "speed/size trade-off (cwebp -m)",
-    },
-];
+static LOSSLESS_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
+    vec![
+        Param::int(
+            "effort",
+            0,
+            100,
+            75,
+            "compression effort (cwebp -lossless -q)",
+        ),
+        Param::int("method", 0, 6, 4, "speed/size trade-off (cwebp -m)"),
+    ]
+});
 
 impl Codec for WebpLossless {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "webp-lossless"
     }
     fn version(&self) -> String {
@@ -170,28 +162,28 @@ impl Codec for WebpLossless {
     fn decoder(&self) -> String {
         decoder()
     }
-    fn extension(&self) -> &'static str {
+    fn extension(&self) -> &str {
         "webp"
     }
-    fn lossless(&self) -> bool {
+    fn lossless(&self, _: &Params) -> bool {
         true
     }
     fn params(&self) -> &[Param] {
-        LOSSLESS_PARAMS
+        &LOSSLESS_PARAMS
     }
     fn input_layout(&self, src: Layout) -> Layout {
         input_layout(src)
     }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Vec<u8>, String> {
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let mut config = base_config()?;
         config.lossless = 1;
         config.exact = 1;
         config.quality = params.int("effort") as f32;
         config.method = params.int("method") as i32;
-        encode(img, &config)
+        Ok(encode(img, &config)?.into())
     }
-    fn decode(&self, data: &[u8]) -> Result<Image, String> {
-        decode(data)
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        Ok(decode(data)?.into())
     }
     fn relative_cost(&self, params: &Params) -> f64 {
         2.0 + params.int("method") as f64 * 2.0

@@ -1359,8 +1359,22 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         match path.extension().and_then(|e| e.to_str()) {
-            Some("jpg") => crate::codec::find("jpeg").unwrap().decode(&bytes).unwrap(),
-            Some("webp") => crate::codec::find("webp").unwrap().decode(&bytes).unwrap(),
+            Some("jpg") => {
+                crate::codec::Registry::builtin()
+                    .find("jpeg")
+                    .unwrap()
+                    .decode(&bytes)
+                    .unwrap()
+                    .image
+            }
+            Some("webp") => {
+                crate::codec::Registry::builtin()
+                    .find("webp")
+                    .unwrap()
+                    .decode(&bytes)
+                    .unwrap()
+                    .image
+            }
             _ => crate::corpus::decode_bytes(&bytes, u64::MAX).unwrap(),
         }
     }

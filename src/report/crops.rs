@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::codec::{find, parse_spec};
+use crate::codec::Registry;
 use crate::corpus;
 use crate::pixels::{conform, Image, Prep};
 use crate::record::CellRecord;
@@ -127,16 +127,24 @@ fn decoded(
     run_dir: &Path,
     original: &Image,
 ) -> Result<(Image, &'static str), String> {
-    let codec = find(&rec.codec).ok_or_else(|| format!("codec {} is not built in", rec.codec))?;
+    let registry = Registry::builtin();
+    let codec = registry
+        .find(&rec.codec)
+        .ok_or_else(|| format!("codec {} is not built in", rec.codec))?;
     let prep = Prep::plan(original.layout(), codec.input_layout(original.layout()))?;
     let saved = run_dir.join(&rec.encoded_file);
     let (bytes, source) = if !rec.encoded_file.is_empty() && saved.is_file() {
         let b = std::fs::read(&saved).map_err(|e| format!("{}: {e}", saved.display()))?;
         (b, "saved file")
     } else if codec.version() == rec.codec_version {
-        let config = parse_spec(&rec.spec)?.remove(0);
+        let config = registry
+            .parse_spec(&rec.spec)
+            .map_err(|e| e.to_string())?
+            .remove(0);
         let input = prep.apply(original);
-        let b = crate::codec::catch(|| codec.encode(&input, &config.params))?;
+        let b = crate::codec::catch(|| codec.encode(&input, &config.params))
+            .map_err(|e| e.to_string())?
+            .bytes;
         if b.len() as u64 != rec.bytes.unwrap_or(0) {
             return Err(format!(
                 "re-encoding gave {} bytes, the run measured {:?}; not shown",
@@ -152,7 +160,9 @@ fn decoded(
             codec.version()
         ));
     };
-    let img = crate::codec::catch(|| codec.decode(&bytes))?;
+    let img = crate::codec::catch(|| codec.decode(&bytes))
+        .map_err(|e| e.to_string())?
+        .image;
     Ok((conform(img, prep.to)?, source))
 }
 

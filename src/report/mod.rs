@@ -252,7 +252,7 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
         let dir = csv
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
+        let rows: Vec<CellRecord> = crate::export::read_csv(&csv).map_err(|e| e.to_string())?;
         let mut dropped = 0;
         for r in rows {
             if seen.insert((r.image_hash.clone(), r.image.clone(), r.spec.clone())) {

@@ -204,7 +204,7 @@ mod tests {
             curve: curve.into(),
             codec: curve.into(),
             setting: Some(setting),
-            status: "ok".into(),
+            status: crate::record::Status::Ok,
             bpp: Some(bpp),
             psnr: Some(psnr),
             width: 1000,
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn corpus_points_average_only_images_complete_on_the_curve() {
         let mut failed = rec("c", "jpeg", 20, 0.4, 31.0);
-        failed.status = "error".into();
+        failed.status = crate::record::Status::Error;
         let rows = vec![
             rec("a", "jpeg", 10, 0.2, 30.0),
             rec("a", "jpeg", 20, 0.4, 34.0),

@@ -189,15 +189,21 @@ pub fn reference_files(row: &Row) -> (PathBuf, PathBuf) {
 pub fn load_any(path: &Path) -> Image {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     match path.extension().and_then(|e| e.to_str()) {
-        Some("jpg") => codecbench::codec::find("jpeg")
-            .unwrap()
-            .decode(&bytes)
-            .unwrap(),
-        Some("webp") => codecbench::codec::find("webp")
-            .unwrap()
-            .decode(&bytes)
-            .unwrap(),
+        Some("jpg") => codec("jpeg").decode(&bytes).unwrap().image,
+        Some("webp") => codec("webp").decode(&bytes).unwrap().image,
         _ => codecbench::corpus::decode_bytes(&bytes, u64::MAX)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     }
+}
+
+/// A built-in codec by name.
+pub fn codec(name: &str) -> std::sync::Arc<dyn codecbench::codec::Codec> {
+    codecbench::codec::Registry::builtin().find(name).unwrap()
+}
+
+/// Expands a spec against the built-in codecs.
+pub fn parse_spec(spec: &str) -> Vec<codecbench::codec::CodecConfig> {
+    codecbench::codec::Registry::builtin()
+        .parse_spec(spec)
+        .unwrap()
 }

@@ -1,0 +1,227 @@
+//! One cell, measured: [`measure`] encodes, decodes, verifies and scores (a pure step: no files,
+//! no scheduling), and [`record`] turns a job and its measurement into the flat result row.
+//! The engine in [`crate::run`] only schedules these.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::codec::{catch, CodecConfig, CodecError};
+use crate::corpus::SourceImage;
+use crate::measure::{Reference, Scores};
+use crate::metrics::{distortion, Distortion};
+use crate::pixels::{conform, Image, Prep};
+use crate::record::{CellRecord, Status};
+
+/// What was measured of one cell. Fields are `None` where the cell failed before reaching
+/// them, so a late failure keeps what was already measured.
+#[derive(Clone, Debug, Default)]
+pub struct Measurement {
+    /// The encoded file, as the codec wrote it.
+    pub encoded: Option<Vec<u8>>,
+    /// Median over the timed encode calls, milliseconds (the codec's own time when it
+    /// reports one).
+    pub encode_ms: Option<f64>,
+    pub decode_ms: Option<f64>,
+    /// Decoded output equals the codec input exactly.
+    pub roundtrip_exact: Option<bool>,
+    pub distortion: Option<Distortion>,
+    pub scores: Option<Scores>,
+    pub metric_ms: Option<f64>,
+    /// Time spent in codec calls (every repeat) and metrics.
+    pub measured: Duration,
+}
+
+/// A cell that failed: why, and what had been measured by then.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CellError {
+    pub message: String,
+    pub partial: Box<Measurement>,
+}
+
+/// What one cell works on: the source, the codec input made from it, and how.
+pub struct CellInput<'a> {
+    pub source: &'a Image,
+    pub prep: &'a Prep,
+    /// The source converted to the codec's input layout (`prep.to`).
+    pub image: &'a Image,
+}
+
+/// Median of measured durations in milliseconds.
+fn median_ms(mut d: Vec<Duration>) -> f64 {
+    d.sort();
+    let m = d.len() / 2;
+    let ms = |x: Duration| x.as_secs_f64() * 1e3;
+    if d.len() % 2 == 1 {
+        ms(d[m])
+    } else {
+        (ms(d[m - 1]) + ms(d[m])) / 2.0
+    }
+}
+
+/// Runs `f` `repeat` times, each call timed alone (monotonic clock, panics caught); adds every
+/// call's time to `measured` and returns the first call's result with the median time in ms.
+/// A call that reports its own time (`f` returns `Some`) is timed by that report.
+fn timed<T>(
+    repeat: u32,
+    measured: &mut Duration,
+    what: &str,
+    f: impl Fn() -> Result<(T, Option<Duration>), CodecError>,
+) -> Result<(T, f64), String> {
+    let mut first = None;
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let out = catch(&f);
+        let wall = t.elapsed();
+        *measured += wall;
+        let (value, reported) = out.map_err(|e| format!("{what} failed: {e}"))?;
+        times.push(reported.unwrap_or(wall));
+        first.get_or_insert(value);
+    }
+    Ok((first.expect("repeat >= 1"), median_ms(times)))
+}
+
+/// Encodes, decodes, verifies and scores one cell. `reference` gives the metrics' prepared
+/// view of the original (built on first use, shared by the cells of one image and layout).
+pub fn measure(
+    input: &CellInput,
+    config: &CodecConfig,
+    repeat: u32,
+    reference: impl FnOnce() -> Arc<Reference>,
+) -> Result<Measurement, CellError> {
+    let mut m = Measurement::default();
+    match catch(|| steps(&mut m, input, config, repeat, reference)) {
+        Ok(()) => Ok(m),
+        Err(message) => Err(CellError {
+            message,
+            partial: Box::new(m),
+        }),
+    }
+}
+
+fn steps(
+    m: &mut Measurement,
+    input: &CellInput,
+    config: &CodecConfig,
+    repeat: u32,
+    reference: impl FnOnce() -> Arc<Reference>,
+) -> Result<(), String> {
+    let codec = &config.codec;
+    let (encoded, encode_ms) = timed(repeat, &mut m.measured, "encode", || {
+        codec
+            .encode(input.image, &config.params)
+            .map(|e| (e.bytes, e.reported_time))
+    })?;
+    m.encode_ms = Some(encode_ms);
+    let encoded = &*m.encoded.insert(encoded);
+
+    let (decoded, decode_ms) = timed(repeat, &mut m.measured, "decode", || {
+        codec.decode(encoded).map(|d| (d.image, d.reported_time))
+    })?;
+    m.decode_ms = Some(decode_ms);
+
+    let want = input.image;
+    if (decoded.width, decoded.height) != (want.width, want.height) {
+        return Err(format!(
+            "decoded size {}x{} differs from the input's {}x{}",
+            decoded.width, decoded.height, want.width, want.height
+        ));
+    }
+    let decoded = conform(decoded, input.prep.to)?;
+    let exact = decoded == *want;
+    m.roundtrip_exact = Some(exact);
+    if config.lossless() && !exact {
+        let (x, y, c, a, b) = want.first_difference(&decoded).unwrap_or((0, 0, 0, 0, 0));
+        return Err(format!(
+            "lossless codec did not round-trip exactly: first difference at pixel ({x}, {y}) \
+             channel {c}: input {a}, decoded {b}"
+        ));
+    }
+
+    let t = Instant::now();
+    m.distortion = Some(distortion(input.source, &decoded, input.prep));
+    m.scores = Some(reference().score(&decoded, input.prep));
+    let dt = t.elapsed();
+    m.measured += dt;
+    m.metric_ms = Some(dt.as_secs_f64() * 1e3);
+    Ok(())
+}
+
+/// The result row of a cell of `source` and `config` (given `prep`), from its measurement.
+pub fn record(
+    source: &SourceImage,
+    config: &CodecConfig,
+    prep: &Prep,
+    repeat: u32,
+    result: &Result<Measurement, CellError>,
+) -> CellRecord {
+    let image = &source.image;
+    let mut rec = CellRecord {
+        image: source.id.clone(),
+        image_hash: source.hash.clone(),
+        width: image.width,
+        height: image.height,
+        channels: image.channels,
+        bit_depth: image.depth(),
+        codec: config.codec.name().to_string(),
+        codec_version: config.codec.version(),
+        decoder: config.codec.decoder(),
+        curve: config.curve(),
+        spec: config.spec(),
+        setting_key: config
+            .setting()
+            .map_or(String::new(), |(k, _)| k.to_string()),
+        setting: config.setting_value().map(|v| v as i64), // MERGE: f64 column
+        options: config.options(),
+        status: Status::Ok,
+        codec_input: prep.to.to_string(),
+        conversion: prep.describe(),
+        channels_compared: prep.channels_compared(),
+        peak: image.layout().peak(),
+        lossless: config.lossless(),
+        raw_bytes: image.raw_bytes(),
+        repeat: repeat.max(1),
+        ..CellRecord::default()
+    };
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            rec.status = Status::Error;
+            rec.message = format!("{}: {}", config.codec.name(), e.message);
+            &e.partial
+        }
+    };
+    if let Some(encoded) = &m.encoded {
+        let n = encoded.len();
+        rec.bytes = Some(n as u64);
+        rec.compression_ratio = Some(rec.raw_bytes as f64 / n as f64);
+        rec.bpp = Some(8.0 * n as f64 / image.pixel_count() as f64);
+    }
+    rec.encode_ms = m.encode_ms;
+    rec.decode_ms = m.decode_ms;
+    rec.roundtrip_exact = m.roundtrip_exact;
+    if let Some(d) = &m.distortion {
+        rec.mse = Some(d.mse);
+        rec.psnr = Some(d.psnr);
+        let ch = |k: usize| d.channels.get(k).copied().flatten();
+        (rec.mse_c0, rec.psnr_c0) = (ch(0).map(|c| c.0), ch(0).map(|c| c.1));
+        (rec.mse_c1, rec.psnr_c1) = (ch(1).map(|c| c.0), ch(1).map(|c| c.1));
+        (rec.mse_c2, rec.psnr_c2) = (ch(2).map(|c| c.0), ch(2).map(|c| c.1));
+        (rec.mse_c3, rec.psnr_c3) = (ch(3).map(|c| c.0), ch(3).map(|c| c.1));
+    }
+    if let Some(s) = &m.scores {
+        apply_scores(&mut rec, s);
+    }
+    rec.metric_ms = m.metric_ms;
+    rec
+}
+
+/// Copies perceptual scores into the row.
+fn apply_scores(rec: &mut CellRecord, s: &Scores) {
+    rec.psnr_y = s.psnr_y;
+    rec.ssim = s.ssim;
+    rec.ms_ssim = s.ms_ssim;
+    rec.ssimulacra2 = s.ssimulacra2;
+    rec.metric_notes = s.notes.join("; ");
+}

@@ -1,0 +1,146 @@
+//! What `codecbench` prints on stdout: a line per rate-distortion curve after a run, and the
+//! files it wrote. Data only; progress and warnings go to stderr elsewhere.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::sweep::Outcome;
+
+/// Prints "wrote FILE" for each non-plot file and one line for the plot folder.
+pub fn print_written(files: &[PathBuf]) {
+    let mut out = std::io::stdout().lock();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e != "png" && e != "svg"))
+    {
+        let _ = writeln!(out, "wrote {}", f.display());
+    }
+    let plots = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png" || e == "svg"))
+        .count();
+    if let Some(dir) = files
+        .iter()
+        .find_map(|f| f.parent().filter(|p| p.ends_with("plots")))
+    {
+        let _ = writeln!(out, "wrote {plots} plot files in {}", dir.display());
+    }
+}
+
+fn fmt_range(v: &[f64], digits: usize) -> String {
+    let finite: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let any_inf = v.iter().any(|x| x.is_infinite());
+    match (finite.is_empty(), any_inf) {
+        (true, true) => "inf".into(),
+        (true, false) => "-".into(),
+        _ if (hi - lo).abs() < 1e-12 => {
+            format!("{lo:.digits$}{}", if any_inf { "..inf" } else { "" })
+        }
+        _ => format!(
+            "{lo:.digits$}..{hi:.digits$}{}",
+            if any_inf { "..inf" } else { "" }
+        ),
+    }
+}
+
+/// One line per rate-distortion curve on stdout; details are in summary.csv.
+pub fn print_summary(o: &Outcome) {
+    let mut out = std::io::stdout().lock();
+    let mut curves: Vec<&str> = Vec::new();
+    for r in &o.summary {
+        if !curves.contains(&r.curve.as_str()) {
+            curves.push(&r.curve);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{:<40} {:>5} {:>6} {:>14} {:>20} {:>9} {:>9}",
+        "codec (options)",
+        "cells",
+        "failed",
+        "bpp (totals)",
+        "PSNR dB (pooled)",
+        "encode s",
+        "decode s"
+    );
+    for curve in curves {
+        let rows: Vec<_> = o.summary.iter().filter(|r| r.curve == curve).collect();
+        let cells: usize = rows.iter().map(|r| r.images + r.errors).sum();
+        let failed: usize = rows.iter().map(|r| r.errors).sum();
+        let bpp: Vec<f64> = rows.iter().filter_map(|r| r.bpp_of_totals).collect();
+        let psnr: Vec<f64> = rows.iter().filter_map(|r| r.psnr_of_pooled_mse).collect();
+        let enc: f64 = rows.iter().map(|r| r.encode_ms_total).sum::<f64>() / 1e3;
+        let dec: f64 = rows.iter().map(|r| r.decode_ms_total).sum::<f64>() / 1e3;
+        let _ = writeln!(
+            out,
+            "{:<40} {:>5} {:>6} {:>14} {:>20} {:>9.2} {:>9.2}",
+            curve,
+            cells,
+            failed,
+            fmt_range(&bpp, 3),
+            fmt_range(&psnr, 2),
+            enc,
+            dec
+        );
+    }
+    let t = &o.meta.timing;
+    let _ = writeln!(
+        out,
+        "\n{} images, {} of {} cells measured, {} failed, {} files skipped; wall {:.1} s on {} jobs",
+        o.meta.corpus.len(),
+        o.meta.cells_done,
+        o.meta.cells_total,
+        o.meta.cells_failed,
+        o.skipped.len(),
+        t.wall_s,
+        o.meta.jobs
+    );
+    if t.measured_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "parallel efficiency {:.3} (codec+metric time {:.1} s / (wall {:.1} s x {} jobs)); \
+             harness overhead {:.1}% of codec+metric time ({:.2}% inside cells)",
+            t.efficiency,
+            t.measured_s,
+            t.wall_s,
+            o.meta.jobs,
+            100.0 * t.overhead_share,
+            100.0 * t.in_cell_overhead_share
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "no codec or metric ran in this run: every cell came from the cache"
+        );
+    }
+    if t.measured_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "codec calls {:.1} s, metrics {:.1} s ({:.0}% of codec+metric time; metrics: {})",
+            t.codecs_s,
+            t.metrics_s,
+            100.0 * t.metrics_s / t.measured_s,
+            o.meta.metrics
+        );
+    }
+    if o.meta.cells_cached > 0 {
+        let _ = writeln!(
+            out,
+            "{} of {} cells taken from the cache ({})",
+            o.meta.cells_cached,
+            o.meta.cells_done,
+            o.meta
+                .cache_dir
+                .as_ref()
+                .map_or(String::new(), |d| d.display().to_string())
+        );
+    }
+    if o.meta.interrupted {
+        let _ = writeln!(out, "interrupted: the files hold the cells finished so far");
+    }
+    for f in &o.files {
+        let _ = writeln!(out, "wrote {}", f.display());
+    }
+}
