@@ -102,7 +102,8 @@ fn run(args: RunArgs) -> Result<i32, String> {
             .as_deref()
             .map(codecbench::shard::parse)
             .transpose()?,
-        metrics: codecbench::measure::parse_metrics(&args.metrics)?,
+        metrics: codecbench::metrics::parse_metrics(&args.metrics)
+            .map_err(|e| format!("--metrics {}: {e}", args.metrics))?,
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -358,14 +359,10 @@ fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
             let (k, v) = item.split_once('=').ok_or_else(|| {
                 format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
             })?;
-            let known: Vec<&str> = codecbench::report::series::METRICS
-                .iter()
-                .map(|m| m.key)
-                .collect();
-            if !known.contains(&k.trim()) {
+            if codecbench::metrics::find(k.trim()).is_none() {
                 return Err(format!(
                     "--max-quality-drop {item}: unknown metric {k} (known: {})",
-                    known.join(", ")
+                    codecbench::metrics::known_keys()
                 ));
             }
             let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);
@@ -423,7 +420,8 @@ fn merge(args: MergeArgs) -> Result<i32, String> {
 }
 
 fn score(args: ScoreArgs) -> Result<i32, String> {
-    let metrics = codecbench::measure::parse_metrics(&args.metrics)?;
+    let metrics = codecbench::metrics::parse_metrics(&args.metrics)
+        .map_err(|e| format!("--metrics {}: {e}", args.metrics))?;
     let results = codecbench::score::score_files(&args.original, &args.distorted, &metrics)?;
     let mut rows = Vec::new();
     let mut failed = false;

@@ -254,7 +254,7 @@ fn prepare_inputs(image: &Image, configs: &[CodecConfig]) -> HashMap<Layout, Inp
 /// The row fields known before anything is measured.
 fn base_record(src: &SourceImage, config: &CodecConfig, prep: &Prep, repeat: u32) -> CellRecord {
     let (setting_key, setting) = match config.setting() {
-        Some((k, crate::codec::Value::Int(v))) => (k.to_string(), Some(*v)),
+        Some((k, crate::codec::Value::Int(v))) => (k.to_string(), Some(*v as f64)),
         Some((k, _)) => (k.to_string(), None),
         None => (String::new(), None),
     };
@@ -421,10 +421,9 @@ fn fill(
     let dt = t.elapsed();
     *measured += dt;
     rec.metric_ms = Some(dt.as_secs_f64() * 1e3);
-    rec.psnr_y = scores.psnr_y;
-    rec.ssim = scores.ssim;
-    rec.ms_ssim = scores.ms_ssim;
-    rec.ssimulacra2 = scores.ssimulacra2;
+    for (metric, value) in scores.iter() {
+        (metric.set)(rec, value);
+    }
     rec.metric_notes = scores.notes.join("; ");
     Ok(())
 }

@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analysis::summary::{summarize, SummaryRow};
 use crate::cache::Cache;
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
 use crate::export::{csv_bytes, json_bytes, write_atomic};
-use crate::measure::{set_id, Metric};
+use crate::metrics::{set_id, Metric};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
 use crate::run::{pool, run_cells, Engine, EngineTimes};
-use crate::summary::{summarize, SummaryRow};
 
 /// Everything `run` needs, already checked.
 #[derive(Clone, Debug)]
