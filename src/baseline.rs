@@ -4,14 +4,16 @@
 //! Cells are matched by image content hash, image id and spec (codec, setting and options), so
 //! a new codec version is compared with the old one on exactly the same work. Sizes and
 //! qualities are deterministic and judged strictly; timings are noisy and a change inside the
-//! noise band is "unchanged".
+//! noise band is "unchanged". Every metric is judged in its own direction (see
+//! `crate::metrics::Direction`): a drop of PSNR and a rise of a distortion are both "worse".
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::analysis::bdrate::{corpus_bd_rate, Interp, RdPoint};
+use crate::analysis::series::{metrics_present, oriented_points};
+use crate::metrics::{find, Direction, MetricDef};
 use crate::record::CellRecord;
-use crate::report::series::{metrics_present, MetricDef};
 
 /// Limits beyond which a configuration has regressed. `None` switches a check off.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,7 +22,8 @@ pub struct Thresholds {
     pub max_bd_rate: Option<f64>,
     /// Largest allowed size increase of any single cell, percent (default 1).
     pub max_size_increase: Option<f64>,
-    /// Largest allowed quality drop of any single cell, per metric, in the metric's units.
+    /// Per metric (CLI key or column name): how much worse any single cell may get, in the
+    /// metric's units and its direction (a drop for PSNR, a rise for a lower-is-better metric).
     pub max_quality_drop: Vec<(String, f64)>,
     /// Largest allowed increase of total encode or decode time, percent (default off).
     pub max_slowdown: Option<f64>,
@@ -62,7 +65,8 @@ impl Verdict {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {
     pub median: f64,
-    /// The worst cell: largest increase for sizes, largest drop for quality.
+    /// The worst cell: largest increase for sizes; for quality the change in the worse
+    /// direction of the metric that is largest (most negative for higher-is-better).
     pub worst: f64,
     pub worst_cell: String,
 }
@@ -79,7 +83,8 @@ pub struct CurveComparison {
     pub bd_warnings: Vec<String>,
     /// Per-cell size change, percent.
     pub bytes: Option<Change>,
-    /// Per metric: per-cell quality change (new - baseline; worst = most negative).
+    /// Per metric key: per-cell change in the metric's units (new - baseline), worst cell by
+    /// the metric's direction.
     pub quality: Vec<(String, Change)>,
     /// Total encode / decode time change, percent.
     pub encode_time: Option<f64>,
@@ -188,16 +193,67 @@ fn change(
 }
 
 fn rd(records: &[&CellRecord], image: &str, metric: &MetricDef) -> Vec<RdPoint> {
-    let mut v: Vec<RdPoint> = records
-        .iter()
-        .filter(|r| r.image == image && r.is_ok())
-        .filter_map(|r| {
-            let (q, bpp) = ((metric.get)(r)?, r.bpp?);
-            q.is_finite().then(|| RdPoint::new(bpp, q))
-        })
-        .collect();
+    let mut v = oriented_points(
+        records
+            .iter()
+            .filter(|r| r.image == image && r.is_ok())
+            .filter_map(|r| {
+                let (q, bpp) = ((metric.get)(r)?, r.bpp?);
+                q.is_finite().then_some((bpp, q))
+            }),
+        metric,
+    );
     v.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     v
+}
+
+/// Mean BD-rate of NEW against BASELINE on `metric` over the images of the matched cells,
+/// with its warnings. Points are oriented first, so "fewer bits for the same quality" is
+/// negative for either direction of metric.
+fn bd_rate_on(
+    both_ok: &[(&CellRecord, &CellRecord)],
+    metric: &MetricDef,
+) -> (Option<f64>, Vec<String>) {
+    let bs: Vec<&CellRecord> = both_ok.iter().map(|p| p.0).collect();
+    let ns: Vec<&CellRecord> = both_ok.iter().map(|p| p.1).collect();
+    let mut images: Vec<&str> = bs.iter().map(|r| r.image.as_str()).collect();
+    images.dedup();
+    let data: Vec<(String, Vec<RdPoint>, Vec<RdPoint>)> = images
+        .iter()
+        .map(|i| (i.to_string(), rd(&bs, i, metric), rd(&ns, i, metric)))
+        .collect();
+    let r = corpus_bd_rate(&data, Interp::Pchip);
+    (r.mean, r.warnings)
+}
+
+/// The per-cell change of `metric` (new - baseline), worst cell by its direction, and whether
+/// it got worse by more than the allowed amount `max` (a reason if so).
+fn quality_check(
+    both_ok: &[(&CellRecord, &CellRecord)],
+    metric: &MetricDef,
+    max: Option<f64>,
+) -> Option<(Change, Option<String>)> {
+    let worst_is_max = metric.direction == Direction::LowerIsBetter;
+    let c = change(
+        both_ok,
+        |b, n| Some((metric.get)(n)? - (metric.get)(b)?),
+        worst_is_max,
+    )?;
+    let worse_by = metric.direction.worsening(0.0, c.worst);
+    let reason = max.filter(|max| worse_by > *max).map(|max| {
+        format!(
+            "{} {:+.3} on {} (allowed {} {max}; {})",
+            metric.key,
+            c.worst,
+            c.worst_cell,
+            match metric.direction {
+                Direction::HigherIsBetter => "drop",
+                Direction::LowerIsBetter => "rise",
+            },
+            metric.direction.describe()
+        )
+    });
+    Some((c, reason))
 }
 
 fn compare_curve(
@@ -242,17 +298,7 @@ fn compare_curve(
     let psnr = metrics.iter().find(|m| m.key == "psnr");
     let (mut bd_rate, mut bd_warnings) = (None, Vec::new());
     if let (false, Some(m)) = (b0.lossless, psnr) {
-        let bs: Vec<&CellRecord> = both_ok.iter().map(|p| p.0).collect();
-        let ns: Vec<&CellRecord> = both_ok.iter().map(|p| p.1).collect();
-        let mut images: Vec<&str> = bs.iter().map(|r| r.image.as_str()).collect();
-        images.dedup();
-        let data: Vec<(String, Vec<RdPoint>, Vec<RdPoint>)> = images
-            .iter()
-            .map(|i| (i.to_string(), rd(&bs, i, m), rd(&ns, i, m)))
-            .collect();
-        let r = corpus_bd_rate(&data, Interp::Pchip);
-        bd_rate = r.mean;
-        bd_warnings = r.warnings;
+        (bd_rate, bd_warnings) = bd_rate_on(&both_ok, m);
     }
     if let (Some(bd), Some(max)) = (bd_rate, th.max_bd_rate) {
         if bd > max {
@@ -282,17 +328,17 @@ fn compare_curve(
 
     let mut quality = Vec::new();
     for m in metrics {
-        let Some(c) = change(&both_ok, |b, n| Some((m.get)(n)? - (m.get)(b)?), false) else {
+        let max = th
+            .max_quality_drop
+            .iter()
+            .find(|(k, _)| find(k).is_some_and(|d| d == *m))
+            .map(|(_, max)| *max);
+        let Some((c, reason)) = quality_check(&both_ok, m, max) else {
             continue;
         };
-        if let Some((_, max)) = th.max_quality_drop.iter().find(|(k, _)| k == m.key) {
-            if -c.worst > *max {
-                regressed = true;
-                reasons.push(format!(
-                    "{} {:+.3} on {} (allowed drop {max})",
-                    m.key, c.worst, c.worst_cell
-                ));
-            }
+        if let Some(reason) = reason {
+            regressed = true;
+            reasons.push(reason);
         }
         quality.push((m.key.to_string(), c));
     }
@@ -473,4 +519,133 @@ pub fn markdown(c: &Comparison) -> String {
     out.push_str("\nSize and quality: median / worst cell (quality change = NEW - BASELINE). Times: total change; inside the noise band it is not judged.\n");
     footer(c, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lower-is-better metric made for the test: MSE read from the row.
+    static MSE: MetricDef = MetricDef {
+        key: "mse",
+        column: "mse",
+        mean_column: "mean_mse",
+        name: "MSE",
+        label: "MSE",
+        unit: "",
+        decimals: 3,
+        direction: Direction::LowerIsBetter,
+        get: |r| r.mse,
+        set: |r, v| r.mse = v,
+        get_mean: |_| None,
+        set_mean: |_, _| {},
+        scorer: None,
+    };
+
+    /// A cell at `bpp` with PSNR `psnr` and the MSE (peak 255) that goes with it.
+    fn cell(image: &str, setting: f64, bpp: f64, psnr: f64) -> CellRecord {
+        CellRecord {
+            image: image.into(),
+            image_hash: image.into(),
+            spec: format!("jpeg:q={setting}"),
+            curve: "jpeg".into(),
+            setting: Some(setting),
+            status: crate::record::Status::Ok,
+            bytes: Some((bpp * 1000.0) as u64),
+            bpp: Some(bpp),
+            psnr: Some(psnr),
+            mse: Some(255.0 * 255.0 / 10f64.powf(psnr / 10.0)),
+            ..Default::default()
+        }
+    }
+
+    /// Four settings per image; `shift` dB added to NEW's quality at the same bits.
+    fn runs(shift: f64) -> (Vec<CellRecord>, Vec<CellRecord>) {
+        let (mut base, mut new) = (Vec::new(), Vec::new());
+        for img in ["a", "b"] {
+            for (i, q) in [30.0, 33.0, 36.0, 39.0].into_iter().enumerate() {
+                let bpp = 0.25 * 2f64.powi(i as i32);
+                base.push(cell(img, i as f64, bpp, q));
+                new.push(cell(img, i as f64, bpp, q + shift));
+            }
+        }
+        (base, new)
+    }
+
+    fn pairs<'a>(
+        b: &'a [CellRecord],
+        n: &'a [CellRecord],
+    ) -> Vec<(&'a CellRecord, &'a CellRecord)> {
+        b.iter().zip(n).collect()
+    }
+
+    #[test]
+    fn bd_rate_sign_is_the_same_for_a_lower_is_better_metric() {
+        let psnr = find("psnr").unwrap();
+        for (shift, better) in [(1.0, true), (-1.0, false)] {
+            let (b, n) = runs(shift);
+            let p = pairs(&b, &n);
+            let on_psnr = bd_rate_on(&p, psnr).0.unwrap();
+            let on_mse = bd_rate_on(&p, &MSE).0.unwrap();
+            // Higher PSNR at the same bits is lower MSE: fewer bits at equal quality either way.
+            assert_eq!(on_psnr < 0.0, better, "psnr {shift}: {on_psnr}");
+            assert_eq!(on_mse < 0.0, better, "mse {shift}: {on_mse}");
+        }
+    }
+
+    #[test]
+    fn quality_gate_judges_in_the_metric_direction() {
+        let psnr = find("psnr").unwrap();
+        // NEW worse by 1 dB: PSNR drops, MSE rises; both regress.
+        let (b, n) = runs(-1.0);
+        let p = pairs(&b, &n);
+        let (c, reason) = quality_check(&p, psnr, Some(0.5)).unwrap();
+        assert!(c.worst < 0.0 && reason.unwrap().starts_with("psnr -"));
+        let (c, reason) = quality_check(&p, &MSE, Some(0.5)).unwrap();
+        assert!(c.worst > 0.5, "worst cell is the largest rise: {}", c.worst);
+        assert!(reason.unwrap().contains("allowed rise 0.5"));
+        // NEW better by 1 dB: MSE falls; read as higher-is-better that would be a drop.
+        let (b, n) = runs(1.0);
+        let p = pairs(&b, &n);
+        assert_eq!(quality_check(&p, psnr, Some(0.5)).unwrap().1, None);
+        let (c, reason) = quality_check(&p, &MSE, Some(0.5)).unwrap();
+        assert_eq!(reason, None, "an MSE fall is an improvement");
+        assert!(c.worst < 0.0, "smallest fall is the worst cell");
+        // The worst cell is the least improved one (the highest-quality setting of MSE).
+        let all: Vec<f64> = p
+            .iter()
+            .map(|(b, n)| n.mse.unwrap() - b.mse.unwrap())
+            .collect();
+        assert_eq!(
+            c.worst,
+            all.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
+    }
+
+    #[test]
+    fn higher_is_better_gate_is_unchanged() {
+        // The rule before directions: worst = most negative change, regressed if -worst > max.
+        let (b, mut n) = runs(0.0);
+        n[3].psnr = Some(38.0);
+        n[5].psnr = Some(33.5);
+        let p = pairs(&b, &n);
+        for m in crate::metrics::METRICS {
+            assert_eq!(m.direction, Direction::HigherIsBetter);
+        }
+        let psnr = find("psnr").unwrap();
+        let (c, reason) = quality_check(&p, psnr, Some(0.5)).unwrap();
+        assert_eq!((c.worst, c.worst_cell.as_str()), (-1.0, "a jpeg:q=3"));
+        assert_eq!(
+            reason.unwrap(),
+            "psnr -1.000 on a jpeg:q=3 (allowed drop 0.5; higher is better)"
+        );
+        assert_eq!(quality_check(&p, psnr, Some(1.0)).unwrap().1, None);
+        let th = Thresholds {
+            max_quality_drop: vec![("psnr".into(), 0.5)],
+            ..Thresholds::default()
+        };
+        let c = compare(&b, &n, &th);
+        assert_eq!(c.curves[0].verdict, Verdict::Regressed);
+        assert_eq!(c.curves[0].quality[0].0, "psnr");
+    }
 }

@@ -172,7 +172,7 @@ pub fn record(
         setting_key: config
             .setting()
             .map_or(String::new(), |(k, _)| k.to_string()),
-        setting: config.setting_value().map(|v| v as i64), // MERGE: f64 column
+        setting: config.setting_value(),
         options: config.options(),
         status: Status::Ok,
         codec_input: prep.to.to_string(),
@@ -217,11 +217,10 @@ pub fn record(
     rec
 }
 
-/// Copies perceptual scores into the row.
+/// Copies perceptual scores into the row, through the metric table.
 fn apply_scores(rec: &mut CellRecord, s: &Scores) {
-    rec.psnr_y = s.psnr_y;
-    rec.ssim = s.ssim;
-    rec.ms_ssim = s.ms_ssim;
-    rec.ssimulacra2 = s.ssimulacra2;
+    for (metric, value) in s.iter() {
+        (metric.set)(rec, value);
+    }
     rec.metric_notes = s.notes.join("; ");
 }

@@ -109,6 +109,20 @@ pub fn json_bytes<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// serde `serialize_with` for a setting: an integer value is written as an integer ("75", not
+/// "75.0"), so results of integer settings keep the exact text they had when the column was an
+/// integer (cache keys, golden files and diffs of old runs rely on it); others as floats.
+pub fn setting_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        // Up to 2^53 every integer is exact in both f64 and i64.
+        Some(x) if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 => {
+            s.serialize_some(&(*x as i64))
+        }
+        Some(x) => s.serialize_some(x),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +150,40 @@ mod tests {
         let back: Vec<CellRecord> = read_csv(&p).unwrap();
         assert_eq!(back[0].psnr, Some(f64::INFINITY));
         assert_eq!(back[0].mse, None);
+    }
+
+    #[test]
+    fn integer_settings_are_written_without_a_decimal_point() {
+        let cell = |setting: Option<f64>| {
+            let rec = CellRecord {
+                setting,
+                ..Default::default()
+            };
+            let text = String::from_utf8(csv_bytes([&rec]).unwrap()).unwrap();
+            let col = text
+                .lines()
+                .next()
+                .unwrap()
+                .split(',')
+                .position(|h| h == "setting")
+                .unwrap();
+            let back: CellRecord = csv::Reader::from_reader(text.as_bytes())
+                .deserialize()
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(back.setting, setting, "read back");
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .nth(col)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(cell(Some(75.0)), "75");
+        assert_eq!(cell(Some(-3.0)), "-3");
+        assert_eq!(cell(Some(0.5)), "0.5");
+        assert_eq!(cell(None), "");
     }
 }

@@ -46,14 +46,10 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
             let (k, v) = item.split_once('=').ok_or_else(|| {
                 format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
             })?;
-            let known: Vec<&str> = crate::report::series::METRICS
-                .iter()
-                .map(|m| m.key)
-                .collect();
-            if !known.contains(&k.trim()) {
+            if crate::metrics::find(k.trim()).is_none() {
                 return Err(format!(
                     "--max-quality-drop {item}: unknown metric {k} (known: {})",
-                    known.join(", ")
+                    crate::metrics::known_keys()
                 ));
             }
             let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);

@@ -29,5 +29,4 @@ pub mod report;
 pub mod run;
 pub mod score;
 pub mod shard;
-pub mod summary;
 pub mod sweep;

@@ -100,7 +100,8 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
             .map(codecbench::shard::parse)
             .transpose()
             .map_err(|e| anyhow!(e))?,
-        metrics: codecbench::measure::parse_metrics(&args.metrics).map_err(|e| anyhow!(e))?,
+        metrics: codecbench::metrics::parse_metrics(&args.metrics)
+            .with_context(|| format!("--metrics {}", args.metrics))?,
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -226,7 +227,8 @@ fn merge(args: MergeArgs) -> Result<i32> {
 }
 
 fn score(args: ScoreArgs) -> Result<i32> {
-    let metrics = codecbench::measure::parse_metrics(&args.metrics).map_err(|e| anyhow!(e))?;
+    let metrics = codecbench::metrics::parse_metrics(&args.metrics)
+        .with_context(|| format!("--metrics {}", args.metrics))?;
     let results = codecbench::score::score_files(&args.original, &args.distorted, &metrics)
         .map_err(|e| anyhow!(e))?;
     let mut rows = Vec::new();

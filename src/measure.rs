@@ -1,98 +1,54 @@
-//! What every cell measures beyond MSE/PSNR: the selectable metric set, the expensive view of
-//! each original prepared once per codec input layout, and the scoring of a decoded image.
+//! What every cell measures beyond MSE/PSNR: each original prepared once per codec input
+//! layout for the selected metrics (the scorers of `crate::metrics::METRICS`), and the scoring
+//! of a decoded image.
 //!
 //! Perceptual metrics see the compared channels only (`channels_compared`): the original with
 //! the codec's channel mapping applied at its own bit depth, and the decoded image with 8-bit
 //! samples of a 16-bit source expanded by 257, so every metric judges the same pixels PSNR does.
 
-use crate::metrics::luma::psnr_y;
-use crate::metrics::ssim::SsimReference;
-use crate::metrics::ssimulacra2::Ssimulacra2Reference;
+use crate::metrics::{MetricDef, Prepared, METRICS};
 use crate::pixels::{Image, Layout, Prep};
 
-/// A quality metric a sweep can measure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Metric {
-    /// MSE and PSNR over all compared channels (always measured).
-    Psnr,
-    /// PSNR on full-range BT.601 luma.
-    PsnrY,
-    /// SSIM with scikit-image's settings.
-    Ssim,
-    /// 5-scale MS-SSIM.
-    MsSsim,
-    /// SSIMULACRA 2.1.
-    Ssimulacra2,
-}
+// The engine and the sweep name the selected metric set through this module; the table that
+// defines it lives in `crate::metrics`.
+pub use crate::metrics::{set_id, Metric};
 
-impl Metric {
-    pub const ALL: [Metric; 5] = [
-        Metric::Psnr,
-        Metric::PsnrY,
-        Metric::Ssim,
-        Metric::MsSsim,
-        Metric::Ssimulacra2,
-    ];
-
-    /// Name on the command line and in run.json.
-    pub fn key(self) -> &'static str {
-        match self {
-            Metric::Psnr => "psnr",
-            Metric::PsnrY => "psnr-y",
-            Metric::Ssim => "ssim",
-            Metric::MsSsim => "ms-ssim",
-            Metric::Ssimulacra2 => "ssimulacra2",
-        }
-    }
-}
-
-/// The default metric set.
-pub const DEFAULT_METRICS: &[Metric] = &[
-    Metric::Psnr,
-    Metric::PsnrY,
-    Metric::Ssim,
-    Metric::Ssimulacra2,
-];
-
-/// Parses `psnr,ssim,...`; PSNR is always included (MSE/PSNR are core columns).
-pub fn parse_metrics(text: &str) -> Result<Vec<Metric>, String> {
-    let mut out = vec![Metric::Psnr];
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let m = Metric::ALL
-            .iter()
-            .find(|m| m.key() == item)
-            .ok_or_else(|| {
-                let keys: Vec<&str> = Metric::ALL.iter().map(|m| m.key()).collect();
-                format!(
-                    "--metrics {text}: unknown metric \"{item}\" (known: {})",
-                    keys.join(", ")
-                )
-            })?;
-        if !out.contains(m) {
-            out.push(*m);
-        }
-    }
-    Ok(out)
-}
-
-/// The metric set as recorded in run.json and in cache keys, e.g. "psnr,psnr-y,ssim".
-pub fn set_id(metrics: &[Metric]) -> String {
-    metrics
-        .iter()
-        .map(|m| m.key())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Scores of one decoded image; `None` where not measured or not defined (see `notes`).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Scores of one decoded image: one value per entry of [`METRICS`], in table order (`None`
+/// where not selected, not defined, or for the core metric, which `distortion` measures).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Scores {
-    pub psnr_y: Option<f64>,
-    pub ssim: Option<f64>,
-    pub ms_ssim: Option<f64>,
-    pub ssimulacra2: Option<f64>,
+    values: Vec<Option<f64>>,
     /// Why a selected metric has no value, e.g. "ssim: image smaller than the 11x11 window".
     pub notes: Vec<String>,
+}
+
+impl Default for Scores {
+    fn default() -> Self {
+        Scores {
+            values: vec![None; METRICS.len()],
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl Scores {
+    /// The value of `metric`, if it was scored.
+    pub fn get(&self, metric: &MetricDef) -> Option<f64> {
+        index(metric).and_then(|i| self.values[i])
+    }
+
+    /// Every scored metric of the table (all but the core one) with its value, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, Option<f64>)> + '_ {
+        METRICS
+            .iter()
+            .zip(&self.values)
+            .filter(|(m, _)| !m.is_core())
+            .map(|(m, v)| (m, *v))
+    }
+}
+
+fn index(metric: &MetricDef) -> Option<usize> {
+    METRICS.iter().position(|m| m == metric)
 }
 
 /// The original's compared channels (per `prep`), at the source depth.
@@ -128,50 +84,43 @@ pub struct Reference {
     metrics: Vec<Metric>,
     depth: u8,
     view: Image,
-    ssim: Option<SsimReference>,
-    ssimulacra2: Option<Ssimulacra2Reference>,
+    /// One prepared original per distinct `prepare_key` of the selected metrics.
+    prepared: Vec<(&'static str, Prepared)>,
 }
 
 impl Reference {
+    /// Prepares `source`'s compared channels (per `prep`) for every selected metric.
     pub fn new(source: &Image, prep: &Prep, metrics: &[Metric]) -> Reference {
         let view = original_view(source, prep);
-        let wants = |m: Metric| metrics.contains(&m);
+        let mut prepared: Vec<(&'static str, Prepared)> = Vec::new();
+        for s in metrics.iter().filter_map(|m| m.scorer.as_ref()) {
+            if !prepared.iter().any(|(k, _)| *k == s.prepare_key) {
+                prepared.push((s.prepare_key, (s.prepare)(&view)));
+            }
+        }
         Reference {
             metrics: metrics.to_vec(),
             depth: source.depth(),
-            ssim: (wants(Metric::Ssim) || wants(Metric::MsSsim)).then(|| SsimReference::new(&view)),
-            ssimulacra2: wants(Metric::Ssimulacra2).then(|| Ssimulacra2Reference::new(&view)),
             view,
+            prepared,
         }
     }
 
-    /// Scores `decoded` (in the codec's layout, `prep.to`).
+    /// Scores `decoded` (in the codec's layout, `prep.to`) on every selected metric, in the
+    /// order they were selected (the order of the notes).
     pub fn score(&self, decoded: &Image, prep: &Prep) -> Scores {
         let dist = decoded_view(decoded, prep, self.depth);
         let mut s = Scores::default();
-        let mut note = |m: Metric, e: String| s.notes.push(format!("{}: {e}", m.key()));
         for m in &self.metrics {
-            match m {
-                Metric::Psnr => {}
-                Metric::PsnrY => match psnr_y(&self.view, &dist) {
-                    Ok(v) => s.psnr_y = Some(v),
-                    Err(e) => note(*m, e),
-                },
-                Metric::Ssim => match self.ssim.as_ref().map(|r| r.ssim(&dist)) {
-                    Some(Ok(v)) => s.ssim = Some(v.mean),
-                    Some(Err(e)) => note(*m, e),
-                    None => {}
-                },
-                Metric::MsSsim => match self.ssim.as_ref().map(|r| r.ms_ssim(&dist)) {
-                    Some(Ok(v)) => s.ms_ssim = Some(v),
-                    Some(Err(e)) => note(*m, e),
-                    None => {}
-                },
-                Metric::Ssimulacra2 => match self.ssimulacra2.as_ref().map(|r| r.score(&dist)) {
-                    Some(Ok(v)) => s.ssimulacra2 = Some(v),
-                    Some(Err(e)) => note(*m, e),
-                    None => {}
-                },
+            let (Some(scorer), Some(i)) = (m.scorer.as_ref(), index(m)) else {
+                continue;
+            };
+            let Some((_, p)) = self.prepared.iter().find(|(k, _)| *k == scorer.prepare_key) else {
+                continue;
+            };
+            match (scorer.score)(p.as_ref(), &self.view, &dist) {
+                Ok(v) => s.values[i] = Some(v),
+                Err(e) => s.notes.push(format!("{}: {e}", m.key)),
             }
         }
         s
@@ -183,14 +132,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_keeps_psnr_and_rejects_unknown_names() {
-        assert_eq!(parse_metrics("ssim").unwrap(), [Metric::Psnr, Metric::Ssim]);
-        assert_eq!(set_id(DEFAULT_METRICS), "psnr,psnr-y,ssim,ssimulacra2");
-        let e = parse_metrics("ssim,vmaf").unwrap_err();
-        assert!(
-            e.contains("unknown metric \"vmaf\"") && e.contains("ms-ssim"),
-            "{e}"
+    fn scores_follow_the_selection_and_share_prepared_originals() {
+        let src =
+            Image::new_u8(12, 12, 1, (0..144).map(|i| (i * 7 % 256) as u8).collect()).unwrap();
+        let prep = Prep::plan(src.layout(), src.layout()).unwrap();
+        let metrics = crate::metrics::parse_metrics("ms-ssim,ssim,psnr-y").unwrap();
+        let r = Reference::new(&src, &prep, &metrics);
+        // SSIM and MS-SSIM share one prepared original; PSNR (core) has none.
+        assert_eq!(r.prepared.len(), 2);
+        let s = r.score(&src, &prep);
+        let find = |k| crate::metrics::find(k).unwrap();
+        assert_eq!(s.get(find("ssim")), Some(1.0));
+        assert_eq!(s.get(find("psnr-y")), Some(f64::INFINITY));
+        assert_eq!(
+            s.get(find("ms-ssim")),
+            None,
+            "12x12 is too small for MS-SSIM"
         );
+        assert_eq!(s.get(find("ssimulacra2")), None, "not selected");
+        assert_eq!(s.notes.len(), 1);
+        assert!(s.notes[0].starts_with("ms-ssim: "), "{:?}", s.notes);
+        let keys: Vec<&str> = s.iter().map(|(m, _)| m.key).collect();
+        assert_eq!(keys, ["psnr-y", "ssim", "ms-ssim", "ssimulacra2"]);
     }
 
     #[test]

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::analysis::summary::summarize;
 use crate::export::{csv_bytes, json_bytes, read_csv, write_atomic};
 use crate::record::CellRecord;
-use crate::summary::summarize;
 
 /// What a merge produced.
 pub struct Merged {

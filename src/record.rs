@@ -24,7 +24,9 @@ pub struct CellRecord {
     /// Canonical full spec, unique per configuration.
     pub spec: String,
     pub setting_key: String,
-    pub setting: Option<i64>,
+    /// A number, so fractional settings fit; integers are written without a decimal point.
+    #[serde(serialize_with = "crate::export::setting_number")]
+    pub setting: Option<f64>,
     pub options: String,
     /// `ok`, or `error` with the reason in `message`.
     pub status: Status,

@@ -4,26 +4,52 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::corpus::decode_bytes;
-use crate::measure::{Metric, Reference};
-use crate::metrics::distortion;
+use crate::measure::Reference;
+use crate::metrics::{core, distortion, Metric, MetricDef, METRICS};
 use crate::pixels::{conform, Image, Layout, Prep};
 
-/// Scores of one distorted file. JSON has no infinity: `psnr` is null when `identical`.
-#[derive(Clone, Debug, Serialize)]
+/// Scores of one distorted file. JSON has no infinity: serde_json writes an infinite value
+/// (PSNR of an identical file) as null, and `identical` says why.
+#[derive(Clone, Debug)]
 pub struct ScoreRow {
     pub file: String,
     pub channels_compared: String,
     pub identical: bool,
     pub mse: f64,
-    pub psnr: Option<f64>,
-    pub psnr_y: Option<f64>,
-    pub ssim: Option<f64>,
-    pub ms_ssim: Option<f64>,
-    pub ssimulacra2: Option<f64>,
+    /// One value per entry of the metric table, in table order (`None`: not selected or not
+    /// defined).
+    pub values: Vec<Option<f64>>,
     pub notes: String,
+}
+
+impl ScoreRow {
+    /// The value of `metric` (`None` if not measured or not defined).
+    pub fn get(&self, metric: &MetricDef) -> Option<f64> {
+        METRICS
+            .iter()
+            .position(|m| m == metric)
+            .and_then(|i| self.values[i])
+    }
+}
+
+/// JSON object: `file`, `channels_compared`, `identical`, `mse`, then every metric of the table
+/// by its results.csv column (null when not measured), then `notes`.
+impl Serialize for ScoreRow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(5 + METRICS.len()))?;
+        map.serialize_entry("file", &self.file)?;
+        map.serialize_entry("channels_compared", &self.channels_compared)?;
+        map.serialize_entry("identical", &self.identical)?;
+        map.serialize_entry("mse", &self.mse)?;
+        for (m, v) in METRICS.iter().zip(&self.values) {
+            map.serialize_entry(m.column, v)?;
+        }
+        map.serialize_entry("notes", &self.notes)?;
+        map.end()
+    }
 }
 
 fn load(path: &Path) -> Result<Image, String> {
@@ -82,58 +108,43 @@ pub fn score_files(
             let reference = &refs.iter().find(|(p, _)| *p == prep).expect("just added").1;
             let dd = distortion(&orig, &dist, &prep);
             let s = reference.score(&dist, &prep);
+            let values = METRICS
+                .iter()
+                .map(|m| if m.is_core() { Some(dd.psnr) } else { s.get(m) })
+                .collect();
             Ok(ScoreRow {
                 file: d.display().to_string(),
                 channels_compared: prep.channels_compared(),
                 identical: dd.mse == 0.0,
                 mse: dd.mse,
-                psnr: dd.psnr.is_finite().then_some(dd.psnr),
-                psnr_y: s.psnr_y.filter(|v| v.is_finite()),
-                ssim: s.ssim,
-                ms_ssim: s.ms_ssim,
-                ssimulacra2: s.ssimulacra2,
+                values,
                 notes: s.notes.join("; "),
             })
         })
         .collect())
 }
 
-/// A plain table: one line per file.
+/// A plain table: one line per file; MSE, then each selected metric in the order selected
+/// (PSNR first), shown with two decimals more than the report.
 pub fn text(rows: &[ScoreRow], metrics: &[Metric]) -> String {
-    let f = |v: Option<f64>, d: usize, identical: bool| match v {
-        Some(x) => format!("{x:.d$}"),
-        None if identical => "inf".into(),
+    let f = |m: &MetricDef, v: Option<f64>| match v {
+        Some(x) if x.is_infinite() => "inf".into(),
+        Some(x) => format!("{x:.d$}", d = m.decimals + 2),
         None => "-".into(),
     };
-    let mut head = vec!["file", "compared", "MSE", "PSNR"];
-    let labels = [
-        (Metric::PsnrY, "PSNR-Y"),
-        (Metric::Ssim, "SSIM"),
-        (Metric::MsSsim, "MS-SSIM"),
-        (Metric::Ssimulacra2, "SSIMULACRA2"),
-    ];
-    head.extend(
-        labels
-            .iter()
-            .filter(|(m, _)| metrics.contains(m))
-            .map(|(_, l)| *l),
-    );
+    // PSNR is always measured, whether or not the list names it.
+    let mut shown: Vec<&MetricDef> = vec![core()];
+    shown.extend(metrics.iter().copied().filter(|m| !m.is_core()));
+    let mut head = vec!["file".to_string(), "compared".into(), "MSE".into()];
+    head.extend(shown.iter().map(|m| m.name.to_string()));
     let mut out = head.join("\t") + "\n";
     for r in rows {
         let mut cells = vec![
             r.file.clone(),
             r.channels_compared.clone(),
             format!("{:.6}", r.mse),
-            f(r.psnr, 4, r.identical),
         ];
-        for (m, _) in labels.iter().filter(|(m, _)| metrics.contains(m)) {
-            cells.push(match m {
-                Metric::PsnrY => f(r.psnr_y, 4, r.identical),
-                Metric::Ssim => f(r.ssim, 6, false),
-                Metric::MsSsim => f(r.ms_ssim, 6, false),
-                _ => f(r.ssimulacra2, 4, false),
-            });
-        }
+        cells.extend(shown.iter().map(|m| f(m, r.get(m))));
         out += &cells.join("\t");
         if !r.notes.is_empty() {
             out += &format!("\t({})", r.notes);
@@ -141,4 +152,56 @@ pub fn text(rows: &[ScoreRow], metrics: &[Metric]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{find, parse_metrics};
+
+    fn row(values: Vec<Option<f64>>) -> ScoreRow {
+        ScoreRow {
+            file: "d.png".into(),
+            channels_compared: "RGB".into(),
+            identical: false,
+            mse: 1.5,
+            values,
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn text_shows_each_selected_metric_under_its_own_name() {
+        let r = row(vec![Some(40.0), Some(41.0), Some(0.9), None, Some(80.0)]);
+        let t = text(&[r], &parse_metrics("ssimulacra2,ssim").unwrap());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "file\tcompared\tMSE\tPSNR\tSSIMULACRA2\tSSIM");
+        assert_eq!(lines[1], "d.png\tRGB\t1.500000\t40.0000\t80.0000\t0.900000");
+        let r = row(vec![None; METRICS.len()]);
+        let t = text(&[r], &parse_metrics("ms-ssim").unwrap());
+        assert!(t.ends_with("\t-\t-\n"), "{t}");
+    }
+
+    #[test]
+    fn json_has_every_column_and_nulls_for_infinite_values() {
+        let mut r = row(vec![
+            Some(f64::INFINITY),
+            Some(f64::INFINITY),
+            Some(1.0),
+            None,
+            Some(100.0),
+        ]);
+        r.identical = true;
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["psnr"], serde_json::Value::Null);
+        assert_eq!(j["psnr_y"], serde_json::Value::Null);
+        assert_eq!(j["ssim"], 1.0);
+        assert_eq!(j["ms_ssim"], serde_json::Value::Null);
+        assert_eq!(j["ssimulacra2"], 100.0);
+        assert_eq!(r.get(find("ssim").unwrap()), Some(1.0));
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 10, "{keys:?}");
+        let t = text(&[r], &parse_metrics("psnr-y").unwrap());
+        assert!(t.contains("\tinf\tinf"), "{t}");
+    }
 }

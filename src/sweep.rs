@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analysis::summary::{summarize, SummaryRow};
 use crate::cache::{Cache, CacheError};
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
 use crate::export::{write_csv, write_json, OutputError};
-use crate::measure::{set_id, Metric};
+use crate::metrics::{set_id, Metric};
 use crate::plan::{JobKey, Plan};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
 use crate::run::{pool, run_jobs, Engine, EngineTimes};
-use crate::summary::{summarize, SummaryRow};
 
 /// Why a sweep could not run (or could not write what it measured).
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,8 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
+use codecbench::analysis::summary::SummaryRow;
 use codecbench::record::CellRecord;
-use codecbench::summary::SummaryRow;
 
 fn codecbench() -> Command {
     Command::cargo_bin("codecbench").unwrap()

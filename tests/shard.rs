@@ -74,9 +74,9 @@ fn merged_shards_equal_the_unsharded_run() {
         common::without_timing(&d.join("all/results.csv"))
     );
     assert!(out.join("report.html").exists());
-    let summary_all: Vec<codecbench::summary::SummaryRow> =
+    let summary_all: Vec<codecbench::analysis::summary::SummaryRow> =
         codecbench::export::read_csv(&d.join("all/summary.csv")).unwrap();
-    let summary_merged: Vec<codecbench::summary::SummaryRow> =
+    let summary_merged: Vec<codecbench::analysis::summary::SummaryRow> =
         codecbench::export::read_csv(&out.join("summary.csv")).unwrap();
     assert_eq!(
         summary_all

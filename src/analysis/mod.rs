@@ -2,6 +2,8 @@
 //! codecs' curves, per image and averaged over a corpus.
 
 pub mod bdrate;
+pub mod series;
+pub mod summary;
 
 pub use bdrate::{
     bd_quality, bd_rate, corpus_bd_quality, corpus_bd_rate, BdOutcome, CorpusBd, Interp, RdPoint,

@@ -1,5 +1,11 @@
 //! Quality metrics: how far a decoded image is from its source. Each metric family lives in its
-//! own file; this module chooses the channel pairing every metric shares (see [`Prep`]).
+//! own file (the kernels below); this module owns the one table, [`METRICS`], that every other
+//! part of the program iterates: CLI name, results.csv and summary.csv columns, labels, display
+//! precision, which direction is better, and how the metric is scored.
+//!
+//! Adding a metric: its kernel file, a `mod` line and one [`MetricDef`] entry here, plus its
+//! columns in `CellRecord` (src/record.rs) and `SummaryRow` (src/analysis/summary.rs), which
+//! serde needs as named fields.
 
 pub mod luma;
 mod psnr;
@@ -7,3 +13,401 @@ pub mod ssim;
 pub mod ssimulacra2;
 
 pub use psnr::{distortion, psnr_from_mse, Distortion};
+
+use std::any::Any;
+use std::fmt;
+
+use crate::analysis::summary::SummaryRow;
+use crate::pixels::Image;
+use crate::record::CellRecord;
+
+use self::ssim::SsimReference;
+use self::ssimulacra2::Ssimulacra2Reference;
+
+/// Which way a metric improves. Rate-distortion analysis and the regression gate orient every
+/// value with it, so a distortion measure (lower is better) is never read as a quality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// A quality score: PSNR, SSIM, SSIMULACRA2.
+    HigherIsBetter,
+    /// A distortion: MSE, Butteraugli, DSSIM.
+    LowerIsBetter,
+}
+
+impl Direction {
+    /// +1 for higher-is-better, -1 for lower-is-better.
+    pub fn sign(self) -> f64 {
+        match self {
+            Direction::HigherIsBetter => 1.0,
+            Direction::LowerIsBetter => -1.0,
+        }
+    }
+
+    /// `v` turned so that higher is always better (negated for lower-is-better). Oriented
+    /// values are for comparing and integrating only; show the metric's own values to people.
+    /// The map is its own inverse, so it also turns an oriented value back.
+    pub fn oriented(self, v: f64) -> f64 {
+        self.sign() * v
+    }
+
+    /// Whether `a` is strictly better than `b`.
+    pub fn is_better(self, a: f64, b: f64) -> bool {
+        self.oriented(a) > self.oriented(b)
+    }
+
+    /// How much worse `new` is than `old`, in the metric's units: positive when it got worse,
+    /// negative when it improved, whatever the direction.
+    pub fn worsening(self, old: f64, new: f64) -> f64 {
+        self.oriented(old) - self.oriented(new)
+    }
+
+    /// The sign of a difference (new - old) that means better: "positive" or "negative".
+    pub fn better_sign(self) -> &'static str {
+        match self {
+            Direction::HigherIsBetter => "positive",
+            Direction::LowerIsBetter => "negative",
+        }
+    }
+
+    /// "higher is better" or "lower is better", for documentation and reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Direction::HigherIsBetter => "higher is better",
+            Direction::LowerIsBetter => "lower is better",
+        }
+    }
+}
+
+/// What an original is turned into before scoring, shared by every metric with the same
+/// `prepare_key` (SSIM and MS-SSIM share one [`SsimReference`]).
+pub type Prepared = Box<dyn Any + Send + Sync>;
+
+/// How a perceptual metric is computed from the compared channels (see `crate::measure`).
+pub struct Scorer {
+    /// Metrics with equal keys share one prepared original.
+    pub prepare_key: &'static str,
+    /// The expensive part that depends on the original only, built once per original view.
+    pub prepare: fn(&Image) -> Prepared,
+    /// `score(prepared, original view, distorted view)`; `Err` says why there is no value
+    /// (e.g. image too small), which becomes a note in the row.
+    pub score: fn(&(dyn Any + Send + Sync), &Image, &Image) -> Result<f64, String>,
+}
+
+/// One quality metric: everything the program knows about it, in one place.
+pub struct MetricDef {
+    /// Name on the command line, in run.json, cache keys and metric notes ("psnr-y").
+    pub key: &'static str,
+    /// Column of results.csv ("psnr_y"); JSON key of `codecbench score`; plot file names.
+    pub column: &'static str,
+    /// Column of summary.csv holding the mean over images ("mean_psnr_y").
+    pub mean_column: &'static str,
+    /// Short name for table headers ("PSNR-Y").
+    pub name: &'static str,
+    /// Descriptive name for plot axes and section titles ("PSNR-Y, BT.601 luma").
+    pub label: &'static str,
+    /// Unit of the value ("dB"), empty for unitless scores.
+    pub unit: &'static str,
+    /// Decimals shown in reports; `codecbench score` shows two more.
+    pub decimals: usize,
+    pub direction: Direction,
+    /// The value in a result row.
+    pub get: fn(&CellRecord) -> Option<f64>,
+    pub set: fn(&mut CellRecord, Option<f64>),
+    /// The mean over images in a summary row.
+    pub get_mean: fn(&SummaryRow) -> Option<f64>,
+    pub set_mean: fn(&mut SummaryRow, Option<f64>),
+    /// `None` for the core metric (PSNR): MSE/PSNR are always measured, with per-channel
+    /// columns, by [`distortion`], not by a scorer.
+    pub scorer: Option<Scorer>,
+}
+
+impl MetricDef {
+    /// Whether this is the core metric (MSE/PSNR, always measured, no scorer).
+    pub fn is_core(&self) -> bool {
+        self.scorer.is_none()
+    }
+
+    /// Label with unit, for plot axes: "PSNR-Y, BT.601 luma (dB)".
+    pub fn axis_label(&self) -> String {
+        with_unit(self.label, self.unit)
+    }
+
+    /// Short name with unit, for table headers: "PSNR-Y (dB)".
+    pub fn header(&self) -> String {
+        with_unit(self.name, self.unit)
+    }
+
+    /// The value formatted with the report's decimals ("-" when missing, "inf" when infinite).
+    pub fn format(&self, v: Option<f64>) -> String {
+        match v {
+            Some(x) if x.is_infinite() => if x > 0.0 { "inf" } else { "-inf" }.into(),
+            Some(x) if x.is_finite() => format!("{x:.d$}", d = self.decimals),
+            _ => "-".into(),
+        }
+    }
+}
+
+fn with_unit(text: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        text.to_string()
+    } else {
+        format!("{text} ({unit})")
+    }
+}
+
+// Entries are compared by key: the table is the only source of entries in the program, and
+// function pointers have no meaningful equality.
+impl PartialEq for MetricDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for MetricDef {}
+
+impl fmt::Debug for MetricDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricDef")
+            .field("key", &self.key)
+            .field("direction", &self.direction)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A selected metric: an entry of [`METRICS`].
+pub type Metric = &'static MetricDef;
+
+/// The prepared original of `prepare`, or an error naming what was expected (a mismatch is a
+/// bug in the table, reported as a note rather than a crash of the whole sweep).
+fn prepared<T: 'static>(p: &(dyn Any + Send + Sync)) -> Result<&T, String> {
+    p.downcast_ref::<T>().ok_or_else(|| {
+        format!(
+            "internal error: prepared reference is not a {}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+/// Every metric the harness can measure, in display order. The first is the core metric.
+pub static METRICS: &[MetricDef] = &[
+    MetricDef {
+        key: "psnr",
+        column: "psnr",
+        mean_column: "mean_psnr",
+        name: "PSNR",
+        label: "PSNR",
+        unit: "dB",
+        decimals: 2,
+        direction: Direction::HigherIsBetter,
+        get: |r| r.psnr,
+        set: |r, v| r.psnr = v,
+        get_mean: |s| s.mean_psnr,
+        set_mean: |s, v| s.mean_psnr = v,
+        scorer: None,
+    },
+    MetricDef {
+        key: "psnr-y",
+        column: "psnr_y",
+        mean_column: "mean_psnr_y",
+        name: "PSNR-Y",
+        label: "PSNR-Y, BT.601 luma",
+        unit: "dB",
+        decimals: 2,
+        direction: Direction::HigherIsBetter,
+        get: |r| r.psnr_y,
+        set: |r, v| r.psnr_y = v,
+        get_mean: |s| s.mean_psnr_y,
+        set_mean: |s, v| s.mean_psnr_y = v,
+        scorer: Some(Scorer {
+            // Nothing to precompute: the luma is cheap next to reading the pixels.
+            prepare_key: "psnr-y",
+            prepare: |_| Box::new(()),
+            score: |_, original, distorted| luma::psnr_y(original, distorted),
+        }),
+    },
+    MetricDef {
+        key: "ssim",
+        column: "ssim",
+        mean_column: "mean_ssim",
+        name: "SSIM",
+        label: "SSIM",
+        unit: "",
+        decimals: 4,
+        direction: Direction::HigherIsBetter,
+        get: |r| r.ssim,
+        set: |r, v| r.ssim = v,
+        get_mean: |s| s.mean_ssim,
+        set_mean: |s, v| s.mean_ssim = v,
+        scorer: Some(Scorer {
+            prepare_key: "ssim",
+            prepare: |original| Box::new(SsimReference::new(original)),
+            score: |p, _, distorted| Ok(prepared::<SsimReference>(p)?.ssim(distorted)?.mean),
+        }),
+    },
+    MetricDef {
+        key: "ms-ssim",
+        column: "ms_ssim",
+        mean_column: "mean_ms_ssim",
+        name: "MS-SSIM",
+        label: "MS-SSIM",
+        unit: "",
+        decimals: 4,
+        direction: Direction::HigherIsBetter,
+        get: |r| r.ms_ssim,
+        set: |r, v| r.ms_ssim = v,
+        get_mean: |s| s.mean_ms_ssim,
+        set_mean: |s, v| s.mean_ms_ssim = v,
+        scorer: Some(Scorer {
+            // Same key as SSIM: MS-SSIM's first scale is SSIM's window statistics.
+            prepare_key: "ssim",
+            prepare: |original| Box::new(SsimReference::new(original)),
+            score: |p, _, distorted| prepared::<SsimReference>(p)?.ms_ssim(distorted),
+        }),
+    },
+    MetricDef {
+        key: "ssimulacra2",
+        column: "ssimulacra2",
+        mean_column: "mean_ssimulacra2",
+        name: "SSIMULACRA2",
+        label: "SSIMULACRA2",
+        unit: "",
+        decimals: 2,
+        direction: Direction::HigherIsBetter,
+        get: |r| r.ssimulacra2,
+        set: |r, v| r.ssimulacra2 = v,
+        get_mean: |s| s.mean_ssimulacra2,
+        set_mean: |s, v| s.mean_ssimulacra2 = v,
+        scorer: Some(Scorer {
+            prepare_key: "ssimulacra2",
+            prepare: |original| Box::new(Ssimulacra2Reference::new(original)),
+            score: |p, _, distorted| prepared::<Ssimulacra2Reference>(p)?.score(distorted),
+        }),
+    },
+];
+
+/// The core metric (MSE/PSNR), always measured.
+pub fn core() -> Metric {
+    &METRICS[0]
+}
+
+/// The metric whose CLI key ("psnr-y") or column ("psnr_y") is `key_or_column`.
+pub fn find(key_or_column: &str) -> Option<Metric> {
+    METRICS
+        .iter()
+        .find(|m| m.key == key_or_column || m.column == key_or_column)
+}
+
+/// Every known CLI key, comma-separated, for messages.
+pub fn known_keys() -> String {
+    METRICS.iter().map(|m| m.key).collect::<Vec<_>>().join(", ")
+}
+
+/// A metric list that cannot be parsed. The caller names the option or file it came from.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MetricError {
+    #[error("unknown metric \"{name}\" (known: {known})")]
+    Unknown { name: String, known: String },
+}
+
+/// Parses `psnr,ssim,...` (keys or column names) in the order given, without repeats; the
+/// core metric (PSNR) is always first, as MSE/PSNR are core columns.
+pub fn parse_metrics(text: &str) -> Result<Vec<Metric>, MetricError> {
+    let mut out = vec![core()];
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let m = find(item).ok_or_else(|| MetricError::Unknown {
+            name: item.to_string(),
+            known: known_keys(),
+        })?;
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The metric set as recorded in run.json and in cache keys, e.g. "psnr,psnr-y,ssim". Part of
+/// every cache key: its text must never change for the same selection.
+pub fn set_id(metrics: &[Metric]) -> String {
+    metrics.iter().map(|m| m.key).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_keeps_psnr_and_the_order_and_rejects_unknown_names() {
+        let keys = |v: Vec<Metric>| v.iter().map(|m| m.key).collect::<Vec<_>>();
+        assert_eq!(keys(parse_metrics("ssim").unwrap()), ["psnr", "ssim"]);
+        assert_eq!(
+            keys(parse_metrics("ssimulacra2, ms_ssim,ssimulacra2,psnr").unwrap()),
+            ["psnr", "ssimulacra2", "ms-ssim"]
+        );
+        let default = parse_metrics("psnr,psnr-y,ssim,ssimulacra2").unwrap();
+        assert_eq!(set_id(&default), "psnr,psnr-y,ssim,ssimulacra2");
+        let e = parse_metrics("ssim,vmaf").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown metric \"vmaf\" (known: psnr, psnr-y, ssim, ms-ssim, ssimulacra2)"
+        );
+        assert!(!e.contains("--"), "the CLI layer names the flag: {e}");
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        assert_eq!(
+            METRICS.iter().map(|m| m.key).collect::<Vec<_>>(),
+            ["psnr", "psnr-y", "ssim", "ms-ssim", "ssimulacra2"]
+        );
+        assert_eq!(METRICS.iter().filter(|m| m.is_core()).count(), 1);
+        assert!(core().is_core() && core().key == "psnr");
+        let mut r = CellRecord::default();
+        let mut s = SummaryRow::default();
+        for (i, m) in METRICS.iter().enumerate() {
+            assert_eq!(m.column, m.key.replace('-', "_"));
+            assert_eq!(m.mean_column, format!("mean_{}", m.column));
+            assert_eq!(find(m.key), Some(m));
+            assert_eq!(find(m.column), Some(m));
+            // Each entry reads and writes its own field and no other.
+            (m.set)(&mut r, Some(i as f64));
+            (m.set_mean)(&mut s, Some(i as f64));
+        }
+        for (i, m) in METRICS.iter().enumerate() {
+            assert_eq!((m.get)(&r), Some(i as f64), "{}", m.key);
+            assert_eq!((m.get_mean)(&s), Some(i as f64), "{}", m.key);
+        }
+        // The setters wrote the columns the serde field names say.
+        let json = serde_json::to_value(&r).unwrap();
+        let means = serde_json::to_value(&s).unwrap();
+        for (i, m) in METRICS.iter().enumerate() {
+            assert_eq!(json[m.column], i as f64, "{}", m.column);
+            assert_eq!(means[m.mean_column], i as f64, "{}", m.mean_column);
+        }
+        assert_eq!(find("vmaf"), None);
+    }
+
+    #[test]
+    fn direction_orients_values() {
+        let (hi, lo) = (Direction::HigherIsBetter, Direction::LowerIsBetter);
+        assert_eq!(hi.oriented(3.0), 3.0);
+        assert_eq!(lo.oriented(3.0), -3.0);
+        assert!(hi.is_better(2.0, 1.0) && !hi.is_better(1.0, 2.0));
+        assert!(lo.is_better(1.0, 2.0) && !lo.is_better(2.0, 1.0));
+        assert!(!lo.is_better(1.0, 1.0));
+        assert_eq!(hi.worsening(30.0, 29.5), 0.5);
+        assert_eq!(lo.worsening(1.0, 3.0), 2.0);
+        assert_eq!(lo.worsening(3.0, 1.0), -2.0);
+    }
+
+    #[test]
+    fn labels_carry_their_unit() {
+        assert_eq!(core().axis_label(), "PSNR (dB)");
+        assert_eq!(
+            find("psnr-y").unwrap().axis_label(),
+            "PSNR-Y, BT.601 luma (dB)"
+        );
+        assert_eq!(find("ssim").unwrap().axis_label(), "SSIM");
+        assert_eq!(find("ssim").unwrap().format(Some(0.123456)), "0.1235");
+        assert_eq!(core().format(Some(f64::INFINITY)), "inf");
+    }
+}

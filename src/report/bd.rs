@@ -1,29 +1,56 @@
 //! BD-rate tables for the report: every lossy curve against every other, per quality metric,
 //! computed per image on (bpp, quality) points and averaged over images (as AWCY does).
+//!
+//! `crate::analysis::bdrate` assumes higher quality is better, so points of a lower-is-better
+//! metric are oriented (negated) before it sees them, and BD-quality is turned back into the
+//! metric's own units afterwards.
 
 use crate::analysis::bdrate::{corpus_bd_quality, corpus_bd_rate, CorpusBd, Interp, RdPoint};
+use crate::analysis::series::{image_points, images, oriented_points, Curve};
+use crate::metrics::MetricDef;
 use crate::record::CellRecord;
-
-use super::series::{image_points, images, Curve, MetricDef};
 
 /// BD values of every (test, anchor) pair of lossy curves for one metric.
 pub struct BdMatrix {
     pub metric: &'static MetricDef,
     pub curves: Vec<Curve>,
-    /// `rate[test][anchor]`: mean BD-rate in percent of bits (negative: test is smaller).
+    /// `rate[test][anchor]`: mean BD-rate in percent of bits at equal quality (negative: test
+    /// needs fewer bits), whatever the metric's direction.
     pub rate: Vec<Vec<CorpusBd>>,
-    /// `quality[test][anchor]`: mean BD-quality in metric units (positive: test is better).
+    /// `quality[test][anchor]`: mean BD-quality, test minus anchor at equal rate, in the
+    /// metric's own units: positive means test is better for a higher-is-better metric,
+    /// negative means test is better for a lower-is-better one.
     pub quality: Vec<Vec<CorpusBd>>,
 }
 
+/// Oriented (higher-is-better) points of `curve` on `image`, ready for `bdrate`.
 fn points(records: &[CellRecord], image: &str, curve: &str, metric: &MetricDef) -> Vec<RdPoint> {
-    image_points(records, image, curve, metric)
-        .into_iter()
-        .map(|p| RdPoint {
-            rate: p.bpp,
-            quality: p.quality,
-        })
-        .collect()
+    oriented_points(
+        image_points(records, image, curve, metric)
+            .into_iter()
+            .map(|p| (p.bpp, p.quality)),
+        metric,
+    )
+}
+
+/// BD-rate and BD-quality of test against anchor for `metric`, from per-image
+/// `(name, anchor, test)` points oriented by [`oriented_points`]: BD-rate as `bdrate` gives it
+/// (percent of bits at equal quality), BD-quality turned back into the metric's own units
+/// (test minus anchor at equal rate).
+pub fn directed_bd(
+    metric: &MetricDef,
+    per_image: &[(String, Vec<RdPoint>, Vec<RdPoint>)],
+    interp: Interp,
+) -> (CorpusBd, CorpusBd) {
+    let rate = corpus_bd_rate(per_image, interp);
+    let mut quality = corpus_bd_quality(per_image, interp);
+    // Orienting is its own inverse: the oriented gap times the sign is the gap in own units.
+    let back = |v: Option<f64>| v.map(|x| metric.direction.oriented(x));
+    quality.mean = back(quality.mean);
+    for (_, v) in &mut quality.per_image {
+        *v = back(*v);
+    }
+    (rate, quality)
 }
 
 /// Computes the matrix; lossless curves are left out (they have no rate-distortion curve).
@@ -53,9 +80,9 @@ pub fn matrix(
         let mut r_row = Vec::new();
         let mut q_row = Vec::new();
         for a in &lossy {
-            let data = per_image(t, a);
-            r_row.push(corpus_bd_rate(&data, interp));
-            q_row.push(corpus_bd_quality(&data, interp));
+            let (r, q) = directed_bd(metric, &per_image(t, a), interp);
+            r_row.push(r);
+            q_row.push(q);
         }
         rate.push(r_row);
         quality.push(q_row);
@@ -83,5 +110,109 @@ pub fn anchor_index(curves: &[Curve], wanted: Option<&str>) -> Result<usize, Str
                     names.join(", ")
                 )
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{find, Direction, METRICS};
+
+    /// A lower-is-better metric made for the test: MSE read from the row.
+    static MSE: MetricDef = MetricDef {
+        key: "mse",
+        column: "mse",
+        mean_column: "mean_mse",
+        name: "MSE",
+        label: "MSE",
+        unit: "",
+        decimals: 3,
+        direction: Direction::LowerIsBetter,
+        get: |r| r.mse,
+        set: |r, v| r.mse = v,
+        get_mean: |_| None,
+        set_mean: |_, _| {},
+        scorer: None,
+    };
+
+    fn rec(curve: &str, bpp: f64, psnr: f64) -> CellRecord {
+        CellRecord {
+            image: "a".into(),
+            curve: curve.into(),
+            codec: curve.into(),
+            status: crate::record::Status::Ok,
+            bpp: Some(bpp),
+            psnr: Some(psnr),
+            // The same images as distortion: MSE falls as PSNR rises.
+            mse: Some(255.0 * 255.0 / 10f64.powf(psnr / 10.0)),
+            // Every table metric present, so each is checked below.
+            psnr_y: Some(psnr),
+            ssim: Some(psnr / 40.0),
+            ms_ssim: Some(psnr / 41.0),
+            ssimulacra2: Some(2.0 * psnr - 10.0),
+            ..Default::default()
+        }
+    }
+
+    /// Two curves: "good" reaches the same quality as "bad" with half the bits.
+    fn rows() -> (Vec<CellRecord>, Vec<Curve>) {
+        let mut rows = Vec::new();
+        for (i, q) in [30.0, 33.0, 36.0, 39.0].into_iter().enumerate() {
+            let bpp = 0.25 * 2f64.powi(i as i32);
+            rows.push(rec("bad", bpp, q));
+            rows.push(rec("good", bpp / 2.0, q));
+        }
+        let curves = crate::analysis::series::curves(&rows);
+        (rows, curves)
+    }
+
+    #[test]
+    fn lower_is_better_metric_gives_the_same_bd_rate_sign_and_its_own_quality_sign() {
+        let (rows, curves) = rows();
+        let psnr = find("psnr").unwrap();
+        let p = matrix(&rows, &curves, psnr, Interp::Pchip);
+        let m = matrix(&rows, &curves, &MSE, Interp::Pchip);
+        // curves[0] = "bad", curves[1] = "good"; good against bad.
+        let (bd_psnr, bd_mse) = (p.rate[1][0].mean.unwrap(), m.rate[1][0].mean.unwrap());
+        assert!((bd_psnr + 50.0).abs() < 1e-6, "{bd_psnr}");
+        assert!(bd_mse < -40.0, "half the bits at equal MSE: {bd_mse}");
+        assert!(m.rate[0][1].mean.unwrap() > 0.0, "bad needs more bits");
+        // At equal rate good has higher PSNR and lower MSE: BD-quality is test - anchor in
+        // the metric's units, so positive for PSNR and negative for MSE.
+        assert!(p.quality[1][0].mean.unwrap() > 0.0);
+        let q = m.quality[1][0].mean.unwrap();
+        assert!(q < 0.0, "{q}");
+        assert_eq!(m.quality[1][0].per_image[0].1, Some(q));
+        // Oriented points of a lower-is-better metric make monotonic curves: no warning.
+        assert!(
+            m.rate[1][0]
+                .warnings
+                .iter()
+                .all(|w| !w.contains("monotonic")),
+            "{:?}",
+            m.rate[1][0].warnings
+        );
+    }
+
+    #[test]
+    fn higher_is_better_metrics_are_passed_through_unchanged() {
+        let (rows, curves) = rows();
+        assert_eq!(
+            crate::analysis::series::metrics_present(&rows).len(),
+            METRICS.len()
+        );
+        for metric in METRICS {
+            let raw = |c: &str| -> Vec<RdPoint> {
+                image_points(&rows, "a", c, metric)
+                    .into_iter()
+                    .map(|p| RdPoint::new(p.bpp, p.quality))
+                    .collect()
+            };
+            assert_eq!(metric.direction, Direction::HigherIsBetter);
+            let data = vec![("a".to_string(), raw("bad"), raw("good"))];
+            let m = matrix(&rows, &curves, metric, Interp::Pchip);
+            assert_eq!(m.rate[1][0], corpus_bd_rate(&data, Interp::Pchip));
+            assert_eq!(m.quality[1][0], corpus_bd_quality(&data, Interp::Pchip));
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::corpus;
 use crate::pixels::{conform, Image, Prep};
 use crate::record::CellRecord;
 
-use super::series::Curve;
+use crate::analysis::series::Curve;
 
 /// Side of the square crop, in pixels (smaller for smaller images).
 pub const CROP: u32 = 192;
@@ -46,7 +46,7 @@ pub fn build(
     target_bpp: f64,
 ) -> Vec<CropSet> {
     use rayon::prelude::*;
-    super::series::images(records)
+    crate::analysis::series::images(records)
         .par_iter()
         .filter_map(|id| {
             let path = paths.get(id)?;

@@ -5,11 +5,11 @@ use std::fmt::Write;
 
 use base64::Engine as _;
 
-use crate::plot::color_hex;
-use crate::summary::SummaryRow;
-
-use super::series::{images, MetricDef};
 use super::Report;
+use crate::analysis::series::{images, metrics_present};
+use crate::analysis::summary::SummaryRow;
+use crate::metrics::MetricDef;
+use crate::plot::color_hex;
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
@@ -136,30 +136,12 @@ fn meta_section(r: &Report, out: &mut String) {
     out.push_str("</table></section>\n");
 }
 
-/// A mean column of summary.csv: metric key, header, getter, decimals.
-type MeanColumn = (
-    &'static str,
-    &'static str,
-    fn(&SummaryRow) -> Option<f64>,
-    usize,
-);
-
-const MEAN_COLUMNS: [MeanColumn; 4] = [
-    ("psnr_y", "mean PSNR-Y (dB)", |s| s.mean_psnr_y, 2),
-    ("ssim", "mean SSIM", |s| s.mean_ssim, 4),
-    ("ms_ssim", "mean MS-SSIM", |s| s.mean_ms_ssim, 4),
-    ("ssimulacra2", "mean SSIMULACRA2", |s| s.mean_ssimulacra2, 2),
-];
-
-/// Mean columns of the summary for the perceptual metrics present in the run.
-fn extra_means(r: &Report) -> Vec<MeanColumn> {
-    let present: Vec<&str> = super::series::metrics_present(r.records)
-        .iter()
-        .map(|m| m.key)
-        .collect();
-    MEAN_COLUMNS
+/// Mean columns of the summary for the perceptual metrics present in the run (PSNR has its
+/// own mean and pooled columns).
+fn extra_means(r: &Report) -> Vec<&'static MetricDef> {
+    metrics_present(r.records)
         .into_iter()
-        .filter(|(k, ..)| present.contains(k))
+        .filter(|m| !m.is_core())
         .collect()
 }
 
@@ -174,8 +156,8 @@ fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
          <th>images</th><th>errors</th><th>total bytes</th><th>bpp of totals</th><th>mean bpp</th>\
          <th>mean PSNR (dB)</th><th>pooled PSNR (dB)</th>",
     );
-    for (_, label, ..) in &extra {
-        let _ = write!(out, "<th>{label}</th>");
+    for m in &extra {
+        let _ = write!(out, "<th>mean {}</th>", esc(&m.header()));
     }
     out.push_str("<th>mean ratio</th><th>encode ms</th><th>decode ms</th></tr></thead><tbody>");
     for s in summary {
@@ -199,8 +181,8 @@ fn summary_section(r: &Report, summary: &[SummaryRow], out: &mut String) {
             num(s.mean_psnr, 2),
             num(s.psnr_of_pooled_mse, 2),
         );
-        for (_, _, f, d) in &extra {
-            let _ = write!(out, "<td>{}</td>", num(f(s), *d));
+        for m in &extra {
+            let _ = write!(out, "<td>{}</td>", num((m.get_mean)(s), m.decimals));
         }
         let _ = write!(
             out,
@@ -223,21 +205,25 @@ fn bd_section(r: &Report, out: &mut String) {
         "<section id=\"bdrate\"><h2>BD-rate</h2><p>Bj&oslash;ntegaard delta rate of each row's \
          codec against each column's, on bits per pixel, with {method}; computed per image and \
          averaged over the images where it is defined (the count is in brackets). Negative: the \
-         row needs fewer bits for the same quality. Hover a cell with &#9888; for its warnings. \
-         Lossless codecs have no rate-distortion curve and are left out.</p>"
+         row needs fewer bits for the same quality. BD-quality is the mean quality difference \
+         (row minus anchor) at equal rate, in the metric's own units. Hover a cell with &#9888; \
+         for its warnings. Lossless codecs have no rate-distortion curve and are left out.</p>"
     );
     for m in &r.bd {
         if m.curves.is_empty() {
             continue;
         }
-        let _ = write!(out, "<h3>BD-rate on {}</h3>", esc(m.metric.label));
+        let _ = write!(out, "<h3>BD-rate on {}</h3>", esc(&m.metric.axis_label()));
         matrix_table(r, m.metric, &m.curves, &m.rate, "%", out);
         let anchor = &m.curves[r.anchor.min(m.curves.len() - 1)];
+        let better = m.metric.direction.better_sign();
         let _ = write!(
             out,
-            "<h3>BD-{} against {}</h3>",
+            "<h3>BD-{} against {}</h3><p>BD-quality in {} ({}): {better} means the row is better.</p>",
             esc(m.metric.key),
-            esc(&anchor.name)
+            esc(&anchor.name),
+            esc(&m.metric.header()),
+            m.metric.direction.describe()
         );
         out.push_str("<table class=\"data\"><thead><tr><th>codec configuration</th><th>BD-rate</th><th>BD-quality</th><th>images</th><th>warnings</th></tr></thead><tbody>");
         let a = r.anchor.min(m.curves.len() - 1);
@@ -264,7 +250,7 @@ fn bd_section(r: &Report, out: &mut String) {
                 swatch(c.color),
                 esc(&c.name),
                 num(br.mean, 2) + if br.mean.is_some() { " %" } else { "" },
-                num(bq.mean, 3),
+                num(bq.mean, m.metric.decimals + 1),
                 br.images_used,
                 warning_list(&warnings)
             );
@@ -357,10 +343,10 @@ fn plots_section(r: &Report, out: &mut String) {
 
 fn per_image_section(r: &Report, out: &mut String) {
     out.push_str("<section id=\"images\"><h2>Per image</h2>");
-    let metrics = super::series::metrics_present(r.records);
+    let metrics = metrics_present(r.records);
     let heads: String = metrics
         .iter()
-        .map(|m| format!("<th>{}</th>", esc(m.label)))
+        .map(|m| format!("<th>{}</th>", esc(&m.axis_label())))
         .collect();
     for img in images(r.records) {
         let rows: Vec<_> = r.records.iter().filter(|x| x.image == img).collect();
@@ -390,19 +376,7 @@ fn per_image_section(r: &Report, out: &mut String) {
             };
             let scores: String = metrics
                 .iter()
-                .map(|m| {
-                    format!(
-                        "<td>{}</td>",
-                        num(
-                            (m.get)(x),
-                            if m.key.contains("ssim") && m.key != "ssimulacra2" {
-                                4
-                            } else {
-                                2
-                            }
-                        )
-                    )
-                })
+                .map(|m| format!("<td>{}</td>", num((m.get)(x), m.decimals)))
                 .collect();
             let _ = write!(
                 out,

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::summary::SummaryRow;
+use crate::analysis::series::images;
+use crate::analysis::summary::SummaryRow;
 
 use super::html::num;
 use super::Report;
@@ -30,7 +31,7 @@ fn range(v: impl Iterator<Item = f64>, d: usize) -> String {
 /// The Markdown text.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut out = String::from("# codecbench summary\n\n");
-    let images = super::series::images(r.records).len();
+    let images = images(r.records).len();
     let failed = r.records.iter().filter(|x| !x.is_ok()).count();
     let mut line = format!(
         "{images} images, {} cells ({failed} failed)",
@@ -82,10 +83,15 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         let a = r.anchor.min(m.curves.len() - 1);
         let _ = write!(
             out,
-            "\n## BD-rate on {} against `{}`\n\nPer image, then averaged over images; negative = fewer bits for the same quality.\n\n\
+            "\n## BD-rate on {} against `{}`\n\nPer image, then averaged over images; BD-rate: negative = fewer bits for the same quality; \
+             BD-{}: difference at equal rate in {} ({}, so {} = better).\n\n\
              | codec configuration | BD-rate | BD-{} | images | warnings |\n|---|---:|---:|---:|---|\n",
-            m.metric.label,
+            m.metric.axis_label(),
             m.curves[a].name,
+            m.metric.key,
+            m.metric.header(),
+            m.metric.direction.describe(),
+            m.metric.direction.better_sign(),
             m.metric.key
         );
         for (t, c) in m.curves.iter().enumerate() {
@@ -100,7 +106,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
                 c.name,
                 num(br.mean, 2),
                 if br.mean.is_some() { " %" } else { "" },
-                num(bq.mean, 3),
+                num(bq.mean, m.metric.decimals + 1),
                 br.images_used,
                 if warnings > 0 {
                     format!("{warnings} (see report.html)")

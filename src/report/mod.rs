@@ -6,18 +6,19 @@ pub mod bd;
 pub mod crops;
 mod html;
 mod markdown;
-pub mod series;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::bdrate::Interp;
+use crate::analysis::summary::summarize;
 use crate::export::write_atomic;
 use crate::plot::{Figure, Panel, Series};
 use crate::record::CellRecord;
-use crate::summary::summarize;
 
-use series::{corpus_points, curves, image_points, images, metrics_present, speed_points, Curve};
+use crate::analysis::series::{
+    corpus_points, curves, image_points, images, metrics_present, speed_points, Curve,
+};
 
 /// How to make a report.
 #[derive(Clone, Debug)]
@@ -81,13 +82,13 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
             })
             .collect();
         out.push((
-            format!("rd-{}", m.key),
+            format!("rd-{}", m.column),
             Figure {
-                title: format!("Rate-distortion over the corpus: {}", m.label),
+                title: format!("Rate-distortion over the corpus: {}", m.axis_label()),
                 panels: vec![Panel {
                     title: format!("mean over {n_images} images at each setting"),
                     x_label: "bits per pixel, mean over images".into(),
-                    y_label: format!("{}, mean over images", m.label),
+                    y_label: format!("{}, mean over images", m.axis_label()),
                     series,
                     log_y: false,
                 }],
@@ -101,7 +102,7 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
             .map(|img| Panel {
                 title: img.clone(),
                 x_label: "bits per pixel".into(),
-                y_label: m.label.into(),
+                y_label: m.axis_label(),
                 series: lossy
                     .iter()
                     .map(|c| Series {
@@ -117,9 +118,9 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
             })
             .collect();
         out.push((
-            format!("rd-{}-per-image", m.key),
+            format!("rd-{}-per-image", m.column),
             Figure {
-                title: format!("Rate-distortion per image: {}", m.label),
+                title: format!("Rate-distortion per image: {}", m.axis_label()),
                 panels,
                 columns: 3,
                 panel_size: SMALL,

@@ -104,7 +104,7 @@ pub fn engine() -> codecbench::run::Engine {
         save_encoded: None,
         cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
         cache: None,
-        metrics: vec![codecbench::measure::Metric::Psnr],
+        metrics: vec![codecbench::metrics::core()],
     }
 }
 

@@ -1,47 +1,14 @@
 //! Rate-distortion series from result rows: which quality metrics a run has, which curves
 //! (codec configurations) it has, and their points per image or averaged over the corpus.
 
+use std::collections::HashSet;
+
+use crate::analysis::bdrate::RdPoint;
+use crate::metrics::{MetricDef, METRICS};
 use crate::record::CellRecord;
 
-/// A quality metric column of results.csv that can be plotted against bits per pixel.
-pub struct MetricDef {
-    /// Column name.
-    pub key: &'static str,
-    /// Axis label with unit.
-    pub label: &'static str,
-    pub get: fn(&CellRecord) -> Option<f64>,
-}
-
-/// Every quality metric the harness can write, in display order.
-pub const METRICS: &[MetricDef] = &[
-    MetricDef {
-        key: "psnr",
-        label: "PSNR (dB)",
-        get: |r| r.psnr,
-    },
-    MetricDef {
-        key: "psnr_y",
-        label: "PSNR-Y, BT.601 luma (dB)",
-        get: |r| r.psnr_y,
-    },
-    MetricDef {
-        key: "ssim",
-        label: "SSIM",
-        get: |r| r.ssim,
-    },
-    MetricDef {
-        key: "ms_ssim",
-        label: "MS-SSIM",
-        get: |r| r.ms_ssim,
-    },
-    MetricDef {
-        key: "ssimulacra2",
-        label: "SSIMULACRA2",
-        get: |r| r.ssimulacra2,
-    },
-];
-
-/// The metrics with at least one finite value among successful rows.
+/// The metrics of the table with at least one finite value among successful rows, in table
+/// order.
 pub fn metrics_present(records: &[CellRecord]) -> Vec<&'static MetricDef> {
     METRICS
         .iter()
@@ -51,6 +18,24 @@ pub fn metrics_present(records: &[CellRecord]) -> Vec<&'static MetricDef> {
                 .any(|r| r.is_ok() && (m.get)(r).is_some_and(f64::is_finite))
         })
         .collect()
+}
+
+/// The distinct settings of `rows`, ascending (no setting first). Settings are numbers, so
+/// `total_cmp` orders them and `==` makes them equal (0.0 and -0.0 are one setting).
+fn distinct_settings<'a>(rows: impl Iterator<Item = &'a CellRecord>) -> Vec<Option<f64>> {
+    let mut settings: Vec<Option<f64>> = rows.map(|r| r.setting).collect();
+    settings.sort_by(|a, b| match (a, b) {
+        (Some(x), Some(y)) => x.total_cmp(y),
+        _ => a.is_some().cmp(&b.is_some()),
+    });
+    settings.dedup_by(|a, b| a == b);
+    settings
+}
+
+/// A setting as a hash key: f64 is not `Hash`, its bits are (-0.0 is folded into 0.0, as `==`
+/// makes them one setting).
+fn setting_key(s: Option<f64>) -> Option<u64> {
+    s.map(|v| if v == 0.0 { 0.0f64 } else { v }.to_bits())
 }
 
 /// One codec configuration (all settings of one codec with fixed options).
@@ -93,7 +78,7 @@ pub fn images(records: &[CellRecord]) -> Vec<String> {
 /// One point of a curve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
-    pub setting: Option<i64>,
+    pub setting: Option<f64>,
     pub bpp: f64,
     pub quality: f64,
 }
@@ -131,22 +116,24 @@ pub fn corpus_points(
     metric: &MetricDef,
 ) -> (Vec<Point>, usize) {
     let rows: Vec<&CellRecord> = records.iter().filter(|r| r.curve == curve).collect();
-    let mut settings: Vec<Option<i64>> = rows.iter().map(|r| r.setting).collect();
-    settings.sort();
-    settings.dedup();
+    let settings = distinct_settings(rows.iter().copied());
     let usable = |r: &CellRecord| {
         r.is_ok() && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
     };
     // (image, setting) pairs with a usable value, looked up rather than searched for: a large
     // corpus has many rows per curve.
-    let have: std::collections::HashSet<(&str, Option<i64>)> = rows
+    let have: HashSet<(&str, Option<u64>)> = rows
         .iter()
         .filter(|r| usable(r))
-        .map(|r| (r.image.as_str(), r.setting))
+        .map(|r| (r.image.as_str(), setting_key(r.setting)))
         .collect();
-    let complete: std::collections::HashSet<String> = images(records)
+    let complete: HashSet<String> = images(records)
         .into_iter()
-        .filter(|img| settings.iter().all(|s| have.contains(&(img.as_str(), *s))))
+        .filter(|img| {
+            settings
+                .iter()
+                .all(|s| have.contains(&(img.as_str(), setting_key(*s))))
+        })
         .collect();
     if complete.is_empty() {
         return (Vec::new(), 0);
@@ -169,16 +156,26 @@ pub fn corpus_points(
     (points, complete.len())
 }
 
+/// Rate-distortion points of `metric` for BD computations: `(bpp, value)` pairs turned so that
+/// quality is higher-is-better ([`crate::metrics::Direction::oriented`]), which
+/// `crate::analysis::bdrate` assumes. Lower-is-better metrics come out negated.
+pub fn oriented_points(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    metric: &MetricDef,
+) -> Vec<RdPoint> {
+    points
+        .into_iter()
+        .map(|(bpp, q)| RdPoint::new(bpp, metric.direction.oriented(q)))
+        .collect()
+}
+
 /// Mean encode time per megapixel (ms/MP) against mean bpp, per setting of `curve`.
 pub fn speed_points(records: &[CellRecord], curve: &str) -> Vec<(f64, f64)> {
     let rows: Vec<&CellRecord> = records
         .iter()
         .filter(|r| r.curve == curve && r.is_ok() && r.encode_ms.is_some() && r.bpp.is_some())
         .collect();
-    let mut settings: Vec<Option<i64>> = rows.iter().map(|r| r.setting).collect();
-    settings.sort();
-    settings.dedup();
-    settings
+    distinct_settings(rows.iter().copied())
         .iter()
         .map(|s| {
             let at: Vec<&&CellRecord> = rows.iter().filter(|r| r.setting == *s).collect();
@@ -198,7 +195,7 @@ pub fn speed_points(records: &[CellRecord], curve: &str) -> Vec<(f64, f64)> {
 mod tests {
     use super::*;
 
-    fn rec(image: &str, curve: &str, setting: i64, bpp: f64, psnr: f64) -> CellRecord {
+    fn rec(image: &str, curve: &str, setting: f64, bpp: f64, psnr: f64) -> CellRecord {
         CellRecord {
             image: image.into(),
             curve: curve.into(),
@@ -216,16 +213,16 @@ mod tests {
 
     #[test]
     fn corpus_points_average_only_images_complete_on_the_curve() {
-        let mut failed = rec("c", "jpeg", 20, 0.4, 31.0);
+        let mut failed = rec("c", "jpeg", 20.0, 0.4, 31.0);
         failed.status = crate::record::Status::Error;
         let rows = vec![
-            rec("a", "jpeg", 10, 0.2, 30.0),
-            rec("a", "jpeg", 20, 0.4, 34.0),
-            rec("b", "jpeg", 10, 0.4, 32.0),
-            rec("b", "jpeg", 20, 0.8, 36.0),
-            rec("c", "jpeg", 10, 9.0, 99.0),
+            rec("a", "jpeg", 10.0, 0.2, 30.0),
+            rec("a", "jpeg", 20.0, 0.4, 34.0),
+            rec("b", "jpeg", 10.0, 0.4, 32.0),
+            rec("b", "jpeg", 20.0, 0.8, 36.0),
+            rec("c", "jpeg", 10.0, 9.0, 99.0),
             failed,
-            rec("a", "png", 2, 9.0, f64::INFINITY),
+            rec("a", "png", 2.0, 9.0, f64::INFINITY),
         ];
         let m = &METRICS[0];
         let (pts, n) = corpus_points(&rows, "jpeg", m);
@@ -233,7 +230,7 @@ mod tests {
         assert_eq!(
             pts[0],
             Point {
-                setting: Some(10),
+                setting: Some(10.0),
                 bpp: 0.30000000000000004,
                 quality: 31.0
             }

@@ -1,8 +1,9 @@
-//! Per codec configuration and setting, over the corpus: the rows of summary.csv.
+//! Per codec configuration and setting, over the corpus: the rows of summary.csv. The mean of
+//! every metric is filled through the metric table (`crate::metrics::METRICS`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::psnr_from_mse;
+use crate::metrics::{psnr_from_mse, METRICS};
 use crate::record::CellRecord;
 
 /// One row of summary.csv. Means are over the images whose cell succeeded.
@@ -13,7 +14,9 @@ pub struct SummaryRow {
     pub curve: String,
     pub spec: String,
     pub setting_key: String,
-    pub setting: Option<i64>,
+    /// As in results.csv: integers without a decimal point.
+    #[serde(serialize_with = "crate::export::setting_number")]
+    pub setting: Option<f64>,
     pub options: String,
     /// Images whose cell succeeded.
     pub images: usize,
@@ -31,7 +34,8 @@ pub struct SummaryRow {
     /// number of samples compared, then 10 log10(1 / pooled).
     pub psnr_of_pooled_mse: Option<f64>,
     pub mean_compression_ratio: Option<f64>,
-    /// Means over images of the perceptual metrics (empty when not measured).
+    /// Means over images of the perceptual metrics (empty when not measured); one field per
+    /// entry of the metric table, filled through its `set_mean`.
     pub mean_psnr_y: Option<f64>,
     pub mean_ssim: Option<f64>,
     pub mean_ms_ssim: Option<f64>,
@@ -79,7 +83,7 @@ pub fn summarize(records: &[CellRecord]) -> Vec<SummaryRow> {
             let col = |f: fn(&CellRecord) -> Option<f64>| -> Vec<f64> {
                 ok.iter().filter_map(|r| f(r)).collect()
             };
-            SummaryRow {
+            let mut row = SummaryRow {
                 codec: first.codec.clone(),
                 codec_version: first.codec_version.clone(),
                 curve: first.curve.clone(),
@@ -95,16 +99,16 @@ pub fn summarize(records: &[CellRecord]) -> Vec<SummaryRow> {
                 mean_bpp: mean(&col(|r| r.bpp)),
                 bpp_of_totals: (total_pixels > 0)
                     .then(|| 8.0 * total_bytes as f64 / total_pixels as f64),
-                mean_psnr: mean(&col(|r| r.psnr)),
                 psnr_of_pooled_mse: (den > 0).then(|| psnr_from_mse(num / den as f64, 1.0)),
                 mean_compression_ratio: mean(&col(|r| r.compression_ratio)),
-                mean_psnr_y: mean(&col(|r| r.psnr_y)),
-                mean_ssim: mean(&col(|r| r.ssim)),
-                mean_ms_ssim: mean(&col(|r| r.ms_ssim)),
-                mean_ssimulacra2: mean(&col(|r| r.ssimulacra2)),
                 encode_ms_total: col(|r| r.encode_ms).iter().sum(),
                 decode_ms_total: col(|r| r.decode_ms).iter().sum(),
+                ..SummaryRow::default()
+            };
+            for m in METRICS {
+                (m.set_mean)(&mut row, mean(&col(m.get)));
             }
+            row
         })
         .collect()
 }
