@@ -34,7 +34,10 @@ fn corpus() -> PathBuf {
     let dir = golden_dir().join("corpus");
     if std::env::var_os("CODECBENCH_BLESS").is_some() && !dir.is_dir() {
         std::fs::create_dir_all(&dir).unwrap();
-        common::write_png(&common::textured_u8(176, 168, 3, 11), &dir.join("photo.png"));
+        common::write_png(
+            &common::textured_u8(176, 168, 3, 11),
+            &dir.join("photo.png"),
+        );
         common::write_png(&common::textured_u8(40, 36, 1, 12), &dir.join("gray8.png"));
         common::write_png(&common::textured_u16(48, 40, 13), &dir.join("ct16.png"));
         common::write_png(&common::textured_u8(37, 29, 4, 14), &dir.join("alpha.png"));
@@ -68,7 +71,12 @@ fn rows_without(path: &Path, blank: &[&str]) -> (Vec<String>, Vec<Vec<String>>) 
 fn assert_same(expected: &Path, got: &Path, blank: &[&str]) {
     let (eh, er) = rows_without(expected, blank);
     let (gh, gr) = rows_without(got, blank);
-    assert_eq!(gh, eh, "{}: columns differ from the golden file", got.display());
+    assert_eq!(
+        gh,
+        eh,
+        "{}: columns differ from the golden file",
+        got.display()
+    );
     assert_eq!(gr.len(), er.len(), "{}: row count", got.display());
     for (i, (g, e)) in gr.iter().zip(&er).enumerate() {
         for ((gv, ev), h) in g.iter().zip(e).zip(&eh) {
