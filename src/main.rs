@@ -121,7 +121,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
     if !args.no_report && !outcome.records.is_empty() {
         let opts = report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;
         let opts = ReportOptions {
-            meta: serde_json::to_value(&outcome.meta).ok(),
+            meta: Some(outcome.meta.clone()),
             ..opts
         };
         // A report failure is reported, not fatal: the measurements are already on disk.

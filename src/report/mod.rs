@@ -15,6 +15,7 @@ use crate::analysis::bdrate::Interp;
 use crate::export::write_atomic;
 use crate::plot::{Figure, Panel, Series};
 use crate::record::CellRecord;
+use crate::run_meta::{read_run, RunMeta, RUN_JSON};
 use crate::summary::summarize;
 
 use series::{corpus_points, curves, image_points, images, metrics_present, speed_points, Curve};
@@ -33,7 +34,7 @@ pub struct ReportOptions {
     /// Target bits per pixel of the visual comparison crops (default 0.5).
     pub crop_bpp: f64,
     /// run.json of the run, if there is one.
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<RunMeta>,
 }
 
 /// One plot, kept as SVG text and as files.
@@ -154,18 +155,16 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
 }
 
 /// Where each image's original lives, from run.json.
-fn original_paths(meta: Option<&serde_json::Value>, run_dir: &Path) -> HashMap<String, PathBuf> {
+fn original_paths(meta: Option<&RunMeta>, run_dir: &Path) -> HashMap<String, PathBuf> {
     let mut map = HashMap::new();
-    let Some(list) = meta.and_then(|m| m["corpus"].as_array()) else {
-        return map;
-    };
-    for img in list {
-        if let (Some(id), Some(p)) = (img["id"].as_str(), img["path"].as_str()) {
-            let p = PathBuf::from(p);
-            // Paths are as given on the command line: try the current folder, then the run's.
-            let p = if p.exists() { p } else { run_dir.join(&p) };
-            map.insert(id.to_string(), p);
-        }
+    for img in meta.map_or(&[][..], |m| &m.corpus) {
+        // Paths are as given on the command line: try the current folder, then the run's.
+        let p = if img.path.exists() {
+            img.path.clone()
+        } else {
+            run_dir.join(&img.path)
+        };
+        map.insert(img.id.clone(), p);
     }
     map
 }
@@ -226,21 +225,23 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
 }
 
 /// Results read for a report: the rows, the first run's run.json (with every run's corpus
-/// list merged into it), the first run's folder, and warnings about dropped duplicates.
+/// list merged into it), the first run's folder, and warnings about dropped duplicates and
+/// unreadable run.json files.
 pub struct Loaded {
     pub records: Vec<CellRecord>,
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<RunMeta>,
     pub run_dir: PathBuf,
     pub warnings: Vec<String>,
 }
 
 /// Reads results.csv files (or run folders holding one) and merges them; a cell (image hash
-/// and spec) that appears again is dropped with a warning.
+/// and spec) that appears again is dropped with a warning. A run.json that is absent is no
+/// error (results.csv may have been copied alone); one that cannot be read is a warning.
 pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
     let mut records: Vec<CellRecord> = Vec::new();
     // Cells already taken, by (image hash, image id, spec): merged runs can be large.
     let mut seen = std::collections::HashSet::new();
-    let mut meta: Option<serde_json::Value> = None;
+    let mut meta: Option<RunMeta> = None;
     let mut run_dir = None;
     let mut warnings = Vec::new();
     for input in inputs {
@@ -251,6 +252,7 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
         };
         let dir = csv
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
         let mut dropped = 0;
@@ -267,18 +269,14 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
                 csv.display()
             ));
         }
-        let this_meta = std::fs::read(dir.join("run.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        match (&mut meta, this_meta) {
-            (None, m) => meta = m,
-            (Some(first), Some(m)) => {
-                if let (Some(a), Some(b)) = (first["corpus"].as_array_mut(), m["corpus"].as_array())
-                {
-                    a.extend(b.iter().cloned());
-                }
+        if dir.join(RUN_JSON).exists() {
+            match read_run(&dir) {
+                Ok(m) => match &mut meta {
+                    None => meta = Some(m),
+                    Some(first) => first.corpus.extend(m.corpus),
+                },
+                Err(e) => warnings.push(format!("{e}; the report leaves the run's details out")),
             }
-            _ => {}
         }
         run_dir.get_or_insert(dir);
     }
