@@ -103,6 +103,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
             .map(codecbench::shard::parse)
             .transpose()?,
         metrics: codecbench::measure::parse_metrics(&args.metrics)?,
+        crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
     };
 
     let cancel = Arc::new(AtomicBool::new(false));

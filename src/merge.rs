@@ -154,6 +154,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, String> {
         json_bytes(&meta).map_err(|e| e.to_string())?,
         &mut files,
     )?;
+    let crops = crate::report::crops::merge(&dirs, out, &records);
+    files.extend(crops.files);
+    warnings.extend(crops.warnings);
     Ok(Merged {
         records,
         meta,

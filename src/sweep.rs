@@ -45,6 +45,9 @@ pub struct Sweep {
     pub shard: Option<(usize, usize)>,
     /// Metrics measured in every cell (default: psnr, psnr-y, ssim, ssimulacra2).
     pub metrics: Vec<Metric>,
+    /// Save the report's visual comparison crops under `<out>/crops/`, at the setting whose
+    /// bpp is nearest this (`None`: no crops, e.g. `--no-report`).
+    pub crop_bpp: Option<f64>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -234,6 +237,15 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, String
     let meta_path = sweep.out.join("run.json");
     write_file(&meta_path, &json_bytes(&meta).map_err(|e| e.to_string())?)?;
     files.push(meta_path);
+    if let Some(bpp) = sweep.crop_bpp {
+        let saved = pool.install(|| {
+            crate::report::crops::save(&sweep.out, &records, &sources, &sweep.configs, bpp)
+        });
+        for w in &saved.warnings {
+            progress.message(&format!("codecbench: warning: {w}"));
+        }
+        files.extend(saved.files);
+    }
     Ok(Outcome {
         records,
         summary,

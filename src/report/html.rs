@@ -435,13 +435,14 @@ fn crops_section(r: &Report, out: &mut String) {
         out,
         "<section id=\"visual\"><h2>Visual comparison</h2><p>Crops at 1:1 of the most detailed \
          region of each image, for each lossy codec configuration at the setting whose bpp is \
-         nearest {:.2}. Transparent areas show the checkerboard.</p>",
-        r.opts.crop_bpp
+         nearest {:.2}, saved by the run in its <code>crops/</code> folder. Transparent areas \
+         show the checkerboard.</p>",
+        r.crops.made_at.unwrap_or(r.opts.crop_bpp)
     );
-    if r.crops.is_empty() {
-        out.push_str("<p class=\"warn\">No originals were found (the report needs run.json beside results.csv and the corpus files at the paths it records), so there are no crops.</p>");
+    for n in &r.crops.notes {
+        let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
     }
-    for set in &r.crops {
+    for set in &r.crops.sets {
         let (x, y, w, h) = set.rect;
         let _ = write!(
             out,
@@ -468,7 +469,7 @@ fn crops_section(r: &Report, out: &mut String) {
                 esc(&c.spec),
                 num(Some(c.bpp), 3),
                 num(c.psnr, 2),
-                c.source
+                esc(&c.source)
             );
         }
         out.push_str("</div>");

@@ -1,6 +1,7 @@
 //! The report: plots (SVG and PNG), BD-rate tables, `report.html` (one self-contained file) and
-//! `summary.md`, made from result rows alone, so a report can be remade, or made from merged
-//! runs, without encoding anything again.
+//! `summary.md`, made from the files of a run folder alone (result rows, run.json and the crops
+//! `run` saved), so a report can be remade, or made from merged runs, without any codec or
+//! corpus file.
 
 pub mod bd;
 pub mod crops;
@@ -8,7 +9,6 @@ mod html;
 mod markdown;
 pub mod series;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::bdrate::Interp;
@@ -25,13 +25,14 @@ use series::{corpus_points, curves, image_points, images, metrics_present, speed
 pub struct ReportOptions {
     /// Folder to write into.
     pub out: PathBuf,
-    /// Folder that `encoded_file` paths are relative to (the run folder).
+    /// The run folder: its `crops/` holds the visual comparison crops the run saved.
     pub run_dir: PathBuf,
     /// Anchor codec (name or curve) for BD tables; default: the first lossy curve.
     pub anchor: Option<String>,
     /// BD interpolation (default PCHIP).
     pub interp: Interp,
-    /// Target bits per pixel of the visual comparison crops (default 0.5).
+    /// Target bits per pixel of the visual comparison crops (default 0.5); the report shows
+    /// the crops the run saved and says so when they were made at another bpp.
     pub crop_bpp: f64,
     /// run.json of the run, if there is one.
     pub meta: Option<RunMeta>,
@@ -52,7 +53,8 @@ pub struct Report<'a> {
     pub anchor: usize,
     pub bd: Vec<bd::BdMatrix>,
     pub plots: Vec<Plot>,
-    pub crops: Vec<crops::CropSet>,
+    /// The crops saved in the run folder (never made here).
+    pub crops: crops::Crops,
 }
 
 const PANEL: (u32, u32) = (620, 430);
@@ -154,21 +156,6 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
     out
 }
 
-/// Where each image's original lives, from run.json.
-fn original_paths(meta: Option<&RunMeta>, run_dir: &Path) -> HashMap<String, PathBuf> {
-    let mut map = HashMap::new();
-    for img in meta.map_or(&[][..], |m| &m.corpus) {
-        // Paths are as given on the command line: try the current folder, then the run's.
-        let p = if img.path.exists() {
-            img.path.clone()
-        } else {
-            run_dir.join(&img.path)
-        };
-        map.insert(img.id.clone(), p);
-    }
-    map
-}
-
 /// Writes report.html, summary.md and plots/ into `opts.out`; returns the files written.
 pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<PathBuf>, String> {
     let curves = curves(records);
@@ -179,7 +166,7 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
         .map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
     let mut files = Vec::new();
     let mut plots = Vec::new();
-    // Rendering is independent per figure (and crops per image): use every core.
+    // Rendering is independent per figure: use every core.
     use rayon::prelude::*;
     let rendered: Vec<(String, Figure, String, Vec<u8>)> = figures(records, &curves)
         .into_par_iter()
@@ -201,8 +188,7 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
         .into_iter()
         .map(|m| bd::matrix(records, &curves, m, opts.interp))
         .collect();
-    let paths = original_paths(opts.meta.as_ref(), &opts.run_dir);
-    let crops = crops::build(records, &curves, &opts.run_dir, &paths, opts.crop_bpp);
+    let crops = crops::load(&opts.run_dir, records, &curves, opts.crop_bpp);
     let report = Report {
         records,
         opts,
@@ -224,9 +210,9 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
     Ok(files)
 }
 
-/// Results read for a report: the rows, the first run's run.json (with every run's corpus
-/// list merged into it), the first run's folder, and warnings about dropped duplicates and
-/// unreadable run.json files.
+/// Results read for a report: the rows, the first run's run.json, the first run's folder
+/// (where the crops are read from), and warnings about dropped duplicates and unreadable
+/// run.json files.
 pub struct Loaded {
     pub records: Vec<CellRecord>,
     pub meta: Option<RunMeta>,
@@ -269,12 +255,9 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
                 csv.display()
             ));
         }
-        if dir.join(RUN_JSON).exists() {
+        if meta.is_none() && run_dir.is_none() && dir.join(RUN_JSON).exists() {
             match read_run(&dir) {
-                Ok(m) => match &mut meta {
-                    None => meta = Some(m),
-                    Some(first) => first.corpus.extend(m.corpus),
-                },
+                Ok(m) => meta = Some(m),
                 Err(e) => warnings.push(format!("{e}; the report leaves the run's details out")),
             }
         }
