@@ -400,7 +400,11 @@ pub struct Crops {
 /// The message of a report whose run folder has no crops.
 fn absent(run_dir: &Path) -> String {
     format!(
-        "Crops are absent: {} does not exist. Crops are made by `codecbench run` and saved in          the run folder's crops/; a run with --no-report saves none, and a results.csv copied          alone leaves them behind. To get them, re-run `codecbench run` without --no-report          (add --save-encoded to cut them from the kept encoded files instead of encoding          again), or copy the run's crops/ folder beside results.csv.",
+        "Crops are absent: {} does not exist. Crops are made by `codecbench run` and saved in \
+         the run folder's crops/; a run with --no-report saves none, and a results.csv copied \
+         alone leaves them behind. To get them, re-run `codecbench run` without --no-report \
+         (add --save-encoded to cut them from the kept encoded files instead of encoding \
+         again), or copy the run's crops/ folder beside results.csv.",
         run_dir.join(DIR).join(MANIFEST).display()
     )
 }
@@ -451,7 +455,9 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
     let mut notes = manifest.notes.clone();
     if (manifest.target_bpp - target_bpp).abs() > 1e-9 * target_bpp.abs().max(1.0) {
         notes.push(format!(
-            "The crops were made at {} bpp (the --crop-bpp of the run), not at the {} bpp asked              for: a report shows the crops saved in the run folder. To get crops at {} bpp, run              `codecbench run --crop-bpp {}` again.",
+            "The crops were made at {} bpp (the --crop-bpp of the run), not at the {} bpp asked \
+             for: a report shows the crops saved in the run folder. To get crops at {} bpp, run \
+             `codecbench run --crop-bpp {}` again.",
             manifest.target_bpp, target_bpp, target_bpp, target_bpp
         ));
     }
@@ -484,7 +490,8 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
         };
         if hash != Some(entry.image_hash.as_str()) {
             set.notes.push(format!(
-                "the crops in {} were made from other pixels than results.csv measured                  (crops/ of another run?); not shown",
+                "the crops in {} were made from other pixels than results.csv measured \
+                 (crops/ of another run?); not shown",
                 manifest_path.display()
             ));
             sets.push(set);
@@ -500,7 +507,8 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                 .find(|r| r.image == id && r.spec == cell.spec);
             let Some(rec) = rec.filter(|r| r.bpp == Some(cell.bpp) && r.bytes == cell.bytes) else {
                 set.notes.push(format!(
-                    "{}: the crop in {} is of a cell that results.csv does not have (crops/ of                      another run?); not shown",
+                    "{}: the crop in {} is of a cell that results.csv does not have (crops/ of \
+                     another run?); not shown",
                     cell.spec,
                     manifest_path.display()
                 ));
@@ -571,7 +579,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
     }
     if found.is_empty() {
         saved.warnings.push(format!(
-            "crops are absent: no input has {DIR}/{MANIFEST} (runs made with --no-report have              none), so the merged report has no crops; run the shards without --no-report to              get them"
+            "crops are absent: no input has {DIR}/{MANIFEST} (runs made with --no-report have \
+             none), so the merged report has no crops; run the shards without --no-report to \
+             get them"
         ));
         return saved;
     }
