@@ -9,7 +9,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageReader};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::pixels::Image;
 
@@ -30,7 +30,7 @@ pub struct SourceImage {
 }
 
 /// A file that could not be used, and why.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Skipped {
     pub path: PathBuf,
     pub reason: String,

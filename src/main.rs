@@ -102,6 +102,7 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
             .map_err(|e| anyhow!(e))?,
         metrics: codecbench::metrics::parse_metrics(&args.metrics)
             .with_context(|| format!("--metrics {}", args.metrics))?,
+        crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
     };
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -127,7 +128,7 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     if !args.no_report && !outcome.records.is_empty() {
         let opts = report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;
         let opts = ReportOptions {
-            meta: serde_json::to_value(&outcome.meta).ok(),
+            meta: Some(outcome.meta.clone()),
             ..opts
         };
         // A report failure is reported, not fatal: the measurements are already on disk.

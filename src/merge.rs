@@ -1,18 +1,20 @@
 //! `codecbench merge`: joins the run folders of a sharded sweep (or any runs of the same plan)
 //! into one run folder whose results.csv has the rows of the unsharded run, in the same order.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::analysis::summary::summarize;
-use crate::export::{csv_bytes, json_bytes, read_csv, write_atomic};
+use crate::export::{read_csv, write_csv, write_json, OutputError};
+use crate::plan::{JobKey, RowOrder};
 use crate::record::CellRecord;
+use crate::run_meta::{read_run, RunMeta, RunMetaError, TimingMeta, RUN_JSON};
 
 /// What a merge produced.
 pub struct Merged {
     pub records: Vec<CellRecord>,
-    pub meta: Value,
+    /// The merged run.json: the first input's, with the counts and times of all inputs.
+    pub meta: RunMeta,
     pub files: Vec<PathBuf>,
     /// Cells of the plan that no input had.
     pub missing: usize,
@@ -28,84 +30,109 @@ fn run_dir(p: &Path) -> PathBuf {
     }
 }
 
-fn read_meta(dir: &Path) -> Result<Value, String> {
-    let path = dir.join("run.json");
-    let bytes = std::fs::read(&path).map_err(|e| {
-        format!(
-            "{}: cannot read ({e}); merge needs each run's run.json",
-            path.display()
-        )
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// The plan of a run: image ids with hashes, and specs, in run order.
+fn plan(meta: &RunMeta) -> (Vec<(String, String)>, Vec<String>) {
+    let images = meta
+        .corpus
+        .iter()
+        .map(|i| (i.id.clone(), i.hash.clone()))
+        .collect();
+    (images, meta.specs.clone())
 }
 
-/// The plan of a run: image ids with hashes, and specs, in run order.
-fn plan(meta: &Value) -> (Vec<(String, String)>, Vec<String>) {
-    let images = meta["corpus"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    (
-                        i["id"].as_str().unwrap_or_default().to_string(),
-                        i["hash"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let specs = meta["specs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    (images, specs)
+/// The run.json of the merged run: the first input's, with the counts and times of all.
+fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: usize) -> RunMeta {
+    let sum = |f: fn(&TimingMeta) -> f64| -> f64 { metas.iter().map(|m| f(&m.timing)).sum() };
+    let capacity: f64 = metas
+        .iter()
+        .map(|m| m.timing.wall_s * m.jobs.max(1) as f64)
+        .sum();
+    let measured = sum(|t| t.measured_s);
+    let busy = sum(|t| t.cells_busy_s);
+    let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
+    RunMeta {
+        shard: None,
+        merged_from: dirs.to_vec(),
+        cells_planned: n,
+        cells_done: records.len(),
+        cells_failed: records.iter().filter(|r| !r.is_ok()).count(),
+        cells_cached: metas.iter().map(|m| m.cells_cached).sum(),
+        interrupted: metas.iter().any(|m| m.interrupted),
+        timing: TimingMeta {
+            wall_s: metas.iter().map(|m| m.timing.wall_s).fold(0.0, f64::max),
+            load_s: sum(|t| t.load_s),
+            prepare_s: sum(|t| t.prepare_s),
+            measured_s: measured,
+            codecs_s: sum(|t| t.codecs_s),
+            metrics_s: sum(|t| t.metrics_s),
+            cells_busy_s: busy,
+            efficiency: if capacity > 0.0 {
+                measured / capacity
+            } else {
+                0.0
+            },
+            overhead_share: ratio(capacity - measured),
+            in_cell_overhead_share: ratio(busy - measured),
+        },
+        ..metas[0].clone()
+    }
+}
+
+/// Why runs cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{0} (merge needs each run's run.json)")]
+    RunMeta(#[from] RunMetaError),
+    #[error("{} was made from another corpus or sweep than {}; merge only runs of one plan", dir.display(), first.display())]
+    OtherPlan { dir: PathBuf, first: PathBuf },
+    #[error("{}: cell {image} {spec} is not in the plan of its run.json", dir.display())]
+    Foreign {
+        dir: PathBuf,
+        image: String,
+        spec: String,
+    },
+    #[error("cannot create the output folder {}: {source}", path.display())]
+    OutDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// Merges `inputs` (run folders or their results.csv) into `out`.
-pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, String> {
+pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     let dirs: Vec<PathBuf> = inputs.iter().map(|p| run_dir(p)).collect();
-    let metas: Vec<Value> = dirs
-        .iter()
-        .map(|d| read_meta(d))
-        .collect::<Result<_, _>>()?;
+    let metas: Vec<RunMeta> = dirs.iter().map(|d| read_run(d)).collect::<Result<_, _>>()?;
     let (images, specs) = plan(&metas[0]);
     for (d, m) in dirs.iter().zip(&metas).skip(1) {
         if plan(m) != (images.clone(), specs.clone()) {
-            return Err(format!(
-                "{} was made from another corpus or sweep than {}; merge only runs of one plan",
-                d.display(),
-                dirs[0].display()
-            ));
+            return Err(MergeError::OtherPlan {
+                dir: d.clone(),
+                first: dirs[0].clone(),
+            });
         }
     }
-    let n = images.len() * specs.len();
-    let mut slots: Vec<Option<CellRecord>> = vec![None; n];
+    let order = RowOrder::new(images, &specs);
+    let n = order.len();
+    let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let mut warnings = Vec::new();
     for d in &dirs {
-        let rows: Vec<CellRecord> = read_csv(&d.join("results.csv")).map_err(|e| e.to_string())?;
+        let found: Vec<CellRecord> = read_csv(&d.join("results.csv"))?;
         let mut dup = 0;
-        for r in rows {
-            let i = images
-                .iter()
-                .position(|(id, h)| *id == r.image && *h == r.image_hash);
-            let s = specs.iter().position(|x| *x == r.spec);
-            let (Some(i), Some(s)) = (i, s) else {
-                return Err(format!(
-                    "{}: cell {} {} is not in the plan of its run.json",
-                    d.display(),
-                    r.image,
-                    r.spec
-                ));
+        for r in found {
+            let Some(key) = order.key_of(&r.image, &r.image_hash, &r.spec) else {
+                return Err(MergeError::Foreign {
+                    dir: d.clone(),
+                    image: r.image,
+                    spec: r.spec,
+                });
             };
-            let slot = &mut slots[i * specs.len() + s];
-            if slot.is_some() {
-                dup += 1;
-            } else {
-                *slot = Some(r);
+            match rows.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => dup += 1,
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(r);
+                }
             }
         }
         if dup > 0 {
@@ -115,67 +142,30 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, String> {
             ));
         }
     }
-    let missing = slots.iter().filter(|s| s.is_none()).count();
-    let records: Vec<CellRecord> = slots.into_iter().flatten().collect();
+    let missing = n - rows.len();
+    let records: Vec<CellRecord> = rows.into_values().collect();
 
-    let mut meta = metas[0].clone();
-    let sum = |key: &str| -> f64 { metas.iter().filter_map(|m| m["timing"][key].as_f64()).sum() };
-    let capacity: f64 = metas
-        .iter()
-        .map(|m| m["timing"]["wall_s"].as_f64().unwrap_or(0.0) * m["jobs"].as_f64().unwrap_or(1.0))
-        .sum();
-    let measured = sum("measured_s");
-    meta["shard"] = Value::Null;
-    meta["merged_from"] = dirs
-        .iter()
-        .map(|d| Value::from(d.display().to_string()))
-        .collect();
-    meta["cells_planned"] = n.into();
-    meta["cells_done"] = records.len().into();
-    meta["cells_failed"] = records.iter().filter(|r| !r.is_ok()).count().into();
-    meta["cells_cached"] = metas
-        .iter()
-        .filter_map(|m| m["cells_cached"].as_u64())
-        .sum::<u64>()
-        .into();
-    meta["interrupted"] = metas
-        .iter()
-        .any(|m| m["interrupted"].as_bool() == Some(true))
-        .into();
-    meta["timing"] = serde_json::json!({
-        "wall_s": metas.iter().filter_map(|m| m["timing"]["wall_s"].as_f64()).fold(0.0, f64::max),
-        "load_s": sum("load_s"),
-        "prepare_s": sum("prepare_s"),
-        "measured_s": measured,
-        "cells_busy_s": sum("cells_busy_s"),
-        "efficiency": if capacity > 0.0 { measured / capacity } else { 0.0 },
-        "overhead_share": if measured > 0.0 { (capacity - measured) / measured } else { 0.0 },
-        "in_cell_overhead_share": if measured > 0.0 { (sum("cells_busy_s") - measured) / measured } else { 0.0 },
-    });
+    let meta = merged_meta(&metas, &dirs, &records, n);
 
-    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|source| MergeError::OutDir {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let mut files = Vec::new();
-    let write = |name: &str, bytes: Vec<u8>, files: &mut Vec<PathBuf>| -> Result<(), String> {
-        let p = out.join(name);
-        write_atomic(&p, &bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        files.push(p);
-        Ok(())
-    };
-    write(
-        "results.csv",
-        csv_bytes(&records).map_err(|e| e.to_string())?,
-        &mut files,
-    )?;
-    write(
-        "summary.csv",
-        csv_bytes(&summarize(&records)).map_err(|e| e.to_string())?,
-        &mut files,
-    )?;
-    write(
-        "run.json",
-        json_bytes(&meta).map_err(|e| e.to_string())?,
-        &mut files,
-    )?;
+    for (name, result) in [
+        ("results.csv", write_csv(&out.join("results.csv"), &records)),
+        (
+            "summary.csv",
+            write_csv(&out.join("summary.csv"), &summarize(&records)),
+        ),
+        (RUN_JSON, write_json(&out.join(RUN_JSON), &meta)),
+    ] {
+        result?;
+        files.push(out.join(name));
+    }
+    let crops = crate::report::crops::merge(&dirs, out, &records);
+    files.extend(crops.files);
+    warnings.extend(crops.warnings);
     Ok(Merged {
         records,
         meta,

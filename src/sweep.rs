@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::analysis::summary::{summarize, SummaryRow};
 use crate::cache::{Cache, CacheError};
@@ -21,6 +20,7 @@ use crate::plan::{JobKey, Plan};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
 use crate::run::{pool, run_jobs, Engine, EngineTimes};
+use crate::run_meta::{CodecMeta, ImageMeta, RunMeta, TimingMeta};
 
 /// Why a sweep could not run (or could not write what it measured).
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,9 @@ pub struct Sweep {
     pub shard: Option<(usize, usize)>,
     /// Metrics measured in every cell (default: psnr, psnr-y, ssim, ssimulacra2).
     pub metrics: Vec<Metric>,
+    /// Save the report's visual comparison crops under `<out>/crops/`, at the setting whose
+    /// bpp is nearest this (`None`: no crops, e.g. `--no-report`).
+    pub crop_bpp: Option<f64>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -93,82 +96,6 @@ impl Outcome {
             0
         }
     }
-}
-
-/// run.json.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunMeta {
-    pub tool: &'static str,
-    pub tool_version: &'static str,
-    pub command: Vec<String>,
-    pub started: String,
-    pub finished: String,
-    pub interrupted: bool,
-    pub jobs: usize,
-    pub repeat: u32,
-    pub cpu_model: String,
-    pub cpu_count: usize,
-    pub os: String,
-    pub codecs: Vec<CodecMeta>,
-    pub specs: Vec<String>,
-    /// Metrics measured in every cell (part of the cache key).
-    pub metrics: String,
-    pub hash_of: &'static str,
-    pub corpus: Vec<ImageMeta>,
-    pub skipped: Vec<Skipped>,
-    /// Cells of the whole sweep (every shard).
-    pub cells_total: usize,
-    /// Cells this run was to measure (this shard's).
-    pub cells_planned: usize,
-    pub cells_done: usize,
-    pub cells_failed: usize,
-    /// Cells taken from the cache.
-    pub cells_cached: usize,
-    pub cache_dir: Option<PathBuf>,
-    /// [K, N] when this run is shard K of N.
-    pub shard: Option<[usize; 2]>,
-    pub timing: TimingMeta,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CodecMeta {
-    pub name: String,
-    pub version: String,
-    pub decoder: String,
-    pub lossless: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ImageMeta {
-    pub id: String,
-    pub path: PathBuf,
-    pub hash: String,
-    pub width: u32,
-    pub height: u32,
-    pub channels: u8,
-    pub bit_depth: u8,
-    pub file_bytes: u64,
-}
-
-/// Where the time went. `measured_s` is codec calls (all repeats) plus metrics.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct TimingMeta {
-    pub wall_s: f64,
-    pub load_s: f64,
-    pub prepare_s: f64,
-    pub measured_s: f64,
-    /// Of `measured_s`: encode and decode calls (all repeats) ...
-    pub codecs_s: f64,
-    /// ... and metric computation.
-    pub metrics_s: f64,
-    pub cells_busy_s: f64,
-    /// measured / (wall x jobs): 1.0 means every core did codec or metric work all the time.
-    pub efficiency: f64,
-    /// (wall x jobs - measured) / measured: everything else (loading, scheduling, idle
-    /// cores, writing files) as a share of the codec and metric time.
-    pub overhead_share: f64,
-    /// (cell wall time - measured) / measured: bookkeeping inside cells only.
-    pub in_cell_overhead_share: f64,
 }
 
 /// A default run folder name: the UTC start time.
@@ -319,6 +246,15 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     let meta_path = sweep.out.join("run.json");
     write_json(&meta_path, &meta)?;
     files.push(meta_path);
+    if let Some(bpp) = sweep.crop_bpp {
+        let saved = pool.install(|| {
+            crate::report::crops::save(&sweep.out, &records, &sources, &sweep.configs, bpp)
+        });
+        for w in &saved.warnings {
+            progress.message(&format!("codecbench: warning: {w}"));
+        }
+        files.extend(saved.files);
+    }
     Ok(Outcome {
         records,
         summary,
@@ -365,8 +301,8 @@ fn run_meta(
     let capacity = wall * sweep.jobs as f64;
     let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
     RunMeta {
-        tool: "codecbench",
-        tool_version: env!("CARGO_PKG_VERSION"),
+        tool: "codecbench".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
         command: sweep.command.clone(),
         started: started_at.to_rfc3339(),
         finished: chrono::Utc::now().to_rfc3339(),
@@ -379,7 +315,7 @@ fn run_meta(
         codecs,
         specs: plan.configs().iter().map(|c| c.spec()).collect(),
         metrics: set_id(&sweep.metrics),
-        hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits",
+        hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits".into(),
         corpus: sources
             .iter()
             .map(|s| ImageMeta {
@@ -417,5 +353,6 @@ fn run_meta(
             overhead_share: ratio(capacity - measured),
             in_cell_overhead_share: ratio(busy - measured),
         },
+        merged_from: Vec::new(),
     }
 }

@@ -1,6 +1,7 @@
-//! The report end to end: a run writes report.html, summary.md and plots; the HTML is
-//! self-contained and has every section filled; `codecbench report` remakes it from the CSV
-//! alone; and, where Chromium is installed (CI installs it), a real browser renders it.
+//! The report end to end: a run writes report.html, summary.md, plots and the crops it shows;
+//! the HTML is self-contained and has every section filled; `codecbench report` remakes it from
+//! the run folder's files alone (no codec, no corpus file), and says plainly when the crops are
+//! absent; and, where Chromium is installed (CI installs it), a real browser renders it.
 
 mod common;
 
@@ -50,6 +51,23 @@ fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()
 }
 
+/// The visual comparison section of a report.
+fn visual(html: &str) -> &str {
+    &html[html.find("<section id=\"visual\">").unwrap()..]
+}
+
+/// The crops (data URIs) of a report, in page order.
+fn crop_images(html: &str) -> Vec<&str> {
+    visual(html)
+        .split("src=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect()
+}
+
+/// What a report says when its run folder has no crops.
+const CROPS_ABSENT: &str = "Crops are absent:";
+
 fn check_html(html: &str, expect_crops: bool) {
     for id in ["run", "summary", "bdrate", "plots", "images", "visual"] {
         assert!(
@@ -97,6 +115,10 @@ fn check_html(html: &str, expect_crops: bool) {
     if expect_crops {
         // Original + 2 lossy codecs for each of 4 images.
         assert_eq!(count(html, "src=\"data:image/png;base64,"), 4 * 3);
+        assert!(!visual(html).contains(CROPS_ABSENT));
+    } else {
+        assert_eq!(count(html, "src=\"data:image/png;base64,"), 0);
+        assert!(visual(html).contains(CROPS_ABSENT), "{}", visual(html));
     }
 }
 
@@ -107,6 +129,33 @@ fn run_writes_a_self_contained_report_and_markdown() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     check_html(&html, true);
     assert!(html.contains("saved file"));
+    assert!(!html.contains("re-encoded"));
+    // The crops shown are the ones the run saved: the manifest and its PNGs.
+    let manifest: codecbench::report::crops::Manifest =
+        codecbench::report::crops::read_manifest(&out)
+            .unwrap()
+            .expect("crops/crops.json");
+    assert_eq!(manifest.target_bpp, 0.5);
+    assert_eq!(manifest.images.len(), 4);
+    let mut saved_pngs = Vec::new();
+    for img in &manifest.images {
+        assert_eq!(img.cells.len(), 2, "{}", img.image);
+        saved_pngs.push(std::fs::read(out.join("crops").join(&img.original)).unwrap());
+        for c in &img.cells {
+            assert_eq!(c.source, "saved file");
+            saved_pngs.push(std::fs::read(out.join("crops").join(&c.file)).unwrap());
+        }
+    }
+    use base64::Engine as _;
+    let shown: Vec<Vec<u8>> = crop_images(&html)
+        .iter()
+        .map(|u| {
+            base64::engine::general_purpose::STANDARD
+                .decode(u.strip_prefix("data:image/png;base64,").unwrap())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(shown, saved_pngs);
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.starts_with("# codecbench summary"));
     assert!(
@@ -128,10 +177,16 @@ fn run_writes_a_self_contained_report_and_markdown() {
 }
 
 #[test]
-fn report_is_remade_from_the_csv_alone() {
+fn report_is_remade_from_the_run_folder_alone() {
     let dir = corpus();
-    let out = run(dir.path(), &["--no-report"]);
-    assert!(!out.join("report.html").exists(), "--no-report");
+    let out = run(dir.path(), &[]);
+    let first = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // No saved files: the run made its crops by encoding the originals again.
+    check_html(&first, true);
+    assert!(first.contains("re-encoded"));
+
+    // The report needs no codec and no corpus file: the corpus is gone.
+    std::fs::remove_dir_all(dir.path().join("corpus")).unwrap();
     let again = dir.path().join("again");
     let assert = codecbench()
         .arg("report")
@@ -147,12 +202,57 @@ fn report_is_remade_from_the_csv_alone() {
         "{stdout}"
     );
     let html = std::fs::read_to_string(again.join("report.html")).unwrap();
-    // No saved files: crops come from encoding the originals again (same codec versions).
     check_html(&html, true);
     assert!(html.contains("re-encoded"));
+    assert_eq!(crop_images(&html), crop_images(&first), "the same crops");
     assert!(html.contains("cubic polynomial fit (VCEG-M33)"));
     let md = std::fs::read_to_string(again.join("summary.md")).unwrap();
     assert!(md.contains("against `webp:method=4`"), "{md}");
+
+    // Another --crop-bpp: the saved crops are shown, and the report says at what bpp.
+    let other = dir.path().join("other-bpp");
+    codecbench()
+        .arg("report")
+        .arg(&out)
+        .args(["--crop-bpp", "1.5"])
+        .arg("--out")
+        .arg(&other)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(other.join("report.html")).unwrap();
+    check_html(&html, true);
+    assert!(
+        visual(&html).contains("The crops were made at 0.5 bpp"),
+        "{}",
+        visual(&html)
+    );
+    assert!(visual(&html).contains("codecbench run --crop-bpp 1.5"));
+
+    // results.csv copied alone into an empty folder: the report says the crops are absent
+    // and how to get them.
+    let alone = dir.path().join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(out.join("results.csv"), alone.join("results.csv")).unwrap();
+    codecbench()
+        .arg("report")
+        .arg(alone.join("results.csv"))
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(alone.join("report.html")).unwrap();
+    check_html(&html, false);
+    let section = visual(&html);
+    assert!(
+        section.contains(&format!(
+            "Crops are absent: {} does not exist.",
+            alone.join("crops/crops.json").display()
+        )),
+        "{section}"
+    );
+    assert!(
+        section.contains("re-run `codecbench run` without --no-report")
+            && section.contains("--save-encoded"),
+        "{section}"
+    );
 
     // Two runs merged: the repeated cells are dropped with a warning.
     let assert = codecbench()
@@ -182,6 +282,26 @@ fn report_is_remade_from_the_csv_alone() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("/nonexistent/results.csv"));
+}
+
+#[test]
+fn a_run_without_report_saves_no_crops_and_its_report_says_so() {
+    let dir = corpus();
+    let out = run(dir.path(), &["--no-report"]);
+    assert!(!out.join("report.html").exists(), "--no-report");
+    assert!(!out.join("crops").exists(), "--no-report saves no crops");
+    let again = dir.path().join("again");
+    codecbench()
+        .arg("report")
+        .arg(&out)
+        .arg("--out")
+        .arg(&again)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(again.join("report.html")).unwrap();
+    check_html(&html, false);
+    // run.json is there: the meta section is filled from it.
+    assert!(html.contains("jobs / repeat"), "meta section");
 }
 
 fn chromium() -> Option<PathBuf> {

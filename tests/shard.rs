@@ -1,5 +1,6 @@
 //! Sharding: `--shard K/N` runs a deterministic, cost-balanced share of the cells, and `merge`
-//! of all shards gives exactly the unsharded results.csv (timing columns aside).
+//! of all shards gives exactly the unsharded results.csv (timing columns aside), a typed
+//! run.json, and the crops the unsharded run would have saved.
 
 mod common;
 
@@ -7,11 +8,13 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use codecbench::record::CellRecord;
+use codecbench::report::crops::{read_manifest, Manifest};
+use codecbench::run_meta::read_run;
 
 fn run(corpus: &Path, out: &Path, extra: &[&str]) {
     Command::cargo_bin("codecbench")
         .unwrap()
-        .args(["run", "--quiet", "--no-cache", "--no-report", "--jobs", "2"])
+        .args(["run", "--quiet", "--no-cache", "--jobs", "2"])
         .args([
             "--codec",
             "png:preset=0",
@@ -27,6 +30,19 @@ fn run(corpus: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .assert()
         .success();
+}
+
+/// The crops manifest of a run folder, and the bytes of every PNG it names.
+fn crops(dir: &Path) -> (Manifest, Vec<Vec<u8>>) {
+    let m = read_manifest(dir).unwrap().expect("crops/crops.json");
+    let mut pngs = Vec::new();
+    for img in &m.images {
+        pngs.push(std::fs::read(dir.join("crops").join(&img.original)).unwrap());
+        for c in &img.cells {
+            pngs.push(std::fs::read(dir.join("crops").join(&c.file)).unwrap());
+        }
+    }
+    (m, pngs)
 }
 
 #[test]
@@ -89,8 +105,45 @@ fn merged_shards_equal_the_unsharded_run() {
             .collect::<Vec<_>>()
     );
 
+    // run.json of the merge is a typed run.json: the plan of the shards, every cell counted.
+    let merged = read_run(&out).unwrap();
+    let s1 = read_run(&d.join("s1")).unwrap();
+    assert_eq!(merged.shard, None);
+    assert_eq!(s1.shard, Some([1, 3]));
+    assert_eq!(
+        merged.merged_from,
+        [d.join("s3"), d.join("s1"), d.join("s2")]
+    );
+    assert_eq!((merged.cells_planned, merged.cells_done), (28, 28));
+    assert_eq!(merged.cells_failed, 0);
+    assert_eq!(merged.specs, s1.specs);
+    assert_eq!(merged.corpus, s1.corpus);
+    assert!(merged.timing.measured_s > 0.0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("merged from"),
+        "meta section names the shards"
+    );
+
+    // The shards' crops merged: the crops the unsharded run saved, PNGs copied alongside.
+    let (m_all, png_all) = crops(&d.join("all"));
+    let (m_merged, png_merged) = crops(&out);
+    assert_eq!(m_all.images.len(), 4);
+    assert!(m_all.images.iter().all(|i| i.cells.len() == 2));
+    assert_eq!(m_merged, m_all);
+    assert_eq!(png_merged, png_all);
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,").count(),
+        4 * 3,
+        "original and two lossy crops per image"
+    );
+
     // The same shard twice gives the same cells (deterministic split).
-    run(&corpus, &d.join("s1again"), &["--shard", "1/3"]);
+    run(
+        &corpus,
+        &d.join("s1again"),
+        &["--shard", "1/3", "--no-report"],
+    );
     assert_eq!(
         common::without_timing(&d.join("s1/results.csv")),
         common::without_timing(&d.join("s1again/results.csv"))
@@ -110,8 +163,45 @@ fn merged_shards_equal_the_unsharded_run() {
             sizes[2]
         )));
 
+    // A shard without crops (--no-report): merged with a warning naming it, the merged
+    // manifest says so; with no crops anywhere the merge says the crops are absent.
+    let assert = Command::cargo_bin("codecbench")
+        .unwrap()
+        .args(["merge", "--no-report"])
+        .args([d.join("s1again"), d.join("s2"), d.join("s3")])
+        .arg("--out")
+        .arg(d.join("some-crops"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(&format!("{}: no crops", d.join("s1again").display())),
+        "{stderr}"
+    );
+    let (m, _) = crops(&d.join("some-crops"));
+    assert!(
+        m.notes.iter().any(|n| n.contains("s1again")),
+        "{:?}",
+        m.notes
+    );
+    Command::cargo_bin("codecbench")
+        .unwrap()
+        .arg("merge")
+        .args([d.join("s1again"), d.join("s1again")])
+        .arg("--out")
+        .arg(d.join("no-crops"))
+        .assert()
+        .stderr(predicates::str::contains("crops are absent"));
+    assert!(read_manifest(&d.join("no-crops")).unwrap().is_none());
+    let html = std::fs::read_to_string(d.join("no-crops/report.html")).unwrap();
+    assert!(html.contains("Crops are absent:"));
+
     // Runs of different plans are refused.
-    run(&corpus, &d.join("other"), &["--codec", "identity"]);
+    run(
+        &corpus,
+        &d.join("other"),
+        &["--codec", "identity", "--no-report"],
+    );
     Command::cargo_bin("codecbench")
         .unwrap()
         .arg("merge")

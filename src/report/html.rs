@@ -84,37 +84,44 @@ fn meta_section(r: &Report, out: &mut String) {
         ),
     );
     if let Some(m) = &r.opts.meta {
-        let s = |k: &str| esc(m[k].as_str().unwrap_or("-"));
-        kv("tool", format!("codecbench {}", s("tool_version")));
+        kv("tool", format!("codecbench {}", esc(&m.tool_version)));
         kv(
             "started / finished",
-            format!("{} / {}", s("started"), s("finished")),
+            format!("{} / {}", esc(&m.started), esc(&m.finished)),
         );
         kv(
             "machine",
-            format!("{} ({} cores), {}", s("cpu_model"), m["cpu_count"], s("os")),
+            format!(
+                "{} ({} cores), {}",
+                esc(&m.cpu_model),
+                m.cpu_count,
+                esc(&m.os)
+            ),
         );
-        kv("jobs / repeat", format!("{} / {}", m["jobs"], m["repeat"]));
-        let t = &m["timing"];
+        kv("jobs / repeat", format!("{} / {}", m.jobs, m.repeat));
+        let t = &m.timing;
         kv(
             "time",
             format!(
                 "wall {:.1} s; codec+metric {:.1} s; parallel efficiency {:.3}",
-                t["wall_s"].as_f64().unwrap_or(0.0),
-                t["measured_s"].as_f64().unwrap_or(0.0),
-                t["efficiency"].as_f64().unwrap_or(0.0)
+                t.wall_s, t.measured_s, t.efficiency
             ),
         );
-        if m["interrupted"].as_bool() == Some(true) {
+        if m.interrupted {
             kv(
                 "interrupted",
                 "yes: this run holds only the cells finished before Ctrl-C".into(),
             );
         }
-        let cmd: Vec<String> = m["command"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str()).map(esc).collect())
-            .unwrap_or_default();
+        if !m.merged_from.is_empty() {
+            let from: Vec<String> = m
+                .merged_from
+                .iter()
+                .map(|d| format!("<code>{}</code>", esc(&d.display().to_string())))
+                .collect();
+            kv("merged from", from.join(", "));
+        }
+        let cmd: Vec<String> = m.command.iter().map(|x| esc(x)).collect();
         kv("command", format!("<code>{}</code>", cmd.join(" ")));
     }
     let mut versions: Vec<(String, String, String)> = Vec::new();
@@ -402,13 +409,14 @@ fn crops_section(r: &Report, out: &mut String) {
         out,
         "<section id=\"visual\"><h2>Visual comparison</h2><p>Crops at 1:1 of the most detailed \
          region of each image, for each lossy codec configuration at the setting whose bpp is \
-         nearest {:.2}. Transparent areas show the checkerboard.</p>",
-        r.opts.crop_bpp
+         nearest {:.2}, saved by the run in its <code>crops/</code> folder. Transparent areas \
+         show the checkerboard.</p>",
+        r.crops.made_at.unwrap_or(r.opts.crop_bpp)
     );
-    if r.crops.is_empty() {
-        out.push_str("<p class=\"warn\">No originals were found (the report needs run.json beside results.csv and the corpus files at the paths it records), so there are no crops.</p>");
+    for n in &r.crops.notes {
+        let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
     }
-    for set in &r.crops {
+    for set in &r.crops.sets {
         let (x, y, w, h) = set.rect;
         let _ = write!(
             out,
@@ -435,7 +443,7 @@ fn crops_section(r: &Report, out: &mut String) {
                 esc(&c.spec),
                 num(Some(c.bpp), 3),
                 num(c.psnr, 2),
-                c.source
+                esc(&c.source)
             );
         }
         out.push_str("</div>");

@@ -41,10 +41,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         let _ = write!(
             line,
             "; codecbench {}, started {}, {} jobs on {}",
-            m["tool_version"].as_str().unwrap_or("?"),
-            m["started"].as_str().unwrap_or("?"),
-            m["jobs"],
-            m["cpu_model"].as_str().unwrap_or("?")
+            m.tool_version, m.started, m.jobs, m.cpu_model
         );
     }
     let _ = writeln!(out, "{line}.\n");

@@ -1,13 +1,13 @@
 //! The report: plots (SVG and PNG), BD-rate tables, `report.html` (one self-contained file) and
-//! `summary.md`, made from result rows alone, so a report can be remade, or made from merged
-//! runs, without encoding anything again.
+//! `summary.md`, made from the files of a run folder alone (result rows, run.json and the crops
+//! `run` saved), so a report can be remade, or made from merged runs, without any codec or
+//! corpus file.
 
 pub mod bd;
 pub mod crops;
 mod html;
 mod markdown;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::bdrate::Interp;
@@ -15,6 +15,7 @@ use crate::analysis::summary::summarize;
 use crate::export::write_atomic;
 use crate::plot::{Figure, Panel, Series};
 use crate::record::CellRecord;
+use crate::run_meta::{read_run, RunMeta, RUN_JSON};
 
 use crate::analysis::series::{
     corpus_points, curves, image_points, images, metrics_present, speed_points, Curve,
@@ -25,16 +26,17 @@ use crate::analysis::series::{
 pub struct ReportOptions {
     /// Folder to write into.
     pub out: PathBuf,
-    /// Folder that `encoded_file` paths are relative to (the run folder).
+    /// The run folder: its `crops/` holds the visual comparison crops the run saved.
     pub run_dir: PathBuf,
     /// Anchor codec (name or curve) for BD tables; default: the first lossy curve.
     pub anchor: Option<String>,
     /// BD interpolation (default PCHIP).
     pub interp: Interp,
-    /// Target bits per pixel of the visual comparison crops (default 0.5).
+    /// Target bits per pixel of the visual comparison crops (default 0.5); the report shows
+    /// the crops the run saved and says so when they were made at another bpp.
     pub crop_bpp: f64,
     /// run.json of the run, if there is one.
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<RunMeta>,
 }
 
 /// One plot, kept as SVG text and as files.
@@ -52,7 +54,8 @@ pub struct Report<'a> {
     pub anchor: usize,
     pub bd: Vec<bd::BdMatrix>,
     pub plots: Vec<Plot>,
-    pub crops: Vec<crops::CropSet>,
+    /// The crops saved in the run folder (never made here).
+    pub crops: crops::Crops,
 }
 
 const PANEL: (u32, u32) = (620, 430);
@@ -154,23 +157,6 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
     out
 }
 
-/// Where each image's original lives, from run.json.
-fn original_paths(meta: Option<&serde_json::Value>, run_dir: &Path) -> HashMap<String, PathBuf> {
-    let mut map = HashMap::new();
-    let Some(list) = meta.and_then(|m| m["corpus"].as_array()) else {
-        return map;
-    };
-    for img in list {
-        if let (Some(id), Some(p)) = (img["id"].as_str(), img["path"].as_str()) {
-            let p = PathBuf::from(p);
-            // Paths are as given on the command line: try the current folder, then the run's.
-            let p = if p.exists() { p } else { run_dir.join(&p) };
-            map.insert(id.to_string(), p);
-        }
-    }
-    map
-}
-
 /// Writes report.html, summary.md and plots/ into `opts.out`; returns the files written.
 pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<PathBuf>, String> {
     let curves = curves(records);
@@ -181,7 +167,7 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
         .map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
     let mut files = Vec::new();
     let mut plots = Vec::new();
-    // Rendering is independent per figure (and crops per image): use every core.
+    // Rendering is independent per figure: use every core.
     use rayon::prelude::*;
     let rendered: Vec<(String, Figure, String, Vec<u8>)> = figures(records, &curves)
         .into_par_iter()
@@ -203,8 +189,7 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
         .into_iter()
         .map(|m| bd::matrix(records, &curves, m, opts.interp))
         .collect();
-    let paths = original_paths(opts.meta.as_ref(), &opts.run_dir);
-    let crops = crops::build(records, &curves, &opts.run_dir, &paths, opts.crop_bpp);
+    let crops = crops::load(&opts.run_dir, records, &curves, opts.crop_bpp);
     let report = Report {
         records,
         opts,
@@ -226,22 +211,24 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
     Ok(files)
 }
 
-/// Results read for a report: the rows, the first run's run.json (with every run's corpus
-/// list merged into it), the first run's folder, and warnings about dropped duplicates.
+/// Results read for a report: the rows, the first run's run.json, the first run's folder
+/// (where the crops are read from), and warnings about dropped duplicates and unreadable
+/// run.json files.
 pub struct Loaded {
     pub records: Vec<CellRecord>,
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<RunMeta>,
     pub run_dir: PathBuf,
     pub warnings: Vec<String>,
 }
 
 /// Reads results.csv files (or run folders holding one) and merges them; a cell (image hash
-/// and spec) that appears again is dropped with a warning.
+/// and spec) that appears again is dropped with a warning. A run.json that is absent is no
+/// error (results.csv may have been copied alone); one that cannot be read is a warning.
 pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
     let mut records: Vec<CellRecord> = Vec::new();
     // Cells already taken, by (image hash, image id, spec): merged runs can be large.
     let mut seen = std::collections::HashSet::new();
-    let mut meta: Option<serde_json::Value> = None;
+    let mut meta: Option<RunMeta> = None;
     let mut run_dir = None;
     let mut warnings = Vec::new();
     for input in inputs {
@@ -252,6 +239,7 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
         };
         let dir = csv
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let rows: Vec<CellRecord> = crate::export::read_csv(&csv).map_err(|e| e.to_string())?;
         let mut dropped = 0;
@@ -268,18 +256,11 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
                 csv.display()
             ));
         }
-        let this_meta = std::fs::read(dir.join("run.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        match (&mut meta, this_meta) {
-            (None, m) => meta = m,
-            (Some(first), Some(m)) => {
-                if let (Some(a), Some(b)) = (first["corpus"].as_array_mut(), m["corpus"].as_array())
-                {
-                    a.extend(b.iter().cloned());
-                }
+        if meta.is_none() && run_dir.is_none() && dir.join(RUN_JSON).exists() {
+            match read_run(&dir) {
+                Ok(m) => meta = Some(m),
+                Err(e) => warnings.push(format!("{e}; the report leaves the run's details out")),
             }
-            _ => {}
         }
         run_dir.get_or_insert(dir);
     }

@@ -1,0 +1,204 @@
+//! run.json, the metadata of a run folder, as a type written by `run` and `merge` and read
+//! back by `merge` and `report`. Every struct takes defaults for missing fields, so run.json
+//! files written by older versions (without the newer fields) still read.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Skipped;
+
+/// File name of the metadata in a run folder.
+pub const RUN_JSON: &str = "run.json";
+
+/// run.json.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunMeta {
+    pub tool: String,
+    pub tool_version: String,
+    pub command: Vec<String>,
+    pub started: String,
+    pub finished: String,
+    pub interrupted: bool,
+    pub jobs: usize,
+    pub repeat: u32,
+    pub cpu_model: String,
+    pub cpu_count: usize,
+    pub os: String,
+    pub codecs: Vec<CodecMeta>,
+    pub specs: Vec<String>,
+    /// Metrics measured in every cell (part of the cache key).
+    pub metrics: String,
+    pub hash_of: String,
+    pub corpus: Vec<ImageMeta>,
+    pub skipped: Vec<Skipped>,
+    /// Cells of the whole sweep (every shard).
+    pub cells_total: usize,
+    /// Cells this run was to measure (this shard's).
+    pub cells_planned: usize,
+    pub cells_done: usize,
+    pub cells_failed: usize,
+    /// Cells taken from the cache.
+    pub cells_cached: usize,
+    pub cache_dir: Option<PathBuf>,
+    /// [K, N] when this run is shard K of N.
+    pub shard: Option<[usize; 2]>,
+    pub timing: TimingMeta,
+    /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<PathBuf>,
+}
+
+/// One codec used by the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodecMeta {
+    pub name: String,
+    pub version: String,
+    pub decoder: String,
+    pub lossless: bool,
+}
+
+/// One image of the corpus.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageMeta {
+    pub id: String,
+    pub path: PathBuf,
+    pub hash: String,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub bit_depth: u8,
+    pub file_bytes: u64,
+}
+
+/// Where the time went. `measured_s` is codec calls (all repeats) plus metrics.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimingMeta {
+    pub wall_s: f64,
+    pub load_s: f64,
+    pub prepare_s: f64,
+    pub measured_s: f64,
+    /// Of `measured_s`: encode and decode calls (all repeats) ...
+    pub codecs_s: f64,
+    /// ... and metric computation.
+    pub metrics_s: f64,
+    pub cells_busy_s: f64,
+    /// measured / (wall x jobs): 1.0 means every core did codec or metric work all the time.
+    pub efficiency: f64,
+    /// (wall x jobs - measured) / measured: everything else (loading, scheduling, idle
+    /// cores, writing files) as a share of the codec and metric time.
+    pub overhead_share: f64,
+    /// (cell wall time - measured) / measured: bookkeeping inside cells only.
+    pub in_cell_overhead_share: f64,
+}
+
+/// Why run.json could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunMetaError {
+    /// The file is missing or unreadable.
+    #[error(
+        "cannot read {}: {source}; give a run folder written by `codecbench run` or `codecbench merge` (run.json sits beside results.csv)",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not a run.json.
+    #[error(
+        "cannot parse {}: {source}; the file is damaged or not a codecbench run.json: restore it from the run folder or run `codecbench run` again",
+        path.display()
+    )]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads `<dir>/run.json`.
+pub fn read_run(dir: &Path) -> Result<RunMeta, RunMetaError> {
+    let path = dir.join(RUN_JSON);
+    let bytes = std::fs::read(&path).map_err(|source| RunMetaError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| RunMetaError::Parse { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_run_json_of_an_older_version() {
+        // As written before `metrics`, `cells_cached`, `cache_dir`, `shard`, `codecs_s`,
+        // `metrics_s` and `merged_from` existed.
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{
+          "tool": "codecbench", "tool_version": "0.0.9", "command": ["codecbench", "run"],
+          "started": "2024-01-01T00:00:00+00:00", "finished": "2024-01-01T00:01:00+00:00",
+          "interrupted": false, "jobs": 2, "repeat": 1, "cpu_model": "x", "cpu_count": 2,
+          "os": "linux x86_64",
+          "codecs": [{"name": "jpeg", "version": "mozjpeg 0.10", "decoder": "mozjpeg", "lossless": false}],
+          "specs": ["jpeg:q=50"], "hash_of": "decoded pixels",
+          "corpus": [{"id": "a.png", "path": "corpus/a.png", "hash": "00ff", "width": 4,
+                      "height": 3, "channels": 3, "bit_depth": 8, "file_bytes": 99}],
+          "skipped": [{"path": "corpus/b.txt.png", "reason": "not an image"}],
+          "cells_total": 1, "cells_planned": 1, "cells_done": 1, "cells_failed": 0,
+          "timing": {"wall_s": 60.0, "load_s": 0.5, "prepare_s": 0.1, "measured_s": 100.0,
+                     "cells_busy_s": 101.0, "efficiency": 0.83, "overhead_share": 0.2,
+                     "in_cell_overhead_share": 0.01}
+        }"#;
+        std::fs::write(dir.path().join("run.json"), old).unwrap();
+        let m = read_run(dir.path()).unwrap();
+        assert_eq!(m.tool_version, "0.0.9");
+        assert_eq!(m.jobs, 2);
+        assert_eq!(m.specs, ["jpeg:q=50"]);
+        assert_eq!(m.codecs[0].version, "mozjpeg 0.10");
+        assert_eq!(m.corpus[0].path, PathBuf::from("corpus/a.png"));
+        assert_eq!(m.corpus[0].file_bytes, 99);
+        assert_eq!(m.skipped[0].reason, "not an image");
+        assert_eq!(m.timing.measured_s, 100.0);
+        // The newer fields take their defaults.
+        assert_eq!(m.metrics, "");
+        assert_eq!(m.cells_cached, 0);
+        assert_eq!(m.cache_dir, None);
+        assert_eq!(m.shard, None);
+        assert_eq!(m.timing.codecs_s, 0.0);
+        assert!(m.merged_from.is_empty());
+        // Written again, it has no `merged_from` (empty), and reads back the same.
+        let text = String::from_utf8(crate::export::json_bytes(&m).unwrap()).unwrap();
+        assert!(!text.contains("merged_from"), "{text}");
+        assert_eq!(serde_json::from_str::<RunMeta>(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn a_corrupt_run_json_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        std::fs::write(&path, "{\"tool\": \"codecbench\", \"jobs\": ").unwrap();
+        let e = read_run(dir.path()).unwrap_err();
+        assert!(matches!(e, RunMetaError::Parse { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("run `codecbench run` again"), "{text}");
+
+        // A field of the wrong type is a parse error too, not a silent default.
+        std::fs::write(&path, "{\"jobs\": \"two\"}").unwrap();
+        assert!(matches!(
+            read_run(dir.path()),
+            Err(RunMetaError::Parse { .. })
+        ));
+
+        let missing = dir.path().join("none");
+        let e = read_run(&missing).unwrap_err();
+        assert!(matches!(e, RunMetaError::Read { .. }), "{e:?}");
+        assert!(e
+            .to_string()
+            .contains(&missing.join("run.json").display().to_string()));
+    }
+}
