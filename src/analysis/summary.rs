@@ -1,48 +1,9 @@
 //! Per codec configuration and setting, over the corpus: the rows of summary.csv. The mean of
 //! every metric is filled through the metric table (`crate::metrics::METRICS`).
 
-use serde::{Deserialize, Serialize};
-
 use crate::metrics::{psnr_from_mse, METRICS};
 use crate::record::CellRecord;
-
-/// One row of summary.csv. Means are over the images whose cell succeeded.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SummaryRow {
-    pub codec: String,
-    pub codec_version: String,
-    pub curve: String,
-    pub spec: String,
-    pub setting_key: String,
-    /// As in results.csv: integers without a decimal point.
-    #[serde(serialize_with = "crate::export::setting_number")]
-    pub setting: Option<f64>,
-    pub options: String,
-    /// Images whose cell succeeded.
-    pub images: usize,
-    pub errors: usize,
-    pub total_bytes: u64,
-    pub total_raw_bytes: u64,
-    pub total_pixels: u64,
-    /// Arithmetic mean of the per-image bits per pixel.
-    pub mean_bpp: Option<f64>,
-    /// 8 x total bytes / total pixels: what the corpus costs as a whole.
-    pub bpp_of_totals: Option<f64>,
-    /// Arithmetic mean of per-image PSNR (inf if any image is reproduced exactly).
-    pub mean_psnr: Option<f64>,
-    /// PSNR of the pooled MSE: each image's MSE normalised by its peak^2, weighted by the
-    /// number of samples compared, then 10 log10(1 / pooled).
-    pub psnr_of_pooled_mse: Option<f64>,
-    pub mean_compression_ratio: Option<f64>,
-    /// Means over images of the perceptual metrics (empty when not measured); one field per
-    /// entry of the metric table, filled through its `set_mean`.
-    pub mean_psnr_y: Option<f64>,
-    pub mean_ssim: Option<f64>,
-    pub mean_ms_ssim: Option<f64>,
-    pub mean_ssimulacra2: Option<f64>,
-    pub encode_ms_total: f64,
-    pub decode_ms_total: f64,
-}
+pub use crate::record::SummaryRow;
 
 fn compared_samples(r: &CellRecord) -> u64 {
     let channels = [r.psnr_c0, r.psnr_c1, r.psnr_c2, r.psnr_c3]

@@ -1,7 +1,8 @@
 //! Codec spec strings: `name[:key=values,...]`, expanded into checked configurations.
 //!
-//! Values are a single value, a comma list (`q=50,75,90`) or an integer range with an optional
-//! step (`q=10..95:5`, both ends included when the step lands on them). A token without `=`
+//! Values are a single value, a comma list (`q=50,75,90`), an integer range with an optional
+//! step (`q=10..95:5`, both ends included when the step lands on them) or a range of real
+//! values with a step (`d=0.5..3:0.5`, values rounded to 9 decimals so they read back exactly). A token without `=`
 //! continues the previous key's list, so `jpeg:q=50,75,subsampling=444` is two keys. Every
 //! combination of the listed values becomes one configuration (options outer, setting inner).
 
@@ -442,5 +443,114 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("subsampling 420|422|444"), "{err}");
+    }
+
+    /// A codec with a real-valued setting that is lossless at 0 (as JPEG XL's distance is).
+    struct Distance;
+
+    static DISTANCE_PARAMS: std::sync::LazyLock<Vec<Param>> = std::sync::LazyLock::new(|| {
+        vec![
+            Param::float("d", 0.0, 25.0, 1.0, "distance; 0 is lossless"),
+            Param::int("effort", 1, 9, 7, "effort"),
+        ]
+    });
+
+    impl Codec for Distance {
+        fn name(&self) -> &str {
+            "dist"
+        }
+        fn version(&self) -> String {
+            "test".into()
+        }
+        fn decoder(&self) -> String {
+            "test".into()
+        }
+        fn extension(&self) -> &str {
+            "bin"
+        }
+        fn lossless(&self, params: &Params) -> bool {
+            params.float("d") == 0.0
+        }
+        fn params(&self) -> &[Param] {
+            &DISTANCE_PARAMS
+        }
+        fn input_layout(&self, src: crate::pixels::Layout) -> crate::pixels::Layout {
+            src
+        }
+        fn encode(
+            &self,
+            _: &crate::pixels::Image,
+            _: &Params,
+        ) -> Result<super::super::Encoded, super::super::CodecError> {
+            Err("not used".into())
+        }
+        fn decode(&self, _: &[u8]) -> Result<super::super::Decoded, super::super::CodecError> {
+            Err("not used".into())
+        }
+    }
+
+    fn with_distance() -> Registry {
+        let mut r = Registry::builtin();
+        r.add(Arc::new(Distance)).unwrap();
+        r
+    }
+
+    #[test]
+    fn float_settings_expand_exactly_and_losslessness_is_per_configuration() {
+        let r = with_distance();
+        let c = r.parse_spec("dist:d=0..1.5:0.5,effort=3").unwrap();
+        let specs: Vec<String> = c.iter().map(|c| c.spec()).collect();
+        assert_eq!(
+            specs,
+            [
+                "dist:d=0,effort=3",
+                "dist:d=0.5,effort=3",
+                "dist:d=1,effort=3",
+                "dist:d=1.5,effort=3"
+            ]
+        );
+        assert_eq!(c[1].setting_value(), Some(0.5));
+        assert!(c[0].lossless() && !c[1].lossless());
+        // Repeated addition would give 0.30000000000000004; the spec must read back exactly.
+        let c = r.parse_spec("dist:d=0.1..0.3:0.1").unwrap();
+        let d: Vec<f64> = c.iter().filter_map(|c| c.setting_value()).collect();
+        assert_eq!(d, [0.1, 0.2, 0.3]);
+        let again = r.parse_spec(&c[2].spec()).unwrap();
+        assert_eq!(again[0].spec(), c[2].spec());
+        // A probe derived from a configuration is checked against the range.
+        let p = c[0].with_setting(Value::Float(2.25)).unwrap();
+        assert_eq!(p.spec(), "dist:d=2.25,effort=7");
+        let e = c[0]
+            .with_setting(Value::Float(30.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("d=30 is outside 0..25"), "{e}");
+    }
+
+    #[test]
+    fn float_rejections_name_the_spec_and_keys() {
+        let r = with_distance();
+        for (bad, why) in [
+            ("dist:d=26", "d=26 is outside 0..25"),
+            ("dist:d=abc", "d=\"abc\" is not a number"),
+            ("dist:d=inf", "d=\"inf\" is not a number"),
+            ("dist:d=0..2", "a range of real values needs a step"),
+            ("dist:d=2..1:0.5", "range 2..1 is empty"),
+            ("dist:d=0..1:0", "range step must be positive"),
+        ] {
+            let e = r.parse_spec(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("\"{bad}\"")), "{e}");
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(
+                e.contains("dist keys: d 0..25 (real) (setting, default 1)"),
+                "{e}"
+            );
+        }
+        let mut r = with_distance();
+        assert!(r
+            .add(Arc::new(Distance))
+            .unwrap_err()
+            .to_string()
+            .contains("\"dist\" is already defined"));
     }
 }

@@ -1,0 +1,191 @@
+//! The engine's seams for what comes next: jobs added while a sweep runs (the target search's
+//! probes), codec-reported times (external tools), and losslessness per configuration (JPEG
+//! XL `d=0`, a lossy codec's lossless mode) held to an exact round trip.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use codecbench::codec::{
+    Codec, CodecConfig, CodecError, Decoded, Encoded, Param, Params, Registry, Value,
+};
+use codecbench::pixels::{Image, Layout};
+use codecbench::plan::{JobKey, Plan};
+use codecbench::record::Status;
+use codecbench::run::{pool, run_jobs};
+
+/// Quantises samples to multiples of `step` (0 = exact), and reports its own encode time.
+struct Step;
+
+static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
+    vec![
+        Param::float("step", 0.0, 64.0, 8.0, "quantiser step; 0 is lossless"),
+        Param::bool(
+            "cheat",
+            false,
+            "claim lossless at step 0 but drop one level",
+        ),
+    ]
+});
+
+impl Codec for Step {
+    fn name(&self) -> &str {
+        "step"
+    }
+    fn version(&self) -> String {
+        "test 1".into()
+    }
+    fn decoder(&self) -> String {
+        "test".into()
+    }
+    fn extension(&self) -> &str {
+        "bin"
+    }
+    fn lossless(&self, params: &Params) -> bool {
+        params.float("step") == 0.0
+    }
+    fn params(&self) -> &[Param] {
+        &PARAMS
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        Layout::new(src.channels, 8)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
+        let step = params.float("step");
+        let mut bytes: Vec<u8> = img
+            .as_u8()
+            .ok_or("8-bit input only")?
+            .iter()
+            .map(|&v| {
+                if step == 0.0 {
+                    v
+                } else {
+                    ((v as f64 / step).round() * step).min(255.0) as u8
+                }
+            })
+            .collect();
+        if params.bool("cheat") {
+            bytes[0] ^= 1;
+        }
+        let mut out = vec![img.channels];
+        out.extend_from_slice(&img.width.to_le_bytes());
+        out.extend(bytes);
+        Ok(Encoded {
+            bytes: out,
+            reported_time: Some(Duration::from_millis(42)),
+        })
+    }
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        let c = data[0];
+        let w = u32::from_le_bytes(data[1..5].try_into().unwrap());
+        let body = data[5..].to_vec();
+        let h = body.len() as u32 / (w * c as u32);
+        Ok(Image::new_u8(w, h, c, body)?.into())
+    }
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::builtin();
+    r.add(Arc::new(Step)).unwrap();
+    r
+}
+
+#[test]
+fn jobs_added_by_the_sink_run_and_take_their_place_in_row_order() {
+    let sources = vec![
+        common::source("a", common::textured_u8(40, 30, 3, 1)),
+        common::source("b", common::textured_u8(24, 24, 1, 2)),
+    ];
+    let reg = registry();
+    let configs = reg.parse_spec("step:step=16,4").unwrap();
+    let mut plan = Plan::new(&sources, &configs);
+    // A probe between the two settings, as the target search will add one.
+    let probe = configs[0].with_setting(Value::Float(8.0)).unwrap();
+    let probe_index = plan.add_config(probe);
+    let mut rows = BTreeMap::new();
+    let mut added = false;
+    let times = run_jobs(
+        &pool(2).unwrap(),
+        &sources,
+        &common::engine(),
+        plan.jobs()
+            .into_iter()
+            .filter(|j| j.key.config != probe_index)
+            .collect(),
+        |job, out| {
+            rows.insert(job.key, out.record);
+            if added {
+                return Vec::new();
+            }
+            added = true;
+            (0..sources.len())
+                .map(|image| {
+                    plan.job(JobKey {
+                        image,
+                        config: probe_index,
+                    })
+                })
+                .collect()
+        },
+    );
+    assert_eq!(times.jobs, 6);
+    assert_eq!(times.cells_done, 6);
+    assert!(!times.cancelled);
+    let specs: Vec<(String, String)> = rows
+        .values()
+        .map(|r| (r.image.clone(), r.spec.clone()))
+        .collect();
+    assert_eq!(
+        specs,
+        [
+            ("a".into(), "step:step=16,cheat=false".into()),
+            ("a".into(), "step:step=4,cheat=false".into()),
+            ("a".into(), "step:step=8,cheat=false".into()),
+            ("b".into(), "step:step=16,cheat=false".into()),
+            ("b".into(), "step:step=4,cheat=false".into()),
+            ("b".into(), "step:step=8,cheat=false".into()),
+        ]
+    );
+    // Coarser steps lose more: the probe's PSNR lies between its neighbours'.
+    for image in ["a", "b"] {
+        let psnr = |step: &str| {
+            rows.values()
+                .find(|r| r.image == image && r.spec == format!("step:step={step},cheat=false"))
+                .and_then(|r| r.psnr)
+                .unwrap()
+        };
+        assert!(psnr("16") < psnr("8") && psnr("8") < psnr("4"), "{image}");
+    }
+    // The setting column is the number, the codec's own time is the reported one.
+    let r = rows.values().next().unwrap();
+    assert_eq!((r.setting_key.as_str(), r.setting), ("step", Some(16.0)));
+    assert_eq!(r.encode_ms, Some(42.0));
+    assert!(!r.lossless);
+}
+
+#[test]
+fn a_configuration_that_is_lossless_is_held_to_an_exact_round_trip() {
+    let sources = vec![common::source("a", common::textured_u8(16, 16, 3, 3))];
+    let reg = registry();
+    let configs: Vec<CodecConfig> = reg
+        .parse_spec("step:step=0,cheat=false,true")
+        .unwrap()
+        .into_iter()
+        .collect();
+    let rows = codecbench::run::run_plan(&pool(1).unwrap(), &sources, &configs, &common::engine());
+    assert_eq!(rows.len(), 2);
+    let (honest, cheat) = (&rows[0], &rows[1]);
+    assert!(honest.is_ok() && honest.lossless, "{honest:?}");
+    assert_eq!(honest.psnr, Some(f64::INFINITY));
+    assert_eq!(cheat.status, Status::Error);
+    assert!(
+        cheat.message.contains(
+            "lossless codec did not round-trip exactly: first difference at pixel (0, 0) channel 0"
+        ),
+        "{}",
+        cheat.message
+    );
+    assert!(cheat.bytes.is_some(), "what was measured is kept");
+}
