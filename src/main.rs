@@ -2,7 +2,6 @@
 //! exit code (0 all measured, 1 some files or cells failed or a regression, 2 usage or setup
 //! error, 130 interrupted). Only this layer names command-line flags in its messages.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,17 +9,12 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 
-use codecbench::analysis::bdrate::Interp;
-use codecbench::cache::Cache;
-use codecbench::cli::{
-    BdMethod, Cli, Command, CompareArgs, MergeArgs, ReportArgs, ReportFlags, RunArgs, ScoreArgs,
-};
+use codecbench::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, ScoreArgs};
 use codecbench::codec::{spec::describe_keys, Registry};
-use codecbench::config::{expand, read_sweep_file, DEFAULT_SWEEP};
 use codecbench::console::{print_summary, print_written};
-use codecbench::progress::Mode;
+use codecbench::options;
 use codecbench::report::{load_results, write_report, ReportOptions};
-use codecbench::sweep::{default_run_name, execute, Sweep};
+use codecbench::sweep::execute;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,53 +52,7 @@ fn list_codecs(registry: &Registry) {
 }
 
 fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
-    let mut specs = Vec::new();
-    if let Some(path) = &args.sweep {
-        specs.extend(read_sweep_file(path).context("--sweep")?);
-    }
-    specs.extend(args.codecs.iter().cloned());
-    if specs.is_empty() {
-        specs = DEFAULT_SWEEP.iter().map(|s| s.to_string()).collect();
-    }
-    let configs = expand(registry, &specs).map_err(|errs| {
-        anyhow!(errs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"))
-    })?;
-    let jobs = match args.jobs {
-        Some(j) => j as usize,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let sweep = Sweep {
-        corpus: args.corpus,
-        configs,
-        out: args
-            .out
-            .unwrap_or_else(|| PathBuf::from("reports").join(default_run_name())),
-        jobs,
-        repeat: args.repeat,
-        save_encoded: args.save_encoded,
-        max_pixels: args.max_pixels,
-        progress: Mode::detect(args.quiet),
-        command: std::env::args().collect(),
-        cache: if args.no_cache {
-            None
-        } else {
-            Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
-        },
-        shard: args
-            .shard
-            .as_deref()
-            .map(codecbench::shard::parse)
-            .transpose()
-            .map_err(|e| anyhow!(e))?,
-        metrics: codecbench::metrics::parse_metrics(&args.metrics)
-            .with_context(|| format!("--metrics {}", args.metrics))?,
-        crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
-    };
-
+    let sweep = options::sweep(registry, &args).map_err(|e| anyhow!(e))?;
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // First Ctrl-C: stop taking cells, write what finished. Second: leave at once (the last
@@ -116,17 +64,11 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
         eprintln!("codecbench: interrupted; finishing the cells under way and writing results (Ctrl-C again to quit now)");
     });
 
-    let outcome = execute(&sweep, cancel).map_err(|e| match e {
-        codecbench::sweep::SweepError::NoImages { .. } => {
-            anyhow!("{e}; pass image files or folders with --corpus")
-        }
-        codecbench::sweep::SweepError::OutDir { .. } => anyhow!("--out: {e}"),
-        codecbench::sweep::SweepError::Cache(_) => anyhow!("--cache: {e}"),
-        _ => anyhow!(e),
-    })?;
+    let outcome = execute(&sweep, cancel).map_err(|e| anyhow!(options::sweep_error(e)))?;
     print_summary(&outcome);
     if !args.no_report && !outcome.records.is_empty() {
-        let opts = report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;
+        let opts = options::report_options(&args.report, sweep.out.clone(), sweep.out.clone())
+            .map_err(|e| anyhow!(e))?;
         let opts = ReportOptions {
             meta: Some(outcome.meta.clone()),
             ..opts
@@ -134,30 +76,13 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
         // A report failure is reported, not fatal: the measurements are already on disk.
         match write_report(&outcome.records, &opts) {
             Ok(files) => print_written(&files),
-            Err(e) => eprintln!("codecbench: warning: report not written: {e}"),
+            Err(e) => eprintln!(
+                "codecbench: warning: report not written: {}",
+                options::report_error(e)
+            ),
         }
     }
     Ok(outcome.exit_code())
-}
-
-fn report_options(flags: &ReportFlags, out: PathBuf, run_dir: PathBuf) -> Result<ReportOptions> {
-    if !(flags.crop_bpp.is_finite() && flags.crop_bpp > 0.0) {
-        bail!(
-            "--crop-bpp {}: give a positive number of bits per pixel",
-            flags.crop_bpp
-        );
-    }
-    Ok(ReportOptions {
-        out,
-        run_dir,
-        anchor: flags.anchor.clone(),
-        interp: match flags.bd_method {
-            BdMethod::Pchip => Interp::Pchip,
-            BdMethod::Cubic => Interp::Cubic,
-        },
-        crop_bpp: flags.crop_bpp,
-        meta: None,
-    })
 }
 
 fn report(args: ReportArgs) -> Result<i32> {
@@ -173,15 +98,17 @@ fn report(args: ReportArgs) -> Result<i32> {
         .with_context(|| format!("--out {}: cannot create folder", out.display()))?;
     let opts = ReportOptions {
         meta: loaded.meta.clone(),
-        ..report_options(&args.report, out, loaded.run_dir.clone())?
+        ..options::report_options(&args.report, out, loaded.run_dir.clone())
+            .map_err(|e| anyhow!(e))?
     };
-    let files = write_report(&loaded.records, &opts).map_err(|e| anyhow!(e))?;
+    let files =
+        write_report(&loaded.records, &opts).map_err(|e| anyhow!(options::report_error(e)))?;
     print_written(&files);
     Ok(0)
 }
 
 fn compare(args: CompareArgs) -> Result<i32> {
-    let th = codecbench::gate::thresholds(&args).map_err(|e| anyhow!(e))?;
+    let th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
     let base = load_results(std::slice::from_ref(&args.baseline)).map_err(|e| anyhow!(e))?;
     let new = load_results(std::slice::from_ref(&args.new)).map_err(|e| anyhow!(e))?;
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
@@ -216,11 +143,15 @@ fn merge(args: MergeArgs) -> Result<i32> {
     if !args.no_report && !m.records.is_empty() {
         let opts = ReportOptions {
             meta: Some(m.meta.clone()),
-            ..report_options(&args.report, args.out.clone(), args.out.clone())?
+            ..options::report_options(&args.report, args.out.clone(), args.out.clone())
+                .map_err(|e| anyhow!(e))?
         };
         match write_report(&m.records, &opts) {
             Ok(files) => print_written(&files),
-            Err(e) => eprintln!("codecbench: warning: report not written: {e}"),
+            Err(e) => eprintln!(
+                "codecbench: warning: report not written: {}",
+                options::report_error(e)
+            ),
         }
     }
     let failed = m.records.iter().any(|r| !r.is_ok());

@@ -315,3 +315,37 @@ fn progress_lines_when_not_a_terminal_and_codecs_listing() {
     }
     assert!(stdout.contains("decoder: mozjpeg-sys"), "{stdout}");
 }
+
+#[test]
+fn flags_are_named_in_errors_that_a_flag_fixes() {
+    let (dir, corpus) = common::small_corpus();
+    let out = dir.path().join("run");
+    run_small(&corpus, &out, "2", &["--no-report"]).success();
+    let assert = codecbench()
+        .args(["report", "--anchor", "nope"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--anchor nope: no lossy codec configuration of that name (have: jpeg:"),
+        "{stderr}"
+    );
+    let assert = codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--metrics",
+            "ssim,vmaf",
+            "--corpus",
+        ])
+        .arg(&corpus)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--metrics ssim,vmaf: unknown metric \"vmaf\""),
+        "{stderr}"
+    );
+}

@@ -10,6 +10,8 @@ use crate::analysis::series::{image_points, images, oriented_points, Curve};
 use crate::metrics::MetricDef;
 use crate::record::CellRecord;
 
+use super::ReportError;
+
 /// BD values of every (test, anchor) pair of lossy curves for one metric.
 pub struct BdMatrix {
     pub metric: &'static MetricDef,
@@ -97,7 +99,7 @@ pub fn matrix(
 
 /// Index of the anchor curve: the first lossy curve whose name or codec is `wanted`, else the
 /// first lossy curve.
-pub fn anchor_index(curves: &[Curve], wanted: Option<&str>) -> Result<usize, String> {
+pub fn anchor_index(curves: &[Curve], wanted: Option<&str>) -> Result<usize, ReportError> {
     match wanted {
         None => Ok(0),
         Some(w) => curves
@@ -105,10 +107,10 @@ pub fn anchor_index(curves: &[Curve], wanted: Option<&str>) -> Result<usize, Str
             .position(|c| c.name == w || c.codec == w)
             .ok_or_else(|| {
                 let names: Vec<&str> = curves.iter().map(|c| c.name.as_str()).collect();
-                format!(
-                    "--anchor {w}: no lossy codec configuration of that name (have: {})",
-                    names.join(", ")
-                )
+                ReportError::Anchor {
+                    wanted: w.to_string(),
+                    have: names.join(", "),
+                }
             }),
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::bdrate::Interp;
 use crate::analysis::summary::summarize;
-use crate::export::write_atomic;
+use crate::export::write_file;
 use crate::plot::{Figure, Panel, Series};
 use crate::record::CellRecord;
 use crate::run_meta::{read_run, RunMeta, RUN_JSON};
@@ -157,14 +157,35 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
     out
 }
 
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("anchor {wanted}: no lossy codec configuration of that name (have: {have})")]
+    Anchor { wanted: String, have: String },
+    #[error("cannot create {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot draw a plot: {0}")]
+    Plot(String),
+    #[error(transparent)]
+    Output(#[from] crate::export::OutputError),
+}
+
 /// Writes report.html, summary.md and plots/ into `opts.out`; returns the files written.
-pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<PathBuf>, String> {
+pub fn write_report(
+    records: &[CellRecord],
+    opts: &ReportOptions,
+) -> Result<Vec<PathBuf>, ReportError> {
     let curves = curves(records);
     let lossy: Vec<Curve> = curves.iter().filter(|c| !c.lossless).cloned().collect();
     let anchor = bd::anchor_index(&lossy, opts.anchor.as_deref())?;
     let plots_dir = opts.out.join("plots");
-    std::fs::create_dir_all(&plots_dir)
-        .map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
+    std::fs::create_dir_all(&plots_dir).map_err(|source| ReportError::Folder {
+        path: plots_dir.clone(),
+        source,
+    })?;
     let mut files = Vec::new();
     let mut plots = Vec::new();
     // Rendering is independent per figure: use every core.
@@ -172,11 +193,12 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
     let rendered: Vec<(String, Figure, String, Vec<u8>)> = figures(records, &curves)
         .into_par_iter()
         .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, String>>()
+        .map_err(ReportError::Plot)?;
     for (id, fig, svg, png) in rendered {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));
-            write_atomic(&p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            write_file(&p, bytes)?;
             files.push(p);
         }
         plots.push(Plot {
@@ -201,12 +223,10 @@ pub fn write_report(records: &[CellRecord], opts: &ReportOptions) -> Result<Vec<
     };
     let summary = summarize(records);
     let html_path = opts.out.join("report.html");
-    write_atomic(&html_path, html::render(&report, &summary).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+    write_file(&html_path, html::render(&report, &summary).as_bytes())?;
     files.push(html_path);
     let md_path = opts.out.join("summary.md");
-    write_atomic(&md_path, markdown::render(&report, &summary).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
+    write_file(&md_path, markdown::render(&report, &summary).as_bytes())?;
     files.push(md_path);
     Ok(files)
 }
@@ -224,7 +244,7 @@ pub struct Loaded {
 /// Reads results.csv files (or run folders holding one) and merges them; a cell (image hash
 /// and spec) that appears again is dropped with a warning. A run.json that is absent is no
 /// error (results.csv may have been copied alone); one that cannot be read is a warning.
-pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
+pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, crate::export::OutputError> {
     let mut records: Vec<CellRecord> = Vec::new();
     // Cells already taken, by (image hash, image id, spec): merged runs can be large.
     let mut seen = std::collections::HashSet::new();
@@ -241,7 +261,7 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, String> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let rows: Vec<CellRecord> = crate::export::read_csv(&csv).map_err(|e| e.to_string())?;
+        let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
         let mut dropped = 0;
         for r in rows {
             if seen.insert((r.image_hash.clone(), r.image.clone(), r.spec.clone())) {

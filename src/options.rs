@@ -1,0 +1,158 @@
+//! Command-line arguments turned into the checked options the library runs on (a [`Sweep`],
+//! [`ReportOptions`], the gate's [`Thresholds`]), as ripgrep turns flags into a checked
+//! configuration. This is the only library module whose messages name command-line flags; the
+//! library's own errors name files, codecs and keys, and are given their flag here.
+
+use std::path::PathBuf;
+
+use crate::analysis::bdrate::Interp;
+use crate::baseline::Thresholds;
+use crate::cache::Cache;
+use crate::cli::{BdMethod, CompareArgs, ReportFlags, RunArgs};
+use crate::codec::Registry;
+use crate::config::{expand, read_gate, read_sweep_file, DEFAULT_SWEEP};
+use crate::progress::Mode;
+use crate::report::{ReportError, ReportOptions};
+use crate::sweep::{default_run_name, Sweep, SweepError};
+
+/// The sweep `codecbench run` was asked for: every spec checked (all errors reported together)
+/// before anything runs.
+pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
+    let mut specs = Vec::new();
+    if let Some(path) = &args.sweep {
+        specs.extend(read_sweep_file(path).map_err(|e| format!("--sweep {e}"))?);
+    }
+    specs.extend(args.codecs.iter().cloned());
+    if specs.is_empty() {
+        specs = DEFAULT_SWEEP.iter().map(|s| s.to_string()).collect();
+    }
+    let configs = expand(registry, &specs).map_err(|errs| {
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    Ok(Sweep {
+        corpus: args.corpus.clone(),
+        configs,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(default_run_name())),
+        jobs: match args.jobs {
+            Some(j) => j as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        repeat: args.repeat,
+        save_encoded: args.save_encoded,
+        max_pixels: args.max_pixels,
+        progress: Mode::detect(args.quiet),
+        command: std::env::args().collect(),
+        cache: if args.no_cache {
+            None
+        } else {
+            Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
+        },
+        shard: args.shard.as_deref().map(crate::shard::parse).transpose()?,
+        metrics: crate::metrics::parse_metrics(&args.metrics)
+            .map_err(|e| format!("--metrics {}: {e}", args.metrics))?,
+        crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
+    })
+}
+
+/// A sweep's failure, with the flag that fixes it where there is one.
+pub fn sweep_error(e: SweepError) -> String {
+    match e {
+        SweepError::NoImages { .. } => format!("{e}; pass image files or folders with --corpus"),
+        SweepError::OutDir { .. } => format!("--out: {e}"),
+        SweepError::Cache(_) => format!("--cache: {e}"),
+        _ => e.to_string(),
+    }
+}
+
+/// A report's failure, with the flag that fixes it where there is one.
+pub fn report_error(e: ReportError) -> String {
+    match e {
+        ReportError::Anchor { .. } => format!("--{e}"),
+        _ => e.to_string(),
+    }
+}
+
+/// How to make a report, from the report flags.
+pub fn report_options(
+    flags: &ReportFlags,
+    out: PathBuf,
+    run_dir: PathBuf,
+) -> Result<ReportOptions, String> {
+    if !(flags.crop_bpp.is_finite() && flags.crop_bpp > 0.0) {
+        return Err(format!(
+            "--crop-bpp {}: give a positive number of bits per pixel",
+            flags.crop_bpp
+        ));
+    }
+    Ok(ReportOptions {
+        out,
+        run_dir,
+        anchor: flags.anchor.clone(),
+        interp: match flags.bd_method {
+            BdMethod::Pchip => Interp::Pchip,
+            BdMethod::Cubic => Interp::Cubic,
+        },
+        crop_bpp: flags.crop_bpp,
+        meta: None,
+    })
+}
+
+/// A percentage limit from the command line: a number, or "off".
+fn limit(flag: &str, v: &str) -> Result<Option<f64>, String> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .map(Some)
+        .ok_or_else(|| format!("{flag} {v}: give a non-negative number or \"off\""))
+}
+
+/// The thresholds of `compare`: defaults, then the sweep file's `[gate]` table, then flags.
+pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
+    let mut th = Thresholds::default();
+    if let Some(path) = &args.sweep {
+        let g = read_gate(path).map_err(|e| format!("--sweep {e}"))?;
+        th.max_bd_rate = g.max_bd_rate.or(th.max_bd_rate);
+        th.max_size_increase = g.max_size_increase.or(th.max_size_increase);
+        th.max_slowdown = g.max_slowdown.or(th.max_slowdown);
+        th.noise = g.noise.unwrap_or(th.noise);
+        th.max_quality_drop = g.max_quality_drop.into_iter().collect();
+    }
+    if let Some(v) = &args.max_bd_rate {
+        th.max_bd_rate = limit("--max-bd-rate", v)?;
+    }
+    if let Some(v) = &args.max_size_increase {
+        th.max_size_increase = limit("--max-size-increase", v)?;
+    }
+    if let Some(v) = &args.max_slowdown {
+        th.max_slowdown = limit("--max-slowdown", v)?;
+    }
+    if let Some(n) = args.noise {
+        th.noise = n;
+    }
+    if let Some(list) = &args.max_quality_drop {
+        th.max_quality_drop.clear();
+        for item in list.split(',') {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
+            })?;
+            if crate::metrics::find(k.trim()).is_none() {
+                return Err(format!(
+                    "--max-quality-drop {item}: unknown metric {k} (known: {})",
+                    crate::metrics::known_keys()
+                ));
+            }
+            let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);
+            th.max_quality_drop.push((k.trim().to_string(), v));
+        }
+    }
+    Ok(th)
+}
