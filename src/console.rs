@@ -6,24 +6,36 @@ use std::path::PathBuf;
 
 use crate::sweep::Outcome;
 
-/// Prints "wrote FILE" for each non-plot file and one line for the plot folder.
+/// Prints "wrote FILE" for each table, page and manifest, and one line per folder of images
+/// (plots, crops): a large corpus writes hundreds of crop PNGs.
 pub fn print_written(files: &[PathBuf]) {
     let mut out = std::io::stdout().lock();
-    for f in files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e != "png" && e != "svg"))
-    {
+    let is_image = |f: &PathBuf| f.extension().is_some_and(|e| e == "png" || e == "svg");
+    for f in files.iter().filter(|f| !is_image(f)) {
         let _ = writeln!(out, "wrote {}", f.display());
     }
-    let plots = files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png" || e == "svg"))
-        .count();
-    if let Some(dir) = files
-        .iter()
-        .find_map(|f| f.parent().filter(|p| p.ends_with("plots")))
-    {
-        let _ = writeln!(out, "wrote {plots} plot files in {}", dir.display());
+    // Image files counted under their folder of kind ("plots" or "crops").
+    let mut folders: Vec<(PathBuf, usize)> = Vec::new();
+    for f in files.iter().filter(|f| is_image(f)) {
+        let dir = f
+            .ancestors()
+            .skip(1)
+            .find(|p| p.ends_with("plots") || p.ends_with("crops"))
+            .or_else(|| f.parent())
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        match folders.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, n)) => *n += 1,
+            None => folders.push((dir, 1)),
+        }
+    }
+    for (dir, n) in folders {
+        let what = if dir.ends_with("crops") {
+            "crop"
+        } else {
+            "plot"
+        };
+        let _ = writeln!(out, "wrote {n} {what} files in {}", dir.display());
     }
 }
 
@@ -140,7 +152,6 @@ pub fn print_summary(o: &Outcome) {
     if o.meta.interrupted {
         let _ = writeln!(out, "interrupted: the files hold the cells finished so far");
     }
-    for f in &o.files {
-        let _ = writeln!(out, "wrote {}", f.display());
-    }
+    drop(out);
+    print_written(&o.files);
 }
