@@ -525,22 +525,7 @@ pub fn markdown(c: &Comparison) -> String {
 mod tests {
     use super::*;
 
-    /// A lower-is-better metric made for the test: MSE read from the row.
-    static MSE: MetricDef = MetricDef {
-        key: "mse",
-        column: "mse",
-        mean_column: "mean_mse",
-        name: "MSE",
-        label: "MSE",
-        unit: "",
-        decimals: 3,
-        direction: Direction::LowerIsBetter,
-        get: |r| r.mse,
-        set: |r, v| r.mse = v,
-        get_mean: |_| None,
-        set_mean: |_, _| {},
-        scorer: None,
-    };
+    use crate::metrics::TEST_MSE as MSE;
 
     /// A cell at `bpp` with PSNR `psnr` and the MSE (peak 255) that goes with it.
     fn cell(image: &str, setting: f64, bpp: f64, psnr: f64) -> CellRecord {

@@ -49,7 +49,6 @@ fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: u
         .sum();
     let measured = sum(|t| t.measured_s);
     let busy = sum(|t| t.cells_busy_s);
-    let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
     RunMeta {
         shard: None,
         merged_from: dirs.to_vec(),
@@ -66,14 +65,9 @@ fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: u
             codecs_s: sum(|t| t.codecs_s),
             metrics_s: sum(|t| t.metrics_s),
             cells_busy_s: busy,
-            efficiency: if capacity > 0.0 {
-                measured / capacity
-            } else {
-                0.0
-            },
-            overhead_share: ratio(capacity - measured),
-            in_cell_overhead_share: ratio(busy - measured),
-        },
+            ..TimingMeta::default()
+        }
+        .with_shares(capacity),
         ..metas[0].clone()
     }
 }

@@ -96,6 +96,23 @@ pub struct TimingMeta {
     pub in_cell_overhead_share: f64,
 }
 
+impl TimingMeta {
+    /// Fills the derived shares from `measured_s`, `cells_busy_s` and the capacity (wall time
+    /// x jobs, summed over runs for a merge).
+    pub fn with_shares(mut self, capacity: f64) -> TimingMeta {
+        let measured = self.measured_s;
+        let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
+        self.efficiency = if capacity > 0.0 {
+            measured / capacity
+        } else {
+            0.0
+        };
+        self.overhead_share = ratio(capacity - measured);
+        self.in_cell_overhead_share = ratio(self.cells_busy_s - measured);
+        self
+    }
+}
+
 /// Why run.json could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RunMetaError {

@@ -299,7 +299,6 @@ fn run_meta(
         .sum::<f64>()
         / 1e3;
     let capacity = wall * sweep.jobs as f64;
-    let ratio = |x: f64| if measured > 0.0 { x / measured } else { 0.0 };
     RunMeta {
         tool: "codecbench".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -345,14 +344,9 @@ fn run_meta(
             codecs_s: measured - metrics_s,
             metrics_s,
             cells_busy_s: busy,
-            efficiency: if capacity > 0.0 {
-                measured / capacity
-            } else {
-                0.0
-            },
-            overhead_share: ratio(capacity - measured),
-            in_cell_overhead_share: ratio(busy - measured),
-        },
+            ..TimingMeta::default()
+        }
+        .with_shares(capacity),
         merged_from: Vec::new(),
     }
 }

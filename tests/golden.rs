@@ -45,32 +45,9 @@ fn corpus() -> PathBuf {
     dir
 }
 
-/// Rows of a CSV as strings, with the named columns blanked.
-fn rows_without(path: &Path, blank: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            rec.unwrap()
-                .iter()
-                .zip(&headers)
-                .map(|(v, h)| {
-                    if blank.contains(&h.as_str()) {
-                        String::new()
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    (headers, rows)
-}
-
 fn assert_same(expected: &Path, got: &Path, blank: &[&str]) {
-    let (eh, er) = rows_without(expected, blank);
-    let (gh, gr) = rows_without(got, blank);
+    let (eh, er) = common::rows_without(expected, blank);
+    let (gh, gr) = common::rows_without(got, blank);
     assert_eq!(
         gh,
         eh,

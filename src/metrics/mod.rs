@@ -331,6 +331,24 @@ pub fn set_id(metrics: &[Metric]) -> String {
     metrics.iter().map(|m| m.key).collect::<Vec<_>>().join(",")
 }
 
+/// A lower-is-better metric for tests of direction handling: MSE read from the row.
+#[cfg(test)]
+pub(crate) static TEST_MSE: MetricDef = MetricDef {
+    key: "mse",
+    column: "mse",
+    mean_column: "mean_mse",
+    name: "MSE",
+    label: "MSE",
+    unit: "",
+    decimals: 3,
+    direction: Direction::LowerIsBetter,
+    get: |r| r.mse,
+    set: |r, v| r.mse = v,
+    get_mean: |_| None,
+    set_mean: |_, _| {},
+    scorer: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,22 +120,7 @@ mod tests {
     use super::*;
     use crate::metrics::{find, Direction, METRICS};
 
-    /// A lower-is-better metric made for the test: MSE read from the row.
-    static MSE: MetricDef = MetricDef {
-        key: "mse",
-        column: "mse",
-        mean_column: "mean_mse",
-        name: "MSE",
-        label: "MSE",
-        unit: "",
-        decimals: 3,
-        direction: Direction::LowerIsBetter,
-        get: |r| r.mse,
-        set: |r, v| r.mse = v,
-        get_mean: |_| None,
-        set_mean: |_, _| {},
-        scorer: None,
-    };
+    use crate::metrics::TEST_MSE as MSE;
 
     fn rec(curve: &str, bpp: f64, psnr: f64) -> CellRecord {
         CellRecord {

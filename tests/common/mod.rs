@@ -111,16 +111,21 @@ pub fn engine() -> codecbench::run::Engine {
 /// results.csv as rows of strings with the timing columns blanked (they alone may differ
 /// between runs of the same sweep).
 pub fn without_timing(path: &Path) -> Vec<Vec<String>> {
-    use codecbench::record::TIMING_COLUMNS;
-    let mut r = csv::Reader::from_path(path).unwrap();
+    rows_without(path, codecbench::record::TIMING_COLUMNS).1
+}
+
+/// A CSV's header and rows as strings, with the named columns blanked.
+pub fn rows_without(path: &Path, blank: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
+    let rows = r
+        .records()
         .map(|rec| {
             rec.unwrap()
                 .iter()
                 .zip(&headers)
                 .map(|(v, h)| {
-                    if TIMING_COLUMNS.contains(&h.as_str()) {
+                    if blank.contains(&h.as_str()) {
                         String::new()
                     } else {
                         v.to_string()
@@ -128,7 +133,8 @@ pub fn without_timing(path: &Path) -> Vec<Vec<String>> {
                 })
                 .collect()
         })
-        .collect()
+        .collect();
+    (headers, rows)
 }
 
 /// One row of tests/data/reference/reference.csv, by column name.
