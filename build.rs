@@ -13,7 +13,6 @@ fn main() {
         ("png", "PNG"),
         ("mozjpeg", "MOZJPEG"),
         ("mozjpeg-sys", "MOZJPEG_SYS"),
-        ("webp", "WEBP"),
         ("libwebp-sys", "LIBWEBP_SYS"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());

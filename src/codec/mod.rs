@@ -384,6 +384,5 @@ pub(crate) mod versions {
     pub const PNG: &str = env!("CB_VERSION_PNG");
     pub const MOZJPEG: &str = env!("CB_VERSION_MOZJPEG");
     pub const MOZJPEG_SYS: &str = env!("CB_VERSION_MOZJPEG_SYS");
-    pub const WEBP: &str = env!("CB_VERSION_WEBP");
     pub const LIBWEBP_SYS: &str = env!("CB_VERSION_LIBWEBP_SYS");
 }
