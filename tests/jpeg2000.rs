@@ -195,3 +195,36 @@ fn invalid_settings_are_rejected_with_the_keys_and_ranges() {
         .to_string();
     assert!(err.contains("levels 0..10"), "{err}");
 }
+
+#[test]
+fn edge_sized_images_are_taken_not_crashed_on() {
+    // OpenJPEG's only size limits (2^32-1 a side, memory) and QOI's (400 M pixels) lie beyond
+    // the harness's default --max-pixels (100 M), so no small image is refused: the edge cases
+    // below (one pixel, one row, one column, odd sizes, 16-bit with alpha) must all be ok rows.
+    let images = [
+        ("one.png", Image::new_u8(1, 1, 3, vec![7, 8, 9]).unwrap()),
+        ("row.png", common::textured_u8(70000, 1, 1, 1)),
+        ("column.png", common::textured_u8(1, 3000, 3, 2)),
+        (
+            "la16.png",
+            Image::new_u16(5, 3, 2, (0..30).map(|i| i * 2000).collect()).unwrap(),
+        ),
+    ];
+    let sources: Vec<_> = images
+        .into_iter()
+        .map(|(id, img)| common::source(id, img))
+        .collect();
+    let specs: Vec<String> = ["jpeg2000:ratio=2,400", "jpeg2000-lossless", "qoi"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let configs = expand(&Registry::builtin(), &specs).unwrap();
+    let rows = run_plan(&pool(2).unwrap(), &sources, &configs, &common::engine());
+    assert_eq!(rows.len(), 16);
+    for r in &rows {
+        assert!(r.is_ok(), "{} {}: {}", r.image, r.spec, r.message);
+        if r.lossless {
+            assert_eq!(r.roundtrip_exact, Some(true), "{} {}", r.image, r.spec);
+        }
+    }
+}
