@@ -13,8 +13,9 @@ fn main() {
         ("png", "PNG"),
         ("mozjpeg", "MOZJPEG"),
         ("mozjpeg-sys", "MOZJPEG_SYS"),
-        ("webp", "WEBP"),
         ("libwebp-sys", "LIBWEBP_SYS"),
+        ("qoi", "QOI"),
+        ("openjpeg-sys", "OPENJPEG_SYS"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());
         println!("cargo:rustc-env=CB_VERSION_{var}={version}");

@@ -35,7 +35,16 @@ pub enum ConfigError {
 }
 
 /// The sweep run when neither --codec nor --sweep is given.
-pub const DEFAULT_SWEEP: &[&str] = &["png", "jpeg:q=10..95:5", "webp:q=10..95:5", "webp-lossless"];
+pub const DEFAULT_SWEEP: &[&str] = &[
+    "png",
+    "jpeg:q=10..95:5",
+    "webp:q=10..95:5",
+    "webp-lossless",
+    // 24/ratio bpp on 8-bit RGB: 2 to 0.15 bpp, the span of the jpeg and webp curves.
+    "jpeg2000:ratio=12,20,32,48,80,120,160",
+    "jpeg2000-lossless",
+    "qoi",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,7 +239,7 @@ mod tests {
             )
             .unwrap()
             .len(),
-            38
+            47
         );
     }
 }

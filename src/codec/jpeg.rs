@@ -11,6 +11,25 @@ use crate::pixels::{Image, Layout};
 
 pub struct Jpeg;
 
+extern "C" {
+    /// libjpeg-turbo's SIMD dispatcher (jsimd.c; jsimd_none.c when mozjpeg-sys was built
+    /// without nasm): nonzero when the forward DCT runs SIMD code on this CPU.
+    fn jsimd_can_fdct_islow() -> std::ffi::c_int;
+}
+
+/// "SIMD" or "no SIMD": whether the linked mozjpeg runs its SIMD code. mozjpeg-sys compiles
+/// its x86 SIMD only when nasm is on PATH at build time and otherwise builds silently slower,
+/// so the version string says which build measured a row (a slow build must never be cached
+/// or compared as the fast one). Asked of the linked library itself, not guessed from PATH.
+pub fn simd() -> &'static str {
+    // SAFETY: a query without arguments; it initialises libjpeg-turbo's CPU detection once.
+    if unsafe { jsimd_can_fdct_islow() } != 0 {
+        "SIMD"
+    } else {
+        "no SIMD"
+    }
+}
+
 static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
     vec![
         Param::int(
@@ -39,10 +58,12 @@ impl Codec for Jpeg {
         "jpeg"
     }
     fn version(&self) -> String {
+        // mozjpeg-sys bundles the mozjpeg v4 C sources and records no finer version.
         format!(
-            "mozjpeg {} (mozjpeg-sys {})",
+            "mozjpeg v4 (mozjpeg-sys {}, mozjpeg crate {}, {})",
+            versions::MOZJPEG_SYS,
             versions::MOZJPEG,
-            versions::MOZJPEG_SYS
+            simd()
         )
     }
     fn decoder(&self) -> String {
@@ -170,6 +191,16 @@ mod tests {
         assert_eq!(frame(&bytes).1.len(), 1);
         let back = Jpeg.decode(&bytes).unwrap().image;
         assert_eq!((back.channels, back.width, back.height), (1, 16, 8));
+    }
+
+    #[test]
+    fn version_says_whether_simd_is_compiled_in() {
+        let v = Jpeg.version();
+        assert!(v.ends_with(", SIMD)") || v.ends_with(", no SIMD)"), "{v}");
+        // This machine and CI install nasm (.ci/run), so the SIMD build is what they measure.
+        if std::env::var_os("CI").is_some() {
+            assert_eq!(simd(), "SIMD");
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 
 mod identity;
 mod jpeg;
+mod jpeg2000;
 mod png;
+mod qoi;
 pub mod spec;
 mod webp;
 
@@ -324,6 +326,9 @@ impl Registry {
                 Arc::new(jpeg::Jpeg),
                 Arc::new(webp::WebpLossy),
                 Arc::new(webp::WebpLossless),
+                Arc::new(qoi::Qoi),
+                Arc::new(jpeg2000::Jpeg2000),
+                Arc::new(jpeg2000::Jpeg2000Lossless),
                 Arc::new(identity::Identity),
             ],
         }
@@ -384,6 +389,7 @@ pub(crate) mod versions {
     pub const PNG: &str = env!("CB_VERSION_PNG");
     pub const MOZJPEG: &str = env!("CB_VERSION_MOZJPEG");
     pub const MOZJPEG_SYS: &str = env!("CB_VERSION_MOZJPEG_SYS");
-    pub const WEBP: &str = env!("CB_VERSION_WEBP");
     pub const LIBWEBP_SYS: &str = env!("CB_VERSION_LIBWEBP_SYS");
+    pub const QOI: &str = env!("CB_VERSION_QOI");
+    pub const OPENJPEG_SYS: &str = env!("CB_VERSION_OPENJPEG_SYS");
 }

@@ -1,4 +1,4 @@
-//! WebP lossy and lossless, both by libwebp (bundled by libwebp-sys) with cwebp's defaults
+//! WebP lossy and lossless, both by libwebp (bundled by libwebp-sys, called directly) with cwebp's defaults
 //! where not set, and decoded by libwebp's own decoder (as `dwebp`, no dithering). WebP stores
 //! colour only, so gray sources are given as RGB with R=G=B.
 
@@ -18,9 +18,8 @@ fn libwebp_version() -> String {
 
 fn version() -> String {
     format!(
-        "libwebp {} (webp {}, libwebp-sys {})",
+        "libwebp {} (libwebp-sys {})",
         libwebp_version(),
-        versions::WEBP,
         versions::LIBWEBP_SYS
     )
 }
@@ -33,7 +32,9 @@ fn input_layout(src: Layout) -> Layout {
     Layout::new(if src.has_alpha() { 4 } else { 3 }, 8)
 }
 
-/// Encodes with a fully specified libwebp configuration.
+/// Encodes with a fully specified libwebp configuration, as cwebp does: the picture is imported
+/// as ARGB (`use_argb`), libwebp converts to YUV itself for lossy, and the bitstream goes to a
+/// memory writer.
 fn encode(img: &Image, config: &sys::WebPConfig) -> Result<Vec<u8>, String> {
     let data = img.as_u8().ok_or("webp: input must be 8-bit")?;
     if img.width > 16383 || img.height > 16383 {
@@ -42,16 +43,46 @@ fn encode(img: &Image, config: &sys::WebPConfig) -> Result<Vec<u8>, String> {
             img.width, img.height
         ));
     }
-    let layout = if img.channels == 4 {
-        webp::PixelLayout::Rgba
-    } else {
-        webp::PixelLayout::Rgb
+    // SAFETY: a plain-data check of the configuration.
+    if unsafe { sys::WebPValidateConfig(config) } == 0 {
+        return Err("libwebp: invalid encoder configuration".into());
+    }
+    let mut picture = sys::WebPPicture::new()
+        .map_err(|_| "libwebp: WebPPictureInit failed (ABI mismatch)".to_string())?;
+    picture.use_argb = 1;
+    picture.width = img.width as i32;
+    picture.height = img.height as i32;
+    let (w, c) = (img.width as i32, img.channels as i32);
+    // SAFETY: `data` holds width x height x channels bytes (checked by `Image`); libwebp copies
+    // it into the picture's own buffers, freed by WebPPictureFree below on every path.
+    let imported = unsafe {
+        if c == 4 {
+            sys::WebPPictureImportRGBA(&mut picture, data.as_ptr(), w * 4)
+        } else {
+            sys::WebPPictureImportRGB(&mut picture, data.as_ptr(), w * 3)
+        }
     };
-    let enc = webp::Encoder::new(data, layout, img.width, img.height);
-    let mem = enc
-        .encode_advanced(config)
-        .map_err(|e| format!("libwebp encode failed: {e:?}"))?;
-    Ok(mem.to_vec())
+    if imported == 0 {
+        unsafe { sys::WebPPictureFree(&mut picture) };
+        return Err("libwebp: out of memory importing the picture".into());
+    }
+    // SAFETY: the writer outlives the WebPEncode call that appends to it through custom_ptr;
+    // its buffer is copied out and released with WebPMemoryWriterClear.
+    unsafe {
+        let mut writer: sys::WebPMemoryWriter = std::mem::zeroed();
+        sys::WebPMemoryWriterInit(&mut writer);
+        picture.writer = Some(sys::WebPMemoryWrite);
+        picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
+        let ok = sys::WebPEncode(config, &mut picture);
+        let result = if ok != 0 {
+            Ok(std::slice::from_raw_parts(writer.mem, writer.size).to_vec())
+        } else {
+            Err(format!("libwebp encode failed: {:?}", picture.error_code))
+        };
+        sys::WebPMemoryWriterClear(&mut writer);
+        sys::WebPPictureFree(&mut picture);
+        result
+    }
 }
 
 /// Decodes any still WebP to RGB or RGBA (RGBA exactly when the bitstream has alpha).
