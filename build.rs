@@ -15,6 +15,14 @@ fn main() {
         ("mozjpeg-sys", "MOZJPEG_SYS"),
         ("webp", "WEBP"),
         ("libwebp-sys", "LIBWEBP_SYS"),
+        ("flate2", "FLATE2"),
+        ("miniz_oxide", "MINIZ_OXIDE"),
+        ("zstd", "ZSTD"),
+        ("zstd-sys", "ZSTD_SYS"),
+        ("brotli", "BROTLI"),
+        ("liblzma", "LIBLZMA"),
+        ("liblzma-sys", "LIBLZMA_SYS"),
+        ("exoquant", "EXOQUANT"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());
         println!("cargo:rustc-env=CB_VERSION_{var}={version}");
