@@ -75,6 +75,7 @@ impl Codec for Jpeg {
                 params.choice("subsampling"),
                 params.bool("progressive"),
                 true,
+                true,
             )?;
             return Ok(bytes.into());
         }
@@ -188,7 +189,8 @@ mod tests {
         for img in [rgb(), gray.unwrap()] {
             for (sub, prog) in [("420", true), ("444", false), ("422", true)] {
                 let spec = format!("jpeg:q=70,subsampling={sub},progressive={prog}");
-                let raw = crate::codec::jpeg_arith::encode(&img, 70, sub, prog, false).unwrap();
+                let raw =
+                    crate::codec::jpeg_arith::encode(&img, 70, sub, prog, false, true).unwrap();
                 assert_eq!(raw, encode(&spec, &img), "{spec}");
             }
         }
@@ -204,6 +206,22 @@ mod tests {
             assert_eq!(frame(&bytes).0, sof);
             let back = Jpeg.decode(&bytes).unwrap().image;
             assert_eq!((back.width, back.height, back.channels), (32, 32, 3));
+        }
+    }
+
+    /// Without trellis quantisation (the one step that looks at the entropy coder's rates),
+    /// the arithmetic file holds exactly the Huffman file's coefficients: same pixels.
+    #[test]
+    fn without_trellis_arithmetic_and_huffman_decode_identically() {
+        for prog in [false, true] {
+            let enc =
+                |arith| crate::codec::jpeg_arith::encode(&rgb(), 75, "420", prog, arith, false);
+            let (h, a) = (enc(false).unwrap(), enc(true).unwrap());
+            assert_ne!(h, a);
+            assert_eq!(
+                Jpeg.decode(&h).unwrap().image,
+                Jpeg.decode(&a).unwrap().image
+            );
         }
     }
 

@@ -48,13 +48,14 @@ impl Drop for Guard {
 }
 
 /// Encodes 8-bit gray or RGB `img` as the `jpeg` codec does, with arithmetic entropy coding
-/// when `arithmetic` is true.
+/// when `arithmetic` is true (`trellis` false turns mozjpeg's trellis quantisation off).
 pub fn encode(
     img: &Image,
     q: i64,
     subsampling: &str,
     progressive: bool,
     arithmetic: bool,
+    trellis: bool,
 ) -> Result<Vec<u8>, String> {
     let data = img.as_u8().ok_or("jpeg: input must be 8-bit")?;
     let gray = img.channels == 1;
@@ -98,6 +99,13 @@ pub fn encode(
             for (i, comp) in comps.iter_mut().enumerate() {
                 (comp.h_samp_factor, comp.v_samp_factor) = if i == 0 { (h, v) } else { (1, 1) };
             }
+        }
+        if !trellis {
+            // Only for tests: mozjpeg's trellis quantisation weighs distortion against the
+            // rate of the entropy coder in use, so it alone makes arithmetic and Huffman files
+            // quantise differently.
+            ffi::jpeg_c_set_bool_param(c, ffi::J_BOOLEAN_PARAM::JBOOLEAN_TRELLIS_QUANT, 0);
+            ffi::jpeg_c_set_bool_param(c, ffi::J_BOOLEAN_PARAM::JBOOLEAN_TRELLIS_QUANT_DC, 0);
         }
         if arithmetic {
             c.arith_code = 1;

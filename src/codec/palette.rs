@@ -107,9 +107,12 @@ impl Codec for Palette {
                 }
             }
         };
+        // exoquant's float round trip can turn an opaque 255 into 254: an input without alpha
+        // keeps an opaque palette.
+        let opaque = !img.layout().has_alpha();
         let palette = palette
             .iter()
-            .map(|c| oxipng::RGBA8::new(c.r, c.g, c.b, c.a))
+            .map(|c| oxipng::RGBA8::new(c.r, c.g, c.b, if opaque { 255 } else { c.a }))
             .collect();
         let raw = oxipng::RawImage::new(
             img.width,
