@@ -22,7 +22,7 @@ fn main() {
         ("brotli", "BROTLI"),
         ("liblzma", "LIBLZMA"),
         ("liblzma-sys", "LIBLZMA_SYS"),
-        ("exoquant", "EXOQUANT"),
+        ("color_quant", "COLOR_QUANT"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());
         println!("cargo:rustc-env=CB_VERSION_{var}={version}");

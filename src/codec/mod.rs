@@ -407,5 +407,5 @@ pub(crate) mod versions {
     pub const BROTLI: &str = env!("CB_VERSION_BROTLI");
     pub const LIBLZMA: &str = env!("CB_VERSION_LIBLZMA");
     pub const LIBLZMA_SYS: &str = env!("CB_VERSION_LIBLZMA_SYS");
-    pub const EXOQUANT: &str = env!("CB_VERSION_EXOQUANT");
+    pub const COLOR_QUANT: &str = env!("CB_VERSION_COLOR_QUANT");
 }

@@ -58,7 +58,7 @@ fn table(records: &[CellRecord]) -> Option<(Vec<String>, Vec<Row>)> {
             .iter()
             .try_fold((0, 0), |(b, p), c| c.map(|(cb, cp)| (b + cb, p + cp)));
     }
-    Some((ids.into_iter().map(String::from).collect(), rows))
+    Some((ids, rows))
 }
 
 /// Smallest byte count of column `k` (`None` = the totals column).
