@@ -17,9 +17,18 @@ struct Row {
     spec: String,
     general: bool,
     cells: Vec<Option<(u64, u64)>>,
-    /// Over the images every configuration of the table encoded: `None` when this one
-    /// failed on some image (its total would not be comparable).
+    /// Per image: the decoded image equals the source (false when the harness had to convert
+    /// lossily first, e.g. 16->8 bit for WebP: such a cell is shown but never marked smallest).
+    exact: Vec<bool>,
+    /// Over all images: `None` when this one failed on some image (its total would not be
+    /// comparable).
     total: Option<(u64, u64)>,
+}
+
+impl Row {
+    fn all_exact(&self) -> bool {
+        self.exact.iter().all(|&e| e)
+    }
 }
 
 fn bpp((bytes, pixels): (u64, u64)) -> f64 {
@@ -38,6 +47,7 @@ fn table(records: &[CellRecord]) -> Option<(Vec<String>, Vec<Row>)> {
                     spec: r.spec.clone(),
                     general: GENERAL_PURPOSE.contains(&r.codec.as_str()),
                     cells: vec![None; ids.len()],
+                    exact: vec![true; ids.len()],
                     total: None,
                 });
                 rows.len() - 1
@@ -47,6 +57,7 @@ fn table(records: &[CellRecord]) -> Option<(Vec<String>, Vec<Row>)> {
             (r.is_ok(), r.bytes, ids.iter().position(|x| *x == r.image))
         {
             rows[i].cells[k] = Some((b, r.width as u64 * r.height as u64));
+            rows[i].exact[k] = r.mse == Some(0.0);
         }
     }
     if rows.is_empty() {
@@ -61,12 +72,12 @@ fn table(records: &[CellRecord]) -> Option<(Vec<String>, Vec<Row>)> {
     Some((ids, rows))
 }
 
-/// Smallest byte count of column `k` (`None` = the totals column).
+/// Smallest byte count of column `k` (`None` = the totals column) among exact cells.
 fn smallest(rows: &[Row], k: Option<usize>) -> Option<u64> {
     rows.iter()
         .filter_map(|r| match k {
-            Some(k) => r.cells[k],
-            None => r.total,
+            Some(k) => r.cells[k].filter(|_| r.exact[k]),
+            None => r.total.filter(|_| r.all_exact()),
         })
         .map(|c| c.0)
         .min()
@@ -89,7 +100,8 @@ pub fn html(records: &[CellRecord], out: &mut String) {
         "<section id=\"lossless\"><h2>Lossless</h2><p>Every lossless configuration: bytes and \
          bits per pixel per image and over the corpus (bpp of totals = 8 &times; total bytes / \
          total pixels). General-purpose compressors work on the raw samples; the smallest of \
-         each column is in bold. Click a header to sort.</p>\
+         each column is in bold; &dagger; = not exact against the source (the harness \
+         converted it lossily first, e.g. 16->8 bit), never marked. Click a header to sort.</p>\
          <table class=\"data sortable\"><thead><tr><th>configuration</th><th>kind</th>\
          <th>corpus bytes</th><th>corpus bpp</th>",
     );
@@ -99,7 +111,10 @@ pub fn html(records: &[CellRecord], out: &mut String) {
     out.push_str("</tr></thead><tbody>");
     let best: Vec<Option<u64>> = (0..ids.len()).map(|k| smallest(&rows, Some(k))).collect();
     let best_total = smallest(&rows, None);
-    let mark = |c: Option<(u64, u64)>, best: Option<u64>, text: String| match c {
+    let mark = |c: Option<(u64, u64)>, exact: bool, best: Option<u64>, text: String| match c {
+        Some(_) if !exact => {
+            format!("<td><i title=\"not exact: lossy conversion first\">{text}&dagger;</i></td>")
+        }
         Some((b, _)) if Some(b) == best => format!("<td><b>{text}</b></td>"),
         _ => format!("<td>{text}</td>"),
     };
@@ -111,11 +126,13 @@ pub fn html(records: &[CellRecord], out: &mut String) {
             kind(r.general),
             mark(
                 r.total,
+                r.all_exact(),
                 best_total,
                 r.total.map_or("-".into(), |t| t.0.to_string())
             ),
             mark(
                 r.total,
+                r.all_exact(),
                 best_total,
                 r.total.map_or("-".into(), |t| format!("{:.3}", bpp(t)))
             ),
@@ -124,7 +141,7 @@ pub fn html(records: &[CellRecord], out: &mut String) {
             let text = c.map_or("-".into(), |c| {
                 format!("<span title=\"{} bytes\">{:.3}</span>", c.0, bpp(c))
             });
-            out.push_str(&mark(*c, best[k], text));
+            out.push_str(&mark(*c, r.exact[k], best[k], text));
         }
         out.push_str("</tr>");
     }
@@ -138,7 +155,8 @@ pub fn markdown(records: &[CellRecord], out: &mut String) {
     };
     out.push_str(
         "\n## Lossless\n\nBytes (bits per pixel) per image and over the corpus (bpp of totals); \
-         the smallest of each column in bold.\n\n| configuration | kind | corpus |",
+         the smallest of each column in bold; † = not exact against the source (converted \
+         lossily first, e.g. 16->8 bit), never marked.\n\n| configuration | kind | corpus |",
     );
     for id in &ids {
         let _ = write!(out, " {id} |");
@@ -146,7 +164,8 @@ pub fn markdown(records: &[CellRecord], out: &mut String) {
     out.push_str("\n|---|---|---:|");
     out.push_str(&"---:|".repeat(ids.len()));
     out.push('\n');
-    let cell = |c: Option<(u64, u64)>, best: Option<u64>| match c {
+    let cell = |c: Option<(u64, u64)>, exact: bool, best: Option<u64>| match c {
+        Some(c) if !exact => format!(" {} ({:.3})† |", c.0, bpp(c)),
         Some(c) if Some(c.0) == best => format!(" **{} ({:.3})** |", c.0, bpp(c)),
         Some(c) => format!(" {} ({:.3}) |", c.0, bpp(c)),
         None => " - |".into(),
@@ -158,10 +177,10 @@ pub fn markdown(records: &[CellRecord], out: &mut String) {
             "| `{}` | {} |{}",
             r.spec,
             kind(r.general),
-            cell(r.total, best_total)
+            cell(r.total, r.all_exact(), best_total)
         );
         for (k, c) in r.cells.iter().enumerate() {
-            out.push_str(&cell(*c, smallest(&rows, Some(k))));
+            out.push_str(&cell(*c, r.exact[k], smallest(&rows, Some(k))));
         }
         out.push('\n');
     }
@@ -180,23 +199,31 @@ mod tests {
             bytes: Some(bytes),
             width: 10,
             height: 10,
+            mse: Some(0.0),
             ..Default::default()
         }
     }
 
     #[test]
     fn smallest_per_column_is_marked_and_totals_add_up() {
+        let mut lossy_input = rec("a.png", "webp-lossless", 10);
+        lossy_input.mse = Some(1.0);
         let recs = vec![
             rec("a.png", "gzip", 50),
             rec("b.png", "gzip", 20),
             rec("a.png", "png", 40),
             rec("b.png", "png", 35),
+            lossy_input,
+            rec("b.png", "webp-lossless", 10),
         ];
         let mut md = String::new();
         markdown(&recs, &mut md);
-        let gzip = "| `gzip` | general-purpose | **70 (2.800)** | 50 (4.000) | **20 (1.600)** |";
+        let gzip = "| `gzip` | general-purpose | **70 (2.800)** | 50 (4.000) | 20 (1.600) |";
         let png = "| `png` | image codec | 75 (3.000) | **40 (3.200)** | 35 (2.800) |";
-        assert!(md.contains(gzip) && md.contains(png), "{md}");
+        let webp = "| `webp-lossless` | image codec | 20 (0.800)† | 10 (0.800)† | **10 (0.800)** |";
+        for line in [gzip, png, webp] {
+            assert!(md.contains(line), "{line}\n{md}");
+        }
         let mut page = String::new();
         html(&recs, &mut page);
         assert!(page.contains("id=\"lossless\"") && page.contains("<td><b>70</b></td>"));
