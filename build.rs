@@ -16,6 +16,14 @@ fn main() {
         ("libwebp-sys", "LIBWEBP_SYS"),
         ("qoi", "QOI"),
         ("openjpeg-sys", "OPENJPEG_SYS"),
+        ("flate2", "FLATE2"),
+        ("miniz_oxide", "MINIZ_OXIDE"),
+        ("zstd", "ZSTD"),
+        ("zstd-sys", "ZSTD_SYS"),
+        ("brotli", "BROTLI"),
+        ("liblzma", "LIBLZMA"),
+        ("liblzma-sys", "LIBLZMA_SYS"),
+        ("color_quant", "COLOR_QUANT"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());
         println!("cargo:rustc-env=CB_VERSION_{var}={version}");

@@ -198,6 +198,7 @@ pub fn record(
         rec.compression_ratio = Some(rec.raw_bytes as f64 / n as f64);
         rec.bpp = Some(8.0 * n as f64 / image.pixel_count() as f64);
     }
+    set_source_bytes(&mut rec, source.file_bytes);
     rec.encode_ms = m.encode_ms;
     rec.decode_ms = m.decode_ms;
     rec.roundtrip_exact = m.roundtrip_exact;
@@ -215,6 +216,17 @@ pub fn record(
     }
     rec.metric_ms = m.metric_ms;
     rec
+}
+
+/// Fills `source_bytes` and `ratio_vs_source` for a source file of `file_bytes` bytes (also
+/// applied to cached rows: the cache is keyed by pixels, and the same pixels may come from
+/// files of different sizes).
+pub fn set_source_bytes(rec: &mut CellRecord, file_bytes: u64) {
+    rec.source_bytes = file_bytes;
+    rec.ratio_vs_source = match rec.bytes {
+        Some(n) if n > 0 && file_bytes > 0 => Some(file_bytes as f64 / n as f64),
+        _ => None,
+    };
 }
 
 /// Copies perceptual scores into the row, through the metric table.

@@ -160,7 +160,8 @@ pub struct RunArgs {
 
     /// Codec spec, repeatable: NAME[:KEY=VALUES,...], e.g. jpeg:q=10..95:5,subsampling=444
     /// or webp:q=50,75,90. `codecbench codecs` lists the keys. Default: png,
-    /// jpeg:q=10..95:5, webp:q=10..95:5 and webp-lossless.
+    /// jpeg:q=10..95:5, webp:q=10..95:5, webp-lossless, rle, huffman, gzip, zstd,
+    /// brotli, xz, png-gzip and palette:colors=16,256.
     #[arg(long = "codec", value_name = "SPEC")]
     pub codecs: Vec<String>,
 

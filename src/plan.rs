@@ -226,7 +226,11 @@ mod tests {
         assert_eq!(plan.len(), 6);
         let b = &plan.images()[1];
         assert_eq!(
-            plan.key_of("b", &b.hash, "jpeg:q=55,subsampling=420,progressive=true"),
+            plan.key_of(
+                "b",
+                &b.hash,
+                "jpeg:q=55,subsampling=420,progressive=true,arithmetic=false"
+            ),
             Some(JobKey {
                 image: 1,
                 config: 2

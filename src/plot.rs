@@ -69,7 +69,8 @@ pub struct Figure {
     pub legend: Vec<(String, usize)>,
 }
 
-const LEGEND_W: u32 = 360;
+/// Wide enough for 60 characters of curve name (jpeg curves are 54 since `arithmetic` joined).
+const LEGEND_W: u32 = 480;
 const TITLE_H: u32 = 40;
 
 impl Figure {
@@ -148,7 +149,7 @@ impl Figure {
                 .map_err(err)?;
             legend
                 .draw(&Text::new(
-                    ellipsize(label, 44),
+                    ellipsize(label, 60),
                     (48, y - 8),
                     (FAMILY, 14).into_font().color(&BLACK),
                 ))

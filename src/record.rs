@@ -45,6 +45,11 @@ pub struct CellRecord {
     pub bytes: Option<u64>,
     pub raw_bytes: u64,
     pub compression_ratio: Option<f64>,
+    /// Size of the source image file on disk (0 when the source was not read from a file).
+    pub source_bytes: u64,
+    /// `source_bytes / bytes`: how much smaller than the file the corpus ships (empty when
+    /// either is unknown).
+    pub ratio_vs_source: Option<f64>,
     pub bpp: Option<f64>,
     pub mse: Option<f64>,
     pub psnr: Option<f64>,

@@ -325,6 +325,7 @@ fn cached_or_measured(
             Lookup::Hit(rec, _) => {
                 let mut record = *rec;
                 record.image = src.id.clone();
+                crate::cell::set_source_bytes(&mut record, src.file_bytes);
                 record.encoded_file.clear();
                 record.cached = true;
                 return CellOutcome {

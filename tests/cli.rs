@@ -44,7 +44,7 @@ fn small_corpus_end_to_end() {
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("parallel efficiency"), "{stdout}");
     assert!(
-        stdout.contains("jpeg:subsampling=420,progressive=true"),
+        stdout.contains("jpeg:subsampling=420,progressive=true,arithmetic=false"),
         "{stdout}"
     );
     for f in ["results.csv", "summary.csv", "run.json"] {
@@ -288,8 +288,8 @@ fn sweep_file_drives_the_run() {
     assert_eq!(
         specs,
         [
-            "jpeg:q=40,subsampling=444,progressive=true",
-            "jpeg:q=60,subsampling=444,progressive=true",
+            "jpeg:q=40,subsampling=444,progressive=true,arithmetic=false",
+            "jpeg:q=60,subsampling=444,progressive=true,arithmetic=false",
             "png:preset=0,zopfli=false",
             "png:preset=1,zopfli=false"
         ]

@@ -246,7 +246,7 @@ fn cli_gate_exit_codes_and_markdown() {
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(
         text.contains("**regressed**")
-            && text.contains("| `jpeg:subsampling=420,progressive=true` |"),
+            && text.contains("| `jpeg:subsampling=420,progressive=true,arithmetic=false` |"),
         "{text}"
     );
 

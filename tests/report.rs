@@ -96,7 +96,7 @@ fn check_html(html: &str, expect_crops: bool) {
             "{id} has no curves"
         );
         assert!(
-            fig.contains("jpeg:subsampling=420,progressive=true"),
+            fig.contains("jpeg:subsampling=420,progressive=true,arithmetic=false"),
             "{id} legend"
         );
     }
@@ -159,11 +159,11 @@ fn run_writes_a_self_contained_report_and_markdown() {
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.starts_with("# codecbench summary"));
     assert!(
-        md.contains("| `jpeg:subsampling=420,progressive=true` |"),
+        md.contains("| `jpeg:subsampling=420,progressive=true,arithmetic=false` |"),
         "{md}"
     );
     assert!(
-        md.contains("## BD-rate on PSNR (dB) against `jpeg:subsampling=420,progressive=true`"),
+        md.contains("## BD-rate on PSNR (dB) against `jpeg:subsampling=420,progressive=true,arithmetic=false`"),
         "{md}"
     );
     assert!(md.contains("](plots/rd-psnr.svg)"), "{md}");

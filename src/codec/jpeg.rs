@@ -1,6 +1,8 @@
 //! Lossy JPEG by mozjpeg (its default profile: trellis quantisation, optimised Huffman tables),
 //! decoded by mozjpeg's own libjpeg-turbo-derived decoder (islow IDCT, fancy upsampling, as
-//! `djpeg`). Gray sources become 1-component JPEGs.
+//! `djpeg`). Gray sources become 1-component JPEGs. `arithmetic=true` swaps the Huffman
+//! entropy coder for the arithmetic coder of the JPEG standard (ITU T.81 Annex D) through
+//! mozjpeg's raw C API (see [`super::jpeg_arith`]).
 
 use mozjpeg::{ColorSpace, Compress, Decompress};
 
@@ -50,6 +52,11 @@ static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
             true,
             "progressive with mozjpeg's scan optimisation; false = baseline sequential",
         ),
+        Param::bool(
+            "arithmetic",
+            false,
+            "arithmetic instead of Huffman entropy coding (as cjpeg -arithmetic)",
+        ),
     ]
 });
 
@@ -82,6 +89,17 @@ impl Codec for Jpeg {
         Layout::new(if src.is_gray() { 1 } else { 3 }, 8)
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
+        if params.bool("arithmetic") {
+            let bytes = super::jpeg_arith::encode(
+                img,
+                params.int("q"),
+                params.choice("subsampling"),
+                params.bool("progressive"),
+                true,
+                true,
+            )?;
+            return Ok(bytes.into());
+        }
         let data = img.as_u8().ok_or("jpeg: input must be 8-bit")?;
         let gray = img.channels == 1;
         let mut c = Compress::new(if gray {
@@ -142,7 +160,7 @@ mod tests {
             assert_eq!(jpeg[i], 0xFF);
             let marker = jpeg[i + 1];
             let len = u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]) as usize;
-            if (0xC0..=0xC2).contains(&marker) {
+            if [0xC0, 0xC1, 0xC2, 0xC9, 0xCA].contains(&marker) {
                 let n = jpeg[i + 9] as usize;
                 let comps = (0..n)
                     .map(|k| {
@@ -181,6 +199,50 @@ mod tests {
         for (s, luma) in [("420", (2, 2)), ("422", (2, 1)), ("444", (1, 1))] {
             let comps = frame(&encode(&format!("jpeg:subsampling={s}"), &rgb())).1;
             assert_eq!(comps, vec![luma, (1, 1), (1, 1)], "{s}");
+        }
+    }
+
+    /// The raw-API path is the crate's path: with Huffman coding it writes the same bytes,
+    /// so `arithmetic=true` differs from `arithmetic=false` only where it sets `arith_code`.
+    #[test]
+    fn raw_api_path_equals_the_crate_path_with_huffman_coding() {
+        let gray = Image::new_u8(24, 16, 1, (0..384).map(|i| (i * 5 % 253) as u8).collect());
+        for img in [rgb(), gray.unwrap()] {
+            for (sub, prog) in [("420", true), ("444", false), ("422", true)] {
+                let spec = format!("jpeg:q=70,subsampling={sub},progressive={prog}");
+                let raw =
+                    crate::codec::jpeg_arith::encode(&img, 70, sub, prog, false, true).unwrap();
+                assert_eq!(raw, encode(&spec, &img), "{spec}");
+            }
+        }
+    }
+
+    #[test]
+    fn arithmetic_files_carry_an_arithmetic_frame_and_decode() {
+        for (prog, sof) in [(false, 0xC9), (true, 0xCA)] {
+            let bytes = encode(
+                &format!("jpeg:q=80,arithmetic=true,progressive={prog}"),
+                &rgb(),
+            );
+            assert_eq!(frame(&bytes).0, sof);
+            let back = Jpeg.decode(&bytes).unwrap().image;
+            assert_eq!((back.width, back.height, back.channels), (32, 32, 3));
+        }
+    }
+
+    /// Without trellis quantisation (the one step that looks at the entropy coder's rates),
+    /// the arithmetic file holds exactly the Huffman file's coefficients: same pixels.
+    #[test]
+    fn without_trellis_arithmetic_and_huffman_decode_identically() {
+        for prog in [false, true] {
+            let enc =
+                |arith| crate::codec::jpeg_arith::encode(&rgb(), 75, "420", prog, arith, false);
+            let (h, a) = (enc(false).unwrap(), enc(true).unwrap());
+            assert_ne!(h, a);
+            assert_eq!(
+                Jpeg.decode(&h).unwrap().image,
+                Jpeg.decode(&a).unwrap().image
+            );
         }
     }
 

@@ -10,11 +10,17 @@
 //! Adding a built-in codec: a file here implementing [`Codec`], and its `mod` line and
 //! [`Registry::builtin`] entry below.
 
+mod general;
 mod identity;
 mod jpeg;
 mod jpeg2000;
+mod jpeg_arith;
+mod palette;
 mod png;
+mod png_gzip;
 mod qoi;
+pub mod raw;
+mod rle;
 pub mod spec;
 mod webp;
 
@@ -330,6 +336,14 @@ impl Registry {
                 Arc::new(jpeg2000::Jpeg2000),
                 Arc::new(jpeg2000::Jpeg2000Lossless),
                 Arc::new(identity::Identity),
+                Arc::new(rle::Rle),
+                Arc::new(general::General::Huffman),
+                Arc::new(general::General::Gzip),
+                Arc::new(general::General::Zstd),
+                Arc::new(general::General::Brotli),
+                Arc::new(general::General::Xz),
+                Arc::new(png_gzip::PngGzip),
+                Arc::new(palette::Palette),
             ],
         }
     }
@@ -392,4 +406,12 @@ pub(crate) mod versions {
     pub const LIBWEBP_SYS: &str = env!("CB_VERSION_LIBWEBP_SYS");
     pub const QOI: &str = env!("CB_VERSION_QOI");
     pub const OPENJPEG_SYS: &str = env!("CB_VERSION_OPENJPEG_SYS");
+    pub const FLATE2: &str = env!("CB_VERSION_FLATE2");
+    pub const MINIZ_OXIDE: &str = env!("CB_VERSION_MINIZ_OXIDE");
+    pub const ZSTD: &str = env!("CB_VERSION_ZSTD");
+    pub const ZSTD_SYS: &str = env!("CB_VERSION_ZSTD_SYS");
+    pub const BROTLI: &str = env!("CB_VERSION_BROTLI");
+    pub const LIBLZMA: &str = env!("CB_VERSION_LIBLZMA");
+    pub const LIBLZMA_SYS: &str = env!("CB_VERSION_LIBLZMA_SYS");
+    pub const COLOR_QUANT: &str = env!("CB_VERSION_COLOR_QUANT");
 }

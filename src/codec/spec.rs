@@ -92,7 +92,7 @@ impl CodecConfig {
         self.joined(params.get(1..).unwrap_or(&[]), ",")
     }
 
-    /// Canonical full spec, e.g. `jpeg:q=75,subsampling=420,progressive=true`.
+    /// Canonical full spec, e.g. `jpeg:q=75,subsampling=420,progressive=true,arithmetic=false`.
     pub fn spec(&self) -> String {
         self.named(&self.joined(self.codec.params(), ","), ":")
     }
@@ -387,9 +387,9 @@ mod tests {
         assert_eq!(
             s,
             [
-                "jpeg:q=10,subsampling=444,progressive=true",
-                "jpeg:q=15,subsampling=444,progressive=true",
-                "jpeg:q=20,subsampling=444,progressive=true"
+                "jpeg:q=10,subsampling=444,progressive=true,arithmetic=false",
+                "jpeg:q=15,subsampling=444,progressive=true,arithmetic=false",
+                "jpeg:q=20,subsampling=444,progressive=true,arithmetic=false"
             ]
         );
         let s = specs("webp:q=50,75,90");
@@ -408,10 +408,19 @@ mod tests {
     #[test]
     fn curve_and_options_leave_out_the_setting() {
         let c = &parse_spec("jpeg:q=80,progressive=false").unwrap()[0];
-        assert_eq!(c.curve(), "jpeg:subsampling=420,progressive=false");
-        assert_eq!(c.options(), "subsampling=420,progressive=false");
+        assert_eq!(
+            c.curve(),
+            "jpeg:subsampling=420,progressive=false,arithmetic=false"
+        );
+        assert_eq!(
+            c.options(),
+            "subsampling=420,progressive=false,arithmetic=false"
+        );
         assert_eq!(c.setting().unwrap().0, "q");
-        assert_eq!(c.file_stem(), "jpeg-q=80_subsampling=420_progressive=false");
+        assert_eq!(
+            c.file_stem(),
+            "jpeg-q=80_subsampling=420_progressive=false_arithmetic=false"
+        );
     }
 
     #[test]

@@ -457,6 +457,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     meta_section(r, &mut body);
     summary_section(r, summary, &mut body);
     bd_section(r, &mut body);
+    super::lossless::html(r.records, &mut body);
     plots_section(r, &mut body);
     per_image_section(r, &mut body);
     crops_section(r, &mut body);
@@ -465,7 +466,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>codecbench report</title><style>{CSS}</style></head><body>\
          <header><h1>codecbench report</h1><nav><a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
-         <a href=\"#bdrate\">BD-rate</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
+         <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
          <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
          <script>{JS}</script></body></html>\n"
     )

@@ -114,6 +114,8 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         }
     }
 
+    super::lossless::markdown(r.records, &mut out);
+
     out.push_str("\n## Plots\n\n");
     for p in &r.plots {
         let _ = writeln!(

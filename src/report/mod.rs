@@ -6,6 +6,7 @@
 pub mod bd;
 pub mod crops;
 mod html;
+mod lossless;
 mod markdown;
 
 use std::path::{Path, PathBuf};
