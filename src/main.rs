@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 
 fn list_codecs(registry: &Registry) {
     for c in registry.iter() {
-        let lossless = c.lossless(&Default::default());
+        let lossless = c.lossless(&codecbench::codec::Params::defaults(c.params()));
         println!(
             "{:<14} {}{}",
             c.name(),

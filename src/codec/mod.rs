@@ -192,6 +192,15 @@ impl Param {
 pub struct Params(pub BTreeMap<String, Value>);
 
 impl Params {
+    /// Every key of `params` at its default: what a spec naming only the codec gives.
+    pub fn defaults(params: &[Param]) -> Params {
+        Params(
+            params
+                .iter()
+                .map(|p| (p.key.clone(), p.default.clone()))
+                .collect(),
+        )
+    }
     pub fn int(&self, key: &str) -> i64 {
         match self.0.get(key) {
             Some(Value::Int(v)) => *v,

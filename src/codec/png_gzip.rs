@@ -47,11 +47,7 @@ impl Codec for PngGzip {
         src
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
-        let mut png_params = Params::default();
-        for p in Png.params() {
-            png_params.set(&p.key, p.default.clone());
-        }
-        let png = Png.encode(img, &png_params)?.bytes;
+        let png = Png.encode(img, &Params::defaults(Png.params()))?.bytes;
         let level = flate2::Compression::new(params.int("level") as u32);
         let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
         e.write_all(&png)
