@@ -24,6 +24,11 @@ fn main() {
         ("liblzma", "LIBLZMA"),
         ("liblzma-sys", "LIBLZMA_SYS"),
         ("color_quant", "COLOR_QUANT"),
+        ("ravif", "RAVIF"),
+        ("rav1e", "RAV1E"),
+        ("rav1d", "RAV1D"),
+        ("avif-parse", "AVIF_PARSE"),
+        ("jxl-oxide", "JXL_OXIDE"),
     ] {
         let version = find_version(&lock, krate).unwrap_or_else(|| "unknown".into());
         println!("cargo:rustc-env=CB_VERSION_{var}={version}");

@@ -35,8 +35,8 @@ pub enum ConfigError {
 }
 
 /// The sweep run when neither --codec nor --sweep is given: the image codecs' curves, then the
-/// lossless baselines at their CLIs' default levels and two palette sizes. Measured on 2 idle
-/// cores: 616 cells, 56.8 s wall, 108 s CPU (brotli's level 11 is the largest single part).
+/// lossless baselines at their CLIs' default levels and two palette sizes. Timing: README,
+/// "Speed".
 pub const DEFAULT_SWEEP: &[&str] = &[
     "png",
     "jpeg:q=10..95:5",
@@ -45,6 +45,12 @@ pub const DEFAULT_SWEEP: &[&str] = &[
     // 24/ratio bpp on 8-bit RGB: 2 to 0.15 bpp, the span of the jpeg and webp curves.
     "jpeg2000:ratio=12,20,32,48,80,120,160",
     "jpeg2000-lossless",
+    // Five points each across the same ~0.15-2 bpp span as the JPEG/WebP curves, at speeds that
+    // keep the default run near two minutes on two cores (README, "Speed").
+    "avif:q=35,55,70,85,95,speed=8",
+    "jxl:d=0.4,0.7,1.5,3,6,effort=5",
+    // JPEG XL's lossless mode beside png, webp-lossless and jpeg2000-lossless (16-bit kept).
+    "jxl:d=0,effort=5",
     "qoi",
     "rle",
     "huffman",
@@ -250,8 +256,8 @@ mod tests {
             .unwrap()
             .len(),
             // 38 (png, jpeg x18, webp x18, webp-lossless) + jpeg2000 x7, jpeg2000-lossless, qoi
-            // + rle, huffman, gzip, zstd, brotli, xz, png-gzip, palette x2.
-            56
+            // + avif x5, jxl x5, jxl lossless + rle, huffman, gzip, zstd, brotli, xz, png-gzip, palette x2.
+            67
         );
     }
 }

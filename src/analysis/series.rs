@@ -84,7 +84,9 @@ pub struct Point {
 }
 
 /// The points of `curve` on `image`, ordered by bpp, skipping failed cells and non-finite
-/// quality (a lossless cell has no place on a rate-distortion curve).
+/// quality, and lossless cells (they have no place on a rate-distortion curve, even where a
+/// metric gives them a finite score: SSIM 1, SSIMULACRA2 100; `jxl:d=0` shares its curve with
+/// the lossy distances).
 pub fn image_points(
     records: &[CellRecord],
     image: &str,
@@ -93,7 +95,7 @@ pub fn image_points(
 ) -> Vec<Point> {
     let mut pts: Vec<Point> = records
         .iter()
-        .filter(|r| r.image == image && r.curve == curve && r.is_ok())
+        .filter(|r| r.image == image && r.curve == curve && r.is_ok() && !r.lossless)
         .filter_map(|r| {
             let q = (metric.get)(r)?;
             (q.is_finite() && r.bpp.is_some()).then(|| Point {
@@ -118,7 +120,7 @@ pub fn corpus_points(
     let rows: Vec<&CellRecord> = records.iter().filter(|r| r.curve == curve).collect();
     let settings = distinct_settings(rows.iter().copied());
     let usable = |r: &CellRecord| {
-        r.is_ok() && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
+        r.is_ok() && !r.lossless && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
     };
     // (image, setting) pairs with a usable value, looked up rather than searched for: a large
     // corpus has many rows per curve.

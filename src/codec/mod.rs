@@ -10,11 +10,13 @@
 //! Adding a built-in codec: a file here implementing [`Codec`], and its `mod` line and
 //! [`Registry::builtin`] entry below.
 
+mod avif;
 mod general;
 mod identity;
 mod jpeg;
 mod jpeg2000;
 mod jpeg_arith;
+mod jxl;
 mod palette;
 mod png;
 mod png_gzip;
@@ -344,6 +346,8 @@ impl Registry {
                 Arc::new(qoi::Qoi),
                 Arc::new(jpeg2000::Jpeg2000),
                 Arc::new(jpeg2000::Jpeg2000Lossless),
+                Arc::new(avif::Avif),
+                Arc::new(jxl::Jxl),
                 Arc::new(identity::Identity),
                 Arc::new(rle::Rle),
                 Arc::new(general::General::Huffman),
@@ -423,4 +427,9 @@ pub(crate) mod versions {
     pub const LIBLZMA: &str = env!("CB_VERSION_LIBLZMA");
     pub const LIBLZMA_SYS: &str = env!("CB_VERSION_LIBLZMA_SYS");
     pub const COLOR_QUANT: &str = env!("CB_VERSION_COLOR_QUANT");
+    pub const RAVIF: &str = env!("CB_VERSION_RAVIF");
+    pub const RAV1E: &str = env!("CB_VERSION_RAV1E");
+    pub const RAV1D: &str = env!("CB_VERSION_RAV1D");
+    pub const AVIF_PARSE: &str = env!("CB_VERSION_AVIF_PARSE");
+    pub const JXL_OXIDE: &str = env!("CB_VERSION_JXL_OXIDE");
 }
