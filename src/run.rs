@@ -47,6 +47,8 @@ pub struct CellOutcome {
     pub record: CellRecord,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
+    /// Worker-thread CPU time of the same calls.
+    pub measured_cpu: Duration,
     /// Wall time of the whole cell on its worker.
     pub busy: Duration,
     /// Something the user should hear about that did not fail the cell (cache trouble).
@@ -60,6 +62,8 @@ pub struct EngineTimes {
     pub prepare: Duration,
     /// Sum over cells of codec and metric time.
     pub measured: Duration,
+    /// Sum over cells of the worker threads' CPU time in codec calls and metrics.
+    pub measured_cpu: Duration,
     /// Sum over cells of their wall time on a worker.
     pub busy: Duration,
     pub cells_done: usize,
@@ -263,6 +267,7 @@ pub fn run_jobs(
         });
         for (job, out) in rx {
             times.measured += out.measured;
+            times.measured_cpu += out.measured_cpu;
             times.busy += out.busy;
             times.cells_done += 1;
             times.cached += out.record.cached as usize;
@@ -331,6 +336,7 @@ fn cached_or_measured(
                 return CellOutcome {
                     record,
                     measured: Duration::ZERO,
+                    measured_cpu: Duration::ZERO,
                     busy: started.elapsed(),
                     warning: None,
                 };
@@ -400,6 +406,7 @@ fn measure_cell(
     CellOutcome {
         record: rec,
         measured: m.measured,
+        measured_cpu: m.measured_cpu,
         busy: started.elapsed(),
         warning: None,
     }

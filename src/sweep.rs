@@ -61,6 +61,9 @@ pub struct Sweep {
     pub save_encoded: bool,
     /// Largest image accepted, in pixels (default 100 MP).
     pub max_pixels: u64,
+    /// Memory budget for images in flight, bytes (default: a fraction of the available
+    /// memory, see [`crate::options::default_max_memory`]).
+    pub max_memory: u64,
     pub progress: Mode,
     /// The command line, recorded in run.json.
     pub command: Vec<String>,
@@ -169,6 +172,7 @@ fn load_corpus(
 pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
+    let usage0 = crate::alloc::usage();
     std::fs::create_dir_all(&sweep.out).map_err(|source| SweepError::OutDir {
         path: sweep.out.clone(),
         source,
@@ -239,10 +243,16 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     files.push(summary_path);
 
     let wall = t0.elapsed().as_secs_f64();
-    let meta = run_meta(
+    let usage = crate::alloc::usage();
+    let cpu = (usage.cpu + usage.children_cpu)
+        .saturating_sub(usage0.cpu + usage0.children_cpu)
+        .as_secs_f64();
+    let mut meta = run_meta(
         sweep, &plan, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
-        planned,
+        planned, cpu,
     );
+    meta.peak_rss_bytes = usage.peak_rss;
+    meta.max_memory_bytes = sweep.max_memory;
     let meta_path = sweep.out.join("run.json");
     write_json(&meta_path, &meta)?;
     files.push(meta_path);
@@ -277,6 +287,7 @@ fn run_meta(
     load_s: f64,
     cancel: &AtomicBool,
     planned: usize,
+    cpu_s: f64,
 ) -> RunMeta {
     let mut codecs: Vec<CodecMeta> = Vec::new();
     for c in plan.configs() {
@@ -344,9 +355,13 @@ fn run_meta(
             codecs_s: measured - metrics_s,
             metrics_s,
             cells_busy_s: busy,
+            cpu_s,
+            measured_cpu_s: times.measured_cpu.as_secs_f64(),
             ..TimingMeta::default()
         }
         .with_shares(capacity),
         merged_from: Vec::new(),
+        peak_rss_bytes: 0,
+        max_memory_bytes: 0,
     }
 }
