@@ -50,6 +50,8 @@ pub struct RunMeta {
     pub peak_rss_bytes: u64,
     /// The memory budget the run scheduled images under (`--max-memory`), bytes.
     pub max_memory_bytes: u64,
+    /// Most images in work at once under that budget.
+    pub max_images_in_flight: usize,
     /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<PathBuf>,

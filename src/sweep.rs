@@ -148,10 +148,18 @@ fn load_corpus(
         found
             .par_iter()
             .map(|(id, path)| {
-                corpus::load(id, path, sweep.max_pixels).map_err(|e| Skipped {
+                let skip = |reason: String| Skipped {
                     path: path.clone(),
-                    reason: e.to_string(),
-                })
+                    reason,
+                };
+                // The header alone says whether the image can fit the memory budget: an
+                // image that cannot is skipped before its pixels are allocated.
+                if let Ok((w, h)) = corpus::dimensions(path) {
+                    if let Some(reason) = over_budget(w, h, sweep) {
+                        return Err(skip(reason));
+                    }
+                }
+                corpus::load(id, path, sweep.max_pixels).map_err(|e| skip(e.to_string()))
             })
             .collect()
     });
@@ -166,6 +174,22 @@ fn load_corpus(
         }
     }
     Ok((sources, skipped))
+}
+
+/// Why a `w` x `h` image cannot be measured within `--max-memory`, if it cannot.
+fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
+    let per_pixel = crate::run::bytes_per_pixel(&sweep.metrics);
+    let need = (w as u64 * h as u64).saturating_mul(per_pixel);
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    (need > sweep.max_memory).then(|| {
+        format!(
+            "{w}x{h} needs about {:.0} MiB to measure ({per_pixel} B/px with metrics {}), above \
+             the memory budget of {:.0} MiB; raise --max-memory or choose fewer --metrics",
+            mib(need),
+            set_id(&sweep.metrics),
+            mib(sweep.max_memory)
+        )
+    })
 }
 
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
@@ -204,6 +228,7 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
         cancel: cancel.clone(),
         cache,
         metrics: sweep.metrics.clone(),
+        max_memory: Some(sweep.max_memory),
     };
     let mut last_flush = Instant::now();
     let mut flush_error: Option<OutputError> = None;
@@ -253,6 +278,7 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     );
     meta.peak_rss_bytes = usage.peak_rss;
     meta.max_memory_bytes = sweep.max_memory;
+    meta.max_images_in_flight = times.max_images_in_flight;
     let meta_path = sweep.out.join("run.json");
     write_json(&meta_path, &meta)?;
     files.push(meta_path);
@@ -363,5 +389,6 @@ fn run_meta(
         merged_from: Vec::new(),
         peak_rss_bytes: 0,
         max_memory_bytes: 0,
+        max_images_in_flight: 0,
     }
 }

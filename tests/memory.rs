@@ -92,3 +92,66 @@ fn cells_report_non_negative_cpu_times_and_heap_peaks() {
         assert!(r.metric_peak_bytes.is_some());
     }
 }
+
+#[test]
+fn an_image_over_the_memory_budget_is_skipped_with_a_message_while_others_are_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // 40x30 px x 40 B/px (PSNR only) = 48 KB fits 1 MiB; 600x500 px needs 12 MB and does not.
+    common::write_png(
+        &common::textured_u8(40, 30, 3, 1),
+        &corpus.join("small.png"),
+    );
+    common::write_png(
+        &common::textured_u8(600, 500, 3, 2),
+        &corpus.join("large.png"),
+    );
+    let out = dir.path().join("run");
+    let assert = assert_cmd::Command::cargo_bin("codecbench")
+        .unwrap()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--metrics",
+            "psnr",
+        ])
+        .args(["--codec", "jpeg:q=50", "--max-memory", "1M", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1); // a skipped file makes the exit code 1
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("large.png: 600x500 needs about")
+            && stderr.contains("raise --max-memory")
+            && stderr.contains("skipped"),
+        "{stderr}"
+    );
+    let rows = common::without_timing(&out.join("results.csv"));
+    assert_eq!(rows.len(), 1, "only small.png measured");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["skipped"][0]["path"],
+        corpus.join("large.png").display().to_string()
+    );
+    assert_eq!(meta["max_memory_bytes"], 1 << 20);
+    assert!(meta["peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(meta["timing"]["cpu_s"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn max_memory_that_is_not_a_size_is_a_usage_error_naming_the_flag() {
+    let assert = assert_cmd::Command::cargo_bin("codecbench")
+        .unwrap()
+        .args(["run", "--max-memory", "lots", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("--max-memory lots"), "{stderr}");
+}
