@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::alloc::{thread_cpu, HeapScope};
 use crate::codec::{catch, CodecConfig, CodecError};
 use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
@@ -27,8 +28,20 @@ pub struct Measurement {
     pub distortion: Option<Distortion>,
     pub scores: Option<Scores>,
     pub metric_ms: Option<f64>,
+    /// Median CPU time of the worker thread in the encode and decode calls, and the metrics'
+    /// CPU time, ms (work a codec hands to other threads or processes is not included).
+    pub encode_cpu_ms: Option<f64>,
+    pub decode_cpu_ms: Option<f64>,
+    pub metric_cpu_ms: Option<f64>,
+    /// Peak heap bytes above the start of one encode call, one decode call and the metrics,
+    /// on the worker thread (`None` without the counting allocator, see [`crate::alloc`]).
+    pub encode_peak_bytes: Option<u64>,
+    pub decode_peak_bytes: Option<u64>,
+    pub metric_peak_bytes: Option<u64>,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
+    /// CPU time of the worker thread in codec calls (every repeat) and metrics.
+    pub measured_cpu: Duration,
 }
 
 /// A cell that failed: why, and what had been measured by then.
@@ -59,27 +72,57 @@ fn median_ms(mut d: Vec<Duration>) -> f64 {
     }
 }
 
-/// Runs `f` `repeat` times, each call timed alone (monotonic clock, panics caught); adds every
-/// call's time to `measured` and returns the first call's result with the median time in ms.
+/// What [`timed`] saw of one step over its repeats.
+struct Timed<T> {
+    value: T,
+    /// Median wall (or codec-reported) time, ms.
+    ms: f64,
+    /// Median CPU time of the calling thread, ms.
+    cpu_ms: f64,
+    /// Largest heap peak of one call on this thread (`None` without the counting allocator).
+    peak: Option<u64>,
+}
+
+/// Runs `f` `repeat` times, each call timed alone (monotonic clock and the thread's CPU
+/// clock, panics caught); adds every call's wall and CPU time to `measured`/`measured_cpu` and
+/// returns the first call's result with the median times in ms and the largest heap peak.
 /// A call that reports its own time (`f` returns `Some`) is timed by that report.
 fn timed<T>(
     repeat: u32,
     measured: &mut Duration,
+    measured_cpu: &mut Duration,
     what: &str,
     f: impl Fn() -> Result<(T, Option<Duration>), CodecError>,
-) -> Result<(T, f64), String> {
+) -> Result<Timed<T>, String> {
     let mut first = None;
     let mut times = Vec::with_capacity(repeat as usize);
+    let mut cpu_times = Vec::with_capacity(repeat as usize);
+    let mut peak: Option<u64> = None;
     for _ in 0..repeat.max(1) {
+        let heap = HeapScope::start();
+        let c = thread_cpu();
         let t = Instant::now();
         let out = catch(&f);
         let wall = t.elapsed();
+        let cpu = thread_cpu().saturating_sub(c);
+        let p = heap.peak();
         *measured += wall;
+        *measured_cpu += cpu;
         let (value, reported) = out.map_err(|e| format!("{what} failed: {e}"))?;
         times.push(reported.unwrap_or(wall));
-        first.get_or_insert(value);
+        cpu_times.push(cpu);
+        peak = peak.max(p);
+        // The first call's output is kept; later ones are dropped before the next call.
+        if first.is_none() {
+            first = Some(value);
+        }
     }
-    Ok((first.expect("repeat >= 1"), median_ms(times)))
+    Ok(Timed {
+        value: first.expect("repeat >= 1"),
+        ms: median_ms(times),
+        cpu_ms: median_ms(cpu_times),
+        peak,
+    })
 }
 
 /// Encodes, decodes, verifies and scores one cell. `reference` gives the metrics' prepared
@@ -108,18 +151,31 @@ fn steps(
     reference: impl FnOnce() -> Arc<Reference>,
 ) -> Result<(), String> {
     let codec = &config.codec;
-    let (encoded, encode_ms) = timed(repeat, &mut m.measured, "encode", || {
-        codec
-            .encode(input.image, &config.params)
-            .map(|e| (e.bytes, e.reported_time))
-    })?;
-    m.encode_ms = Some(encode_ms);
-    let encoded = &*m.encoded.insert(encoded);
+    let enc = timed(
+        repeat,
+        &mut m.measured,
+        &mut m.measured_cpu,
+        "encode",
+        || {
+            codec
+                .encode(input.image, &config.params)
+                .map(|e| (e.bytes, e.reported_time))
+        },
+    )?;
+    (m.encode_ms, m.encode_cpu_ms, m.encode_peak_bytes) =
+        (Some(enc.ms), Some(enc.cpu_ms), enc.peak);
+    let encoded = &*m.encoded.insert(enc.value);
 
-    let (decoded, decode_ms) = timed(repeat, &mut m.measured, "decode", || {
-        codec.decode(encoded).map(|d| (d.image, d.reported_time))
-    })?;
-    m.decode_ms = Some(decode_ms);
+    let dec = timed(
+        repeat,
+        &mut m.measured,
+        &mut m.measured_cpu,
+        "decode",
+        || codec.decode(encoded).map(|d| (d.image, d.reported_time)),
+    )?;
+    (m.decode_ms, m.decode_cpu_ms, m.decode_peak_bytes) =
+        (Some(dec.ms), Some(dec.cpu_ms), dec.peak);
+    let decoded = dec.value;
 
     let want = input.image;
     if (decoded.width, decoded.height) != (want.width, want.height) {
@@ -139,12 +195,18 @@ fn steps(
         ));
     }
 
+    let heap = HeapScope::start();
+    let c = thread_cpu();
     let t = Instant::now();
     m.distortion = Some(distortion(input.source, &decoded, input.prep));
     m.scores = Some(reference().score(&decoded, input.prep));
     let dt = t.elapsed();
+    let cpu = thread_cpu().saturating_sub(c);
     m.measured += dt;
+    m.measured_cpu += cpu;
     m.metric_ms = Some(dt.as_secs_f64() * 1e3);
+    m.metric_cpu_ms = Some(cpu.as_secs_f64() * 1e3);
+    m.metric_peak_bytes = heap.peak();
     Ok(())
 }
 
@@ -215,6 +277,12 @@ pub fn record(
         apply_scores(&mut rec, s);
     }
     rec.metric_ms = m.metric_ms;
+    rec.encode_cpu_ms = m.encode_cpu_ms;
+    rec.decode_cpu_ms = m.decode_cpu_ms;
+    rec.metric_cpu_ms = m.metric_cpu_ms;
+    rec.encode_peak_bytes = m.encode_peak_bytes;
+    rec.decode_peak_bytes = m.decode_peak_bytes;
+    rec.metric_peak_bytes = m.metric_peak_bytes;
     rec
 }
 

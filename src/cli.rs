@@ -197,6 +197,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "PIXELS", default_value_t = 100_000_000)]
     pub max_pixels: u64,
 
+    /// Memory budget for the images in flight, e.g. 4G, 512M or bytes: caps how many large
+    /// images are worked on at once; an image whose estimate exceeds it alone is skipped
+    /// before it is decoded. Default: half the available memory (/proc/meminfo).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<String>,
+
     /// No progress output (errors are still printed).
     #[arg(long, short = 'q')]
     pub quiet: bool,

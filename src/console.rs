@@ -127,6 +127,29 @@ pub fn print_summary(o: &Outcome) {
             "no codec or metric ran in this run: every cell came from the cache"
         );
     }
+    if t.measured_cpu_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "CPU: process {:.1} s ({:.0}% of wall x jobs), codec+metric {:.1} s: CPU efficiency \
+             {:.3}, harness overhead {:.1}% of codec+metric CPU; peak RSS {:.0} MiB",
+            t.cpu_s,
+            100.0 * t.cpu_utilisation,
+            t.measured_cpu_s,
+            t.cpu_efficiency,
+            100.0 * t.cpu_overhead_share,
+            o.meta.peak_rss_bytes as f64 / (1u64 << 20) as f64
+        );
+    }
+    if t.machine_busy() {
+        let _ = writeln!(
+            out,
+            "the machine was busy: cells had a CPU for only {:.0}% of their wall time \
+             ({:.1} s CPU in {:.1} s); wall-clock times are inflated, compare *_cpu_ms",
+            100.0 * t.cell_cpu_per_wall,
+            t.measured_cpu_s,
+            t.measured_s
+        );
+    }
     if t.measured_s > 0.0 {
         let _ = writeln!(
             out,

@@ -143,6 +143,19 @@ pub enum LoadError {
     Unsupported(String),
 }
 
+/// An image file's width and height from its header alone (no pixels decoded), so that the
+/// memory an image needs can be judged before it is loaded.
+pub fn dimensions(path: &Path) -> Result<(u32, u32), LoadError> {
+    let reader = ImageReader::open(path)?.with_guessed_format()?;
+    if reader.format().is_none() {
+        return Err(LoadError::NotAnImage);
+    }
+    reader.into_dimensions().map_err(|e| LoadError::Corrupt {
+        format: "image".into(),
+        detail: e.to_string(),
+    })
+}
+
 /// Reads and decodes one source image, refusing images above `max_pixels` before decoding.
 pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadError> {
     let bytes = fs::read(path)?;

@@ -6,6 +6,7 @@
 //! jobs, [`run`] schedules them in parallel, [`cell`] measures one job and builds its row, and
 //! [`sweep`] writes the run folder.
 
+pub mod alloc;
 pub mod analysis;
 pub mod baseline;
 pub mod cache;

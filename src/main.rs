@@ -16,6 +16,10 @@ use codecbench::options;
 use codecbench::report::{load_results, write_report, ReportOptions};
 use codecbench::sweep::execute;
 
+/// Counts heap bytes per thread, for the per-cell peak columns (see `codecbench::alloc`).
+#[global_allocator]
+static ALLOC: codecbench::alloc::Counting = codecbench::alloc::Counting;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let registry = Registry::builtin();

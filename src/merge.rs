@@ -65,9 +65,12 @@ fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: u
             codecs_s: sum(|t| t.codecs_s),
             metrics_s: sum(|t| t.metrics_s),
             cells_busy_s: busy,
+            cpu_s: sum(|t| t.cpu_s),
+            measured_cpu_s: sum(|t| t.measured_cpu_s),
             ..TimingMeta::default()
         }
         .with_shares(capacity),
+        peak_rss_bytes: metas.iter().map(|m| m.peak_rss_bytes).max().unwrap_or(0),
         ..metas[0].clone()
     }
 }

@@ -46,6 +46,10 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         repeat: args.repeat,
         save_encoded: args.save_encoded,
         max_pixels: args.max_pixels,
+        max_memory: match &args.max_memory {
+            Some(text) => parse_bytes(text).map_err(|e| format!("--max-memory {text}: {e}"))?,
+            None => default_max_memory(),
+        },
         progress: Mode::detect(args.quiet),
         command: std::env::args().collect(),
         cache: if args.no_cache {
@@ -58,6 +62,32 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             .map_err(|e| format!("--metrics {}: {e}", args.metrics))?,
         crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
     })
+}
+
+/// The default memory budget: half of `MemAvailable`, or 4 GiB where it cannot be read.
+pub fn default_max_memory() -> u64 {
+    crate::alloc::available_memory().map_or(4 << 30, |m| m / 2)
+}
+
+/// Parses a byte count: a number with an optional K, M, G or T suffix (powers of 1024; an
+/// optional trailing `B` or `iB` is accepted), e.g. `512M`, `1.5G`, `2000000`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok((v * scale as f64) as u64),
+        _ => Err("expected a positive size such as 4G, 512M or 1000000 (bytes)".into()),
+    }
 }
 
 /// A sweep's failure, with the flag that fixes it where there is one.

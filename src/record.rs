@@ -76,6 +76,23 @@ pub struct CellRecord {
     /// Median over `repeat` timed decode calls, milliseconds.
     pub decode_ms: Option<f64>,
     pub metric_ms: Option<f64>,
+    /// Median over `repeat` encode calls of the CPU time (user + system) they used, ms: the
+    /// worker thread's CPU clock for in-process codecs (threads a codec starts itself, e.g.
+    /// oxipng's, are not counted), the child's rusage for external ones.
+    pub encode_cpu_ms: Option<f64>,
+    /// As `encode_cpu_ms`, for the decode calls.
+    pub decode_cpu_ms: Option<f64>,
+    /// CPU time of the metric computation on the worker thread, ms.
+    pub metric_cpu_ms: Option<f64>,
+    /// Peak heap bytes one encode call held above its start on the worker thread (input
+    /// copies, work buffers, the output), from the counting allocator; empty when it is not
+    /// installed (library use) or for work outside the thread (external codecs).
+    pub encode_peak_bytes: Option<u64>,
+    /// As `encode_peak_bytes`, for one decode call (includes the decoded image).
+    pub decode_peak_bytes: Option<u64>,
+    /// Peak heap bytes of the metric computation of the cell; the first cell of an image and
+    /// layout also builds the metrics' view of the original, and includes it.
+    pub metric_peak_bytes: Option<u64>,
     pub repeat: u32,
     /// Path of the saved encoded file, relative to the run folder (with --save-encoded).
     pub encoded_file: String,
@@ -110,9 +127,20 @@ impl CellRecord {
     }
 }
 
-/// Names of the columns whose values depend on the machine's speed; everything else in a
-/// row is a pure function of the inputs.
-pub const TIMING_COLUMNS: &[&str] = &["encode_ms", "decode_ms", "metric_ms"];
+/// Names of the columns whose values depend on the machine's speed (or, for the heap peaks,
+/// on the allocator the program installed); everything else in a row is a pure function of
+/// the inputs.
+pub const TIMING_COLUMNS: &[&str] = &[
+    "encode_ms",
+    "decode_ms",
+    "metric_ms",
+    "encode_cpu_ms",
+    "decode_cpu_ms",
+    "metric_cpu_ms",
+    "encode_peak_bytes",
+    "decode_peak_bytes",
+    "metric_peak_bytes",
+];
 
 /// One row of summary.csv. Means are over the images whose cell succeeded.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

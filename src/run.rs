@@ -39,6 +39,29 @@ pub struct Engine {
     pub cache: Option<Arc<Cache>>,
     /// Metrics measured in every cell (MSE/PSNR always); part of every cache key.
     pub metrics: Vec<Metric>,
+    /// Memory budget for images in flight, bytes (`None`: no limit). Each image in work holds
+    /// about [`bytes_per_pixel`] x its pixels (converted inputs, metric references, a cell's
+    /// buffers); a new image starts only while the sum fits, or when nothing else is in
+    /// flight.
+    pub max_memory: Option<u64>,
+}
+
+/// Working memory per pixel of an image in flight with `metrics`, bytes: the harness's own
+/// copies (converted input, decoded output, codec buffers) and each metric's view of the
+/// original plus its scoring buffers. Calibrated on `scripts/bench_memory.sh` (a 16 MP RGB
+/// image with the default metrics peaked at 248 B/px; PSNR only at about 3 B/px per image
+/// held plus the cell's copies); an estimate for scheduling, not a measurement.
+pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
+    40 + metrics
+        .iter()
+        .map(|m| match m.key {
+            "psnr-y" => 8,
+            "ssim" => 48,
+            "ms-ssim" => 64,
+            "ssimulacra2" => 150,
+            _ => 0,
+        })
+        .sum::<u64>()
 }
 
 /// One finished cell.
@@ -47,6 +70,8 @@ pub struct CellOutcome {
     pub record: CellRecord,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
+    /// Worker-thread CPU time of the same calls.
+    pub measured_cpu: Duration,
     /// Wall time of the whole cell on its worker.
     pub busy: Duration,
     /// Something the user should hear about that did not fail the cell (cache trouble).
@@ -60,6 +85,8 @@ pub struct EngineTimes {
     pub prepare: Duration,
     /// Sum over cells of codec and metric time.
     pub measured: Duration,
+    /// Sum over cells of the worker threads' CPU time in codec calls and metrics.
+    pub measured_cpu: Duration,
     /// Sum over cells of their wall time on a worker.
     pub busy: Duration,
     pub cells_done: usize,
@@ -68,6 +95,8 @@ pub struct EngineTimes {
     /// Jobs given (initially and by the sink).
     pub jobs: usize,
     pub cancelled: bool,
+    /// Most images in work at once (under `max_memory`).
+    pub max_images_in_flight: usize,
 }
 
 /// A source converted for one codec input layout, with the metrics' view of the original:
@@ -168,32 +197,86 @@ impl Ord for Queued {
 }
 
 /// The shared queue. `pending` counts jobs queued, running, or finished but not yet seen by
-/// the sink (which may add more): workers stop when it reaches zero.
-#[derive(Default)]
+/// the sink (which may add more): workers stop when it reaches zero. Jobs wait per image; an
+/// image is admitted (its memory estimate reserved) when its first job starts and released
+/// when it has no job queued or running, so at most `budget` bytes of images are in work.
 struct Queue {
-    state: Mutex<(BinaryHeap<Queued>, usize)>,
+    state: Mutex<QueueState>,
     ready: Condvar,
+    budget: u64,
+}
+
+#[derive(Default)]
+struct QueueState {
+    /// Queued jobs of each image that has any.
+    waiting: HashMap<usize, BinaryHeap<Queued>>,
+    /// Admitted images: (reserved bytes, jobs running).
+    active: HashMap<usize, (u64, usize)>,
+    reserved: u64,
+    pending: usize,
+    max_active: usize,
+}
+
+impl QueueState {
+    /// The image whose best queued job comes first, among admitted images or the others.
+    fn best(&self, admitted: bool) -> Option<usize> {
+        self.waiting
+            .iter()
+            .filter(|(i, _)| self.active.contains_key(i) == admitted)
+            .filter_map(|(i, h)| h.peek().map(|q| (i, q)))
+            .max_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| *i)
+    }
+
+    fn take(&mut self, image: usize) -> Queued {
+        let heap = self.waiting.get_mut(&image).expect("image has queued jobs");
+        let q = heap.pop().expect("image has queued jobs");
+        if heap.is_empty() {
+            self.waiting.remove(&image);
+        }
+        self.active.get_mut(&image).expect("admitted").1 += 1;
+        q
+    }
 }
 
 impl Queue {
+    fn new(budget: Option<u64>) -> Queue {
+        Queue {
+            state: Mutex::default(),
+            ready: Condvar::new(),
+            budget: budget.unwrap_or(u64::MAX),
+        }
+    }
+
     fn push(&self, items: Vec<Queued>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.1 += items.len();
-        s.0.extend(items);
+        s.pending += items.len();
+        for q in items {
+            s.waiting.entry(q.job.key.image).or_default().push(q);
+        }
         self.ready.notify_all();
     }
 
-    /// The next job, or `None` when there is no more work (or `cancel` is set).
-    fn pop(&self, cancel: &AtomicBool) -> Option<Queued> {
+    /// The next job, or `None` when there is no more work (or `cancel` is set). `estimate`
+    /// gives an image's memory estimate.
+    fn pop(&self, cancel: &AtomicBool, estimate: impl Fn(usize) -> u64) -> Option<Queued> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if cancel.load(Ordering::SeqCst) {
                 return None;
             }
-            if let Some(q) = s.0.pop() {
-                return Some(q);
+            if let Some(image) = s.best(true) {
+                return Some(s.take(image));
             }
-            if s.1 == 0 {
+            if let Some(image) = s.best(false) {
+                let need = estimate(image);
+                if s.active.is_empty() || s.reserved.saturating_add(need) <= self.budget {
+                    s.reserved = s.reserved.saturating_add(need);
+                    s.active.insert(image, (need, 0));
+                    s.max_active = s.max_active.max(s.active.len());
+                    return Some(s.take(image));
+                }
+            } else if s.pending == 0 {
                 return None;
             }
             s = self
@@ -204,10 +287,28 @@ impl Queue {
         }
     }
 
+    /// A job of `image` finished on its worker: the image leaves the window when it has no
+    /// other job queued or running.
+    fn finished(&self, image: usize) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let idle = match s.active.get_mut(&image) {
+            Some(a) => {
+                a.1 -= 1;
+                a.1 == 0 && !s.waiting.contains_key(&image)
+            }
+            None => false,
+        };
+        if idle {
+            let (need, _) = s.active.remove(&image).expect("admitted");
+            s.reserved -= need;
+        }
+        self.ready.notify_all();
+    }
+
     /// One job fully handled (its outcome seen by the sink).
     fn done(&self) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.1 -= 1;
+        s.pending -= 1;
         self.ready.notify_all();
     }
 }
@@ -223,7 +324,10 @@ pub fn run_jobs(
 ) -> EngineTimes {
     let mut times = EngineTimes::default();
     let inputs = Inputs::default();
-    let queue = Queue::default();
+    let queue = Queue::new(engine.max_memory);
+    let per_pixel = bytes_per_pixel(&engine.metrics);
+    let estimate =
+        |image: usize| (sources[image].image.pixel_count() as u64).saturating_mul(per_pixel);
     let prepare_ns = AtomicU64::new(0);
     let enqueue = |jobs: Vec<Job>| -> usize {
         let n = jobs.len();
@@ -241,17 +345,19 @@ pub fn run_jobs(
 
     let (tx, rx) = mpsc::channel::<(Job, CellOutcome)>();
     std::thread::scope(|scope| {
-        let (queue, prepare_ns) = (&queue, &prepare_ns);
+        let (queue, prepare_ns, estimate) = (&queue, &prepare_ns, &estimate);
         scope.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..pool.current_num_threads() {
                     let tx = tx.clone();
                     ps.spawn(move |_| {
-                        while let Some(Queued { job, input }) = queue.pop(&engine.cancel) {
+                        while let Some(Queued { job, input }) = queue.pop(&engine.cancel, estimate)
+                        {
                             let src = &sources[job.key.image];
                             let out =
                                 cached_or_measured(src, &input, &job.config, engine, prepare_ns);
                             input.cell_done();
+                            queue.finished(job.key.image);
                             if tx.send((job, out)).is_err() {
                                 break;
                             }
@@ -263,6 +369,7 @@ pub fn run_jobs(
         });
         for (job, out) in rx {
             times.measured += out.measured;
+            times.measured_cpu += out.measured_cpu;
             times.busy += out.busy;
             times.cells_done += 1;
             times.cached += out.record.cached as usize;
@@ -272,6 +379,11 @@ pub fn run_jobs(
         }
     });
     times.prepare = Duration::from_nanos(prepare_ns.load(Ordering::Relaxed));
+    times.max_images_in_flight = queue
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .max_active;
     times.cancelled = times.cells_done < times.jobs;
     times
 }
@@ -331,6 +443,7 @@ fn cached_or_measured(
                 return CellOutcome {
                     record,
                     measured: Duration::ZERO,
+                    measured_cpu: Duration::ZERO,
                     busy: started.elapsed(),
                     warning: None,
                 };
@@ -400,6 +513,7 @@ fn measure_cell(
     CellOutcome {
         record: rec,
         measured: m.measured,
+        measured_cpu: m.measured_cpu,
         busy: started.elapsed(),
         warning: None,
     }

@@ -45,6 +45,13 @@ pub struct RunMeta {
     /// [K, N] when this run is shard K of N.
     pub shard: Option<[usize; 2]>,
     pub timing: TimingMeta,
+    /// Peak resident set size of the process over the run, bytes (getrusage; 0 when unknown,
+    /// e.g. a merge).
+    pub peak_rss_bytes: u64,
+    /// The memory budget the run scheduled images under (`--max-memory`), bytes.
+    pub max_memory_bytes: u64,
+    /// Most images in work at once under that budget.
+    pub max_images_in_flight: usize,
     /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<PathBuf>,
@@ -94,7 +101,27 @@ pub struct TimingMeta {
     pub overhead_share: f64,
     /// (cell wall time - measured) / measured: bookkeeping inside cells only.
     pub in_cell_overhead_share: f64,
+    /// CPU time (user + system) of the process and its waited-for children over the run.
+    pub cpu_s: f64,
+    /// Of `cpu_s`: the worker threads' CPU in codec calls and metrics (the sum of the cells'
+    /// `*_cpu_ms` over every repeat).
+    pub measured_cpu_s: f64,
+    /// measured_cpu / cpu: the share of the CPU the run used that went to codecs and metrics
+    /// (the CPU-based parallel efficiency: not fooled by a machine busy with other work).
+    pub cpu_efficiency: f64,
+    /// (cpu - measured_cpu) / measured_cpu: loading, hashing, conversion, scheduling and
+    /// writing files, in CPU time, as a share of the codec and metric CPU time.
+    pub cpu_overhead_share: f64,
+    /// measured_cpu / measured: how much of the cells' wall time their thread was on a CPU.
+    /// Well below 1 (under 0.8) means the machine was busy with other work (or codecs waited
+    /// on other threads or processes) and wall-clock times are inflated.
+    pub cell_cpu_per_wall: f64,
+    /// cpu / (wall x jobs): how much of the capacity the process used.
+    pub cpu_utilisation: f64,
 }
+
+/// `cell_cpu_per_wall` below this: the run says the machine was busy.
+pub const BUSY_CPU_PER_WALL: f64 = 0.8;
 
 impl TimingMeta {
     /// Fills the derived shares from `measured_s`, `cells_busy_s` and the capacity (wall time
@@ -109,7 +136,23 @@ impl TimingMeta {
         };
         self.overhead_share = ratio(capacity - measured);
         self.in_cell_overhead_share = ratio(self.cells_busy_s - measured);
+        let cpu = self.measured_cpu_s;
+        let share = |x: f64, of: f64| if of > 0.0 { x / of } else { 0.0 };
+        self.cpu_efficiency = share(cpu, self.cpu_s);
+        self.cpu_overhead_share = if cpu > 0.0 && self.cpu_s > 0.0 {
+            (self.cpu_s - cpu) / cpu
+        } else {
+            0.0
+        };
+        self.cell_cpu_per_wall = share(cpu, measured);
+        self.cpu_utilisation = share(self.cpu_s, capacity);
         self
+    }
+
+    /// True when the cells' threads got well under a full CPU for their wall time: the
+    /// machine was busy, and wall-clock figures are inflated.
+    pub fn machine_busy(&self) -> bool {
+        self.measured_cpu_s > 0.0 && self.cell_cpu_per_wall < BUSY_CPU_PER_WALL
     }
 }
 

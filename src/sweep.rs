@@ -61,6 +61,9 @@ pub struct Sweep {
     pub save_encoded: bool,
     /// Largest image accepted, in pixels (default 100 MP).
     pub max_pixels: u64,
+    /// Memory budget for images in flight, bytes (default: a fraction of the available
+    /// memory, see [`crate::options::default_max_memory`]).
+    pub max_memory: u64,
     pub progress: Mode,
     /// The command line, recorded in run.json.
     pub command: Vec<String>,
@@ -145,10 +148,18 @@ fn load_corpus(
         found
             .par_iter()
             .map(|(id, path)| {
-                corpus::load(id, path, sweep.max_pixels).map_err(|e| Skipped {
+                let skip = |reason: String| Skipped {
                     path: path.clone(),
-                    reason: e.to_string(),
-                })
+                    reason,
+                };
+                // The header alone says whether the image can fit the memory budget: an
+                // image that cannot is skipped before its pixels are allocated.
+                if let Ok((w, h)) = corpus::dimensions(path) {
+                    if let Some(reason) = over_budget(w, h, sweep) {
+                        return Err(skip(reason));
+                    }
+                }
+                corpus::load(id, path, sweep.max_pixels).map_err(|e| skip(e.to_string()))
             })
             .collect()
     });
@@ -165,10 +176,27 @@ fn load_corpus(
     Ok((sources, skipped))
 }
 
+/// Why a `w` x `h` image cannot be measured within `--max-memory`, if it cannot.
+fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
+    let per_pixel = crate::run::bytes_per_pixel(&sweep.metrics);
+    let need = (w as u64 * h as u64).saturating_mul(per_pixel);
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    (need > sweep.max_memory).then(|| {
+        format!(
+            "{w}x{h} needs about {:.0} MiB to measure ({per_pixel} B/px with metrics {}), above \
+             the memory budget of {:.0} MiB; raise --max-memory or choose fewer --metrics",
+            mib(need),
+            set_id(&sweep.metrics),
+            mib(sweep.max_memory)
+        )
+    })
+}
+
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
 pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
+    let usage0 = crate::alloc::usage();
     std::fs::create_dir_all(&sweep.out).map_err(|source| SweepError::OutDir {
         path: sweep.out.clone(),
         source,
@@ -200,6 +228,7 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
         cancel: cancel.clone(),
         cache,
         metrics: sweep.metrics.clone(),
+        max_memory: Some(sweep.max_memory),
     };
     let mut last_flush = Instant::now();
     let mut flush_error: Option<OutputError> = None;
@@ -239,10 +268,17 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     files.push(summary_path);
 
     let wall = t0.elapsed().as_secs_f64();
-    let meta = run_meta(
+    let usage = crate::alloc::usage();
+    let cpu = (usage.cpu + usage.children_cpu)
+        .saturating_sub(usage0.cpu + usage0.children_cpu)
+        .as_secs_f64();
+    let mut meta = run_meta(
         sweep, &plan, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
-        planned,
+        planned, cpu,
     );
+    meta.peak_rss_bytes = usage.peak_rss;
+    meta.max_memory_bytes = sweep.max_memory;
+    meta.max_images_in_flight = times.max_images_in_flight;
     let meta_path = sweep.out.join("run.json");
     write_json(&meta_path, &meta)?;
     files.push(meta_path);
@@ -277,6 +313,7 @@ fn run_meta(
     load_s: f64,
     cancel: &AtomicBool,
     planned: usize,
+    cpu_s: f64,
 ) -> RunMeta {
     let mut codecs: Vec<CodecMeta> = Vec::new();
     for c in plan.configs() {
@@ -344,9 +381,14 @@ fn run_meta(
             codecs_s: measured - metrics_s,
             metrics_s,
             cells_busy_s: busy,
+            cpu_s,
+            measured_cpu_s: times.measured_cpu.as_secs_f64(),
             ..TimingMeta::default()
         }
         .with_shares(capacity),
         merged_from: Vec::new(),
+        peak_rss_bytes: 0,
+        max_memory_bytes: 0,
+        max_images_in_flight: 0,
     }
 }

@@ -189,3 +189,71 @@ fn a_configuration_that_is_lossless_is_held_to_an_exact_round_trip() {
     );
     assert!(cheat.bytes.is_some(), "what was measured is kept");
 }
+
+/// Rows with the machine-dependent columns (times, heap peaks) blanked, for comparing runs.
+fn comparable(rows: &[codecbench::record::CellRecord]) -> Vec<codecbench::record::CellRecord> {
+    rows.iter()
+        .map(|r| codecbench::record::CellRecord {
+            encode_ms: None,
+            decode_ms: None,
+            metric_ms: None,
+            encode_cpu_ms: None,
+            decode_cpu_ms: None,
+            metric_cpu_ms: None,
+            encode_peak_bytes: None,
+            decode_peak_bytes: None,
+            metric_peak_bytes: None,
+            ..r.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_small_memory_budget_runs_one_image_at_a_time_and_gives_the_same_rows() {
+    // Many small images, several settings each: without a budget the two workers interleave
+    // images; with a budget below one image's estimate only one image is in work at a time
+    // (an image that does not fit still runs when nothing else is in flight).
+    let sources: Vec<_> = (0..12)
+        .map(|i| {
+            common::source(
+                &format!("img{i:02}"),
+                common::textured_u8(32 + i, 24, 3, i as u64),
+            )
+        })
+        .collect();
+    let configs = common::parse_spec("jpeg:q=30,60,90");
+    let plan = Plan::new(&sources, &configs);
+    let run = |max_memory: Option<u64>| {
+        let mut engine = common::engine();
+        engine.max_memory = max_memory;
+        let mut rows = BTreeMap::new();
+        let times = run_jobs(
+            &pool(2).unwrap(),
+            &sources,
+            &engine,
+            plan.jobs(),
+            |job, out| {
+                rows.insert(job.key, out.record);
+                Vec::new()
+            },
+        );
+        (rows.into_values().collect::<Vec<_>>(), times)
+    };
+    let (free, _) = run(None);
+    let (tight, tight_times) = run(Some(1));
+    assert_eq!(free.len(), 36);
+    assert!(free.iter().all(|r| r.is_ok()));
+    assert_eq!(comparable(&tight), comparable(&free));
+    assert_eq!(tight_times.max_images_in_flight, 1);
+    assert_eq!(tight_times.cells_done, 36);
+
+    // A budget of two images' estimates never has more than two in work.
+    let per_image = 56 * 24 * codecbench::run::bytes_per_pixel(&common::engine().metrics);
+    let (two, two_times) = run(Some(2 * per_image));
+    assert_eq!(comparable(&two), comparable(&free));
+    assert!(
+        two_times.max_images_in_flight <= 2,
+        "{}",
+        two_times.max_images_in_flight
+    );
+}

@@ -105,6 +105,7 @@ pub fn engine() -> codecbench::run::Engine {
         cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
         cache: None,
         metrics: vec![codecbench::metrics::core()],
+        max_memory: None,
     }
 }
 
