@@ -45,6 +45,8 @@ pub struct RunMeta {
     /// [K, N] when this run is shard K of N.
     pub shard: Option<[usize; 2]>,
     pub timing: TimingMeta,
+    /// How JPEG sources were decoded (the same decoder as the jpeg codec's cells).
+    pub jpeg_source_decoder: String,
     /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<PathBuf>,
