@@ -121,6 +121,8 @@ pub const REQUIRED_COLUMNS: [&str; 8] = [
     "psnr",
 ];
 
+type Getter = fn(&CellRecord) -> Option<f64>;
+
 /// Checks that BASELINE and NEW can be judged: each has the [`REQUIRED_COLUMNS`] with at least
 /// one value among its ok rows, and NEW has every metric column BASELINE has values in (a
 /// metric NEW lacks would otherwise never be judged). `header` is the file's header row.
@@ -144,7 +146,7 @@ pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(),
         if ok.is_empty() {
             continue;
         }
-        let mut valued: Vec<(&str, fn(&CellRecord) -> Option<f64>)> = vec![
+        let mut valued: Vec<(&str, Getter)> = vec![
             ("bytes", |r| r.bytes.map(|b| b as f64)),
             ("bpp", |r| r.bpp),
             ("psnr", |r| r.psnr),
@@ -347,7 +349,7 @@ fn compare_curve(
         let lost: Vec<&str> = both_ok
             .iter()
             .filter(|(b, n)| {
-                (m.get)(b).is_some_and(|v| !v.is_nan()) && !(m.get)(n).is_some_and(|v| !v.is_nan())
+                (m.get)(b).is_some_and(|v| !v.is_nan()) && (m.get)(n).is_none_or(|v| v.is_nan())
             })
             .map(|(_, n)| n.image.as_str())
             .collect();
