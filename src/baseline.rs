@@ -108,6 +108,64 @@ impl Comparison {
     }
 }
 
+/// Columns every results.csv the gate reads must have: without them cells cannot be matched or
+/// judged, and a missing column would read as empty (`serde(default)`) and pass.
+pub const REQUIRED_COLUMNS: [&str; 8] = [
+    "image",
+    "image_hash",
+    "spec",
+    "curve",
+    "status",
+    "bytes",
+    "bpp",
+    "psnr",
+];
+
+type Getter = fn(&CellRecord) -> Option<f64>;
+
+/// Checks that BASELINE and NEW can be judged: each has the [`REQUIRED_COLUMNS`] with at least
+/// one value among its ok rows, and NEW has every metric column BASELINE has values in (a
+/// metric NEW lacks would otherwise never be judged). `header` is the file's header row.
+/// Returns the first problem, naming the side and the column.
+pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(), String> {
+    let base_metrics = metrics_present(sides[0].2);
+    for (i, (what, header, records)) in sides.iter().enumerate() {
+        let has = |c: &str| header.iter().any(|h| h == c);
+        let mut needed: Vec<&str> = REQUIRED_COLUMNS.to_vec();
+        if i == 1 {
+            needed.extend(base_metrics.iter().map(|m| m.column));
+        }
+        for col in needed {
+            if !has(col) {
+                return Err(format!(
+                    "{what} has no {col} column; it cannot be judged (is it a codecbench results.csv, complete and from a run with the same --metrics?)"
+                ));
+            }
+        }
+        let ok: Vec<&CellRecord> = records.iter().filter(|r| r.is_ok()).collect();
+        if ok.is_empty() {
+            continue;
+        }
+        let mut valued: Vec<(&str, Getter)> = vec![
+            ("bytes", |r| r.bytes.map(|b| b as f64)),
+            ("bpp", |r| r.bpp),
+            ("psnr", |r| r.psnr),
+        ];
+        if i == 1 {
+            valued.extend(base_metrics.iter().map(|m| (m.column, m.get)));
+        }
+        for (col, get) in valued {
+            // inf is a value (a lossless cell's PSNR); NaN and empty are not.
+            if !ok.iter().any(|r| get(r).is_some_and(|v| !v.is_nan())) {
+                return Err(format!(
+                    "{what}: column {col} is empty or NaN in every ok row; it cannot be judged"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn key(r: &CellRecord) -> (String, String, String) {
     (r.image_hash.clone(), r.image.clone(), r.spec.clone())
 }
@@ -284,6 +342,34 @@ fn compare_curve(
             newly_failed.len(),
             newly_failed[0]
         ));
+    }
+    // A value the baseline measured that NEW lacks (empty or NaN) would silently drop out of
+    // every check below.
+    for m in metrics {
+        let lost: Vec<&str> = both_ok
+            .iter()
+            .filter(|(b, n)| {
+                (m.get)(b).is_some_and(|v| !v.is_nan()) && (m.get)(n).is_none_or(|v| v.is_nan())
+            })
+            .map(|(_, n)| n.image.as_str())
+            .collect();
+        if !lost.is_empty() {
+            regressed = true;
+            reasons.push(format!(
+                "{} cell(s) have no {} value that the baseline measured (first: {})",
+                lost.len(),
+                m.key,
+                lost[0]
+            ));
+        }
+    }
+    let lost_bpp = both_ok
+        .iter()
+        .filter(|(b, n)| b.bpp.is_some_and(f64::is_finite) && !n.bpp.is_some_and(f64::is_finite))
+        .count();
+    if lost_bpp > 0 {
+        regressed = true;
+        reasons.push(format!("{lost_bpp} cell(s) have no bpp value"));
     }
     let lost_exact = both_ok
         .iter()

@@ -16,8 +16,12 @@ use crate::export::write_atomic;
 use crate::record::CellRecord;
 
 /// Bump whenever a change to codecbench alters any measured value or column meaning; every
-/// older cache entry then misses.
-pub const MEASUREMENT_VERSION: u32 = 1;
+/// older cache entry then misses. 2: entries carry their key's text and a checksum.
+pub const MEASUREMENT_VERSION: u32 = 2;
+
+/// Temporary files (from [`write_atomic`]) older than this in `cells/` were left by a killed
+/// run; younger ones may belong to a run writing right now.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A cache folder.
 #[derive(Clone, Debug)]
@@ -26,13 +30,26 @@ pub struct Cache {
 }
 
 /// One cache file. The record is kept as a CSV row (header + row) because JSON cannot hold
-/// the infinite PSNR of a lossless cell.
+/// the infinite PSNR of a lossless cell. `key_text` is what `key` hashes, and `checksum`
+/// covers the key and the record, so an edited number, an entry copied under another key or
+/// a damaged file are recognised rather than served.
 #[derive(Serialize, Deserialize)]
 struct Entry {
     key: String,
+    key_text: String,
     record_csv: String,
+    checksum: String,
     /// Codec and metric seconds when it was measured.
     measured_s: f64,
+}
+
+fn checksum(key: &str, record_csv: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"codecbench-cache-entry\n");
+    h.update(key.as_bytes());
+    h.update(b"\n");
+    h.update(record_csv.as_bytes());
+    h.finalize().to_hex().to_string()
 }
 
 fn from_csv(text: &str) -> Result<CellRecord, String> {
@@ -41,6 +58,49 @@ fn from_csv(text: &str) -> Result<CellRecord, String> {
         .next()
         .ok_or("no record")?
         .map_err(|e| e.to_string())
+}
+
+/// The metric set in one canonical order (the metric table's), so `ssim,psnr-y` and
+/// `psnr-y,ssim` are one key. Unknown names (none reach here) sort last, by name.
+fn normalise_metrics(metrics: &str) -> String {
+    let mut v: Vec<&str> = metrics
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    let rank = |m: &str| {
+        crate::metrics::METRICS
+            .iter()
+            .position(|d| d.key == m)
+            .unwrap_or(usize::MAX)
+    };
+    v.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+    v.dedup();
+    v.join(",")
+}
+
+/// The value of the line `name value` of a key text.
+fn key_field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+}
+
+/// Why `rec` cannot be the cell `key_text` describes (`None` if it can).
+fn mismatch(key_text: &str, rec: &CellRecord) -> Option<String> {
+    if !rec.is_ok() {
+        return Some("an error row (error rows are never cached)".into());
+    }
+    for (field, value) in [
+        ("image", &rec.image_hash),
+        ("codec", &rec.codec),
+        ("version", &rec.codec_version),
+        ("spec", &rec.spec),
+    ] {
+        if key_field(key_text, field) != Some(value.as_str()) {
+            return Some(format!("its row's {field} is not its key's"));
+        }
+    }
+    None
 }
 
 /// A cache folder that cannot be used, or an entry that cannot be written.
@@ -64,15 +124,40 @@ pub enum Lookup {
 }
 
 impl Cache {
-    /// Opens (creating) a cache folder.
+    /// Opens (creating) a cache folder, removing temporary files that killed runs left.
     pub fn open(dir: &Path) -> Result<Cache, CacheError> {
         std::fs::create_dir_all(dir.join("cells")).map_err(|source| CacheError::Open {
             dir: dir.to_path_buf(),
             source,
         })?;
-        Ok(Cache {
+        let cache = Cache {
             dir: dir.to_path_buf(),
-        })
+        };
+        cache.remove_stale_temporaries();
+        Ok(cache)
+    }
+
+    /// Removes `.tmp*` files older than [`STALE_TMP`] under `cells/` (best effort).
+    fn remove_stale_temporaries(&self) {
+        let Ok(shards) = std::fs::read_dir(self.dir.join("cells")) else {
+            return;
+        };
+        for shard in shards.flatten() {
+            let Ok(files) = std::fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let stale = f.file_name().to_string_lossy().starts_with(".tmp")
+                    && f.metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_TMP);
+                if stale {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            }
+        }
     }
 
     /// `$XDG_CACHE_HOME/codecbench`, else `$HOME/.cache/codecbench`, else `.codecbench-cache`.
@@ -90,16 +175,26 @@ impl Cache {
         &self.dir
     }
 
-    /// The key of one cell, 64 hex digits.
-    pub fn key(image_hash: &str, config: &CodecConfig, metrics: &str, repeat: u32) -> String {
+    /// The text a cell's key hashes: everything that determines its numbers.
+    pub fn key_text(image_hash: &str, config: &CodecConfig, metrics: &str, repeat: u32) -> String {
         let c = &config.codec;
-        let text = format!(
-            "codecbench-cell\nmeasurement {MEASUREMENT_VERSION}\nimage {image_hash}\ncodec {}\nversion {}\ndecoder {}\nspec {}\nmetrics {metrics}\nrepeat {repeat}\n",
+        format!(
+            "codecbench-cell\nmeasurement {MEASUREMENT_VERSION}\nimage {image_hash}\ncodec {}\nversion {}\ndecoder {}\nspec {}\nmetrics {}\nrepeat {repeat}\n",
             c.name(),
             c.version(),
             c.decoder(),
-            config.spec()
-        );
+            config.spec(),
+            normalise_metrics(metrics),
+        )
+    }
+
+    /// The key of one cell, 64 hex digits.
+    pub fn key(image_hash: &str, config: &CodecConfig, metrics: &str, repeat: u32) -> String {
+        Self::hash_key(&Self::key_text(image_hash, config, metrics, repeat))
+    }
+
+    /// The key of a key text ([`Cache::key_text`]).
+    pub fn hash_key(text: &str) -> String {
         blake3::hash(text.as_bytes()).to_hex().to_string()
     }
 
@@ -110,38 +205,72 @@ impl Cache {
             .join(format!("{}.json", &key[2..]))
     }
 
-    /// Looks a cell up.
+    /// Looks a cell up. An entry is served only if its key text hashes to `key`, its checksum
+    /// matches, and its row is an ok row of the image, codec and spec of that key text.
     pub fn get(&self, key: &str) -> Lookup {
         let path = self.path(key);
+        if path.is_dir() {
+            return Lookup::Corrupt(format!(
+                "{}: a folder where a cache entry should be",
+                path.display()
+            ));
+        }
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(e) => return Lookup::Corrupt(format!("{}: {e}", path.display())),
         };
-        match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(e) if e.key == key => match from_csv(&e.record_csv) {
-                Ok(r) => Lookup::Hit(Box::new(r), e.measured_s),
-                Err(err) => Lookup::Corrupt(format!("{}: {err}", path.display())),
+        let bad = |why: &str| Lookup::Corrupt(format!("{}: {why}", path.display()));
+        let e = match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => e,
+            Err(err) => return bad(&err.to_string()),
+        };
+        if e.key != key || Self::hash_key(&e.key_text) != key {
+            return bad("entry for another key");
+        }
+        if checksum(&e.key, &e.record_csv) != e.checksum {
+            return bad("checksum does not match its content (edited or damaged)");
+        }
+        match from_csv(&e.record_csv) {
+            Ok(r) => match mismatch(&e.key_text, &r) {
+                Some(why) => bad(&why),
+                None => Lookup::Hit(Box::new(r), e.measured_s),
             },
-            Ok(_) => Lookup::Corrupt(format!("{}: entry for another key", path.display())),
-            Err(e) => Lookup::Corrupt(format!("{}: {e}", path.display())),
+            Err(err) => bad(&err),
         }
     }
 
-    /// Stores a successfully measured cell.
-    pub fn put(&self, key: &str, record: &CellRecord, measured_s: f64) -> Result<(), CacheError> {
-        let path = self.path(key);
+    /// Stores a successfully measured cell under `key`, the hash of `key_text`
+    /// ([`Cache::key_text`]). Error rows are refused (never cached); a folder in the entry's
+    /// place is replaced.
+    pub fn put(
+        &self,
+        key_text: &str,
+        record: &CellRecord,
+        measured_s: f64,
+    ) -> Result<(), CacheError> {
+        let key = Self::hash_key(key_text);
+        let path = self.path(&key);
         let fail = |reason: String| CacheError::Write {
             path: path.clone(),
             reason,
         };
+        if let Some(why) = mismatch(key_text, record) {
+            return Err(fail(format!("not cached: {why}")));
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(|e| fail(e.to_string()))?;
+        }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         }
         let csv = crate::export::csv_bytes([record]).map_err(|e| fail(e.to_string()))?;
+        let record_csv = String::from_utf8(csv).map_err(|e| fail(e.to_string()))?;
         let entry = Entry {
-            key: key.to_string(),
-            record_csv: String::from_utf8(csv).map_err(|e| fail(e.to_string()))?,
+            checksum: checksum(&key, &record_csv),
+            key,
+            key_text: key_text.to_string(),
+            record_csv,
             measured_s,
         };
         let bytes = serde_json::to_vec(&entry).map_err(|e| fail(e.to_string()))?;
@@ -175,18 +304,29 @@ mod tests {
         }
     }
 
+    /// An ok row of `config` on image "h1", and its key text.
+    fn cell(config: &CodecConfig) -> (String, CellRecord) {
+        let text = Cache::key_text("h1", config, "psnr", 1);
+        let rec = CellRecord {
+            image: "x.png".into(),
+            image_hash: "h1".into(),
+            codec: config.codec.name().into(),
+            codec_version: config.codec.version(),
+            spec: config.spec(),
+            psnr: Some(f64::INFINITY),
+            ..Default::default()
+        };
+        (text, rec)
+    }
+
     #[test]
     fn round_trip_and_corrupt_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path()).unwrap();
-        let key = "ab".repeat(32);
+        let (text, rec) = cell(&parse_spec("png")[0]);
+        let key = Cache::hash_key(&text);
         assert!(matches!(cache.get(&key), Lookup::Miss));
-        let rec = CellRecord {
-            image: "x.png".into(),
-            psnr: Some(f64::INFINITY),
-            ..Default::default()
-        };
-        cache.put(&key, &rec, 0.5).unwrap();
+        cache.put(&text, &rec, 0.5).unwrap();
         match cache.get(&key) {
             Lookup::Hit(r, s) => {
                 assert_eq!(r.image, "x.png");
@@ -197,5 +337,15 @@ mod tests {
         }
         std::fs::write(cache.path(&key), b"{\"key\": \"trunc").unwrap();
         assert!(matches!(cache.get(&key), Lookup::Corrupt(m) if m.contains("EOF")));
+    }
+
+    #[test]
+    fn metric_order_does_not_change_the_key() {
+        let a = &parse_spec("jpeg:q=50")[0];
+        assert_eq!(
+            Cache::key("h", a, "psnr,ssim,psnr-y", 1),
+            Cache::key("h", a, "psnr,psnr-y,ssim", 1)
+        );
+        assert_eq!(normalise_metrics("ssim, psnr,ssim"), "psnr,ssim");
     }
 }

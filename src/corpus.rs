@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::pixels::Image;
 
+mod jpeg_source;
+
 /// File extensions read when walking a directory (case-insensitive).
 pub const EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "pnm", "pbm", "pgm", "ppm", "pam",
@@ -172,12 +174,25 @@ pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadE
     })
 }
 
+/// The decoder of JPEG sources and `score` inputs, recorded in run.json: the same mozjpeg
+/// (libjpeg-turbo) decoder as the jpeg codec's cells and `djpeg` (islow IDCT, fancy
+/// upsampling), so a JPEG is read to the same pixels everywhere.
+pub fn jpeg_source_decoder() -> String {
+    format!(
+        "mozjpeg-sys {} libjpeg decoder (islow, fancy upsampling); libjpeg warnings refuse the file",
+        crate::codec::versions::MOZJPEG_SYS
+    )
+}
+
 /// Decodes an image file's bytes into an [`Image`], with the format taken from the content.
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let Some(format) = reader.format() else {
         return Err(LoadError::NotAnImage);
     };
+    if format == image::ImageFormat::Jpeg {
+        return jpeg_source::decode(bytes, max_pixels);
+    }
     let name = format!("{format:?}").to_uppercase();
     let corrupt = |e: image::ImageError| LoadError::Corrupt {
         format: name.clone(),

@@ -102,6 +102,44 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, O
     r.deserialize().collect::<Result<Vec<T>, _>>().map_err(fail)
 }
 
+/// The header row of a CSV file.
+pub fn csv_header(path: &Path) -> Result<Vec<String>, OutputError> {
+    let fail = |e: csv::Error| OutputError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut r = csv::Reader::from_path(path).map_err(fail)?;
+    Ok(r.headers()
+        .map_err(fail)?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Columns by which a results.csv is recognised as one codecbench wrote.
+const RESULTS_IDENTITY: [&str; 5] = ["image", "image_hash", "codec", "spec", "status"];
+
+/// Refuses a CSV that is not a codecbench results file (another tool's CSV would otherwise be
+/// read as rows of empty cells, since every column has a default).
+pub fn check_results_header(path: &Path) -> Result<(), OutputError> {
+    let header = csv_header(path)?;
+    let missing: Vec<&str> = RESULTS_IDENTITY
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(OutputError::Read {
+        path: path.to_path_buf(),
+        reason: format!(
+            "not a codecbench results file (no {} column); give the results.csv of a codecbench run",
+            missing.join(", ")
+        ),
+    })
+}
+
 /// Pretty JSON; infinite floats become `null` (JSON has no infinity).
 pub fn json_bytes<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
     let mut v = serde_json::to_vec_pretty(value)?;

@@ -120,6 +120,20 @@ fn compare(args: CompareArgs) -> Result<i32> {
             bail!("{what} has no result rows");
         }
     }
+    let header = |p: &std::path::Path| {
+        let csv = if p.is_dir() {
+            p.join("results.csv")
+        } else {
+            p.to_path_buf()
+        };
+        codecbench::export::csv_header(&csv).map_err(|e| anyhow!(e))
+    };
+    let (base_header, new_header) = (header(&args.baseline)?, header(&args.new)?);
+    codecbench::baseline::check_columns([
+        ("BASELINE", &base_header, &base.records),
+        ("NEW", &new_header, &new.records),
+    ])
+    .map_err(|e| anyhow!(e))?;
     let c = codecbench::baseline::compare(&base.records, &new.records, &th);
     if c.curves.is_empty() {
         bail!("BASELINE and NEW have no cell in common (same images and specs?)");

@@ -82,6 +82,14 @@ pub enum MergeError {
     RunMeta(#[from] RunMetaError),
     #[error("{} was made from another corpus or sweep than {}; merge only runs of one plan", dir.display(), first.display())]
     OtherPlan { dir: PathBuf, first: PathBuf },
+    #[error("{} was run with {what} {theirs} but {} with {what} {first_value}; merge only shards run with the same settings", dir.display(), first.display())]
+    OtherSettings {
+        dir: PathBuf,
+        first: PathBuf,
+        what: &'static str,
+        theirs: String,
+        first_value: String,
+    },
     #[error("{}: cell {image} {spec} is not in the plan of its run.json", dir.display())]
     Foreign {
         dir: PathBuf,
@@ -108,6 +116,28 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
                 dir: d.clone(),
                 first: dirs[0].clone(),
             });
+        }
+    }
+    // Shards measured with other metrics or another repeat count are not one run: their
+    // rows would carry different columns or differently timed medians.
+    for (d, m) in dirs.iter().zip(&metas).skip(1) {
+        for (what, a, b) in [
+            ("--metrics", &metas[0].metrics, &m.metrics),
+            (
+                "--repeat",
+                &metas[0].repeat.to_string(),
+                &m.repeat.to_string(),
+            ),
+        ] {
+            if a != b {
+                return Err(MergeError::OtherSettings {
+                    dir: d.clone(),
+                    first: dirs[0].clone(),
+                    what,
+                    theirs: b.clone(),
+                    first_value: a.clone(),
+                });
+            }
         }
     }
     let order = RowOrder::new(images, &specs);

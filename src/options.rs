@@ -145,16 +145,48 @@ fn limit(flag: &str, v: &str) -> Result<Option<f64>, String> {
         .ok_or_else(|| format!("{flag} {v}: give a non-negative number or \"off\""))
 }
 
+/// `v` if it is a finite number >= 0; otherwise an error naming `what`.
+fn non_negative(what: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{what} = {v}: give a finite non-negative number"))
+    }
+}
+
+/// An error naming `what` unless `key` is a metric the gate knows.
+fn known_metric(what: &str, key: &str) -> Result<(), String> {
+    match crate::metrics::find(key) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{what}: unknown metric {key} (known: {})",
+            crate::metrics::known_keys()
+        )),
+    }
+}
+
 /// The thresholds of `compare`: defaults, then the sweep file's `[gate]` table, then flags.
 pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
     let mut th = Thresholds::default();
     if let Some(path) = &args.sweep {
         let g = read_gate(path).map_err(|e| format!("--sweep {e}"))?;
-        th.max_bd_rate = g.max_bd_rate.or(th.max_bd_rate);
-        th.max_size_increase = g.max_size_increase.or(th.max_size_increase);
-        th.max_slowdown = g.max_slowdown.or(th.max_slowdown);
-        th.noise = g.noise.unwrap_or(th.noise);
-        th.max_quality_drop = g.max_quality_drop.into_iter().collect();
+        // The file's values are checked like the flags: a NaN, negative or misspelt limit
+        // would otherwise switch a check off silently (NaN compares false) or fail every run.
+        let at = |key: &str| format!("--sweep {}: [gate] {key}", path.display());
+        let file_limit = |key: &str, v: Option<f64>| -> Result<Option<f64>, String> {
+            v.map(|x| non_negative(&at(key), x)).transpose()
+        };
+        th.max_bd_rate = file_limit("max_bd_rate", g.max_bd_rate)?.or(th.max_bd_rate);
+        th.max_size_increase =
+            file_limit("max_size_increase", g.max_size_increase)?.or(th.max_size_increase);
+        th.max_slowdown = file_limit("max_slowdown", g.max_slowdown)?.or(th.max_slowdown);
+        th.noise = file_limit("noise", g.noise)?.unwrap_or(th.noise);
+        th.max_quality_drop.clear();
+        for (k, v) in g.max_quality_drop {
+            let key = format!("max_quality_drop.{k}");
+            known_metric(&at(&key), &k)?;
+            th.max_quality_drop.push((k, non_negative(&at(&key), v)?));
+        }
     }
     if let Some(v) = &args.max_bd_rate {
         th.max_bd_rate = limit("--max-bd-rate", v)?;
@@ -166,7 +198,7 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
         th.max_slowdown = limit("--max-slowdown", v)?;
     }
     if let Some(n) = args.noise {
-        th.noise = n;
+        th.noise = non_negative("--noise", n)?;
     }
     if let Some(list) = &args.max_quality_drop {
         th.max_quality_drop.clear();
@@ -174,12 +206,7 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
             let (k, v) = item.split_once('=').ok_or_else(|| {
                 format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
             })?;
-            if crate::metrics::find(k.trim()).is_none() {
-                return Err(format!(
-                    "--max-quality-drop {item}: unknown metric {k} (known: {})",
-                    crate::metrics::known_keys()
-                ));
-            }
+            known_metric(&format!("--max-quality-drop {item}"), k.trim())?;
             let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);
             th.max_quality_drop.push((k.trim().to_string(), v));
         }

@@ -425,12 +425,13 @@ fn cached_or_measured(
     let Some(cache) = &engine.cache else {
         return measure_cell(src, input, config, engine, prepare_ns);
     };
-    let key = Cache::key(
+    let key_text = Cache::key_text(
         &src.hash,
         config,
         &set_id(&engine.metrics),
         engine.repeat.max(1),
     );
+    let key = Cache::hash_key(&key_text);
     let mut warning = None;
     if engine.save_encoded.is_none() {
         match cache.get(&key) {
@@ -460,7 +461,7 @@ fn cached_or_measured(
     if out.record.is_ok() {
         let mut stored = out.record.clone();
         stored.encoded_file.clear();
-        if let Err(e) = cache.put(&key, &stored, out.measured.as_secs_f64()) {
+        if let Err(e) = cache.put(&key_text, &stored, out.measured.as_secs_f64()) {
             warning.get_or_insert(format!("could not write the cache: {e}"));
         }
     }

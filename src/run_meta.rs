@@ -52,6 +52,8 @@ pub struct RunMeta {
     pub max_memory_bytes: u64,
     /// Most images in work at once under that budget.
     pub max_images_in_flight: usize,
+    /// How JPEG sources were decoded (the same decoder as the jpeg codec's cells).
+    pub jpeg_source_decoder: String,
     /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<PathBuf>,

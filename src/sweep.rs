@@ -351,6 +351,7 @@ fn run_meta(
         codecs,
         specs: plan.configs().iter().map(|c| c.spec()).collect(),
         metrics: set_id(&sweep.metrics),
+        jpeg_source_decoder: corpus::jpeg_source_decoder(),
         hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits".into(),
         corpus: sources
             .iter()

@@ -259,3 +259,123 @@ fn panicking_and_lying_codecs_become_error_rows() {
     }
     assert!(rows[2].is_ok() && rows[5].is_ok());
 }
+
+/// A baseline JPEG of `img` by the jpeg codec (mozjpeg).
+fn jpeg_bytes(img: &Image) -> Vec<u8> {
+    let c = &common::parse_spec("jpeg:q=80,progressive=false")[0];
+    c.codec.encode(img, &c.params).unwrap().bytes
+}
+
+/// Issue 13 cases 1 and 5: a truncated JPEG and a CMYK JPEG are refused with their reason.
+/// Before: cuts at 10-99% decoded without a word (the rest filled in) and were measured; a
+/// CMYK JPEG was measured as RGB with `conversion = none`.
+#[test]
+fn truncated_and_cmyk_jpeg_sources_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    let img = common::textured_u8(64, 48, 3, 5);
+    let full = jpeg_bytes(&img);
+    std::fs::write(c.join("full.jpg"), &full).unwrap();
+    for cut in [10, 50, 90, 99] {
+        std::fs::write(
+            c.join(format!("cut{cut}.jpg")),
+            &full[..full.len() * cut / 100],
+        )
+        .unwrap();
+    }
+    let mut comp = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+    comp.set_size(16, 16);
+    let mut started = comp.start_compress(Vec::new()).unwrap();
+    started
+        .write_scanlines(&common::noise(16 * 16 * 4, 3))
+        .unwrap();
+    std::fs::write(c.join("cmyk.jpg"), started.finish().unwrap()).unwrap();
+
+    let (code, stderr, rows) = sweep(&c, &dir.path().join("run"), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    for cut in [10, 50, 90, 99] {
+        let file = format!("cut{cut}.jpg:");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&file))
+            .unwrap_or_else(|| panic!("no line for {file} in:\n{stderr}"));
+        assert!(line.contains("corrupt or truncated JPEG"), "{line}");
+        assert!(line.ends_with("skipped"), "{line}");
+    }
+    let line = stderr.lines().find(|l| l.contains("cmyk.jpg:")).unwrap();
+    assert!(
+        line.contains("CMYK JPEG") && line.contains("convert it to RGB"),
+        "{line}"
+    );
+    assert_eq!(rows.len(), 3, "only full.jpg is measured");
+    assert!(rows.iter().all(|r| r.image == "full.jpg" && r.is_ok()));
+    // `score` refuses a truncated distorted file too (before: 12.2 dB, exit 0).
+    let src = c.join("src.png");
+    common::write_png(&img, &src);
+    codecbench()
+        .arg("score")
+        .arg(&src)
+        .arg(c.join("cut50.jpg"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "cut50.jpg: corrupt or truncated JPEG",
+        ));
+}
+
+/// Issue 13 case 2: a JPEG is decoded by the same decoder everywhere. `score` on a saved
+/// q=80 file gives exactly the MSE of its results.csv row (before: +1.5%, another decoder),
+/// and a JPEG source is the jpeg codec's decode of it; run.json names the decoder.
+#[test]
+fn jpeg_sources_and_score_use_the_cells_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    let img = common::textured_u8(64, 48, 3, 6);
+    let jpg = jpeg_bytes(&img);
+    std::fs::write(c.join("src.jpg"), &jpg).unwrap();
+    let run = dir.path().join("run");
+    let out = codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--save-encoded",
+        ])
+        .args(["--codec", "jpeg:q=80", "--corpus"])
+        .arg(&c)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&run.join("results.csv")).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert!(
+        meta["jpeg_source_decoder"]
+            .as_str()
+            .unwrap()
+            .starts_with("mozjpeg-sys"),
+        "{meta}"
+    );
+    // The source's hash is the hash of the jpeg codec's decode of the file.
+    let decoded = common::codec("jpeg").decode(&jpg).unwrap().image;
+    assert_eq!(rows[0].image_hash, codecbench::corpus::pixel_hash(&decoded));
+    // score ORIGINAL(the source, decoded by mozjpeg) DISTORTED(the saved cell).
+    let out = codecbench()
+        .arg("score")
+        .arg(c.join("src.jpg"))
+        .arg(run.join(&rows[0].encoded_file))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let scored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mse = scored[0]["mse"].as_f64().unwrap();
+    // Same decoder, same pixels, same MSE code: equal up to the CSV's float text (shortest
+    // round-trip representation, exact).
+    assert_eq!(mse, rows[0].mse.unwrap());
+}

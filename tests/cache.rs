@@ -153,3 +153,134 @@ fn two_processes_share_one_cache() {
         assert_eq!((x.bytes, x.psnr), (y.bytes, y.psnr));
     }
 }
+
+/// Every entry file under `cache/cells/`, sorted.
+fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for shard in std::fs::read_dir(cache.join("cells")).unwrap() {
+        for e in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                v.push(p);
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// Issue 13 case 10: entries are checked against their key and a checksum. Before: an edited
+/// number was served as cached, another cell's entry under a rewritten key was served (a
+/// duplicate row), an error entry was served, and a folder in an entry's place broke writes.
+#[test]
+fn tampered_entries_are_not_served() {
+    let (dir, corpus) = common::small_corpus();
+    let cache = dir.path().join("cache");
+    let (first, _, _) = run(&corpus, &cache, &dir.path().join("a"), &["jpeg:q=50"]);
+    let files = entries(&cache);
+    assert_eq!(files.len(), 4);
+    let json = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    // 0: an edited number (the bytes column of the stored row).
+    let mut e0 = json(&files[0]);
+    let csv = e0["record_csv"].as_str().unwrap().to_string();
+    let bytes = first
+        .iter()
+        .find(|r| csv.contains(&r.image_hash))
+        .unwrap()
+        .bytes
+        .unwrap();
+    e0["record_csv"] = csv
+        .replace(&format!(",{bytes},"), &format!(",{},", bytes + 1))
+        .into();
+    std::fs::write(&files[0], e0.to_string()).unwrap();
+    // 1: entry 2's content under entry 1's key (key fields rewritten, checksum kept).
+    let mut e1 = json(&files[2]);
+    e1["key"] = json(&files[1])["key"].clone();
+    std::fs::write(&files[1], e1.to_string()).unwrap();
+    // 2: an error row with a consistent checksum is still refused.
+    let mut e2 = json(&files[2]);
+    let csv = e2["record_csv"]
+        .as_str()
+        .unwrap()
+        .replace(",ok,", ",error,");
+    assert_ne!(csv, e2["record_csv"].as_str().unwrap());
+    let key = e2["key"].as_str().unwrap().to_string();
+    let sum = {
+        let mut h = blake3::Hasher::new();
+        h.update(b"codecbench-cache-entry\n");
+        h.update(key.as_bytes());
+        h.update(b"\n");
+        h.update(csv.as_bytes());
+        h.finalize().to_hex().to_string()
+    };
+    e2["record_csv"] = csv.into();
+    e2["checksum"] = sum.into();
+    std::fs::write(&files[2], e2.to_string()).unwrap();
+    // 3: a folder where the entry should be.
+    std::fs::remove_file(&files[3]).unwrap();
+    std::fs::create_dir_all(files[3].join("x")).unwrap();
+
+    let (rows, meta, stderr) = run(&corpus, &cache, &dir.path().join("b"), &["jpeg:q=50"]);
+    assert_eq!(meta["cells_cached"], 0, "{stderr}");
+    for why in [
+        "checksum does not match",
+        "entry for another key",
+        "error rows are never cached",
+        "a folder where a cache entry should be",
+    ] {
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    }
+    assert_eq!(rows.len(), 4);
+    for (a, b) in first.iter().zip(&rows) {
+        assert_eq!((&a.image, a.bytes, a.psnr), (&b.image, b.bytes, b.psnr));
+    }
+    // All four were written again, the folder replaced by an entry.
+    assert!(files[3].is_file());
+    let (_, meta, stderr) = run(&corpus, &cache, &dir.path().join("c"), &["jpeg:q=50"]);
+    assert_eq!(meta["cells_cached"], 4, "{stderr}");
+}
+
+/// Issue 13 case 12: the metric set is one key in any order, and stale temporary files of
+/// killed runs are removed from `cells/`. Before: `ssim,psnr-y` and `psnr-y,ssim` shared no
+/// entry; `.tmp*` files stayed forever.
+#[test]
+fn metric_order_shares_entries_and_stale_temporaries_go() {
+    let (dir, corpus) = common::small_corpus();
+    let cache = dir.path().join("cache");
+    let go = |out: &str, metrics: &str| -> serde_json::Value {
+        let out = dir.path().join(out);
+        Command::cargo_bin("codecbench")
+            .unwrap()
+            .args(["run", "--quiet", "--no-report", "--codec", "jpeg:q=50"])
+            .args(["--metrics", metrics, "--corpus"])
+            .arg(&corpus)
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap()
+    };
+    assert_eq!(go("a", "ssim,psnr-y")["cells_cached"], 0);
+    let shard = entries(&cache)[0].parent().unwrap().to_path_buf();
+    let stale = shard.join(".tmpSTALE1");
+    let fresh = shard.join(".tmpFRESH1");
+    std::fs::write(&stale, b"").unwrap();
+    std::fs::write(&fresh, b"").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(go("b", "psnr-y,ssim")["cells_cached"], 4);
+    assert!(!stale.exists(), "a 2-hour-old temporary file is removed");
+    assert!(
+        fresh.exists(),
+        "a new one may be another run's write in progress"
+    );
+}

@@ -274,3 +274,136 @@ fn cli_gate_exit_codes_and_markdown() {
         .assert()
         .code(2);
 }
+
+/// Rewrites column `col` of a results.csv with `f(old value)`, or drops it (`f` = None).
+fn edit_column(src: &Path, dst: &Path, col: &str, f: Option<&dyn Fn(&str) -> String>) {
+    let mut r = csv::Reader::from_path(src).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let i = header.iter().position(|h| h == col).unwrap();
+    let mut w = csv::Writer::from_path(dst).unwrap();
+    let keep = |row: Vec<String>, is_header: bool| -> Vec<String> {
+        row.into_iter()
+            .enumerate()
+            .filter_map(|(j, v)| match (j == i, f) {
+                (false, _) => Some(v),
+                (true, Some(_)) if is_header => Some(v),
+                (true, Some(f)) => Some(f(&v)),
+                (true, None) => None,
+            })
+            .collect()
+    };
+    w.write_record(keep(header.clone(), true)).unwrap();
+    for row in r.records() {
+        w.write_record(keep(row.unwrap().iter().map(String::from).collect(), false))
+            .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// Issue 13 case 7: `[gate]` values are checked like the flags. Before: `max_bd_rate = nan`
+/// let a +5% BD-rate pass, a misspelt metric was accepted, a negative limit failed identical
+/// runs; all exit 0/1. After: exit 2 naming the file and the key.
+#[test]
+fn gate_file_values_are_checked_like_flags() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run(&corpus, &d.join("base"), "jpeg:q=40..80:20");
+    for (gate, says) in [
+        ("max_bd_rate = nan", "[gate] max_bd_rate = NaN"),
+        ("max_size_increase = -1", "[gate] max_size_increase = -1"),
+        ("noise = inf", "[gate] noise = inf"),
+        (
+            "max_quality_drop = { psnrr = 0.1 }",
+            "max_quality_drop.psnrr: unknown metric psnrr",
+        ),
+        (
+            "max_quality_drop = { psnr = -0.1 }",
+            "[gate] max_quality_drop.psnr = -0.1",
+        ),
+    ] {
+        let sweep = d.join("gate.toml");
+        std::fs::write(&sweep, format!("[gate]\n{gate}\n")).unwrap();
+        codecbench()
+            .arg("compare")
+            .arg(d.join("base"))
+            .arg(d.join("base"))
+            .arg("--sweep")
+            .arg(&sweep)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(d.join("base"))
+        .arg("--noise=-5")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--noise = -5"));
+}
+
+/// Issue 13 case 8: a NEW results.csv without a required column, or with it empty/NaN, is
+/// exit 2 naming the column. Before: judged "no regression", exit 0.
+#[test]
+fn new_results_without_required_columns_are_refused() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run(&corpus, &d.join("base"), "jpeg:q=40..80:20");
+    let base = d.join("base/results.csv");
+    let new = d.join("new.csv");
+    let nan: &dyn Fn(&str) -> String = &|_| "NaN".to_string();
+    let empty: &dyn Fn(&str) -> String = &|_| String::new();
+    for (col, f, says) in [
+        ("psnr", None, "NEW has no psnr column"),
+        ("bpp", None, "NEW has no bpp column"),
+        ("psnr_y", None, "NEW has no psnr_y column"),
+        ("psnr", Some(nan), "NEW: column psnr is empty or NaN"),
+        ("bpp", Some(empty), "NEW: column bpp is empty or NaN"),
+    ] {
+        edit_column(&base, &new, col, f);
+        codecbench()
+            .arg("compare")
+            .arg(d.join("base"))
+            .arg(&new)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+    // One cell that lost its SSIM while the others kept it regresses.
+    let text = std::fs::read_to_string(&base).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let i = header.iter().position(|h| h == "ssim").unwrap();
+    let mut w = csv::Writer::from_path(&new).unwrap();
+    w.write_record(&header).unwrap();
+    for (n, row) in r.records().enumerate() {
+        let mut row: Vec<String> = row.unwrap().iter().map(String::from).collect();
+        if n == 0 {
+            row[i] = "NaN".into();
+        }
+        w.write_record(&row).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    codecbench()
+        .arg("compare")
+        .arg(d.join("base"))
+        .arg(&new)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("have no ssim value"));
+    // Another tool's CSV: `report` and `compare` say what it is not.
+    let other = d.join("other.csv");
+    std::fs::write(&other, "file,size,score\na.png,100,3.5\n").unwrap();
+    for cmd in [vec!["report"], vec!["compare"]] {
+        let mut c = codecbench();
+        c.args(&cmd).arg(&other);
+        if cmd[0] == "compare" {
+            c.arg(d.join("base"));
+        }
+        c.assert()
+            .code(2)
+            .stderr(predicates::str::contains("not a codecbench results file"));
+    }
+}

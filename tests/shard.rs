@@ -218,3 +218,30 @@ fn merged_shards_equal_the_unsharded_run() {
         .code(2)
         .stderr(predicates::str::contains("--shard 4/3"));
 }
+
+/// Issue 13 case 17: shards run with other `--metrics` or `--repeat` are not merged. Before:
+/// merged into one results.csv without a word.
+#[test]
+fn shards_with_other_settings_are_not_merged() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run(&corpus, &d.join("s1"), &["--shard", "1/2", "--no-report"]);
+    for (name, extra, says) in [
+        ("m2", &["--metrics", "ssim"][..], "with --metrics psnr,ssim"),
+        ("r2", &["--repeat", "2"][..], "with --repeat 2"),
+    ] {
+        let mut args = vec!["--shard", "2/2", "--no-report"];
+        args.extend_from_slice(extra);
+        run(&corpus, &d.join(name), &args);
+        Command::cargo_bin("codecbench")
+            .unwrap()
+            .arg("merge")
+            .arg(d.join("s1"))
+            .arg(d.join(name))
+            .arg("--out")
+            .arg(d.join(format!("merged-{name}")))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}

@@ -262,6 +262,7 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, crate::export::OutputE
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        crate::export::check_results_header(&csv)?;
         let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
         let mut dropped = 0;
         for r in rows {
