@@ -47,18 +47,19 @@ pub struct Engine {
 }
 
 /// Working memory per pixel of an image in flight with `metrics`, bytes: the harness's own
-/// copies (converted input, decoded output, codec buffers) and each metric's view of the
-/// original plus its scoring buffers. Calibrated on `scripts/bench_memory.sh` (a 16 MP RGB
-/// image with the default metrics peaked at 248 B/px; PSNR only at about 3 B/px per image
-/// held plus the cell's copies); an estimate for scheduling, not a measurement.
+/// copies (source, converted input, decoded output, codec buffers) and each metric's view of
+/// the original plus its scoring buffers. Calibrated on a generated 16 MP RGB image, one jpeg,
+/// webp or png cell at `--jobs 1`, peak RSS over pixels (scripts/bench_memory.sh, README
+/// "Memory"): PSNR alone 16 B/px, + SSIM 111, + MS-SSIM 141, + SSIMULACRA2 131, the default
+/// set 203 (248 at `--jobs 2`, two cells scoring at once). An estimate for scheduling, not a
+/// measurement.
 pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
-    40 + metrics
+    20 + metrics
         .iter()
         .map(|m| match m.key {
-            "psnr-y" => 8,
-            "ssim" => 48,
-            "ms-ssim" => 64,
-            "ssimulacra2" => 150,
+            "ssim" => 96,
+            "ms-ssim" => 125,
+            "ssimulacra2" => 115,
             _ => 0,
         })
         .sum::<u64>()
