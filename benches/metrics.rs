@@ -2,6 +2,12 @@
 //! mozjpeg q50 round trip, in pixels per second. References (SSIM, SSIMULACRA2) are built once,
 //! outside the timed loop, as a sweep does for the many decodes of one original.
 //!
+//! `ssimulacra2_crate` is the `ssimulacra2` crate (the oracle our SSIMULACRA2 is tested
+//! against), fed sRGB f32 pixels, timed the same way side by side (it has no reusable
+//! reference, so its time includes the original's half). `ssim_and_ms_ssim` is both metrics
+//! from one full-scale pass, as a sweep selecting both computes them. `butteraugli` gives both
+//! norms from one comparison.
+//!
 //! Run: `cargo bench --bench metrics` (add `-- ssimulacra2` to run one group). The metrics are
 //! single-threaded; keep the machine otherwise idle for stable numbers.
 
@@ -12,6 +18,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use codecbench::codec::Registry;
 use codecbench::corpus::decode_bytes;
+use codecbench::metrics::butteraugli::ButteraugliOriginal;
 use codecbench::metrics::distortion;
 use codecbench::metrics::luma::psnr_y;
 use codecbench::metrics::ssim::SsimReference;
@@ -35,12 +42,31 @@ fn pair() -> (Image, Image) {
     (original, decoded)
 }
 
+/// An 8-bit RGB image as the `ssimulacra2` crate takes it: sRGB-encoded f32 in [0, 1].
+fn crate_rgb(img: &Image) -> ssimulacra2::Rgb {
+    use ssimulacra2::{ColorPrimaries, Rgb, TransferCharacteristic};
+    assert_eq!(img.channels, 3);
+    let data = (0..img.pixel_count())
+        .map(|p| [0, 1, 2].map(|k| img.sample(p * 3 + k) as f32 / 255.0))
+        .collect();
+    Rgb::new(
+        data,
+        img.width as usize,
+        img.height as usize,
+        TransferCharacteristic::SRGB,
+        ColorPrimaries::BT709,
+    )
+    .expect("valid image")
+}
+
 fn metrics(c: &mut Criterion) {
     let (original, decoded) = pair();
     let layout = original.layout();
     let prep = Prep::plan(layout, layout).expect("same layout");
     let ssim = SsimReference::new(&original);
     let ssimulacra2 = Ssimulacra2Reference::new(&original);
+    let butteraugli = ButteraugliOriginal::new(&original);
+    let (crate_original, crate_decoded) = (crate_rgb(&original), crate_rgb(&decoded));
 
     let mut group = c.benchmark_group("metrics");
     group.throughput(Throughput::Elements(original.pixel_count() as u64));
@@ -56,8 +82,24 @@ fn metrics(c: &mut Criterion) {
     group.bench_function("ms_ssim", |b| {
         b.iter(|| ssim.ms_ssim(black_box(&decoded)).unwrap())
     });
+    group.bench_function("ssim_and_ms_ssim", |b| {
+        b.iter(|| ssim.ssim_and_ms_ssim(black_box(&decoded), true).unwrap())
+    });
     group.bench_function("ssimulacra2", |b| {
         b.iter(|| ssimulacra2.score(black_box(&decoded)).unwrap())
+    });
+    group.bench_function("ssimulacra2_crate", |b| {
+        b.iter(|| {
+            ssimulacra2::compute_frame_ssimulacra2(
+                black_box(crate_original.clone()),
+                black_box(crate_decoded.clone()),
+            )
+            .unwrap()
+        })
+    });
+    group.sample_size(10);
+    group.bench_function("butteraugli", |b| {
+        b.iter(|| butteraugli.score(black_box(&decoded)).unwrap())
     });
     group.finish();
 }

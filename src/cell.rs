@@ -303,4 +303,5 @@ fn apply_scores(rec: &mut CellRecord, s: &Scores) {
         (metric.set)(rec, value);
     }
     rec.metric_notes = s.notes.join("; ");
+    rec.metrics_source = if s.exact { "exact" } else { "computed" }.to_string();
 }

@@ -41,7 +41,7 @@ pub struct ScoreArgs {
     #[arg(value_name = "DISTORTED", required = true)]
     pub distorted: Vec<PathBuf>,
 
-    /// Metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2.
+    /// Metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2, butteraugli.
     #[arg(
         long,
         value_name = "LIST",
@@ -185,7 +185,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub save_encoded: bool,
 
-    /// Quality metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2.
+    /// Quality metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2,
+    /// butteraugli (adds butteraugli_3norm; slow, not in the default set).
     #[arg(
         long,
         value_name = "LIST",

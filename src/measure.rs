@@ -20,6 +20,9 @@ pub struct Scores {
     values: Vec<Option<f64>>,
     /// Why a selected metric has no value, e.g. "ssim: image smaller than the 11x11 window".
     pub notes: Vec<String>,
+    /// The decoded view equalled the original's bit for bit, so the values are the known
+    /// scores of identical images, not computed (results.csv `metrics_source` = `exact`).
+    pub exact: bool,
 }
 
 impl Default for Scores {
@@ -27,6 +30,7 @@ impl Default for Scores {
         Scores {
             values: vec![None; METRICS.len()],
             notes: Vec::new(),
+            exact: false,
         }
     }
 }
@@ -107,18 +111,42 @@ impl Reference {
     }
 
     /// Scores `decoded` (in the codec's layout, `prep.to`) on every selected metric, in the
-    /// order they were selected (the order of the notes).
+    /// order they were selected (the order of the notes). Metrics sharing a prepared original
+    /// are scored by one call. A decoded view identical to the original's, bit for bit, gets
+    /// the values known for identical images without computing them (`Scores::exact`).
     pub fn score(&self, decoded: &Image, prep: &Prep) -> Scores {
         let dist = decoded_view(decoded, prep, self.depth);
-        let mut s = Scores::default();
+        let mut s = Scores {
+            exact: dist == self.view,
+            ..Scores::default()
+        };
+        // One call per prepared original, for all of its selected metrics (in table order).
+        let mut results: Vec<(Metric, Result<f64, String>)> = Vec::new();
+        for (key, p) in &self.prepared {
+            let group: Vec<Metric> = METRICS
+                .iter()
+                .filter(|m| self.metrics.contains(m))
+                .filter(|m| m.scorer.as_ref().is_some_and(|sc| sc.prepare_key == *key))
+                .collect();
+            let Some(scorer) = group.first().and_then(|m| m.scorer.as_ref()) else {
+                continue;
+            };
+            if s.exact {
+                for m in group {
+                    let exact = m.scorer.as_ref().map_or(scorer.exact, |sc| sc.exact);
+                    results.push((m, exact(p.as_ref(), &self.view)));
+                }
+            } else {
+                let keys: Vec<&str> = group.iter().map(|m| m.key).collect();
+                let values = (scorer.score)(p.as_ref(), &self.view, &dist, &keys);
+                results.extend(group.into_iter().zip(values));
+            }
+        }
         for m in &self.metrics {
-            let (Some(scorer), Some(i)) = (m.scorer.as_ref(), index(m)) else {
+            let (Some(i), Some(at)) = (index(m), results.iter().position(|(r, _)| r == m)) else {
                 continue;
             };
-            let Some((_, p)) = self.prepared.iter().find(|(k, _)| *k == scorer.prepare_key) else {
-                continue;
-            };
-            match (scorer.score)(p.as_ref(), &self.view, &dist) {
+            match results.swap_remove(at).1 {
                 Ok(v) => s.values[i] = Some(v),
                 Err(e) => s.notes.push(format!("{}: {e}", m.key)),
             }
@@ -153,7 +181,75 @@ mod tests {
         assert_eq!(s.notes.len(), 1);
         assert!(s.notes[0].starts_with("ms-ssim: "), "{:?}", s.notes);
         let keys: Vec<&str> = s.iter().map(|(m, _)| m.key).collect();
-        assert_eq!(keys, ["psnr-y", "ssim", "ms-ssim", "ssimulacra2"]);
+        assert_eq!(
+            keys,
+            [
+                "psnr-y",
+                "ssim",
+                "ms-ssim",
+                "ssimulacra2",
+                "butteraugli",
+                "butteraugli-3norm"
+            ]
+        );
+        assert!(s.exact, "identical views take the shortcut");
+    }
+
+    #[test]
+    fn exact_cells_get_the_known_scores_and_computed_cells_match_them() {
+        // 176x168: large enough for every metric, MS-SSIM included.
+        let n = 176 * 168 * 3;
+        let src =
+            Image::new_u8(176, 168, 3, (0..n).map(|i| (i * 7 % 251) as u8).collect()).unwrap();
+        let prep = Prep::plan(src.layout(), src.layout()).unwrap();
+        let all =
+            crate::metrics::parse_metrics("psnr-y,ssim,ms-ssim,ssimulacra2,butteraugli").unwrap();
+        let r = Reference::new(&src, &prep, &all);
+        let exact = r.score(&src, &prep);
+        assert!(exact.exact && exact.notes.is_empty(), "{:?}", exact.notes);
+        // The computed scores of an identical image (one pixel changed and back: the
+        // shortcut compares values, so make a view it cannot take) equal the known ones.
+        let mut other = src.clone();
+        if let crate::pixels::Samples::U8(v) = &mut other.samples {
+            v[0] ^= 1;
+        }
+        let near = r.score(&other, &prep);
+        assert!(!near.exact);
+        let find = |k| crate::metrics::find(k).unwrap();
+        let want = [
+            ("psnr-y", f64::INFINITY),
+            ("ssim", 1.0),
+            ("ms-ssim", 1.0),
+            ("ssimulacra2", 100.0),
+            ("butteraugli", 0.0),
+            ("butteraugli-3norm", 0.0),
+        ];
+        for (k, v) in want {
+            assert_eq!(exact.get(find(k)), Some(v), "{k}");
+            let computed = near.get(find(k)).unwrap();
+            assert!(
+                computed != v,
+                "{k}: one changed sample must show ({computed})"
+            );
+        }
+        // Too small for some metrics: the shortcut keeps their notes.
+        let tiny = Image::new_u8(9, 9, 1, vec![7; 81]).unwrap();
+        let prep = Prep::plan(tiny.layout(), tiny.layout()).unwrap();
+        let s = Reference::new(&tiny, &prep, &all).score(&tiny, &prep);
+        assert!(s.exact);
+        assert_eq!(s.get(find("psnr-y")), Some(f64::INFINITY));
+        assert_eq!(s.get(find("butteraugli")), Some(0.0));
+        assert_eq!(s.get(find("ssim")), None);
+        assert!(
+            s.notes.iter().any(|n| n.starts_with("ssim: image smaller")),
+            "{:?}",
+            s.notes
+        );
+        assert!(
+            s.notes.iter().any(|n| n.starts_with("ms-ssim: ")),
+            "{:?}",
+            s.notes
+        );
     }
 
     #[test]

@@ -69,6 +69,15 @@ pub struct CellRecord {
     pub ms_ssim: Option<f64>,
     /// SSIMULACRA 2.1 score (100 = identical).
     pub ssimulacra2: Option<f64>,
+    /// Butteraugli max norm (libjxl's distance; 0 = identical, lower is better), at an
+    /// intensity target of 80 nits, as libjxl's `butteraugli_main` defaults to.
+    pub butteraugli: Option<f64>,
+    /// Butteraugli 3-norm (libjxl's p-norm, p = 3; lower is better), 80 nits.
+    pub butteraugli_3norm: Option<f64>,
+    /// How the perceptual scores were obtained: `computed`, or `exact` when the decoded image
+    /// equals the source bit for bit and the scores are those of identical images (PSNR-Y inf,
+    /// SSIM/MS-SSIM 1, SSIMULACRA2 100, butteraugli 0) without computing; empty when none.
+    pub metrics_source: String,
     /// Why a selected metric has no value in this row (e.g. image too small for SSIM).
     pub metric_notes: String,
     /// Median over `repeat` timed encode calls, milliseconds.
@@ -176,6 +185,8 @@ pub struct SummaryRow {
     pub mean_ssim: Option<f64>,
     pub mean_ms_ssim: Option<f64>,
     pub mean_ssimulacra2: Option<f64>,
+    pub mean_butteraugli: Option<f64>,
+    pub mean_butteraugli_3norm: Option<f64>,
     pub encode_ms_total: f64,
     pub decode_ms_total: f64,
 }

@@ -7,6 +7,7 @@
 //! columns in `CellRecord` (src/record.rs) and `SummaryRow` (src/analysis/summary.rs), which
 //! serde needs as named fields.
 
+pub mod butteraugli;
 pub mod luma;
 mod psnr;
 pub mod ssim;
@@ -21,6 +22,7 @@ use crate::analysis::summary::SummaryRow;
 use crate::pixels::Image;
 use crate::record::CellRecord;
 
+use self::butteraugli::ButteraugliOriginal;
 use self::ssim::SsimReference;
 use self::ssimulacra2::Ssimulacra2Reference;
 
@@ -84,13 +86,76 @@ pub type Prepared = Box<dyn Any + Send + Sync>;
 
 /// How a perceptual metric is computed from the compared channels (see `crate::measure`).
 pub struct Scorer {
-    /// Metrics with equal keys share one prepared original.
+    /// Metrics with equal keys share one prepared original and are scored by one call.
     pub prepare_key: &'static str,
     /// The expensive part that depends on the original only, built once per original view.
     pub prepare: fn(&Image) -> Prepared,
-    /// `score(prepared, original view, distorted view)`; `Err` says why there is no value
-    /// (e.g. image too small), which becomes a note in the row.
-    pub score: fn(&(dyn Any + Send + Sync), &Image, &Image) -> Result<f64, String>,
+    /// `score(prepared, original view, distorted view, keys)` scores every selected metric of
+    /// the group at once (`keys`: their CLI keys, in table order) and returns one result per
+    /// key, in that order, so metrics that share work (SSIM and MS-SSIM's full-scale pass,
+    /// butteraugli's two norms) compute it once. `Err` says why there is no value (e.g. image
+    /// too small), which becomes a note in the row.
+    pub score: ScoreFn,
+    /// The value for a distorted view identical to the original, known without computing
+    /// (PSNR-Y inf, SSIM 1, SSIMULACRA2 100, butteraugli 0), or the error the metric would
+    /// give (e.g. image too small): `exact(prepared, original view)`.
+    pub exact: fn(&(dyn Any + Send + Sync), &Image) -> Result<f64, String>,
+}
+
+/// See [`Scorer::score`].
+pub type ScoreFn =
+    fn(&(dyn Any + Send + Sync), &Image, &Image, &[&str]) -> Vec<Result<f64, String>>;
+
+/// One result per key from a scorer that computes a single metric.
+fn single(keys: &[&str], value: Result<f64, String>) -> Vec<Result<f64, String>> {
+    vec![value; keys.len()]
+}
+
+/// SSIM and MS-SSIM from one full-scale pass when both are selected.
+fn score_ssim(
+    p: &(dyn Any + Send + Sync),
+    _: &Image,
+    distorted: &Image,
+    keys: &[&str],
+) -> Vec<Result<f64, String>> {
+    let reference = match prepared::<SsimReference>(p) {
+        Ok(r) => r,
+        Err(e) => return single(keys, Err(e)),
+    };
+    let want_ms = keys.contains(&"ms-ssim");
+    let scored = if keys.contains(&"ssim") {
+        reference.ssim_and_ms_ssim(distorted, want_ms)
+    } else {
+        reference
+            .ms_ssim(distorted)
+            .map(|ms| (ssim::SsimScore::default(), Some(Ok(ms))))
+    };
+    keys.iter()
+        .map(|k| match (&scored, *k) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok((s, _)), "ssim") => Ok(s.mean),
+            (Ok((_, Some(ms))), "ms-ssim") => ms.clone(),
+            _ => Err(format!("internal error: SSIM scorer asked for {k}")),
+        })
+        .collect()
+}
+
+/// Both butteraugli norms from one comparison.
+fn score_butteraugli(
+    p: &(dyn Any + Send + Sync),
+    _: &Image,
+    distorted: &Image,
+    keys: &[&str],
+) -> Vec<Result<f64, String>> {
+    let scored = prepared::<ButteraugliOriginal>(p).and_then(|r| r.score(distorted));
+    keys.iter()
+        .map(|k| match (&scored, *k) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(s), "butteraugli") => Ok(s.max_norm),
+            (Ok(s), "butteraugli-3norm") => Ok(s.pnorm_3),
+            _ => Err(format!("internal error: butteraugli scorer asked for {k}")),
+        })
+        .collect()
 }
 
 /// One quality metric: everything the program knows about it, in one place.
@@ -222,7 +287,8 @@ pub static METRICS: &[MetricDef] = &[
             // Nothing to precompute: the luma is cheap next to reading the pixels.
             prepare_key: "psnr-y",
             prepare: |_| Box::new(()),
-            score: |_, original, distorted| luma::psnr_y(original, distorted),
+            score: |_, original, distorted, keys| single(keys, luma::psnr_y(original, distorted)),
+            exact: |_, original| luma::psnr_y(original, original),
         }),
     },
     MetricDef {
@@ -241,7 +307,12 @@ pub static METRICS: &[MetricDef] = &[
         scorer: Some(Scorer {
             prepare_key: "ssim",
             prepare: |original| Box::new(SsimReference::new(original)),
-            score: |p, _, distorted| Ok(prepared::<SsimReference>(p)?.ssim(distorted)?.mean),
+            score: score_ssim,
+            exact: |p, original| {
+                prepared::<SsimReference>(p)?
+                    .check_ssim(original)
+                    .map(|_| 1.0)
+            },
         }),
     },
     MetricDef {
@@ -261,7 +332,12 @@ pub static METRICS: &[MetricDef] = &[
             // Same key as SSIM: MS-SSIM's first scale is SSIM's window statistics.
             prepare_key: "ssim",
             prepare: |original| Box::new(SsimReference::new(original)),
-            score: |p, _, distorted| prepared::<SsimReference>(p)?.ms_ssim(distorted),
+            score: score_ssim,
+            exact: |p, original| {
+                let r = prepared::<SsimReference>(p)?;
+                r.check_ssim(original)?;
+                r.check_ms().map(|_| 1.0)
+            },
         }),
     },
     MetricDef {
@@ -280,10 +356,77 @@ pub static METRICS: &[MetricDef] = &[
         scorer: Some(Scorer {
             prepare_key: "ssimulacra2",
             prepare: |original| Box::new(Ssimulacra2Reference::new(original)),
-            score: |p, _, distorted| prepared::<Ssimulacra2Reference>(p)?.score(distorted),
+            score: |p, _, distorted, keys| {
+                single(
+                    keys,
+                    prepared::<Ssimulacra2Reference>(p).and_then(|r| r.score(distorted)),
+                )
+            },
+            exact: |p, original| {
+                prepared::<Ssimulacra2Reference>(p)?
+                    .check(original)
+                    .map(|_| 100.0)
+            },
+        }),
+    },
+    MetricDef {
+        key: "butteraugli",
+        column: "butteraugli",
+        mean_column: "mean_butteraugli",
+        name: "Butteraugli",
+        label: "Butteraugli max norm, 80 nits",
+        unit: "",
+        decimals: 3,
+        direction: Direction::LowerIsBetter,
+        get: |r| r.butteraugli,
+        set: |r, v| r.butteraugli = v,
+        get_mean: |s| s.mean_butteraugli,
+        set_mean: |s, v| s.mean_butteraugli = v,
+        scorer: Some(Scorer {
+            prepare_key: "butteraugli",
+            prepare: |original| Box::new(ButteraugliOriginal::new(original)),
+            score: score_butteraugli,
+            exact: |p, original| {
+                prepared::<ButteraugliOriginal>(p)?
+                    .check(original)
+                    .map(|_| 0.0)
+            },
+        }),
+    },
+    MetricDef {
+        key: "butteraugli-3norm",
+        column: "butteraugli_3norm",
+        mean_column: "mean_butteraugli_3norm",
+        name: "Butteraugli 3-norm",
+        label: "Butteraugli 3-norm, 80 nits",
+        unit: "",
+        decimals: 3,
+        direction: Direction::LowerIsBetter,
+        get: |r| r.butteraugli_3norm,
+        set: |r, v| r.butteraugli_3norm = v,
+        get_mean: |s| s.mean_butteraugli_3norm,
+        set_mean: |s, v| s.mean_butteraugli_3norm = v,
+        scorer: Some(Scorer {
+            // Same key as the max norm: one comparison gives both.
+            prepare_key: "butteraugli",
+            prepare: |original| Box::new(ButteraugliOriginal::new(original)),
+            score: score_butteraugli,
+            exact: |p, original| {
+                prepared::<ButteraugliOriginal>(p)?
+                    .check(original)
+                    .map(|_| 0.0)
+            },
         }),
     },
 ];
+
+/// Metrics that a key selects along with itself: `butteraugli` brings its 3-norm.
+fn companions(m: Metric) -> &'static [&'static str] {
+    match m.key {
+        "butteraugli" => &["butteraugli-3norm"],
+        _ => &[],
+    }
+}
 
 /// The core metric (MSE/PSNR), always measured.
 pub fn core() -> Metric {
@@ -318,8 +461,10 @@ pub fn parse_metrics(text: &str) -> Result<Vec<Metric>, MetricError> {
             name: item.to_string(),
             known: known_keys(),
         })?;
-        if !out.contains(&m) {
-            out.push(m);
+        for m in std::iter::once(m).chain(companions(m).iter().filter_map(|k| find(k))) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
         }
     }
     Ok(out)
@@ -366,7 +511,8 @@ mod tests {
         let e = parse_metrics("ssim,vmaf").unwrap_err().to_string();
         assert_eq!(
             e,
-            "unknown metric \"vmaf\" (known: psnr, psnr-y, ssim, ms-ssim, ssimulacra2)"
+            "unknown metric \"vmaf\" (known: psnr, psnr-y, ssim, ms-ssim, ssimulacra2, \
+             butteraugli, butteraugli-3norm)"
         );
         assert!(!e.contains("--"), "the CLI layer names the flag: {e}");
     }
@@ -375,7 +521,15 @@ mod tests {
     fn table_is_consistent() {
         assert_eq!(
             METRICS.iter().map(|m| m.key).collect::<Vec<_>>(),
-            ["psnr", "psnr-y", "ssim", "ms-ssim", "ssimulacra2"]
+            [
+                "psnr",
+                "psnr-y",
+                "ssim",
+                "ms-ssim",
+                "ssimulacra2",
+                "butteraugli",
+                "butteraugli-3norm"
+            ]
         );
         assert_eq!(METRICS.iter().filter(|m| m.is_core()).count(), 1);
         assert!(core().is_core() && core().key == "psnr");
@@ -402,6 +556,22 @@ mod tests {
             assert_eq!(means[m.mean_column], i as f64, "{}", m.mean_column);
         }
         assert_eq!(find("vmaf"), None);
+    }
+
+    #[test]
+    fn butteraugli_brings_its_three_norm_and_is_lower_is_better() {
+        let keys = |v: Vec<Metric>| v.iter().map(|m| m.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(parse_metrics("butteraugli,ssim").unwrap()),
+            ["psnr", "butteraugli", "butteraugli-3norm", "ssim"]
+        );
+        assert_eq!(
+            keys(parse_metrics("butteraugli_3norm").unwrap()),
+            ["psnr", "butteraugli-3norm"]
+        );
+        for k in ["butteraugli", "butteraugli-3norm"] {
+            assert_eq!(find(k).unwrap().direction, Direction::LowerIsBetter);
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn window() -> [f64; WIN] {
 }
 
 /// Mean SSIM over channels, and SSIM of each channel (index = channel of the image).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SsimScore {
     pub mean: f64,
     pub channels: Vec<f64>,
@@ -243,6 +243,12 @@ impl SsimReference {
         }
     }
 
+    /// Err when `distorted` cannot be scored: a size or layout other than the original's, or
+    /// an image smaller than the window.
+    pub(crate) fn check_ssim(&self, distorted: &Image) -> Result<(), String> {
+        self.check(distorted).map(|_| ())
+    }
+
     fn check(&self, distorted: &Image) -> Result<&Level, String> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         self.full.as_ref().ok_or_else(|| {
@@ -282,23 +288,61 @@ impl SsimReference {
     /// pytorch_msssim (the 5th scale must still hold the window).
     pub fn ms_ssim(&self, distorted: &Image) -> Result<f64, String> {
         let full = self.check(distorted)?;
+        self.check_ms()?;
+        let dist = planes(distorted);
+        let first = full.compare(&dist, self.layout.peak() as f64);
+        self.ms_from_first(full, dist, &first)
+    }
+
+    /// SSIM and, when `with_ms` is set, MS-SSIM from one full-scale pass: MS-SSIM's first
+    /// scale is exactly SSIM's window statistics, so both cost little more than MS-SSIM alone.
+    /// The values are bit for bit those of [`Self::ssim`] and [`Self::ms_ssim`].
+    pub fn ssim_and_ms_ssim(
+        &self,
+        distorted: &Image,
+        with_ms: bool,
+    ) -> Result<(SsimScore, Option<Result<f64, String>>), String> {
+        let full = self.check(distorted)?;
+        let dist = planes(distorted);
+        let first = full.compare(&dist, self.layout.peak() as f64);
+        let channels: Vec<f64> = first.iter().map(|(ssim, _)| *ssim).collect();
+        let mean = channels.iter().sum::<f64>() / channels.len() as f64;
+        let ms = with_ms.then(|| {
+            self.check_ms()?;
+            self.ms_from_first(full, dist, &first)
+        });
+        Ok((SsimScore { mean, channels }, ms))
+    }
+
+    /// Err unless both sides exceed 160 pixels (5 scales must each still hold the window).
+    pub(crate) fn check_ms(&self) -> Result<(), String> {
         if self.width.min(self.height) <= 160 {
             return Err(format!(
                 "image too small for 5-scale MS-SSIM ({}x{}; both sides must exceed 160)",
                 self.width, self.height
             ));
         }
+        Ok(())
+    }
+
+    /// MS-SSIM given the distorted planes and the full-scale (SSIM, CS) of each channel.
+    fn ms_from_first(
+        &self,
+        full: &Level,
+        mut dist: Vec<Vec<f64>>,
+        first: &[(f64, f64)],
+    ) -> Result<f64, String> {
         let range = self.layout.peak() as f64;
         let coarse = self.coarse.get_or_init(|| pyramid(full));
-        let mut dist = planes(distorted);
         let mut factors = vec![1.0; dist.len()];
         let last = MS_WEIGHTS.len() - 1;
+        for (f, (_, cs)) in factors.iter_mut().zip(first) {
+            *f *= cs.max(0.0).powf(MS_WEIGHTS[0]);
+        }
         let (mut w, mut h) = (full.width, full.height);
-        for (s, level) in std::iter::once(full).chain(coarse).enumerate() {
-            if s > 0 {
-                dist = dist.iter().map(|p| downsample(p, w, h).0).collect();
-                (w, h) = (level.width, level.height);
-            }
+        for (s, level) in coarse.iter().enumerate().map(|(i, l)| (i + 1, l)) {
+            dist = dist.iter().map(|p| downsample(p, w, h).0).collect();
+            (w, h) = (level.width, level.height);
             for (f, (ssim, cs)) in factors.iter_mut().zip(level.compare(&dist, range)) {
                 let term = if s == last { ssim } else { cs };
                 *f *= term.max(0.0).powf(MS_WEIGHTS[s]);

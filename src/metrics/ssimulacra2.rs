@@ -133,9 +133,9 @@ impl Ssimulacra2Reference {
         reference
     }
 
-    /// SSIMULACRA 2.1 score (100 = identical, lower is worse, can go negative).
-    /// Err("image smaller than 8x8 ...") below 8x8, like the C++ reference.
-    pub fn score(&self, distorted: &Image) -> Result<f64, String> {
+    /// Err when `distorted` cannot be scored: a size or layout other than the original's, or
+    /// an image smaller than 8x8.
+    pub fn check(&self, distorted: &Image) -> Result<(), String> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         if self.pyramids.is_empty() {
             return Err(format!(
@@ -143,6 +143,13 @@ impl Ssimulacra2Reference {
                 self.width, self.height
             ));
         }
+        Ok(())
+    }
+
+    /// SSIMULACRA 2.1 score (100 = identical, lower is worse, can go negative).
+    /// Err("image smaller than 8x8 ...") below 8x8, like the C++ reference.
+    pub fn score(&self, distorted: &Image) -> Result<f64, String> {
+        self.check(distorted)?;
         let mut scratch = self
             .scratch
             .try_lock()
