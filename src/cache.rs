@@ -100,6 +100,16 @@ impl Cache {
             c.decoder(),
             config.spec()
         );
+        // An external codec's definition (commands, params, lossless, version output).
+        let def = c.definition();
+        let text = if def.is_empty() {
+            text
+        } else {
+            format!(
+                "{text}definition {}\n",
+                blake3::hash(def.as_bytes()).to_hex()
+            )
+        };
         blake3::hash(text.as_bytes()).to_hex().to_string()
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::codec::external::{take_child_usage, ChildUsage};
 use crate::codec::{catch, CodecConfig, CodecError};
 use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
@@ -29,6 +30,49 @@ pub struct Measurement {
     pub metric_ms: Option<f64>,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
+    /// External codecs (issue 11): how the times were taken, and the child processes' use.
+    pub external: ExternalUsage,
+}
+
+/// How a cell's codec calls were timed, and what an external codec's child processes used
+/// (median CPU time, largest peak RSS over the repeats).
+#[derive(Clone, Debug, Default)]
+pub struct ExternalUsage {
+    pub encode_timing: Option<&'static str>,
+    pub decode_timing: Option<&'static str>,
+    pub encode_cpu_ms: Option<f64>,
+    pub decode_cpu_ms: Option<f64>,
+    pub encode_peak_rss: Option<u64>,
+    pub decode_peak_rss: Option<u64>,
+}
+
+/// Child usage of each repeat of one call, as the call returns.
+#[derive(Default)]
+struct Usages(std::cell::RefCell<Vec<(&'static str, Option<ChildUsage>)>>);
+
+impl Usages {
+    /// Records the call that just returned (with or without a codec-reported time).
+    fn note(&self, reported: bool) {
+        let child = take_child_usage();
+        let how = match child {
+            Some(u) if u.reported => "reported",
+            Some(_) => "process",
+            None if reported => "reported",
+            None => "in-process",
+        };
+        self.0.borrow_mut().push((how, child));
+    }
+    fn summary(&self) -> (Option<&'static str>, Option<f64>, Option<u64>) {
+        let v = self.0.borrow();
+        let how = v.first().map(|(h, _)| *h);
+        let cpu: Vec<Duration> = v.iter().filter_map(|(_, u)| u.map(|u| u.cpu)).collect();
+        let rss = v
+            .iter()
+            .filter_map(|(_, u)| u.and_then(|u| u.peak_rss))
+            .max();
+        let cpu = (!cpu.is_empty()).then(|| median_ms(cpu));
+        (how, cpu, rss)
+    }
 }
 
 /// A cell that failed: why, and what had been measured by then.
@@ -108,17 +152,26 @@ fn steps(
     reference: impl FnOnce() -> Arc<Reference>,
 ) -> Result<(), String> {
     let codec = &config.codec;
-    let (encoded, encode_ms) = timed(repeat, &mut m.measured, "encode", || {
-        codec
-            .encode(input.image, &config.params)
-            .map(|e| (e.bytes, e.reported_time))
-    })?;
+    let (enc_use, dec_use) = (Usages::default(), Usages::default());
+    let encoded = timed(repeat, &mut m.measured, "encode", || {
+        let r = codec.encode(input.image, &config.params);
+        enc_use.note(matches!(&r, Ok(e) if e.reported_time.is_some()));
+        r.map(|e| (e.bytes, e.reported_time))
+    });
+    let x = &mut m.external;
+    (x.encode_timing, x.encode_cpu_ms, x.encode_peak_rss) = enc_use.summary();
+    let (encoded, encode_ms) = encoded?;
     m.encode_ms = Some(encode_ms);
     let encoded = &*m.encoded.insert(encoded);
 
-    let (decoded, decode_ms) = timed(repeat, &mut m.measured, "decode", || {
-        codec.decode(encoded).map(|d| (d.image, d.reported_time))
-    })?;
+    let decoded = timed(repeat, &mut m.measured, "decode", || {
+        let r = codec.decode(encoded);
+        dec_use.note(matches!(&r, Ok(d) if d.reported_time.is_some()));
+        r.map(|d| (d.image, d.reported_time))
+    });
+    let x = &mut m.external;
+    (x.decode_timing, x.decode_cpu_ms, x.decode_peak_rss) = dec_use.summary();
+    let (decoded, decode_ms) = decoded?;
     m.decode_ms = Some(decode_ms);
 
     let want = input.image;
@@ -215,7 +268,21 @@ pub fn record(
         apply_scores(&mut rec, s);
     }
     rec.metric_ms = m.metric_ms;
+    apply_external(&mut rec, &m.external);
     rec
+}
+
+/// The `timing` column and the external codec's child-process columns.
+fn apply_external(rec: &mut CellRecord, x: &ExternalUsage) {
+    rec.timing = match (x.encode_timing, x.decode_timing) {
+        (Some(e), Some(d)) if e != d => format!("encode={e} decode={d}"),
+        (Some(e), _) => e.to_string(),
+        (None, _) => String::new(),
+    };
+    rec.encode_cpu_ms = x.encode_cpu_ms;
+    rec.decode_cpu_ms = x.decode_cpu_ms;
+    rec.encode_peak_rss = x.encode_peak_rss;
+    rec.decode_peak_rss = x.decode_peak_rss;
 }
 
 /// Fills `source_bytes` and `ratio_vs_source` for a source file of `file_bytes` bytes (also

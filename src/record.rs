@@ -82,6 +82,23 @@ pub struct CellRecord {
     /// Taken from the cell cache instead of measured in this run (timings are from the run
     /// that measured it).
     pub cached: bool,
+    // --- External codecs (issue 11): how the times were taken, and the child process's
+    // resource use from wait4's rusage. Kept apart from the in-process thread-CPU columns.
+    /// How `encode_ms`/`decode_ms` were taken: `in-process` (monotonic clock around the library
+    /// call), `process` (an external tool's wall time, spawn to exit: includes process
+    /// start-up), `reported` (the codec's own account); `encode=X decode=Y` when they differ.
+    pub timing: String,
+    /// External codecs: the encoder process's user + system CPU time, milliseconds (median
+    /// over `repeat`).
+    pub encode_cpu_ms: Option<f64>,
+    /// External codecs: the decoder process's user + system CPU time, milliseconds.
+    pub decode_cpu_ms: Option<f64>,
+    /// External codecs: the encoder process's peak resident set size (VmHWM sampled every
+    /// 2 ms; the leader process only, not its children), bytes, largest over `repeat`; a lower
+    /// bound, empty when the process exited before the first sample.
+    pub encode_peak_rss: Option<u64>,
+    /// External codecs: the decoder process's peak resident set size, bytes.
+    pub decode_peak_rss: Option<u64>,
 }
 
 /// Whether a cell was measured.
@@ -112,7 +129,16 @@ impl CellRecord {
 
 /// Names of the columns whose values depend on the machine's speed; everything else in a
 /// row is a pure function of the inputs.
-pub const TIMING_COLUMNS: &[&str] = &["encode_ms", "decode_ms", "metric_ms"];
+pub const TIMING_COLUMNS: &[&str] = &[
+    "encode_ms",
+    "decode_ms",
+    "metric_ms",
+    // External codecs (issue 11).
+    "encode_cpu_ms",
+    "decode_cpu_ms",
+    "encode_peak_rss",
+    "decode_peak_rss",
+];
 
 /// One row of summary.csv. Means are over the images whose cell succeeded.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
