@@ -387,3 +387,38 @@ fn cache_key_follows_the_definition() {
         assert_ne!(k, key_of(&other), "{other}");
     }
 }
+
+#[test]
+fn every_shipped_definition_is_valid_and_joins_the_registry() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/codecs");
+    let mut reg = Registry::builtin();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let defs = codecbench::codec::external::read_definitions_file(&path)
+                .unwrap_or_else(|e| panic!("{e}"));
+            for d in defs {
+                names.push(d.name.clone());
+                reg.add(Arc::new(External::new(d))).unwrap();
+            }
+        }
+    }
+    names.sort();
+    let want = [
+        "avifenc",
+        "cjpeg",
+        "cjxl",
+        "cwebp",
+        "learned",
+        "opj_compress",
+        "pngquant",
+        "x264",
+        "x265",
+    ];
+    assert_eq!(names, want);
+    // Each default spec parses: the params table is well formed.
+    for n in want {
+        assert_eq!(reg.parse_spec(n).unwrap().len(), 1, "{n}");
+    }
+}
