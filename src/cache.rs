@@ -178,14 +178,24 @@ impl Cache {
     /// The text a cell's key hashes: everything that determines its numbers.
     pub fn key_text(image_hash: &str, config: &CodecConfig, metrics: &str, repeat: u32) -> String {
         let c = &config.codec;
-        format!(
+        let text = format!(
             "codecbench-cell\nmeasurement {MEASUREMENT_VERSION}\nimage {image_hash}\ncodec {}\nversion {}\ndecoder {}\nspec {}\nmetrics {}\nrepeat {repeat}\n",
             c.name(),
             c.version(),
             c.decoder(),
             config.spec(),
             normalise_metrics(metrics),
-        )
+        );
+        // An external codec's definition (commands, params, lossless, version output).
+        let def = c.definition();
+        if def.is_empty() {
+            text
+        } else {
+            format!(
+                "{text}definition {}\n",
+                blake3::hash(def.as_bytes()).to_hex()
+            )
+        }
     }
 
     /// The key of one cell, 64 hex digits.

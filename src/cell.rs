@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::alloc::{thread_cpu, HeapScope};
+use crate::codec::external::{take_child_usage, ChildUsage};
 use crate::codec::{catch, CodecConfig, CodecError};
 use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
@@ -42,6 +43,49 @@ pub struct Measurement {
     pub measured: Duration,
     /// CPU time of the worker thread in codec calls (every repeat) and metrics.
     pub measured_cpu: Duration,
+    /// External codecs (issue 11): how the times were taken, and the child processes' use.
+    pub external: ExternalUsage,
+}
+
+/// How a cell's codec calls were timed, and what an external codec's child processes used
+/// (median CPU time, largest peak RSS over the repeats).
+#[derive(Clone, Debug, Default)]
+pub struct ExternalUsage {
+    pub encode_timing: Option<&'static str>,
+    pub decode_timing: Option<&'static str>,
+    pub encode_cpu_ms: Option<f64>,
+    pub decode_cpu_ms: Option<f64>,
+    pub encode_peak_rss: Option<u64>,
+    pub decode_peak_rss: Option<u64>,
+}
+
+/// Child usage of each repeat of one call, as the call returns.
+#[derive(Default)]
+struct Usages(std::cell::RefCell<Vec<(&'static str, Option<ChildUsage>)>>);
+
+impl Usages {
+    /// Records the call that just returned (with or without a codec-reported time).
+    fn note(&self, reported: bool) {
+        let child = take_child_usage();
+        let how = match child {
+            Some(u) if u.reported => "reported",
+            Some(_) => "process",
+            None if reported => "reported",
+            None => "in-process",
+        };
+        self.0.borrow_mut().push((how, child));
+    }
+    fn summary(&self) -> (Option<&'static str>, Option<f64>, Option<u64>) {
+        let v = self.0.borrow();
+        let how = v.first().map(|(h, _)| *h);
+        let cpu: Vec<Duration> = v.iter().filter_map(|(_, u)| u.map(|u| u.cpu)).collect();
+        let rss = v
+            .iter()
+            .filter_map(|(_, u)| u.and_then(|u| u.peak_rss))
+            .max();
+        let cpu = (!cpu.is_empty()).then(|| median_ms(cpu));
+        (how, cpu, rss)
+    }
 }
 
 /// A cell that failed: why, and what had been measured by then.
@@ -151,17 +195,21 @@ fn steps(
     reference: impl FnOnce() -> Arc<Reference>,
 ) -> Result<(), String> {
     let codec = &config.codec;
+    let (enc_use, dec_use) = (Usages::default(), Usages::default());
     let enc = timed(
         repeat,
         &mut m.measured,
         &mut m.measured_cpu,
         "encode",
         || {
-            codec
-                .encode(input.image, &config.params)
-                .map(|e| (e.bytes, e.reported_time))
+            let r = codec.encode(input.image, &config.params);
+            enc_use.note(matches!(&r, Ok(e) if e.reported_time.is_some()));
+            r.map(|e| (e.bytes, e.reported_time))
         },
-    )?;
+    );
+    let x = &mut m.external;
+    (x.encode_timing, x.encode_cpu_ms, x.encode_peak_rss) = enc_use.summary();
+    let enc = enc?;
     (m.encode_ms, m.encode_cpu_ms, m.encode_peak_bytes) =
         (Some(enc.ms), Some(enc.cpu_ms), enc.peak);
     let encoded = &*m.encoded.insert(enc.value);
@@ -171,8 +219,15 @@ fn steps(
         &mut m.measured,
         &mut m.measured_cpu,
         "decode",
-        || codec.decode(encoded).map(|d| (d.image, d.reported_time)),
-    )?;
+        || {
+            let r = codec.decode(encoded);
+            dec_use.note(matches!(&r, Ok(d) if d.reported_time.is_some()));
+            r.map(|d| (d.image, d.reported_time))
+        },
+    );
+    let x = &mut m.external;
+    (x.decode_timing, x.decode_cpu_ms, x.decode_peak_rss) = dec_use.summary();
+    let dec = dec?;
     (m.decode_ms, m.decode_cpu_ms, m.decode_peak_bytes) =
         (Some(dec.ms), Some(dec.cpu_ms), dec.peak);
     let decoded = dec.value;
@@ -283,7 +338,26 @@ pub fn record(
     rec.encode_peak_bytes = m.encode_peak_bytes;
     rec.decode_peak_bytes = m.decode_peak_bytes;
     rec.metric_peak_bytes = m.metric_peak_bytes;
+    apply_external(&mut rec, &m.external);
     rec
+}
+
+/// The `timing` column and the external codec's child-process columns.
+fn apply_external(rec: &mut CellRecord, x: &ExternalUsage) {
+    rec.timing = match (x.encode_timing, x.decode_timing) {
+        (Some(e), Some(d)) if e != d => format!("encode={e} decode={d}"),
+        (Some(e), _) => e.to_string(),
+        (None, _) => String::new(),
+    };
+    // The child's CPU time adds to the waiting thread's own (next to none).
+    let add = |thread: Option<f64>, child: Option<f64>| match (thread, child) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    rec.encode_cpu_ms = add(rec.encode_cpu_ms, x.encode_cpu_ms);
+    rec.decode_cpu_ms = add(rec.decode_cpu_ms, x.decode_cpu_ms);
+    rec.encode_peak_rss = x.encode_peak_rss;
+    rec.decode_peak_rss = x.decode_peak_rss;
 }
 
 /// Fills `source_bytes` and `ratio_vs_source` for a source file of `file_bytes` bytes (also

@@ -169,6 +169,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub sweep: Option<PathBuf>,
 
+    /// TOML file of external codec definitions (`[[external]]` tables only), repeatable;
+    /// the codecs it declares are used in specs like built-ins. See scripts/codecs/.
+    #[arg(long = "external", value_name = "FILE")]
+    pub external: Vec<PathBuf>,
+
     /// Run folder to write (default: reports/<UTC timestamp>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

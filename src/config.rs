@@ -69,6 +69,9 @@ struct SweepFile {
     codec: Vec<toml::Value>,
     #[serde(default)]
     gate: Option<GateFile>,
+    /// External codec definitions (see [`crate::codec::external`]).
+    #[serde(default)]
+    external: Vec<toml::Value>,
 }
 
 /// The `[gate]` table of a sweep file: regression thresholds for `codecbench compare`.
@@ -97,6 +100,15 @@ fn read_file(path: &Path) -> Result<SweepFile, ConfigError> {
 /// Reads the `[gate]` table of a sweep file (empty if it has none).
 pub fn read_gate(path: &Path) -> Result<GateFile, ConfigError> {
     Ok(read_file(path)?.gate.unwrap_or_default())
+}
+
+/// Reads and checks the `[[external]]` codec definitions of a sweep file; the message names
+/// the file and the field.
+pub fn read_sweep_externals(
+    path: &Path,
+) -> Result<Vec<crate::codec::external::Definition>, String> {
+    let file = read_file(path).map_err(|e| e.to_string())?;
+    crate::codec::external::parse_definitions(path, &file.external)
 }
 
 /// Reads a sweep file into spec strings (not yet validated).

@@ -28,7 +28,12 @@ fn main() -> ExitCode {
             list_codecs(&registry);
             Ok(0)
         }
-        Command::Run(args) => run(&registry, args),
+        Command::Run(args) => {
+            let mut registry = registry;
+            options::add_externals(&mut registry, &args)
+                .map_err(|e| anyhow!(e))
+                .and_then(|()| run(&registry, args))
+        }
         Command::Compare(args) => compare(args),
         Command::Score(args) => score(args),
         Command::Merge(args) => merge(args),
@@ -63,6 +68,7 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     // periodic results.csv is complete, it was written atomically).
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
+            codecbench::codec::external::abort_all();
             std::process::exit(130);
         }
         eprintln!("codecbench: interrupted; finishing the cells under way and writing results (Ctrl-C again to quit now)");

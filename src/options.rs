@@ -90,6 +90,27 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Adds the external codecs declared in the sweep file (`[[external]]`) and in every
+/// `--external` file to `registry`, before any spec is parsed. Every definition is checked;
+/// the message names the file and the field.
+pub fn add_externals(registry: &mut Registry, args: &RunArgs) -> Result<(), String> {
+    use crate::codec::external::{read_definitions_file, External};
+    let mut defs = Vec::new();
+    if let Some(path) = &args.sweep {
+        defs.extend(crate::config::read_sweep_externals(path).map_err(|e| format!("--sweep {e}"))?);
+    }
+    for path in &args.external {
+        defs.extend(read_definitions_file(path).map_err(|e| format!("--external {e}"))?);
+    }
+    for def in defs {
+        let origin = def.origin.clone();
+        registry
+            .add(std::sync::Arc::new(External::new(def)))
+            .map_err(|e| format!("{origin}.name: {e}"))?;
+    }
+    Ok(())
+}
+
 /// A sweep's failure, with the flag that fixes it where there is one.
 pub fn sweep_error(e: SweepError) -> String {
     match e {

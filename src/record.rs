@@ -87,7 +87,8 @@ pub struct CellRecord {
     pub metric_ms: Option<f64>,
     /// Median over `repeat` encode calls of the CPU time (user + system) they used, ms: the
     /// worker thread's CPU clock for in-process codecs (threads a codec starts itself, e.g.
-    /// oxipng's, are not counted), the child's rusage for external ones.
+    /// oxipng's, are not counted); for external codecs, plus the child process's user + system
+    /// time from wait4's rusage (the waiting thread itself uses next to none).
     pub encode_cpu_ms: Option<f64>,
     /// As `encode_cpu_ms`, for the decode calls.
     pub decode_cpu_ms: Option<f64>,
@@ -108,6 +109,18 @@ pub struct CellRecord {
     /// Taken from the cell cache instead of measured in this run (timings are from the run
     /// that measured it).
     pub cached: bool,
+    // --- External codecs (issue 11): how the times were taken, and the child process's
+    // peak memory (their CPU time is added to `encode_cpu_ms`/`decode_cpu_ms` above).
+    /// How `encode_ms`/`decode_ms` were taken: `in-process` (monotonic clock around the library
+    /// call), `process` (an external tool's wall time, spawn to exit: includes process
+    /// start-up), `reported` (the codec's own account); `encode=X decode=Y` when they differ.
+    pub timing: String,
+    /// External codecs: the encoder process's peak resident set size (VmHWM sampled every
+    /// 2 ms; the leader process only, not its children), bytes, largest over `repeat`; a lower
+    /// bound, empty when the process exited before the first sample.
+    pub encode_peak_rss: Option<u64>,
+    /// External codecs: the decoder process's peak resident set size, bytes.
+    pub decode_peak_rss: Option<u64>,
 }
 
 /// Whether a cell was measured.
@@ -149,6 +162,9 @@ pub const TIMING_COLUMNS: &[&str] = &[
     "encode_peak_bytes",
     "decode_peak_bytes",
     "metric_peak_bytes",
+    // External codecs (issue 11).
+    "encode_peak_rss",
+    "decode_peak_rss",
 ];
 
 /// One row of summary.csv. Means are over the images whose cell succeeded.

@@ -11,6 +11,7 @@
 //! [`Registry::builtin`] entry below.
 
 mod avif;
+pub mod external;
 mod general;
 mod identity;
 mod jpeg;
@@ -313,6 +314,12 @@ pub trait Codec: Send + Sync {
     /// expensive cells first so that the last cells of a sweep do not run alone.
     fn relative_cost(&self, _params: &Params) -> f64 {
         1.0
+    }
+    /// Everything besides name, version, decoder and spec that determines this codec's output,
+    /// as text for the cache key: an external codec's commands, parameters and version output.
+    /// Empty for built-ins (their version covers it).
+    fn definition(&self) -> String {
+        String::new()
     }
 }
 
