@@ -31,7 +31,7 @@ pub fn num(v: Option<f64>, d: usize) -> String {
     }
 }
 
-fn swatch(color: usize) -> String {
+pub(super) fn swatch(color: usize) -> String {
     format!(
         "<span class=\"sw\" style=\"background:{}\"></span>",
         color_hex(color)
@@ -565,6 +565,7 @@ fn crops_section(r: &Report, out: &mut String) {
 /// The whole page.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut body = String::new();
+    super::recommend::html(r, &mut body);
     meta_section(r, &mut body);
     summary_section(r, summary, &mut body);
     bd_section(r, &mut body);
@@ -578,7 +579,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>codecbench report</title><style>{CSS}</style></head><body>\
          <header><h1>codecbench report</h1><nav><a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
-         <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
+         <a href=\"#recommendation\">Recommendation</a> <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
          <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
          <script>{JS}</script></body></html>\n"
     )

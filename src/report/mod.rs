@@ -8,6 +8,7 @@ pub mod crops;
 mod html;
 mod lossless;
 mod markdown;
+mod recommend;
 
 use std::path::{Path, PathBuf};
 
