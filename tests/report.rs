@@ -170,6 +170,20 @@ fn run_writes_a_self_contained_report_and_markdown() {
         "{md}"
     );
     assert!(md.contains("| BD-rate (geomean) | median | range | arithmetic mean |"));
+    // The recommendation opens the summary: one verdict per SSIMULACRA 2 level, each either
+    // naming the cheapest configuration or saying no image can be compared.
+    let rec = &md[md.find("## Recommendation").expect("no recommendation")..];
+    for level in ["70", "80", "90"] {
+        let line = rec
+            .lines()
+            .find(|l| l.starts_with(&format!("- At SSIMULACRA2 {level}")))
+            .unwrap_or_else(|| panic!("no verdict at {level}: {rec}"));
+        assert!(
+            line.contains("needs the fewest bytes") || line.contains("no image can be compared"),
+            "{line}"
+        );
+    }
+    assert!(rec.contains("**Lossless:** "), "{rec}");
     // bd.csv beside the report: exactly the documented columns, per-image rows and the three
     // aggregates per bit depth.
     let bd = std::fs::read_to_string(out.join("bd.csv")).unwrap();
