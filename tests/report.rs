@@ -79,10 +79,13 @@ fn check_html(html: &str, expect_crops: bool) {
     for bad in ["src=\"http", "href=\"http", "<link ", "@import", "url(http"] {
         assert!(!html.contains(bad), "external resource: {bad}");
     }
-    // Two plots per quality metric (default set) and the speed plot, inline, each with lines.
+    // Per quality metric (default set): a corpus plot per bit depth (the test corpus has 8-
+    // and 16-bit images, never averaged together) and the per-image plot; and the speed plot,
+    // inline, each with lines.
     let mut ids = vec!["speed".to_string()];
     for m in ["psnr", "psnr_y", "ssim", "ssimulacra2"] {
         ids.push(format!("rd-{m}"));
+        ids.push(format!("rd-{m}-16bit"));
         ids.push(format!("rd-{m}-per-image"));
     }
     assert_eq!(count(html, "<figure id=\"plot-"), ids.len());
@@ -163,9 +166,44 @@ fn run_writes_a_self_contained_report_and_markdown() {
         "{md}"
     );
     assert!(
-        md.contains("## BD-rate on PSNR (dB) against `jpeg:subsampling=420,progressive=true,arithmetic=false`"),
+        md.contains("## BD-rate on PSNR (dB), 8-bit images, against `jpeg:subsampling=420,progressive=true,arithmetic=false`"),
         "{md}"
     );
+    assert!(md.contains("| BD-rate (geomean) | median | range | arithmetic mean |"));
+    // The recommendation opens the summary: one verdict per SSIMULACRA 2 level, each either
+    // naming the cheapest configuration or saying no image can be compared.
+    let rec = &md[md.find("## Recommendation").expect("no recommendation")..];
+    for level in ["70", "80", "90"] {
+        let line = rec
+            .lines()
+            .find(|l| l.starts_with(&format!("- At SSIMULACRA2 {level}")))
+            .unwrap_or_else(|| panic!("no verdict at {level}: {rec}"));
+        assert!(
+            line.contains("needs the fewest bytes") || line.contains("no image can be compared"),
+            "{line}"
+        );
+    }
+    assert!(rec.contains("**Lossless:** "), "{rec}");
+    // bd.csv beside the report: exactly the documented columns, per-image rows and the three
+    // aggregates per bit depth.
+    let bd = std::fs::read_to_string(out.join("bd.csv")).unwrap();
+    assert_eq!(
+        bd.lines().next(),
+        Some("metric,curve_a,curve_b,image,aggregate,bd_rate,bd_quality,points_a,points_b,overlap,warnings")
+    );
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(bd.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    for agg in ["geomean", "mean", "median"] {
+        assert!(
+            rows.iter().any(|r| r[3] == "* (8-bit)" && r[4] == agg),
+            "no {agg} row in {bd}"
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r[3].ends_with(".png") && r[4].is_empty() && !r[5].is_empty()));
     assert!(md.contains("](plots/rd-psnr.svg)"), "{md}");
     for f in ["rd-psnr", "rd-psnr-per-image", "speed"] {
         let svg = std::fs::read_to_string(out.join(format!("plots/{f}.svg"))).unwrap();

@@ -75,8 +75,22 @@ pub struct BdOutcome {
 /// Averaged BD values over a corpus.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CorpusBd {
-    /// Arithmetic mean of the per-image values that are defined; `None` if none is.
+    /// The headline figure. For BD-rate: the geometric mean of the per-image rate ratios,
+    /// `(exp(mean ln(1 + v/100)) - 1) * 100`, which is symmetric: `(1 + BD(A,B)/100) *
+    /// (1 + BD(B,A)/100) = 1` when both are over the same images. For BD-quality (a
+    /// difference, already antisymmetric) it is the arithmetic mean. `None` if no image has a
+    /// value.
+    pub headline: Option<f64>,
+    /// Arithmetic mean of the per-image values that are defined (AWCY's figure; for BD-rate not
+    /// symmetric, so only a labelled secondary); `None` if none is.
     pub mean: Option<f64>,
+    /// Median of the defined per-image values (mean of the middle two for an even count).
+    pub median: Option<f64>,
+    /// Smallest and largest defined per-image value.
+    pub range: Option<(f64, f64)>,
+    /// Images left out of this pair before any BD computation, with the reason (e.g. the two
+    /// curves compared different channels); not counted in `per_image`.
+    pub excluded: Vec<(String, String)>,
     /// Each image's name and value, in input order.
     pub per_image: Vec<(String, Option<f64>)>,
     /// How many images the mean is over.
@@ -110,7 +124,40 @@ pub fn corpus_bd_rate(
     per_image: &[(String, Vec<RdPoint>, Vec<RdPoint>)],
     interp: Interp,
 ) -> CorpusBd {
-    corpus(per_image, |a, t| bd_rate(a, t, interp))
+    let mut c = corpus(per_image, |a, t| bd_rate(a, t, interp));
+    c.headline = geomean_percent(c.per_image.iter().filter_map(|(_, v)| *v));
+    c
+}
+
+/// Geometric mean of rate ratios given as percentages (`v` percent means a ratio of
+/// `1 + v/100`), back as a percentage. A ratio that is not positive (v <= -100, which BD-rate
+/// never gives) makes it `None`.
+pub fn geomean_percent(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for v in values {
+        let ratio = 1.0 + v / 100.0;
+        if !(ratio > 0.0 && ratio.is_finite()) {
+            return None;
+        }
+        sum += ratio.ln();
+        n += 1;
+    }
+    (n > 0).then(|| ((sum / n as f64).exp() - 1.0) * 100.0)
+}
+
+/// Median of `values` (mean of the middle two for an even count); `None` if empty.
+pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.into_iter().collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Per image `(name, anchor, test)`: [`bd_quality`] for each, then the arithmetic mean of the
@@ -119,7 +166,9 @@ pub fn corpus_bd_quality(
     per_image: &[(String, Vec<RdPoint>, Vec<RdPoint>)],
     interp: Interp,
 ) -> CorpusBd {
-    corpus(per_image, |a, t| bd_quality(a, t, interp))
+    let mut c = corpus(per_image, |a, t| bd_quality(a, t, interp));
+    c.headline = c.mean;
+    c
 }
 
 fn corpus(
@@ -146,6 +195,12 @@ fn corpus(
         ));
     } else {
         out.mean = Some(sum / out.images_used as f64);
+        let defined = || out.per_image.iter().filter_map(|(_, v)| *v);
+        out.median = median(defined());
+        out.range = Some((
+            defined().fold(f64::INFINITY, f64::min),
+            defined().fold(f64::NEG_INFINITY, f64::max),
+        ));
         if skipped > 0 {
             out.warnings.push(format!(
                 "mean is over {} of {} images; {skipped} had no BD value",

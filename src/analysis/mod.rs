@@ -2,6 +2,8 @@
 //! codecs' curves, per image and averaged over a corpus.
 
 pub mod bdrate;
+pub mod equal_quality;
+pub mod pairs;
 pub mod series;
 pub mod summary;
 

@@ -1,12 +1,16 @@
-//! BD-rate tables for the report: every lossy curve against every other, per quality metric,
-//! computed per image on (bpp, quality) points and averaged over images (as AWCY does).
+//! BD-rate tables for the report: every lossy curve against every other, per quality metric
+//! and per source bit depth, computed per image on (bpp, quality) points; the headline is the
+//! geometric mean of the per-image rate ratios (symmetric), with the arithmetic mean (AWCY's
+//! figure), median and range beside it. Images the two curves measured differently (alpha
+//! dropped by one) are left out of that pair and listed (`crate::analysis::pairs`).
 //!
 //! `crate::analysis::bdrate` assumes higher quality is better, so points of a lower-is-better
 //! metric are oriented (negated) before it sees them, and BD-quality is turned back into the
 //! metric's own units afterwards.
 
 use crate::analysis::bdrate::{corpus_bd_quality, corpus_bd_rate, CorpusBd, Interp, RdPoint};
-use crate::analysis::series::{image_points, images, oriented_points, Curve};
+use crate::analysis::pairs::{images_of_depth, pair_bd};
+use crate::analysis::series::Curve;
 use crate::metrics::MetricDef;
 use crate::record::CellRecord;
 
@@ -15,6 +19,8 @@ use super::ReportError;
 /// BD values of every (test, anchor) pair of lossy curves for one metric.
 pub struct BdMatrix {
     pub metric: &'static MetricDef,
+    /// Source bit depth of the images this matrix is over (depths are never mixed).
+    pub bit_depth: u8,
     pub curves: Vec<Curve>,
     /// `rate[test][anchor]`: mean BD-rate in percent of bits at equal quality (negative: test
     /// needs fewer bits), whatever the metric's direction.
@@ -25,18 +31,9 @@ pub struct BdMatrix {
     pub quality: Vec<Vec<CorpusBd>>,
 }
 
-/// Oriented (higher-is-better) points of `curve` on `image`, ready for `bdrate`.
-fn points(records: &[CellRecord], image: &str, curve: &str, metric: &MetricDef) -> Vec<RdPoint> {
-    oriented_points(
-        image_points(records, image, curve, metric)
-            .into_iter()
-            .map(|p| (p.bpp, p.quality)),
-        metric,
-    )
-}
-
 /// BD-rate and BD-quality of test against anchor for `metric`, from per-image
-/// `(name, anchor, test)` points oriented by [`oriented_points`]: BD-rate as `bdrate` gives it
+/// `(name, anchor, test)` points oriented by
+/// [`crate::analysis::series::oriented_points`]: BD-rate as `bdrate` gives it
 /// (percent of bits at equal quality), BD-quality turned back into the metric's own units
 /// (test minus anchor at equal rate).
 pub fn directed_bd(
@@ -49,40 +46,32 @@ pub fn directed_bd(
     // Orienting is its own inverse: the oriented gap times the sign is the gap in own units.
     let back = |v: Option<f64>| v.map(|x| metric.direction.oriented(x));
     quality.mean = back(quality.mean);
+    quality.headline = back(quality.headline);
+    quality.median = back(quality.median);
     for (_, v) in &mut quality.per_image {
         *v = back(*v);
     }
     (rate, quality)
 }
 
-/// Computes the matrix; lossless curves are left out (they have no rate-distortion curve).
+/// Computes the matrix over the images whose source has `bit_depth` bits; lossless curves
+/// are left out (they have no rate-distortion curve).
 pub fn matrix(
     records: &[CellRecord],
     curves: &[Curve],
     metric: &'static MetricDef,
+    bit_depth: u8,
     interp: Interp,
 ) -> BdMatrix {
     let lossy: Vec<Curve> = curves.iter().filter(|c| !c.lossless).cloned().collect();
-    let imgs = images(records);
-    let per_image = |test: &Curve, anchor: &Curve| -> Vec<(String, Vec<RdPoint>, Vec<RdPoint>)> {
-        imgs.iter()
-            .map(|i| {
-                (
-                    i.clone(),
-                    points(records, i, &anchor.name, metric),
-                    points(records, i, &test.name, metric),
-                )
-            })
-            .filter(|(_, a, t)| !a.is_empty() && !t.is_empty())
-            .collect()
-    };
+    let imgs = images_of_depth(records, bit_depth);
     let mut rate = Vec::new();
     let mut quality = Vec::new();
     for t in &lossy {
         let mut r_row = Vec::new();
         let mut q_row = Vec::new();
         for a in &lossy {
-            let (r, q) = directed_bd(metric, &per_image(t, a), interp);
+            let (r, q) = pair_bd(records, &imgs, metric, &t.name, &a.name, interp);
             r_row.push(r);
             q_row.push(q);
         }
@@ -91,10 +80,35 @@ pub fn matrix(
     }
     BdMatrix {
         metric,
+        bit_depth,
         curves: lossy,
         rate,
         quality,
     }
+}
+
+/// A signed percentage, `+3.97 %`, or `-` when undefined.
+pub fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:+.2} %"))
+}
+
+/// The range of per-image values, `-40.10 … +250.20 %`, or `-`.
+pub fn pct_range(c: &CorpusBd) -> String {
+    c.range
+        .map_or_else(|| "-".into(), |(lo, hi)| format!("{lo:+.2} … {hi:+.2} %"))
+}
+
+/// One line naming the images left out of a pair, or empty.
+pub fn excluded_note(c: &CorpusBd) -> String {
+    if c.excluded.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = c.excluded.iter().map(|(i, _)| i.as_str()).collect();
+    format!(
+        "{} left out (channels_compared differ): {}",
+        names.len(),
+        names.join(", ")
+    )
 }
 
 /// Index of the anchor curve: the first lossy curve whose name or codec is `wanted`, else the
@@ -118,6 +132,7 @@ pub fn anchor_index(curves: &[Curve], wanted: Option<&str>) -> Result<usize, Rep
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::series::image_points;
     use crate::metrics::{find, Direction, METRICS};
 
     use crate::metrics::TEST_MSE as MSE;
@@ -137,6 +152,7 @@ mod tests {
             ssim: Some(psnr / 40.0),
             ms_ssim: Some(psnr / 41.0),
             ssimulacra2: Some(2.0 * psnr - 10.0),
+            bit_depth: 8,
             ..Default::default()
         }
     }
@@ -157,8 +173,8 @@ mod tests {
     fn lower_is_better_metric_gives_the_same_bd_rate_sign_and_its_own_quality_sign() {
         let (rows, curves) = rows();
         let psnr = find("psnr").unwrap();
-        let p = matrix(&rows, &curves, psnr, Interp::Pchip);
-        let m = matrix(&rows, &curves, &MSE, Interp::Pchip);
+        let p = matrix(&rows, &curves, psnr, 8, Interp::Pchip);
+        let m = matrix(&rows, &curves, &MSE, 8, Interp::Pchip);
         // curves[0] = "bad", curves[1] = "good"; good against bad.
         let (bd_psnr, bd_mse) = (p.rate[1][0].mean.unwrap(), m.rate[1][0].mean.unwrap());
         assert!((bd_psnr + 50.0).abs() < 1e-6, "{bd_psnr}");
@@ -202,7 +218,7 @@ mod tests {
             };
             assert_eq!(metric.direction, Direction::HigherIsBetter);
             let data = vec![("a".to_string(), raw("bad"), raw("good"))];
-            let m = matrix(&rows, &curves, metric, Interp::Pchip);
+            let m = matrix(&rows, &curves, metric, 8, Interp::Pchip);
             assert_eq!(m.rate[1][0], corpus_bd_rate(&data, Interp::Pchip));
             assert_eq!(m.quality[1][0], corpus_bd_quality(&data, Interp::Pchip));
         }

@@ -31,7 +31,7 @@ pub fn num(v: Option<f64>, d: usize) -> String {
     }
 }
 
-fn swatch(color: usize) -> String {
+pub(super) fn swatch(color: usize) -> String {
     format!(
         "<span class=\"sw\" style=\"background:{}\"></span>",
         color_hex(color)
@@ -211,7 +211,13 @@ fn bd_section(r: &Report, out: &mut String) {
         out,
         "<section id=\"bdrate\"><h2>BD-rate</h2><p>Bj&oslash;ntegaard delta rate of each row's \
          codec against each column's, on bits per pixel, with {method}; computed per image and \
-         averaged over the images where it is defined (the count is in brackets). Negative: the \
+         aggregated as the geometric mean of the per-image rate ratios over the images where it \
+         is defined (the count is in brackets). This headline is symmetric: row-vs-column and \
+         column-vs-row give ratios whose product is 1. The median, the range and the arithmetic \
+         mean (AWCY's figure, not symmetric) are beside it in the anchor table. Images whose two \
+         codecs measured different channels (one dropped alpha) are left out of that pair and \
+         named; images of different bit depths are never averaged together. Every value is in \
+         <code>bd.csv</code>. Negative: the \
          row needs fewer bits for the same quality. BD-quality is the mean quality difference \
          (row minus anchor) at equal rate, in the metric's own units. Hover a cell with &#9888; \
          for its warnings. Lossless codecs have no rate-distortion curve and are left out.</p>"
@@ -220,25 +226,33 @@ fn bd_section(r: &Report, out: &mut String) {
         if m.curves.is_empty() {
             continue;
         }
-        let _ = write!(out, "<h3>BD-rate on {}</h3>", esc(&m.metric.axis_label()));
+        if m.rate.iter().flatten().all(|c| c.per_image.is_empty()) {
+            continue;
+        }
+        let depth = crate::analysis::pairs::depth_label(m.bit_depth);
+        let _ = write!(
+            out,
+            "<h3>BD-rate on {}, {depth} images</h3>",
+            esc(&m.metric.axis_label())
+        );
         matrix_table(r, m.metric, &m.curves, &m.rate, "%", out);
         let anchor = &m.curves[r.anchor.min(m.curves.len() - 1)];
         let better = m.metric.direction.better_sign();
         let _ = write!(
             out,
-            "<h3>BD-{} against {}</h3><p>BD-quality in {} ({}): {better} means the row is better.</p>",
+            "<h3>BD-{} against {}, {depth} images</h3><p>BD-quality in {} ({}): {better} means the row is better.</p>",
             esc(m.metric.key),
             esc(&anchor.name),
             esc(&m.metric.header()),
             m.metric.direction.describe()
         );
-        out.push_str("<table class=\"data\"><thead><tr><th>codec configuration</th><th>BD-rate</th><th>BD-quality</th><th>images</th><th>warnings</th></tr></thead><tbody>");
+        out.push_str("<table class=\"data\"><thead><tr><th>codec configuration</th><th>BD-rate (geomean)</th><th>median</th><th>range</th><th>arithmetic mean</th><th>BD-quality</th><th>images</th><th>left out</th><th>warnings</th></tr></thead><tbody>");
         let a = r.anchor.min(m.curves.len() - 1);
         for (t, c) in m.curves.iter().enumerate() {
             if t == a {
                 let _ = write!(
                     out,
-                    "<tr><td>{}{}</td><td colspan=\"4\">anchor</td></tr>",
+                    "<tr><td>{}{}</td><td colspan=\"8\">anchor</td></tr>",
                     swatch(c.color),
                     esc(&c.name)
                 );
@@ -253,18 +267,115 @@ fn bd_section(r: &Report, out: &mut String) {
             }
             let _ = write!(
                 out,
-                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"warn\">{}</td></tr>",
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"warn\">{}</td></tr>",
                 swatch(c.color),
                 esc(&c.name),
-                num(br.mean, 2) + if br.mean.is_some() { " %" } else { "" },
-                num(bq.mean, m.metric.decimals + 1),
+                super::bd::pct(br.headline),
+                super::bd::pct(br.median),
+                super::bd::pct_range(br),
+                super::bd::pct(br.mean),
+                num(bq.headline, m.metric.decimals + 1),
                 br.images_used,
+                esc(&super::bd::excluded_note(br)),
                 warning_list(&warnings)
             );
         }
         out.push_str("</tbody></table>");
+        per_image_bd(m, a, out);
     }
     out.push_str("</section>\n");
+}
+
+/// Per-image BD-rate of every curve against the anchor (rows images, columns curves); a
+/// left-out image says so, with the reason in its tooltip.
+fn per_image_bd(m: &super::bd::BdMatrix, a: usize, out: &mut String) {
+    let others: Vec<usize> = (0..m.curves.len()).filter(|&t| t != a).collect();
+    let mut imgs: Vec<&str> = Vec::new();
+    for &t in &others {
+        let c = &m.rate[t][a];
+        for i in c
+            .per_image
+            .iter()
+            .map(|p| &p.0)
+            .chain(c.excluded.iter().map(|p| &p.0))
+        {
+            if !imgs.contains(&i.as_str()) {
+                imgs.push(i);
+            }
+        }
+    }
+    if imgs.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<details open><summary>Per image: BD-rate against {}</summary><table class=\"data\"><thead><tr><th>image</th>",
+        esc(&m.curves[a].name)
+    );
+    for &t in &others {
+        let _ = write!(
+            out,
+            "<th>{}{}</th>",
+            swatch(m.curves[t].color),
+            esc(&m.curves[t].name)
+        );
+    }
+    out.push_str("</tr></thead><tbody>");
+    for img in imgs {
+        let _ = write!(out, "<tr><td>{}</td>", esc(img));
+        for &t in &others {
+            let c = &m.rate[t][a];
+            match c.excluded.iter().find(|(i, _)| i == img) {
+                Some((_, why)) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"warn\" title=\"{}\">left out</td>",
+                        esc(why)
+                    );
+                }
+                None => {
+                    let v = c.per_image.iter().find(|(i, _)| i == img).and_then(|p| p.1);
+                    let _ = write!(out, "<td>{}</td>", super::bd::pct(v));
+                }
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></details>");
+}
+
+/// Rows whose source had more bits than the codec was given, so a medical user sees which
+/// numbers describe a depth-reduced image.
+fn depth_reduced_section(r: &Report, out: &mut String) {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for rec in r.records {
+        if let Some(what) = crate::analysis::pairs::depth_reduction(rec) {
+            let key = (rec.image.clone(), rec.curve.clone(), what);
+            if !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+    }
+    if seen.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"depth\"><h2>Depth-reduced rows</h2><p>These codec configurations were given \
+         fewer bits per sample than the source has: their scores are against the full-depth \
+         original, but the codec never saw the lower bits. Compare them only with other \
+         configurations of the same image, never with 8-bit images.</p><table class=\"data\"><thead>\
+         <tr><th>image</th><th>codec configuration</th><th>depth</th></tr></thead><tbody>",
+    );
+    for (img, curve, what) in seen {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"warn\">depth-reduced: {}</td></tr>",
+            esc(&img),
+            esc(&curve),
+            esc(&what)
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
 }
 
 /// Warnings folded away behind their count.
@@ -324,8 +435,8 @@ fn matrix_table(
                 out,
                 "<td{class} title=\"{}\">{}{} ({}){warn}</td>",
                 esc(&cell.warnings.join("\n")),
-                num(cell.mean, 2),
-                if cell.mean.is_some() { unit } else { "" },
+                num(cell.headline, 2),
+                if cell.headline.is_some() { unit } else { "" },
                 cell.images_used
             );
         }
@@ -454,9 +565,11 @@ fn crops_section(r: &Report, out: &mut String) {
 /// The whole page.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut body = String::new();
+    super::recommend::html(r, &mut body);
     meta_section(r, &mut body);
     summary_section(r, summary, &mut body);
     bd_section(r, &mut body);
+    depth_reduced_section(r, &mut body);
     super::lossless::html(r.records, &mut body);
     plots_section(r, &mut body);
     per_image_section(r, &mut body);
@@ -466,7 +579,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>codecbench report</title><style>{CSS}</style></head><body>\
          <header><h1>codecbench report</h1><nav><a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
-         <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
+         <a href=\"#recommendation\">Recommendation</a> <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
          <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
          <script>{JS}</script></body></html>\n"
     )

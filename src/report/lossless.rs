@@ -186,6 +186,33 @@ pub fn markdown(records: &[CellRecord], out: &mut String) {
     }
 }
 
+/// The smallest exact configuration over the corpus (spec, bytes), and per image (image, spec,
+/// bytes).
+pub(super) type Winners = (Option<(String, u64)>, Vec<(String, String, u64)>);
+
+/// The lossless part of the recommendation: the configuration with the smallest exact total
+/// over the corpus (with its bytes), and per image the smallest exact configuration.
+pub(super) fn winners(records: &[CellRecord]) -> Option<Winners> {
+    let (ids, rows) = table(records)?;
+    let overall = smallest(&rows, None).and_then(|b| {
+        rows.iter()
+            .find(|r| r.all_exact() && r.total.map(|t| t.0) == Some(b))
+            .map(|r| (r.spec.clone(), b))
+    });
+    let per_image = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(k, id)| {
+            let b = smallest(&rows, Some(k))?;
+            let r = rows
+                .iter()
+                .find(|r| r.exact[k] && r.cells[k].map(|c| c.0) == Some(b))?;
+            Some((id.clone(), r.spec.clone(), b))
+        })
+        .collect();
+    Some((overall, per_image))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         );
     }
     let _ = writeln!(out, "{line}.\n");
+    super::recommend::markdown(r, &mut out);
 
     out.push_str("| codec configuration | version | settings | bpp (of totals) | PSNR dB (pooled) | encode s | decode s | failed |\n");
     out.push_str("|---|---|---|---|---|---:|---:|---:|\n");
@@ -74,16 +75,21 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     }
 
     for m in &r.bd {
-        if m.curves.is_empty() {
+        if m.curves.is_empty() || m.rate.iter().flatten().all(|c| c.per_image.is_empty()) {
             continue;
         }
         let a = r.anchor.min(m.curves.len() - 1);
         let _ = write!(
             out,
-            "\n## BD-rate on {} against `{}`\n\nPer image, then averaged over images; BD-rate: negative = fewer bits for the same quality; \
-             BD-{}: difference at equal rate in {} ({}, so {} = better).\n\n\
-             | codec configuration | BD-rate | BD-{} | images | warnings |\n|---|---:|---:|---:|---|\n",
+            "\n## BD-rate on {}, {} images, against `{}`\n\nPer image, then aggregated: the headline is the geometric mean of the \
+             per-image rate ratios (symmetric: A vs B and B vs A agree), with the median and range of the per-image values; the \
+             arithmetic mean (AWCY) is a secondary figure. BD-rate: negative = fewer bits for the same quality; \
+             BD-{}: difference at equal rate in {} ({}, so {} = better). Images where the two codecs measured different \
+             channels (alpha dropped by one) are left out of that pair. Every value: `bd.csv`.\n\n\
+             | codec configuration | BD-rate (geomean) | median | range | arithmetic mean | BD-{} | images | left out | warnings |\n\
+             |---|---:|---:|---|---:|---:|---:|---|---|\n",
             m.metric.axis_label(),
+            crate::analysis::pairs::depth_label(m.bit_depth),
             m.curves[a].name,
             m.metric.key,
             m.metric.header(),
@@ -97,14 +103,18 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
             }
             let (br, bq) = (&m.rate[t][a], &m.quality[t][a]);
             let warnings = br.warnings.len() + bq.warnings.len();
+            let left: Vec<&str> = br.excluded.iter().map(|(i, _)| i.as_str()).collect();
             let _ = writeln!(
                 out,
-                "| `{}` | {}{} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
                 c.name,
-                num(br.mean, 2),
-                if br.mean.is_some() { " %" } else { "" },
-                num(bq.mean, m.metric.decimals + 1),
+                super::bd::pct(br.headline),
+                super::bd::pct(br.median),
+                super::bd::pct_range(br),
+                super::bd::pct(br.mean),
+                num(bq.headline, m.metric.decimals + 1),
                 br.images_used,
+                left.join(", "),
                 if warnings > 0 {
                     format!("{warnings} (see report.html)")
                 } else {
@@ -112,6 +122,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
                 }
             );
         }
+        per_image_md(m, a, &mut out);
     }
 
     super::lossless::markdown(r.records, &mut out);
@@ -126,4 +137,49 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     }
     out.push_str("\nFull tables, per-image results and visual comparisons: `report.html`.\n");
     out
+}
+
+/// Per-image BD-rate of every curve against the anchor: rows are images, columns curves.
+fn per_image_md(m: &super::bd::BdMatrix, a: usize, out: &mut String) {
+    let others: Vec<usize> = (0..m.curves.len()).filter(|&t| t != a).collect();
+    let mut imgs: Vec<String> = Vec::new();
+    for &t in &others {
+        for (i, _) in &m.rate[t][a].per_image {
+            if !imgs.contains(i) {
+                imgs.push(i.clone());
+            }
+        }
+        for (i, _) in &m.rate[t][a].excluded {
+            if !imgs.contains(i) {
+                imgs.push(i.clone());
+            }
+        }
+    }
+    if imgs.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "\nPer image (BD-rate against `{}`):\n\n| image |",
+        m.curves[a].name
+    );
+    for &t in &others {
+        let _ = write!(out, " `{}` |", m.curves[t].name);
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(others.len()));
+    out.push('\n');
+    for img in &imgs {
+        let _ = write!(out, "| {img} |");
+        for &t in &others {
+            let c = &m.rate[t][a];
+            let cell = if c.excluded.iter().any(|(i, _)| i == img) {
+                "left out".to_string()
+            } else {
+                super::bd::pct(c.per_image.iter().find(|(i, _)| i == img).and_then(|p| p.1))
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
 }

@@ -8,6 +8,7 @@ pub mod crops;
 mod html;
 mod lossless;
 mod markdown;
+mod recommend;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,9 @@ use crate::run_meta::{read_run, RunMeta, RUN_JSON};
 use crate::analysis::series::{
     corpus_points, curves, image_points, images, metrics_present, speed_points, Curve,
 };
+
+/// Per-image and aggregate BD values of every pair of lossy curves, written beside the report.
+pub const BD_CSV: &str = "bd.csv";
 
 /// How to make a report.
 #[derive(Clone, Debug)]
@@ -71,36 +75,57 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let lossy_owned: Vec<Curve> = lossy.iter().map(|c| (*c).clone()).collect();
     let mut out = Vec::new();
+    let depths = crate::analysis::pairs::bit_depths(records);
     for m in metrics_present(records) {
-        let mut n_images = 0;
-        let series: Vec<Series> = lossy
-            .iter()
-            .map(|c| {
-                let (pts, n) = corpus_points(records, &c.name, m);
-                n_images = n_images.max(n);
-                Series {
-                    label: c.name.clone(),
-                    color: c.color,
-                    points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
-                }
-            })
-            .collect();
-        out.push((
-            format!("rd-{}", m.column),
-            Figure {
-                title: format!("Rate-distortion over the corpus: {}", m.axis_label()),
-                panels: vec![Panel {
-                    title: format!("mean over {n_images} images at each setting"),
-                    x_label: "bits per pixel, mean over images".into(),
-                    y_label: format!("{}, mean over images", m.axis_label()),
-                    series,
-                    log_y: false,
-                }],
-                columns: 1,
-                panel_size: PANEL,
-                legend: legend(&lossy_owned),
-            },
-        ));
+        // Corpus curves average images of one bit depth only: 8-bit and 16-bit scores live on
+        // different scales. The lowest depth keeps the plain id.
+        for (k, &d) in depths.iter().enumerate() {
+            let group: Vec<CellRecord> = records
+                .iter()
+                .filter(|r| r.bit_depth == d)
+                .cloned()
+                .collect();
+            let mut n_images = 0;
+            let series: Vec<Series> = lossy
+                .iter()
+                .map(|c| {
+                    let (pts, n) = corpus_points(&group, &c.name, m);
+                    n_images = n_images.max(n);
+                    Series {
+                        label: c.name.clone(),
+                        color: c.color,
+                        points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
+                    }
+                })
+                .collect();
+            if n_images == 0 && k > 0 {
+                continue;
+            }
+            let depth = crate::analysis::pairs::depth_label(d);
+            out.push((
+                if k == 0 {
+                    format!("rd-{}", m.column)
+                } else {
+                    format!("rd-{}-{d}bit", m.column)
+                },
+                Figure {
+                    title: format!(
+                        "Rate-distortion over the {depth} images: {}",
+                        m.axis_label()
+                    ),
+                    panels: vec![Panel {
+                        title: format!("mean over {n_images} {depth} images at each setting"),
+                        x_label: "bits per pixel, mean over images".into(),
+                        y_label: format!("{}, mean over images", m.axis_label()),
+                        series,
+                        log_y: false,
+                    }],
+                    columns: 1,
+                    panel_size: PANEL,
+                    legend: legend(&lossy_owned),
+                },
+            ));
+        }
         let panels = images(records)
             .iter()
             .map(|img| Panel {
@@ -208,10 +233,19 @@ pub fn write_report(
             svg,
         });
     }
-    let bd = metrics_present(records)
-        .into_iter()
-        .map(|m| bd::matrix(records, &curves, m, opts.interp))
+    let metrics = metrics_present(records);
+    let depths = crate::analysis::pairs::bit_depths(records);
+    let bd = metrics
+        .iter()
+        .flat_map(|m| depths.iter().map(move |d| (*m, *d)))
+        .map(|(m, d)| bd::matrix(records, &curves, m, d, opts.interp))
         .collect();
+    let bd_csv = opts.out.join(BD_CSV);
+    crate::export::write_csv(
+        &bd_csv,
+        &crate::analysis::pairs::bd_rows(records, &metrics, &curves, opts.interp),
+    )?;
+    files.push(bd_csv);
     let crops = crops::load(&opts.run_dir, records, &curves, opts.crop_bpp);
     let report = Report {
         records,
