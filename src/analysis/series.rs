@@ -48,18 +48,36 @@ pub struct Curve {
     pub color: usize,
 }
 
-/// Curves in order of first appearance.
+/// Curves in order of first appearance. Colours go first to the curves with lossy cells (the
+/// ones rate-distortion plots draw), in that order, then to the lossless ones, so that the RD
+/// plots' few curves never share a colour with each other.
 pub fn curves(records: &[CellRecord]) -> Vec<Curve> {
     let mut out: Vec<Curve> = Vec::new();
+    let mut has_lossy: Vec<bool> = Vec::new();
     for r in records {
-        if !out.iter().any(|c| c.name == r.curve) {
-            out.push(Curve {
-                name: r.curve.clone(),
-                codec: r.codec.clone(),
-                lossless: r.lossless,
-                color: out.len(),
-            });
+        match out.iter().position(|c| c.name == r.curve) {
+            Some(i) => has_lossy[i] |= !r.lossless,
+            None => {
+                out.push(Curve {
+                    name: r.curve.clone(),
+                    codec: r.codec.clone(),
+                    lossless: r.lossless,
+                    color: 0,
+                });
+                has_lossy.push(!r.lossless);
+            }
         }
+    }
+    let lossy = has_lossy.iter().filter(|&&l| l).count();
+    let (mut next_lossy, mut next_lossless) = (0, lossy);
+    for (c, &l) in out.iter_mut().zip(&has_lossy) {
+        let next = if l {
+            &mut next_lossy
+        } else {
+            &mut next_lossless
+        };
+        c.color = *next;
+        *next += 1;
     }
     out
 }
@@ -248,5 +266,19 @@ mod tests {
             [0, 1]
         );
         assert_eq!(speed_points(&rows, "jpeg")[0].1, 10.0);
+    }
+
+    #[test]
+    fn lossy_curves_take_the_first_colours() {
+        let mut png = rec("a", "png", 2.0, 9.0, f64::INFINITY);
+        png.lossless = true;
+        let rows = vec![
+            png,
+            rec("a", "jpeg", 10.0, 0.2, 30.0),
+            rec("a", "webp", 10.0, 0.2, 30.0),
+        ];
+        let c = curves(&rows);
+        let names: Vec<(&str, usize)> = c.iter().map(|c| (c.name.as_str(), c.color)).collect();
+        assert_eq!(names, [("png", 2), ("jpeg", 0), ("webp", 1)]);
     }
 }
