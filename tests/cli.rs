@@ -409,3 +409,42 @@ fn a_report_that_cannot_be_written_fails_the_run() {
     let rows: Vec<CellRecord> = read(&out.join("results.csv"));
     assert!(!rows.is_empty());
 }
+
+/// Issue 13 cases 18-20: the README's test command is the one CI runs and reuses the release
+/// build; CI installs a C compiler and `kill` and shows apt's output when it fails; the build
+/// script warns when nasm is missing. Before: README and CI ran `cargo test` (a second full
+/// profile), apt's output went to /dev/null, build-essential/procps were assumed, and a build
+/// without nasm was silent.
+#[test]
+fn readme_test_command_is_what_ci_runs_on_a_fresh_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let readme_cmd = readme
+        .lines()
+        .find(|l| l.starts_with("cargo test"))
+        .and_then(|l| l.split('#').next())
+        .unwrap()
+        .trim();
+    assert_eq!(readme_cmd, "cargo test --release");
+    let ci_cmd = ci
+        .lines()
+        .rfind(|l| l.starts_with("cargo test"))
+        .unwrap()
+        .trim();
+    assert_eq!(ci_cmd, readme_cmd, "CI runs the README's command");
+    for pkg in ["need+=(build-essential)", "need+=(procps)", "need+=(nasm)"] {
+        assert!(ci.contains(pkg), "{pkg} missing from .ci/run");
+    }
+    let install = ci.lines().find(|l| l.contains("apt-get install")).unwrap();
+    assert!(
+        !install.contains("/dev/null"),
+        "apt output hidden: {install}"
+    );
+    assert!(
+        ci.contains("cat \"$apt_log\""),
+        "apt's log is shown on failure"
+    );
+    let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
+    assert!(build.contains("cargo:warning=nasm not found on PATH"));
+}
