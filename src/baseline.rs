@@ -588,14 +588,36 @@ fn footer(c: &Comparison, out: &mut String) {
     );
 }
 
+/// `text` safe inside a Markdown table cell of a pull-request comment: HTML, links, images,
+/// emphasis and `|` are escaped, so an image id cannot inject markup or external images.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '#' | '~' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Markdown for a pull-request comment.
 pub fn markdown(c: &Comparison) -> String {
     let mut out = String::from("## codecbench: NEW against BASELINE\n\n");
     let _ = writeln!(out, "| {} |", HEAD.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(HEAD.len()));
     for r in rows(c) {
-        let mut r = r;
-        r[0] = format!("`{}`", r[0]);
+        let curve = r[0].replace('`', "'").replace('|', "\\|");
+        let mut r: Vec<String> = r.iter().map(|x| escape_markdown(x)).collect();
+        // A code span: nothing inside is markup; GFM still splits on an unescaped `|`.
+        r[0] = format!("`{curve}`");
         r[6] = match r[6].as_str() {
             "regressed" => "**regressed**".into(),
             v => v.into(),
@@ -603,7 +625,11 @@ pub fn markdown(c: &Comparison) -> String {
         let _ = writeln!(out, "| {} |", r.join(" | "));
     }
     out.push_str("\nSize and quality: median / worst cell (quality change = NEW - BASELINE). Times: total change; inside the noise band it is not judged.\n");
-    footer(c, &mut out);
+    let mut tail = String::new();
+    footer(c, &mut tail);
+    for line in tail.lines() {
+        let _ = writeln!(out, "{}", escape_markdown(line));
+    }
     out
 }
 

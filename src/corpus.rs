@@ -64,7 +64,8 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usi
         };
         let mut here = Vec::new();
         if meta.is_dir() {
-            walk(root, &mut here, &mut ignored, &mut skipped);
+            let mut seen = std::collections::HashSet::new();
+            walk(root, &mut here, &mut ignored, &mut skipped, &mut seen);
             here.sort();
         } else {
             here.push(root.clone());
@@ -92,7 +93,20 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usi
     (found, skipped, ignored)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, ignored: &mut usize, skipped: &mut Vec<Skipped>) {
+/// `seen` holds the canonical path of every directory entered under this root, so a symlink
+/// loop (`ln -s . c/a`) or a second link to a folder is followed once, not forever.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    ignored: &mut usize,
+    skipped: &mut Vec<Skipped>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) {
+    if let Ok(canon) = fs::canonicalize(dir) {
+        if !seen.insert(canon) {
+            return;
+        }
+    }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -103,10 +117,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, ignored: &mut usize, skipped: &mut V
             return;
         }
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
+    // Sorted, so which of two links to one folder is followed (and names its images) does
+    // not depend on the order the file system lists them.
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
         if path.is_dir() {
-            walk(&path, out, ignored, skipped);
+            walk(&path, out, ignored, skipped, seen);
         } else if has_image_extension(&path) {
             out.push(path);
         } else {

@@ -64,6 +64,8 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     let sweep = options::sweep(registry, &args).map_err(|e| anyhow!(e))?;
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
+    // SIGTERM and SIGHUP (what CI and schedulers send) are handled like Ctrl-C (ctrlc's
+    // "termination" feature).
     // First Ctrl-C: stop taking cells, write what finished. Second: leave at once (the last
     // periodic results.csv is complete, it was written atomically).
     let _ = ctrlc::set_handler(move || {
@@ -83,13 +85,17 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
             meta: Some(outcome.meta.clone()),
             ..opts
         };
-        // A report failure is reported, not fatal: the measurements are already on disk.
+        // A report failure does not stop the run (the measurements are already on disk), but
+        // the exit code says that something the user asked for is missing (e.g. a full disk).
         match write_report(&outcome.records, &opts) {
             Ok(files) => print_written(&files),
-            Err(e) => eprintln!(
-                "codecbench: warning: report not written: {}",
-                options::report_error(e)
-            ),
+            Err(e) => {
+                eprintln!(
+                    "codecbench: error: report not written: {}",
+                    options::report_error(e)
+                );
+                return Ok(outcome.exit_code().max(1));
+            }
         }
     }
     Ok(outcome.exit_code())

@@ -35,10 +35,18 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
     Ok(Sweep {
         corpus: args.corpus.clone(),
         configs,
-        out: args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("reports").join(default_run_name())),
+        out: match &args.out {
+            Some(out) => out.clone(),
+            None => {
+                crate::sweep::claim_run_dir(std::path::Path::new("reports"), &default_run_name())
+                    .map_err(|e| {
+                        format!(
+                            "cannot create a run folder under reports/ ({e}); give one with --out"
+                        )
+                    })?
+            }
+        },
+        out_is_default: args.out.is_none(),
         jobs: match args.jobs {
             Some(j) => j as usize,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -51,8 +51,11 @@ pub struct Sweep {
     /// Files and directories (recursive) to read images from (default `corpus/`).
     pub corpus: Vec<PathBuf>,
     pub configs: Vec<CodecConfig>,
-    /// Run folder (default `reports/<UTC timestamp>`).
+    /// Run folder (default `reports/<UTC timestamp>`, made unique by [`claim_run_dir`]).
     pub out: PathBuf,
+    /// `out` is the default folder claimed for this run (removed again if the run fails
+    /// before writing anything).
+    pub out_is_default: bool,
     /// Worker threads (default: all cores).
     pub jobs: usize,
     /// Timed runs per encode/decode, median reported (default 1).
@@ -104,6 +107,51 @@ impl Outcome {
 /// A default run folder name: the UTC start time.
 pub fn default_run_name() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()
+}
+
+/// Creates a new, empty run folder `parent/<name>` (or `<name>-2`, `-3`... if taken): the
+/// creation is atomic, so two runs started in the same second get two folders.
+pub fn claim_run_dir(parent: &std::path::Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    for n in 1.. {
+        let dir = if n == 1 {
+            parent.join(name)
+        } else {
+            parent.join(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("an unbounded range ends")
+}
+
+/// A note when `out` already holds a run whose files this run replaces.
+pub fn replaced_run_note(out: &std::path::Path) -> Option<String> {
+    let held: Vec<&str> = ["results.csv", "run.json", "summary.csv"]
+        .into_iter()
+        .filter(|f| out.join(f).exists())
+        .collect();
+    (!held.is_empty()).then(|| {
+        format!(
+            "{} already holds a run ({}); its files are replaced (give a new --out to keep it)",
+            out.display(),
+            held.join(", ")
+        )
+    })
+}
+
+/// Removes the temporary files a killed run left in a run folder (best effort).
+fn remove_temporaries(dir: &std::path::Path) {
+    if let Ok(files) = std::fs::read_dir(dir) {
+        for f in files.flatten() {
+            if f.file_name().to_string_lossy().starts_with(".tmp") && f.path().is_file() {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
 }
 
 fn cpu_model() -> String {
@@ -194,6 +242,22 @@ fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
 
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
 pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
+    let existed = sweep.out.exists();
+    if !sweep.out_is_default {
+        if let Some(note) = replaced_run_note(&sweep.out) {
+            eprintln!("codecbench: warning: {note}");
+        }
+    }
+    remove_temporaries(&sweep.out);
+    let result = execute_in(sweep, cancel);
+    // A run that failed before writing anything leaves no empty folder behind.
+    if result.is_err() && (!existed || sweep.out_is_default) {
+        let _ = std::fs::remove_dir(&sweep.out);
+    }
+    result
+}
+
+fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let usage0 = crate::alloc::usage();

@@ -379,3 +379,20 @@ fn jpeg_sources_and_score_use_the_cells_decoder() {
     // round-trip representation, exact).
     assert_eq!(mse, rows[0].mse.unwrap());
 }
+
+/// Issue 13 case 3: a symlink loop in the corpus is followed once. Before: `ln -s . c/a;
+/// ln -s . c/b` hung discovery forever, and one self-link measured the image 41 times.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_the_corpus_are_followed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    common::write_png(&common::textured_u8(16, 16, 3, 1), &c.join("img.png"));
+    std::os::unix::fs::symlink(".", c.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", c.join("b")).unwrap();
+    let (found, skipped, _) = codecbench::corpus::discover(std::slice::from_ref(&c));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "img.png");
+    assert!(skipped.is_empty(), "{skipped:?}");
+}

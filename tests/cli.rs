@@ -350,3 +350,101 @@ fn flags_are_named_in_errors_that_a_flag_fixes() {
         "{stderr}"
     );
 }
+
+/// Issue 13 case 13: default run folders are unique, a failed run leaves no empty folder, and
+/// replacing an existing run says so. Before: two runs in the same second shared
+/// `reports/<timestamp>/`, a failed run left an empty folder, replacing was silent.
+#[test]
+fn run_folders_are_unique_and_failed_runs_leave_none() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+            .current_dir(d)
+            .args(["run", "--quiet", "--no-cache", "--no-report"])
+            .args(["--codec", "png:preset=0", "--corpus"])
+            .arg(&corpus)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b, c) = (spawn(), spawn(), spawn());
+    for child in [a, b, c] {
+        assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0));
+    }
+    let folders: Vec<_> = std::fs::read_dir(d.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 3, "{folders:?}");
+    for f in &folders {
+        let rows: Vec<CellRecord> = read(&f.join("results.csv"));
+        assert_eq!(rows.len(), 4, "{}: one run's rows only", f.display());
+    }
+    // A run that cannot start leaves no empty folder behind.
+    codecbench()
+        .current_dir(d)
+        .args(["run", "--quiet", "--no-cache", "--corpus", "/nonexistent/x"])
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_dir(d.join("reports")).unwrap().count(), 3);
+    // An explicit --out holding a run: replaced, with a warning.
+    run_small(&corpus, &folders[0], "1", &["--no-report"])
+        .success()
+        .stderr(predicates::str::contains("already holds a run"));
+}
+
+/// Issue 13 case 15: a report that cannot be written (full disk, or here a folder where
+/// report.html goes) is an error and exit 1. Before: a warning and exit 0.
+#[test]
+fn a_report_that_cannot_be_written_fails_the_run() {
+    let (dir, corpus) = common::small_corpus();
+    let out = dir.path().join("run");
+    std::fs::create_dir_all(out.join("report.html/x")).unwrap();
+    run_small(&corpus, &out, "1", &[])
+        .code(1)
+        .stderr(predicates::str::contains("report not written"));
+    // The measurements are on disk all the same.
+    let rows: Vec<CellRecord> = read(&out.join("results.csv"));
+    assert!(!rows.is_empty());
+}
+
+/// Issue 13 cases 18-20: the README's test command is the one CI runs and reuses the release
+/// build; CI installs a C compiler and `kill` and shows apt's output when it fails; the build
+/// script warns when nasm is missing. Before: README and CI ran `cargo test` (a second full
+/// profile), apt's output went to /dev/null, build-essential/procps were assumed, and a build
+/// without nasm was silent.
+#[test]
+fn readme_test_command_is_what_ci_runs_on_a_fresh_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let readme_cmd = readme
+        .lines()
+        .find(|l| l.starts_with("cargo test"))
+        .and_then(|l| l.split('#').next())
+        .unwrap()
+        .trim();
+    assert_eq!(readme_cmd, "cargo test --release");
+    let ci_cmd = ci
+        .lines()
+        .rfind(|l| l.starts_with("cargo test"))
+        .unwrap()
+        .trim();
+    assert_eq!(ci_cmd, readme_cmd, "CI runs the README's command");
+    for pkg in ["need+=(build-essential)", "need+=(procps)", "need+=(nasm)"] {
+        assert!(ci.contains(pkg), "{pkg} missing from .ci/run");
+    }
+    let install = ci.lines().find(|l| l.contains("apt-get install")).unwrap();
+    assert!(
+        !install.contains("/dev/null"),
+        "apt output hidden: {install}"
+    );
+    assert!(
+        ci.contains("cat \"$apt_log\""),
+        "apt's log is shown on failure"
+    );
+    let build = std::fs::read_to_string(root.join("build.rs")).unwrap();
+    assert!(build.contains("cargo:warning=nasm not found on PATH"));
+}

@@ -407,3 +407,29 @@ fn new_results_without_required_columns_are_refused() {
             .stderr(predicates::str::contains("not a codecbench results file"));
     }
 }
+
+/// Issue 13 case 16: image ids reach `compare --markdown` escaped. Before: an id with HTML,
+/// an external image link or `|` went raw into the pull-request comment.
+#[test]
+fn image_ids_are_escaped_in_markdown() {
+    let base = sweep(find("jpeg"));
+    let mut worse = sweep(Arc::new(WorseJpeg {
+        q_shift: 10,
+        pad: 0,
+    }));
+    let evil = "![x](https://evil.example/p.png)<img src=x>|col.png";
+    let mut base = base;
+    for r in base.iter_mut().chain(worse.iter_mut()) {
+        r.image = evil.into();
+    }
+    worse.pop(); // one cell only in BASELINE: listed in the footer
+    let md = codecbench::baseline::markdown(&compare(&base, &worse, &gate()));
+    assert!(!md.contains("![x]("), "{md}");
+    assert!(!md.contains("<img"), "{md}");
+    assert!(md.contains("\\!\\[x\\]\\(https://evil.example/p.png\\)&lt;img src=x&gt;\\|col.png"));
+    // Every table row still has exactly the header's cells.
+    for line in md.lines().filter(|l| l.starts_with('|')) {
+        let unescaped = line.replace("\\|", "");
+        assert_eq!(unescaped.matches('|').count(), 9, "{line}");
+    }
+}

@@ -110,3 +110,63 @@ fn sigint_leaves_a_valid_partial_results_csv() {
     let fresh = resumed.iter().filter(|r| !r.cached).count();
     assert_eq!(fresh, total - rows.len());
 }
+
+/// Issue 13 case 14: SIGTERM (what CI and schedulers send) is handled like Ctrl-C. Before:
+/// results.csv valid but no run.json or summary.csv, killed by the signal.
+#[test]
+fn sigterm_is_treated_like_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for i in 0..2 {
+        common::write_png(
+            &common::textured_u8(128, 128, 3, i),
+            &corpus.join(format!("{i}.png")),
+        );
+    }
+    let out = dir.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codecbench"))
+        .args([
+            "run",
+            "--quiet",
+            "--jobs",
+            "1",
+            "--repeat",
+            "20",
+            "--no-cache",
+        ])
+        .args(["--no-report", "--codec", "jpeg:q=1..100"])
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let results = out.join("results.csv");
+    let start = Instant::now();
+    while !results.exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no results.csv");
+        assert!(child.try_wait().unwrap().is_none(), "finished too early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&results).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["interrupted"], true);
+    assert_eq!(meta["cells_done"].as_u64().unwrap() as usize, rows.len());
+    assert!(out.join("summary.csv").is_file());
+}
