@@ -7,6 +7,7 @@
 //! noise band is "unchanged". Every metric is judged in its own direction (see
 //! `crate::metrics::Direction`): a drop of PSNR and a rise of a distortion are both "worse".
 
+use crate::run_meta::RunMeta;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -29,6 +30,9 @@ pub struct Thresholds {
     pub max_slowdown: Option<f64>,
     /// Time changes within +-this percent are noise and never a verdict (default 10).
     pub noise: f64,
+    /// Why time cannot be judged at all (the runs come from different machines or builds, see
+    /// [`time_comparable`]); `None` when it can.
+    pub time_refused: Option<String>,
 }
 
 impl Default for Thresholds {
@@ -39,6 +43,7 @@ impl Default for Thresholds {
             max_quality_drop: Vec::new(),
             max_slowdown: None,
             noise: 10.0,
+            time_refused: None,
         }
     }
 }
@@ -185,6 +190,27 @@ fn pct(new: f64, old: f64) -> f64 {
 }
 
 /// Compares NEW against BASELINE.
+/// Whether the times of two runs can be compared at all: only on the same machine (CPU model
+/// and count) and the same codecbench build. `Err` says why not; callers without run.json on
+/// either side cannot tell, and judge (the results.csv carries no machine).
+pub fn time_comparable(base: &RunMeta, new: &RunMeta) -> Result<(), String> {
+    let machine = |m: &RunMeta| format!("{} ({} cores, {})", m.cpu_model, m.cpu_count, m.os);
+    if machine(base) != machine(new) {
+        return Err(format!(
+            "the runs come from different machines (BASELINE {}, NEW {}): time is not judged",
+            machine(base),
+            machine(new)
+        ));
+    }
+    if base.tool_version != new.tool_version {
+        return Err(format!(
+            "the runs come from different codecbench builds (BASELINE {}, NEW {}): time is not judged",
+            base.tool_version, new.tool_version
+        ));
+    }
+    Ok(())
+}
+
 pub fn compare(base: &[CellRecord], new: &[CellRecord], th: &Thresholds) -> Comparison {
     let base_by: HashMap<_, &CellRecord> = base.iter().map(|r| (key(r), r)).collect();
     let new_by: HashMap<_, &CellRecord> = new.iter().map(|r| (key(r), r)).collect();
@@ -439,22 +465,37 @@ fn compare_curve(
         let (b, n) = (total(f, 0), total(f, 1));
         (b > 0.0).then(|| pct(n, b))
     };
-    let encode_time = time_change(|r| r.encode_ms);
-    let decode_time = time_change(|r| r.decode_ms);
-    for (what, t) in [("encode", encode_time), ("decode", decode_time)] {
+    // CPU time where every compared cell has it on both sides (a busy machine stretches wall
+    // time, not CPU time); wall time otherwise (results from before the CPU columns).
+    let all_have = |f: fn(&CellRecord) -> Option<f64>| {
+        both_ok.iter().all(|p| f(p.0).is_some() && f(p.1).is_some())
+    };
+    let clocked = |cpu: fn(&CellRecord) -> Option<f64>, wall: fn(&CellRecord) -> Option<f64>| {
+        if all_have(cpu) {
+            (time_change(cpu), "CPU time")
+        } else {
+            (time_change(wall), "time")
+        }
+    };
+    let (encode_time, encode_clock) = clocked(|r| r.encode_cpu_ms, |r| r.encode_ms);
+    let (decode_time, decode_clock) = clocked(|r| r.decode_cpu_ms, |r| r.decode_ms);
+    for (what, t, clock) in [
+        ("encode", encode_time, encode_clock),
+        ("decode", decode_time, decode_clock),
+    ] {
         let Some(t) = t else { continue };
-        if t.abs() <= th.noise {
+        if t.abs() <= th.noise || th.time_refused.is_some() {
             continue;
         }
         match th.max_slowdown {
             Some(max) if t > max => {
                 regressed = true;
                 reasons.push(format!(
-                    "{what} time {t:+.1}% > {max}% (noise band {}%)",
+                    "{what} {clock} {t:+.1}% > {max}% (noise band {}%)",
                     th.noise
                 ));
             }
-            Some(_) if t < 0.0 => improved.push(format!("{what} time {t:+.1}%")),
+            Some(_) if t < 0.0 => improved.push(format!("{what} {clock} {t:+.1}%")),
             _ => {}
         }
     }

@@ -124,7 +124,24 @@ fn report(args: ReportArgs) -> Result<i32> {
 }
 
 fn compare(args: CompareArgs) -> Result<i32> {
-    let th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
+    let mut th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
+    // Time is judged only between runs of one machine and build (when both say which).
+    let run_dir = |p: &std::path::Path| {
+        if p.is_dir() {
+            p.to_path_buf()
+        } else {
+            p.parent().map(|d| d.to_path_buf()).unwrap_or_default()
+        }
+    };
+    if let (Ok(b), Ok(n)) = (
+        codecbench::run_meta::read_run(&run_dir(&args.baseline)),
+        codecbench::run_meta::read_run(&run_dir(&args.new)),
+    ) {
+        th.time_refused = codecbench::baseline::time_comparable(&b, &n).err();
+    }
+    if let (Some(why), Some(_)) = (&th.time_refused, th.max_slowdown) {
+        eprintln!("codecbench: note: {why}");
+    }
     let base = load_results(std::slice::from_ref(&args.baseline)).map_err(|e| anyhow!(e))?;
     let new = load_results(std::slice::from_ref(&args.new)).map_err(|e| anyhow!(e))?;
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {

@@ -158,6 +158,7 @@ fn time_changes_inside_the_noise_band_are_not_judged() {
     let mut slow = base.clone();
     for r in &mut slow {
         r.encode_ms = r.encode_ms.map(|t| t * 1.08);
+        r.encode_cpu_ms = r.encode_cpu_ms.map(|t| t * 1.08);
     }
     let th = Thresholds {
         max_slowdown: Some(5.0),
@@ -169,15 +170,80 @@ fn time_changes_inside_the_noise_band_are_not_judged() {
         Verdict::Unchanged
     );
     for r in &mut slow {
-        r.encode_ms = r.encode_ms.map(|t| t * 1.5);
+        r.encode_cpu_ms = r.encode_cpu_ms.map(|t| t * 1.5);
     }
     let c = compare(&base, &slow, &th);
+    assert_eq!(c.curves[0].verdict, Verdict::Regressed);
+    assert!(
+        c.curves[0].reasons[0].starts_with("encode CPU time +"),
+        "{:?}",
+        c.curves[0].reasons
+    );
+    // Refused across machines or builds: no time verdict at all.
+    let refused = Thresholds {
+        time_refused: Some("different machines".into()),
+        ..th.clone()
+    };
+    assert_eq!(
+        compare(&base, &slow, &refused).curves[0].verdict,
+        Verdict::Unchanged
+    );
+}
+
+/// Issue 13 case 9: a busy machine stretches wall time, not CPU time. The same cells with every
+/// wall time doubled (CPU time unchanged) are not a regression; without CPU columns (older
+/// results) the wall time is judged.
+#[test]
+fn time_is_judged_on_cpu_time_when_both_runs_have_it() {
+    let base = sweep(find("jpeg"));
+    assert!(base.iter().all(|r| r.encode_cpu_ms.is_some()));
+    let mut busy = base.clone();
+    for r in &mut busy {
+        r.encode_ms = r.encode_ms.map(|t| t * 2.0);
+        r.decode_ms = r.decode_ms.map(|t| t * 2.0);
+    }
+    let th = Thresholds {
+        max_slowdown: Some(5.0),
+        ..gate()
+    };
+    assert_eq!(
+        compare(&base, &busy, &th).curves[0].verdict,
+        Verdict::Unchanged
+    );
+    let strip = |rows: &mut Vec<codecbench::record::CellRecord>| {
+        for r in rows {
+            (r.encode_cpu_ms, r.decode_cpu_ms) = (None, None);
+        }
+    };
+    let (mut old_base, mut old_busy) = (base.clone(), busy.clone());
+    strip(&mut old_base);
+    strip(&mut old_busy);
+    let c = compare(&old_base, &old_busy, &th);
     assert_eq!(c.curves[0].verdict, Verdict::Regressed);
     assert!(
         c.curves[0].reasons[0].starts_with("encode time +"),
         "{:?}",
         c.curves[0].reasons
     );
+}
+
+#[test]
+fn time_is_not_compared_across_machines_or_builds() {
+    use codecbench::baseline::time_comparable;
+    let json = |cpu: &str, version: &str| codecbench::run_meta::RunMeta {
+        cpu_model: cpu.into(),
+        cpu_count: 2,
+        os: "linux x86_64".into(),
+        tool_version: version.into(),
+        ..Default::default()
+    };
+    assert!(time_comparable(&json("AMD EPYC", "0.1.0"), &json("AMD EPYC", "0.1.0")).is_ok());
+    let other =
+        time_comparable(&json("AMD EPYC", "0.1.0"), &json("Apple M2", "0.1.0")).unwrap_err();
+    assert!(other.contains("different machines"), "{other}");
+    let build =
+        time_comparable(&json("AMD EPYC", "0.1.0"), &json("AMD EPYC", "0.2.0")).unwrap_err();
+    assert!(build.contains("different codecbench builds"), "{build}");
 }
 
 fn codecbench() -> Command {
