@@ -32,6 +32,24 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
+    let metrics = crate::metrics::parse_metrics(&args.metrics)
+        .map_err(|e| format!("--metrics {}: {e}", args.metrics))?;
+    let mut targets = Vec::new();
+    for text in &args.targets {
+        let parsed =
+            crate::target::parse_target(text).map_err(|e| format!("--target {text}: {e}"))?;
+        for t in &parsed {
+            if let crate::target::Goal::Quality(m) = t.goal {
+                if !metrics.iter().any(|x| x.key == m.key) {
+                    return Err(format!(
+                        "--target {text}: {} is not measured; add it to --metrics",
+                        m.key
+                    ));
+                }
+            }
+        }
+        targets.extend(parsed);
+    }
     Ok(Sweep {
         corpus: args.corpus.clone(),
         configs,
@@ -58,9 +76,9 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
         },
         shard: args.shard.as_deref().map(crate::shard::parse).transpose()?,
-        metrics: crate::metrics::parse_metrics(&args.metrics)
-            .map_err(|e| format!("--metrics {}: {e}", args.metrics))?,
+        metrics,
         crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
+        targets,
     })
 }
 
