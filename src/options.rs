@@ -35,14 +35,25 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
     let metrics = crate::metrics::parse_metrics(&args.metrics)
         .map_err(|e| format!("--metrics {}: {e}", args.metrics))?;
     let mut targets = Vec::new();
-    for text in &args.targets {
+    let mut target_texts: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &args.sweep {
+        for t in crate::config::read_targets(path).map_err(|e| format!("--sweep {e}"))? {
+            target_texts.push((format!("--sweep {} [target]", path.display()), t));
+        }
+    }
+    target_texts.extend(
+        args.targets
+            .iter()
+            .map(|t| ("--target".to_string(), t.clone())),
+    );
+    for (flag, text) in &target_texts {
         let parsed =
-            crate::target::parse_target(text).map_err(|e| format!("--target {text}: {e}"))?;
+            crate::target::parse_target(text).map_err(|e| format!("{flag} {text}: {e}"))?;
         for t in &parsed {
             if let crate::target::Goal::Quality(m) = t.goal {
                 if !metrics.iter().any(|x| x.key == m.key) {
                     return Err(format!(
-                        "--target {text}: {} is not measured; add it to --metrics",
+                        "{flag} {text}: {} is not measured; add it to --metrics",
                         m.key
                     ));
                 }

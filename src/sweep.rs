@@ -311,7 +311,13 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     files.push(meta_path);
     if let Some(bpp) = sweep.crop_bpp {
         let saved = pool.install(|| {
-            crate::report::crops::save(&sweep.out, &records, &sources, &sweep.configs, bpp)
+            crate::report::crops::save(
+                &sweep.out,
+                &crate::target::swept(&records),
+                &sources,
+                &sweep.configs,
+                bpp,
+            )
         });
         for w in &saved.warnings {
             progress.message(&format!("codecbench: warning: {w}"));

@@ -279,3 +279,92 @@ fn targets_parse_and_bad_ones_say_what_is_known() {
     assert!(parse_target("psnr=forty").unwrap_err().contains("forty"));
     assert!(parse_target("bpp=-1").unwrap_err().contains("positive"));
 }
+
+fn codecbench() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("codecbench").unwrap()
+}
+
+#[test]
+fn a_run_with_a_target_in_the_sweep_file_writes_targets_csv_and_marks_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A real photograph (the repository's corpus): PSNR 30 and 35 lie inside JPEG's range.
+    let image = common::root().join("corpus/camera.png");
+    let sweep = dir.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "codec = [\"jpeg:q=50\"]\n[target]\npsnr = [30, 35]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--metrics",
+            "psnr",
+        ])
+        .arg("--corpus")
+        .arg(&image)
+        .arg("--sweep")
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let targets = common::csv_rows(&out.join("targets.csv"));
+    let results = common::csv_rows(&out.join("results.csv"));
+    assert_eq!(targets.len(), 2);
+    let psnr_at = |q: f64| {
+        results
+            .iter()
+            .find(|r| common::num(r, "setting") == Some(q))
+            .and_then(|r| common::num(r, "psnr"))
+    };
+    for (t, want) in targets.iter().zip([30.0, 35.0]) {
+        assert_eq!(t["status"], "met", "{t:?}");
+        assert_eq!(common::num(t, "target"), Some(want));
+        let q = common::num(t, "setting").unwrap();
+        // The chosen quality meets the target and the one below it (measured) does not.
+        assert!(psnr_at(q).unwrap() >= want, "{t:?}");
+        assert!(psnr_at(q - 1.0).unwrap() < want, "{t:?}");
+        assert_eq!(common::num(t, "achieved"), psnr_at(q));
+    }
+    // The swept cell is not a probe; everything else is.
+    for r in &results {
+        let swept = common::num(r, "setting") == Some(50.0);
+        assert_eq!(r["probe"], if swept { "false" } else { "true" }, "{r:?}");
+    }
+    // summary.csv is made from swept cells only.
+    assert_eq!(common::csv_rows(&out.join("summary.csv")).len(), 1);
+}
+
+#[test]
+fn bad_targets_name_the_flag_and_the_known_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = codecbench()
+        .args(["run", "--quiet", "--no-cache", "--codec", "jpeg:q=50"])
+        .args(["--target", "sharpness=3"])
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("--target sharpness=3") && err.contains("known: bpp, bytes, psnr"),
+        "{err}"
+    );
+    let out = codecbench()
+        .args(["run", "--quiet", "--no-cache", "--codec", "jpeg:q=50"])
+        .args(["--metrics", "psnr", "--target", "ssimulacra2=80"])
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("--target ssimulacra2=80") && err.contains("--metrics"),
+        "{err}"
+    );
+}
