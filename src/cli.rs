@@ -199,6 +199,13 @@ pub struct RunArgs {
     )]
     pub metrics: String,
 
+    /// Target search, repeatable: METRIC=V[,V...] (e.g. ssimulacra2=70,80,90, psnr=40,
+    /// bpp=1.0, bytes=20000). For every image and lossy curve, finds the cheapest setting
+    /// meeting each quality target, or the best quality within a bpp/bytes budget, by
+    /// bisection with extra probe cells; writes <out>/targets.csv.
+    #[arg(long = "target", value_name = "METRIC=V[,V...]")]
+    pub targets: Vec<String>,
+
     /// Skip images with more pixels than this.
     #[arg(long, value_name = "PIXELS", default_value_t = 100_000_000)]
     pub max_pixels: u64,

@@ -72,6 +72,9 @@ struct SweepFile {
     /// External codec definitions (see [`crate::codec::external`]).
     #[serde(default)]
     external: Vec<toml::Value>,
+    /// `[target]`: metric = value or [values], as `--target METRIC=V[,V...]`.
+    #[serde(default)]
+    target: toml::Table,
 }
 
 /// The `[gate]` table of a sweep file: regression thresholds for `codecbench compare`.
@@ -95,6 +98,27 @@ fn read_file(path: &Path) -> Result<SweepFile, ConfigError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+/// Reads the `[target]` table of a sweep file as `--target` texts (`ssimulacra2=70,80`), in
+/// key order; empty if it has none.
+pub fn read_targets(path: &Path) -> Result<Vec<String>, ConfigError> {
+    read_file(path)?
+        .target
+        .iter()
+        .map(|(k, v)| {
+            let items = match v {
+                toml::Value::Array(a) => a.iter().map(scalar).collect::<Result<Vec<_>, _>>(),
+                other => scalar(other).map(|s| vec![s]),
+            };
+            items
+                .map(|items| format!("{k}={}", items.join(",")))
+                .map_err(|e| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("target.{k}: {e}"),
+                })
+        })
+        .collect()
 }
 
 /// Reads the `[gate]` table of a sweep file (empty if it has none).

@@ -32,3 +32,4 @@ pub mod run_meta;
 pub mod score;
 pub mod shard;
 pub mod sweep;
+pub mod target;

@@ -183,7 +183,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
         ("results.csv", write_csv(&out.join("results.csv"), &records)),
         (
             "summary.csv",
-            write_csv(&out.join("summary.csv"), &summarize(&records)),
+            write_csv(
+                &out.join("summary.csv"),
+                &summarize(&crate::target::swept(&records)),
+            ),
         ),
         (RUN_JSON, write_json(&out.join(RUN_JSON), &meta)),
     ] {

@@ -32,6 +32,35 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
+    let metrics = crate::metrics::parse_metrics(&args.metrics)
+        .map_err(|e| format!("--metrics {}: {e}", args.metrics))?;
+    let mut targets = Vec::new();
+    let mut target_texts: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &args.sweep {
+        for t in crate::config::read_targets(path).map_err(|e| format!("--sweep {e}"))? {
+            target_texts.push((format!("--sweep {} [target]", path.display()), t));
+        }
+    }
+    target_texts.extend(
+        args.targets
+            .iter()
+            .map(|t| ("--target".to_string(), t.clone())),
+    );
+    for (flag, text) in &target_texts {
+        let parsed =
+            crate::target::parse_target(text).map_err(|e| format!("{flag} {text}: {e}"))?;
+        for t in &parsed {
+            if let crate::target::Goal::Quality(m) = t.goal {
+                if !metrics.iter().any(|x| x.key == m.key) {
+                    return Err(format!(
+                        "{flag} {text}: {} is not measured; add it to --metrics",
+                        m.key
+                    ));
+                }
+            }
+        }
+        targets.extend(parsed);
+    }
     Ok(Sweep {
         corpus: args.corpus.clone(),
         configs,
@@ -66,9 +95,9 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
         },
         shard: args.shard.as_deref().map(crate::shard::parse).transpose()?,
-        metrics: crate::metrics::parse_metrics(&args.metrics)
-            .map_err(|e| format!("--metrics {}: {e}", args.metrics))?,
+        metrics,
         crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
+        targets,
     })
 }
 

@@ -63,6 +63,14 @@ impl Progress {
         }
     }
 
+    /// `n` more cells to run (probes added by the target search).
+    pub fn add_total(&mut self, n: usize) {
+        self.total += n;
+        if let Some(b) = &self.bar {
+            b.inc_length(n as u64);
+        }
+    }
+
     /// One more cell finished; `label` names it.
     pub fn inc(&mut self, label: &str) {
         self.done += 1;

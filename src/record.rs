@@ -121,6 +121,8 @@ pub struct CellRecord {
     pub encode_peak_rss: Option<u64>,
     /// External codecs: the decoder process's peak resident set size, bytes.
     pub decode_peak_rss: Option<u64>,
+    /// Added by the target search (`--target`), not swept.
+    pub probe: bool,
 }
 
 /// Whether a cell was measured.

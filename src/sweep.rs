@@ -79,6 +79,9 @@ pub struct Sweep {
     /// Save the report's visual comparison crops under `<out>/crops/`, at the setting whose
     /// bpp is nearest this (`None`: no crops, e.g. `--no-report`).
     pub crop_bpp: Option<f64>,
+    /// Target search (`--target`): one search per image x lossy curve x target, written to
+    /// `<out>/targets.csv` (empty: no search).
+    pub targets: Vec<crate::target::Target>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -273,11 +276,17 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let (sources, skipped) = load_corpus(sweep, &pool, &pre)?;
     let load_s = t0.elapsed().as_secs_f64();
 
-    let plan = Plan::new(&sources, &sweep.configs);
-    let jobs = match sweep.shard {
+    let mut plan = Plan::new(&sources, &sweep.configs);
+    let mut jobs = match sweep.shard {
         Some((k, n)) => plan.shard(k, n),
         None => plan.jobs(),
     };
+    let swept_total = plan.len();
+    let mut searcher = (!sweep.targets.is_empty())
+        .then(|| crate::target::Searcher::new(&plan, &jobs, &sweep.targets));
+    if let Some(s) = &mut searcher {
+        jobs.extend(s.start(&mut plan));
+    }
     let planned = jobs.len();
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let results_path = sweep.out.join("results.csv");
@@ -308,6 +317,15 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
             ));
         }
         progress.inc(&format!("{} {}", rec.image, rec.spec));
+        let mut rec = rec;
+        let more = match &mut searcher {
+            Some(s) => {
+                rec.probe = s.is_probe(job.key);
+                s.finished(&mut plan, job.key, &rec)
+            }
+            None => Vec::new(),
+        };
+        progress.add_total(more.len());
         rows.insert(job.key, rec);
         if last_flush.elapsed() >= Duration::from_secs(2) {
             last_flush = Instant::now();
@@ -315,7 +333,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
                 flush_error.get_or_insert(e);
             }
         }
-        Vec::new()
+        more
     });
     progress.finish();
     if let Some(e) = flush_error {
@@ -323,13 +341,21 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     }
 
     let records: Vec<CellRecord> = rows.into_values().collect();
-    let summary = summarize(&records);
+    let summary = summarize(&crate::target::swept(&records));
     let mut files = Vec::new();
     write_csv(&results_path, &records)?;
     files.push(results_path);
     let summary_path = sweep.out.join("summary.csv");
     write_csv(&summary_path, &summary)?;
     files.push(summary_path);
+    // Probes beyond the first ones were not known when the run started.
+    let probes = searcher.as_ref().map_or(0, |s| s.probe_count());
+    let planned = times.jobs.max(planned);
+    if let Some(s) = &searcher {
+        let targets_path = sweep.out.join("targets.csv");
+        write_csv(&targets_path, &s.rows(&plan))?;
+        files.push(targets_path);
+    }
 
     let wall = t0.elapsed().as_secs_f64();
     let usage = crate::alloc::usage();
@@ -340,6 +366,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         sweep, &plan, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
         planned, cpu,
     );
+    meta.cells_total = swept_total + probes;
     meta.peak_rss_bytes = usage.peak_rss;
     meta.max_memory_bytes = sweep.max_memory;
     meta.max_images_in_flight = times.max_images_in_flight;
@@ -348,7 +375,13 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     files.push(meta_path);
     if let Some(bpp) = sweep.crop_bpp {
         let saved = pool.install(|| {
-            crate::report::crops::save(&sweep.out, &records, &sources, &sweep.configs, bpp)
+            crate::report::crops::save(
+                &sweep.out,
+                &crate::target::swept(&records),
+                &sources,
+                &sweep.configs,
+                bpp,
+            )
         });
         for w in &saved.warnings {
             progress.message(&format!("codecbench: warning: {w}"));

@@ -204,6 +204,9 @@ pub fn write_report(
     records: &[CellRecord],
     opts: &ReportOptions,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    // The target search's probe cells are left out (see `target::swept`).
+    let swept = crate::target::swept(records);
+    let records: &[CellRecord] = &swept;
     let curves = curves(records);
     let lossy: Vec<Curve> = curves.iter().filter(|c| !c.lossless).cloned().collect();
     let anchor = bd::anchor_index(&lossy, opts.anchor.as_deref())?;

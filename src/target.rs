@@ -1,0 +1,637 @@
+//! Target search (`--target METRIC=V[,V...]`): for every image and every lossy curve of the
+//! sweep, the cheapest setting that meets a quality target, or, for a `bpp`/`bytes` budget,
+//! the best quality within it. Probes are ordinary cells: the [`Searcher`] answers each
+//! finished cell with the next probes, which the engine runs like swept cells (cached, in the
+//! shard that owns the search, written to results.csv with `probe = true`). A probe whose
+//! configuration was already swept or probed reuses that cell.
+//!
+//! The search never assumes a monotonic curve. Orientation (does a higher setting cost more
+//! bytes?) is read from the two ends of the setting's range, then the boundary is bisected on
+//! a grid (integers: every value; floats: at most 100 steps, none finer than 0.01), which
+//! leaves both neighbours of the boundary measured. Every measured point of the image's curve
+//! (swept cells too) is then checked against monotonic order; a contradiction makes the row
+//! `non-monotonic` and reports the best point actually measured.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{CodecConfig, Kind, Value};
+use crate::metrics::Metric;
+use crate::plan::{Job, JobKey, Plan};
+use crate::record::CellRecord;
+
+/// What a target constrains.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Goal {
+    /// A quality metric of the METRICS table must reach the value (at most the value for a
+    /// lower-is-better metric).
+    Quality(Metric),
+    /// Bits per pixel at most the value: the best quality within this budget.
+    Bpp,
+    /// Encoded bytes at most the value.
+    Bytes,
+}
+
+/// One target value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Target {
+    pub goal: Goal,
+    pub value: f64,
+}
+
+impl Target {
+    /// The metric key as written on the command line and in targets.csv.
+    pub fn key(&self) -> &'static str {
+        match self.goal {
+            Goal::Quality(m) => m.key,
+            Goal::Bpp => "bpp",
+            Goal::Bytes => "bytes",
+        }
+    }
+
+    fn is_budget(&self) -> bool {
+        !matches!(self.goal, Goal::Quality(_))
+    }
+
+    /// The constrained value of a cell: the metric, bpp or bytes; `None` when missing.
+    pub fn value_of(&self, r: &CellRecord) -> Option<f64> {
+        match self.goal {
+            Goal::Quality(m) => (m.get)(r),
+            Goal::Bpp => r.bpp,
+            Goal::Bytes => r.bytes.map(|b| b as f64),
+        }
+    }
+
+    /// Whether a value satisfies the target.
+    pub fn meets(&self, v: f64) -> bool {
+        match self.goal {
+            Goal::Quality(m) => m.direction.oriented(v) >= m.direction.oriented(self.value),
+            Goal::Bpp | Goal::Bytes => v <= self.value,
+        }
+    }
+}
+
+/// Every key a target may name: bpp, bytes and the METRICS table's keys.
+pub fn known_keys() -> String {
+    format!("bpp, bytes, {}", crate::metrics::known_keys())
+}
+
+/// Parses `METRIC=V[,V...]` (e.g. `ssimulacra2=70,80,90`, `psnr=40`, `bpp=1.0`) into one
+/// target per value. The error says what is wrong; the caller names the flag or file.
+pub fn parse_target(text: &str) -> Result<Vec<Target>, String> {
+    let (key, values) = text
+        .split_once('=')
+        .ok_or_else(|| "expected METRIC=VALUE[,VALUE...], e.g. ssimulacra2=70,80,90".to_string())?;
+    let key = key.trim();
+    let goal = match key {
+        "bpp" => Goal::Bpp,
+        "bytes" => Goal::Bytes,
+        _ => Goal::Quality(
+            crate::metrics::find(key)
+                .ok_or_else(|| format!("unknown metric \"{key}\" (known: {})", known_keys()))?,
+        ),
+    };
+    let mut out = Vec::new();
+    for v in values.split(',').map(str::trim) {
+        let value: f64 = v
+            .parse()
+            .ok()
+            .filter(|x: &f64| x.is_finite())
+            .ok_or_else(|| format!("\"{v}\" is not a number"))?;
+        if matches!(goal, Goal::Bpp | Goal::Bytes) && value <= 0.0 {
+            return Err(format!("a {key} budget must be positive, not {v}"));
+        }
+        out.push(Target { goal, value });
+    }
+    Ok(out)
+}
+
+/// How a search ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetStatus {
+    /// The setting meets the target and its neighbour on the failing side does not.
+    Met,
+    /// No setting of the range meets the target; the row holds the best achieved.
+    Unreachable,
+    /// A measured point contradicts monotonic order; the row holds the best point measured.
+    NonMonotonic,
+    /// A probe failed (error row or the metric missing): see `message`.
+    Failed,
+    /// The run was interrupted before the search ended.
+    #[default]
+    Unfinished,
+}
+
+/// One row of targets.csv: one (image, curve, target).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetRow {
+    pub image: String,
+    pub curve: String,
+    /// `bpp`, `bytes` or a metric key.
+    pub metric: String,
+    pub target: f64,
+    /// The chosen setting (for `unreachable`: the setting of the best achieved).
+    pub setting: Option<f64>,
+    pub bytes: Option<u64>,
+    pub bpp: Option<f64>,
+    /// The target's metric (or bpp/bytes) at that setting.
+    pub achieved: Option<f64>,
+    /// Cells this search evaluated (probes and reused swept cells).
+    pub probes: usize,
+    pub status: TargetStatus,
+    pub message: String,
+}
+
+/// The setting values a search moves over: index 0..=n, increasing with the index.
+#[derive(Clone, Copy, Debug)]
+enum Grid {
+    Int { min: i64, n: usize },
+    Float { min: f64, max: f64, n: usize },
+}
+
+impl Grid {
+    fn of(config: &CodecConfig) -> Option<Grid> {
+        let p = config.codec.params().first()?;
+        match p.kind {
+            Kind::Int { min, max } if max >= min => Some(Grid::Int {
+                min,
+                n: (max - min) as usize,
+            }),
+            Kind::Float { min, max } if max >= min => {
+                let range = max - min;
+                let n = if range / 100.0 >= 0.01 {
+                    100
+                } else {
+                    (range / 0.01).ceil() as usize
+                };
+                Some(Grid::Float { min, max, n })
+            }
+            _ => None,
+        }
+    }
+
+    fn n(&self) -> usize {
+        match *self {
+            Grid::Int { n, .. } | Grid::Float { n, .. } => n,
+        }
+    }
+
+    fn value(&self, i: usize) -> Value {
+        match *self {
+            Grid::Int { min, .. } => Value::Int(min + i as i64),
+            Grid::Float { min, max, n } => {
+                let v = if n == 0 {
+                    min
+                } else {
+                    min + (max - min) * i as f64 / n as f64
+                };
+                Value::Float(((v * 1e6).round() / 1e6).clamp(min, max))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    Ends,
+    /// In u coordinates (0 = the end expected to fail, n = the end expected to pass).
+    Bisect {
+        lo: usize,
+        hi: usize,
+    },
+}
+
+enum Answer {
+    Met(usize),
+    Unreachable,
+    Failed(String),
+}
+
+enum Step {
+    Need(Vec<usize>),
+    Done(Answer),
+}
+
+struct Search {
+    image: usize,
+    curve: String,
+    base: Arc<CodecConfig>,
+    target: Target,
+    grid: Grid,
+    /// Grid index -> cell, for every index this search asked for.
+    asked: BTreeMap<usize, JobKey>,
+    /// Grid index -> finished cell.
+    seen: BTreeMap<usize, CellRecord>,
+    phase: Phase,
+    /// u = n - index when true (the pass side is at low settings).
+    flip: bool,
+}
+
+impl Search {
+    fn idx(&self, u: usize) -> usize {
+        if self.flip {
+            self.grid.n() - u
+        } else {
+            u
+        }
+    }
+
+    /// The target's value of a finished cell, or why there is none.
+    fn value(&self, r: &CellRecord) -> Result<f64, String> {
+        if !r.is_ok() {
+            return Err(format!("{} failed: {}", r.spec, r.message));
+        }
+        self.target.value_of(r).ok_or_else(|| {
+            format!(
+                "{} has no {} value ({})",
+                r.spec,
+                self.target.key(),
+                r.metric_notes
+            )
+        })
+    }
+
+    fn pass(&self, idx: usize) -> Result<bool, String> {
+        let v = self.value(&self.seen[&idx])?;
+        Ok(self.target.meets(v))
+    }
+
+    fn step(&mut self) -> Step {
+        let n = self.grid.n();
+        if let Phase::Ends = self.phase {
+            let (Some(a), Some(b)) = (self.seen.get(&0), self.seen.get(&n)) else {
+                return Step::Need(vec![0, n]);
+            };
+            for r in [a, b] {
+                if let Err(e) = self.value(r) {
+                    return Step::Done(Answer::Failed(e));
+                }
+            }
+            // Orientation from the probes: does the top of the range cost more bytes?
+            let ascending = b.bytes.unwrap_or(0) >= a.bytes.unwrap_or(0);
+            self.flip = ascending == self.target.is_budget();
+            match self.pass(self.idx(n)) {
+                Err(e) => return Step::Done(Answer::Failed(e)),
+                Ok(false) => return Step::Done(Answer::Unreachable),
+                Ok(true) => {}
+            }
+            match self.pass(self.idx(0)) {
+                Err(e) => return Step::Done(Answer::Failed(e)),
+                Ok(true) => return Step::Done(Answer::Met(self.idx(0))),
+                Ok(false) => {}
+            }
+            self.phase = Phase::Bisect { lo: 0, hi: n };
+        }
+        let Phase::Bisect { mut lo, mut hi } = self.phase else {
+            unreachable!("phase set above")
+        };
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            let i = self.idx(mid);
+            if !self.seen.contains_key(&i) {
+                self.phase = Phase::Bisect { lo, hi };
+                return Step::Need(vec![i]);
+            }
+            match self.pass(i) {
+                Err(e) => return Step::Done(Answer::Failed(e)),
+                Ok(true) => hi = mid,
+                Ok(false) => lo = mid,
+            }
+        }
+        self.phase = Phase::Bisect { lo, hi };
+        Step::Done(Answer::Met(self.idx(hi)))
+    }
+
+    /// The row for `answer`, checked against every measured point of the curve.
+    fn row(&self, answer: Answer, curve_points: &[&CellRecord]) -> TargetRow {
+        let mut row = TargetRow {
+            image: String::new(),
+            curve: self.curve.clone(),
+            metric: self.target.key().to_string(),
+            target: self.target.value,
+            probes: self.seen.len(),
+            ..TargetRow::default()
+        };
+        let fill = |row: &mut TargetRow, r: &CellRecord| {
+            row.image = r.image.clone();
+            row.setting = r.setting;
+            row.bytes = r.bytes;
+            row.bpp = r.bpp;
+            row.achieved = self.target.value_of(r);
+        };
+        if let Some(r) = self.seen.values().next() {
+            row.image = r.image.clone();
+        }
+        // Measured points with a value, by setting.
+        let points: Vec<(&CellRecord, f64, f64)> = curve_points
+            .iter()
+            .filter_map(|r| Some((*r, r.setting?, self.value(r).ok()?)))
+            .collect();
+        let passing = || points.iter().filter(|p| self.target.meets(p.2));
+        // The point a non-monotonic curve is best served by: the cheapest passing one for a
+        // quality target, the largest within a budget.
+        let best_passing = || {
+            let bytes = |p: &&(&CellRecord, f64, f64)| p.0.bytes.unwrap_or(u64::MAX);
+            if self.target.is_budget() {
+                passing().max_by_key(bytes)
+            } else {
+                passing().min_by_key(bytes)
+            }
+        };
+        // Increasing the setting moves towards the passing side.
+        let up = !self.flip;
+        match answer {
+            Answer::Failed(e) => {
+                row.status = TargetStatus::Failed;
+                row.message = e;
+            }
+            Answer::Unreachable => {
+                if let Some(p) = passing().next() {
+                    row.status = TargetStatus::NonMonotonic;
+                    row.message = format!(
+                        "the {} end of the range misses the target but setting {} meets it",
+                        if up { "top" } else { "bottom" },
+                        p.1
+                    );
+                    fill(&mut row, best_passing().expect("one passes").0);
+                } else {
+                    row.status = TargetStatus::Unreachable;
+                    let best = if self.target.is_budget() {
+                        points.iter().min_by(|a, b| a.2.total_cmp(&b.2))
+                    } else {
+                        let d = match self.target.goal {
+                            Goal::Quality(m) => m.direction,
+                            _ => unreachable!("quality target"),
+                        };
+                        points
+                            .iter()
+                            .max_by(|a, b| d.oriented(a.2).total_cmp(&d.oriented(b.2)))
+                    };
+                    if let Some(p) = best {
+                        fill(&mut row, p.0);
+                    }
+                    row.message = "best achieved".into();
+                }
+            }
+            Answer::Met(i) => {
+                let chosen = &self.seen[&i];
+                let s = chosen.setting.unwrap_or(f64::NAN);
+                let contradiction = points.iter().find(|p| {
+                    let towards_pass = if up { p.1 > s } else { p.1 < s };
+                    let towards_fail = if up { p.1 < s } else { p.1 > s };
+                    (towards_fail && self.target.meets(p.2))
+                        || (towards_pass && !self.target.meets(p.2))
+                });
+                match contradiction {
+                    None => {
+                        row.status = TargetStatus::Met;
+                        fill(&mut row, chosen);
+                    }
+                    Some(p) => {
+                        row.status = TargetStatus::NonMonotonic;
+                        row.message = format!(
+                            "boundary at setting {s}, but setting {} {} the target ({} = {})",
+                            p.1,
+                            if self.target.meets(p.2) {
+                                "meets"
+                            } else {
+                                "misses"
+                            },
+                            self.target.key(),
+                            p.2
+                        );
+                        fill(&mut row, best_passing().map_or(chosen, |p| p.0));
+                    }
+                }
+            }
+        }
+        row
+    }
+}
+
+/// Drives every search of a sweep from the engine's sink: [`Searcher::start`] gives the first
+/// probes, [`Searcher::finished`] takes each finished cell (swept or probe) and gives the next.
+pub struct Searcher {
+    searches: Vec<Search>,
+    rows: Vec<Option<TargetRow>>,
+    /// Every finished cell.
+    points: HashMap<JobKey, CellRecord>,
+    /// Cells given to the engine (swept and probes).
+    queued: HashSet<JobKey>,
+    /// Cells added by the search (not swept).
+    probes: HashSet<JobKey>,
+    /// Searches waiting for a cell.
+    waiting: HashMap<JobKey, Vec<usize>>,
+}
+
+impl Searcher {
+    /// A search per image x lossy curve with a numeric setting x target, for the images and
+    /// curves whose first lossy configuration is among `jobs` (so a search runs in exactly
+    /// one shard).
+    pub fn new(plan: &Plan, jobs: &[Job], targets: &[Target]) -> Searcher {
+        let queued: HashSet<JobKey> = jobs.iter().map(|j| j.key).collect();
+        let mut curves: Vec<(String, usize)> = Vec::new();
+        for (i, c) in plan.configs().iter().enumerate() {
+            let curve = c.curve();
+            if c.lossless() || Grid::of(c).is_none() || curves.iter().any(|(k, _)| *k == curve) {
+                continue;
+            }
+            curves.push((curve, i));
+        }
+        let mut searches = Vec::new();
+        for image in 0..plan.images().len() {
+            for (curve, config) in &curves {
+                let key = JobKey {
+                    image,
+                    config: *config,
+                };
+                if !queued.contains(&key) {
+                    continue;
+                }
+                let base = plan.configs()[*config].clone();
+                for t in targets {
+                    searches.push(Search {
+                        image,
+                        curve: curve.clone(),
+                        grid: Grid::of(&base).expect("checked above"),
+                        base: base.clone(),
+                        target: *t,
+                        asked: BTreeMap::new(),
+                        seen: BTreeMap::new(),
+                        phase: Phase::Ends,
+                        flip: false,
+                    });
+                }
+            }
+        }
+        Searcher {
+            rows: vec![None; searches.len()],
+            searches,
+            points: HashMap::new(),
+            queued,
+            probes: HashSet::new(),
+            waiting: HashMap::new(),
+        }
+    }
+
+    /// The first probes of every search (the range's ends not already swept).
+    pub fn start(&mut self, plan: &mut Plan) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for s in 0..self.searches.len() {
+            self.advance(s, plan, &mut jobs);
+        }
+        jobs
+    }
+
+    /// Takes a finished cell; returns the probes to run next.
+    pub fn finished(&mut self, plan: &mut Plan, key: JobKey, record: &CellRecord) -> Vec<Job> {
+        self.points.insert(key, record.clone());
+        let mut jobs = Vec::new();
+        for s in self.waiting.remove(&key).unwrap_or_default() {
+            self.advance(s, plan, &mut jobs);
+        }
+        jobs
+    }
+
+    /// Whether the cell was added by the search (the `probe` column).
+    pub fn is_probe(&self, key: JobKey) -> bool {
+        self.probes.contains(&key)
+    }
+
+    /// Number of probe cells added so far.
+    pub fn probe_count(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// One row per search in (image, curve, target) order; unfinished searches are marked so.
+    pub fn rows(&self, plan: &Plan) -> Vec<TargetRow> {
+        self.searches
+            .iter()
+            .zip(&self.rows)
+            .map(|(s, r)| {
+                r.clone().unwrap_or_else(|| TargetRow {
+                    image: plan.images()[s.image].id.clone(),
+                    curve: s.curve.clone(),
+                    metric: s.target.key().into(),
+                    target: s.target.value,
+                    probes: s.seen.len(),
+                    status: TargetStatus::Unfinished,
+                    message: "the run ended before the search did".into(),
+                    ..TargetRow::default()
+                })
+            })
+            .collect()
+    }
+
+    fn advance(&mut self, s: usize, plan: &mut Plan, jobs: &mut Vec<Job>) {
+        loop {
+            match self.searches[s].step() {
+                Step::Done(answer) => {
+                    let search = &self.searches[s];
+                    let curve_points: Vec<&CellRecord> = self
+                        .points
+                        .iter()
+                        .filter(|(k, _)| {
+                            k.image == search.image
+                                && plan.configs()[k.config].curve() == search.curve
+                        })
+                        .map(|(_, r)| r)
+                        .collect();
+                    let mut row = search.row(answer, &curve_points);
+                    if row.image.is_empty() {
+                        row.image = plan.images()[search.image].id.clone();
+                    }
+                    self.rows[s] = Some(row);
+                    return;
+                }
+                Step::Need(indices) => {
+                    let mut missing = false;
+                    for i in indices {
+                        let search = &mut self.searches[s];
+                        let key = match search.asked.get(&i) {
+                            Some(k) => *k,
+                            None => match search.base.with_setting(search.grid.value(i)) {
+                                Ok(c) => {
+                                    let key = JobKey {
+                                        image: search.image,
+                                        config: plan.add_config(c),
+                                    };
+                                    search.asked.insert(i, key);
+                                    key
+                                }
+                                Err(e) => {
+                                    self.rows[s] = Some(TargetRow {
+                                        image: plan.images()[search.image].id.clone(),
+                                        curve: search.curve.clone(),
+                                        metric: search.target.key().into(),
+                                        target: search.target.value,
+                                        probes: search.seen.len(),
+                                        status: TargetStatus::Failed,
+                                        message: e.to_string(),
+                                        ..TargetRow::default()
+                                    });
+                                    return;
+                                }
+                            },
+                        };
+                        if let Some(r) = self.points.get(&key) {
+                            search.seen.insert(i, r.clone());
+                            continue;
+                        }
+                        missing = true;
+                        let waiters = self.waiting.entry(key).or_default();
+                        if !waiters.contains(&s) {
+                            waiters.push(s);
+                        }
+                        if self.queued.insert(key) {
+                            self.probes.insert(key);
+                            jobs.push(plan.job(key));
+                        }
+                    }
+                    if missing {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `configs` on `sources` with the target search (for tests and library users): every
+/// row (swept and probes, `probe` set) in row order, and the targets.csv rows.
+pub fn run(
+    pool: &rayon::ThreadPool,
+    sources: &[crate::corpus::SourceImage],
+    configs: &[CodecConfig],
+    engine: &crate::run::Engine,
+    targets: &[Target],
+) -> (Vec<CellRecord>, Vec<TargetRow>) {
+    let mut plan = Plan::new(sources, configs);
+    let mut jobs = plan.jobs();
+    let mut searcher = Searcher::new(&plan, &jobs, targets);
+    jobs.extend(searcher.start(&mut plan));
+    let mut rows = BTreeMap::new();
+    crate::run::run_jobs(pool, sources, engine, jobs, |job, out| {
+        let mut rec = out.record;
+        rec.probe = searcher.is_probe(job.key);
+        let more = searcher.finished(&mut plan, job.key, &rec);
+        rows.insert(job.key, rec);
+        more
+    });
+    (rows.into_values().collect(), searcher.rows(&plan))
+}
+
+/// `records` without the search's probe cells: summaries, corpus curves and BD tables are made
+/// from swept cells only, because probes sit at settings chosen per image and would mix images
+/// unevenly into per-setting means. Borrowed when there is no probe.
+pub fn swept(records: &[CellRecord]) -> std::borrow::Cow<'_, [CellRecord]> {
+    if records.iter().any(|r| r.probe) {
+        std::borrow::Cow::Owned(records.iter().filter(|r| !r.probe).cloned().collect())
+    } else {
+        std::borrow::Cow::Borrowed(records)
+    }
+}
