@@ -210,8 +210,11 @@ fn steps(
     let x = &mut m.external;
     (x.encode_timing, x.encode_cpu_ms, x.encode_peak_rss) = enc_use.summary();
     let enc = enc?;
-    (m.encode_ms, m.encode_cpu_ms, m.encode_peak_bytes) =
-        (Some(enc.ms), Some(enc.cpu_ms), enc.peak);
+    (m.encode_ms, m.encode_cpu_ms, m.encode_peak_bytes) = (
+        Some(enc.ms),
+        codec.encode_cpu_on_thread().then_some(enc.cpu_ms),
+        enc.peak,
+    );
     let encoded = &*m.encoded.insert(enc.value);
 
     let dec = timed(

@@ -78,6 +78,9 @@ fn alpha_quality(q: f32) -> f32 {
 }
 
 impl Codec for Avif {
+    fn encode_cpu_on_thread(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "avif"
     }

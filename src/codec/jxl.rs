@@ -66,6 +66,9 @@ fn not_installed() -> CodecError {
 }
 
 impl Codec for Jxl {
+    fn encode_cpu_on_thread(&self) -> bool {
+        false
+    }
     fn name(&self) -> &str {
         "jxl"
     }

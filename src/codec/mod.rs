@@ -321,6 +321,14 @@ pub trait Codec: Send + Sync {
     fn definition(&self) -> String {
         String::new()
     }
+    /// Whether the encoder does its work on the calling thread, so that the thread's CPU clock
+    /// is its CPU time (`encode_cpu_ms`). `false` for encoders that hand the work to threads
+    /// or processes of their own whose CPU time is not collected (rav1e's thread pool, the
+    /// `cjxl` process of the built-in jxl): their `encode_cpu_ms` is left empty rather than
+    /// reporting the calling thread's near-zero wait.
+    fn encode_cpu_on_thread(&self) -> bool {
+        true
+    }
 }
 
 /// The codecs a run can use, by name: the built-ins, plus codecs added at run time. Spec
