@@ -71,6 +71,8 @@ pub fn curves(records: &[CellRecord]) -> Vec<Curve> {
     let lossy = has_lossy.iter().filter(|&&l| l).count();
     let (mut next_lossy, mut next_lossless) = (0, lossy);
     for (c, &l) in out.iter_mut().zip(&has_lossy) {
+        // A curve is lossless when all of its cells are (`jxl:d=0,1,2` is a lossy curve).
+        c.lossless = !l;
         let next = if l {
             &mut next_lossy
         } else {
@@ -135,7 +137,12 @@ pub fn corpus_points(
     curve: &str,
     metric: &MetricDef,
 ) -> (Vec<Point>, usize) {
-    let rows: Vec<&CellRecord> = records.iter().filter(|r| r.curve == curve).collect();
+    // Lossless cells are not points (see `image_points`), nor settings every image must have:
+    // `jxl:d=0` would otherwise leave the jxl curve with no complete image.
+    let rows: Vec<&CellRecord> = records
+        .iter()
+        .filter(|r| r.curve == curve && !r.lossless)
+        .collect();
     let settings = distinct_settings(rows.iter().copied());
     let usable = |r: &CellRecord| {
         r.is_ok() && !r.lossless && r.bpp.is_some() && (metric.get)(r).is_some_and(f64::is_finite)
@@ -269,6 +276,21 @@ mod tests {
     }
 
     #[test]
+    fn a_lossless_setting_on_a_lossy_curve_is_not_required_of_the_corpus_curve() {
+        let mut exact = rec("a", "jxl", 0.0, 9.0, 100.0);
+        exact.lossless = true;
+        let rows = vec![
+            exact,
+            rec("a", "jxl", 1.0, 1.0, 80.0),
+            rec("a", "jxl", 3.0, 0.5, 60.0),
+        ];
+        let m = METRICS.iter().find(|m| m.key == "psnr").unwrap();
+        let (pts, n) = corpus_points(&rows, "jxl", m);
+        assert_eq!((pts.len(), n), (2, 1), "{pts:?}");
+        assert_eq!(image_points(&rows, "a", "jxl", m).len(), 2);
+    }
+
+    #[test]
     fn lossy_curves_take_the_first_colours() {
         let mut png = rec("a", "png", 2.0, 9.0, f64::INFINITY);
         png.lossless = true;
@@ -280,5 +302,10 @@ mod tests {
         let c = curves(&rows);
         let names: Vec<(&str, usize)> = c.iter().map(|c| (c.name.as_str(), c.color)).collect();
         assert_eq!(names, [("png", 2), ("jpeg", 0), ("webp", 1)]);
+        // A curve whose first cell is lossless but not all of them is a lossy curve.
+        let mut d0 = rec("a", "jxl", 0.0, 9.0, f64::INFINITY);
+        d0.lossless = true;
+        let c = curves(&[d0, rec("a", "jxl", 1.0, 1.0, 40.0)]);
+        assert!(!c[0].lossless);
     }
 }
