@@ -6,7 +6,10 @@
 //! GPL-3, and building libjxl's C++ from the jpegxl-src source crate for our own FFI took more
 //! than 15 minutes of this 2-core machine per build profile (README, "JPEG XL"), which CI cannot
 //! afford twice. The encode time is the one cjxl reports for its encoder (from its MP/s line),
-//! so PNG reading and process start-up are not counted; cjxl runs single-threaded.
+//! so PNG reading and process start-up are not counted; cjxl runs single-threaded. The
+//! process runs as external codecs do (process group, timeout, wait4), so `encode_cpu_ms` is
+//! the cjxl process's CPU time (its PNG read and start-up included) and `encode_peak_rss` its
+//! peak RSS.
 //!
 //! Input is the source's own layout (gray, gray+alpha, RGB, RGBA; 8 or 16 bits), handed to
 //! cjxl as a PNG without colour chunks (cjxl then assumes sRGB). `d=0` is cjxl's lossless mode
@@ -17,6 +20,8 @@ use std::process::Command;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
+use super::external::process::{run, set_child_usage, CellDir};
+use super::external::{ChildUsage, DEFAULT_TIMEOUT_S};
 use super::{Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout, Samples};
 
@@ -66,6 +71,7 @@ fn not_installed() -> CodecError {
 }
 
 impl Codec for Jxl {
+    /// The calling thread only waits: the CPU time is the cjxl process's, from wait4.
     fn encode_cpu_on_thread(&self) -> bool {
         false
     }
@@ -100,34 +106,33 @@ impl Codec for Jxl {
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         cjxl_version().ok_or_else(not_installed)?;
-        let dir =
-            tempfile::tempdir().map_err(|e| format!("jxl: cannot make a temp folder: {e}"))?;
-        let input = dir.path().join("in.png");
-        let output = dir.path().join("out.jxl");
+        // Run like any external command (issue 11): its own process group and temp folder,
+        // killed on timeout or a forced exit, reaped with its CPU time and peak RSS.
+        let dir = CellDir::new().map_err(|e| format!("jxl: {e}"))?;
+        let input = dir.join("in.png");
+        let output = dir.join("out.jxl");
         write_png(img, &input)?;
-        let d = params.float("d");
-        let out = Command::new(CJXL)
-            .arg(&input)
-            .arg(&output)
-            .arg(format!("--distance={d}"))
-            .arg(format!("--effort={}", params.int("effort")))
-            .arg("--num_threads=1")
-            .output()
-            .map_err(|_| not_installed())?;
-        let log = String::from_utf8_lossy(&out.stderr).to_string()
-            + &String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            let last = log
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            return Err(format!("cjxl failed ({}): {last}", out.status).into());
-        }
+        let argv = vec![
+            CJXL.to_string(),
+            input.display().to_string(),
+            output.display().to_string(),
+            format!("--distance={}", params.float("d")),
+            format!("--effort={}", params.int("effort")),
+            "--num_threads=1".to_string(),
+        ];
+        let timeout = Duration::from_secs_f64(DEFAULT_TIMEOUT_S);
+        let fin = run(&argv, dir.path(), timeout).map_err(|e| format!("jxl: {e}"))?;
+        let log = std::fs::read_to_string(dir.join("stderr.txt")).unwrap_or_default()
+            + &std::fs::read_to_string(dir.join("stdout.txt")).unwrap_or_default();
         let bytes = std::fs::read(&output).map_err(|e| format!("jxl: cjxl wrote no file: {e}"))?;
+        let reported_time = reported_time(&log, img.pixel_count());
+        set_child_usage(ChildUsage {
+            reported: reported_time.is_some(),
+            ..fin.usage
+        });
         Ok(Encoded {
             bytes,
-            reported_time: reported_time(&log, img.pixel_count()),
+            reported_time,
         })
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {

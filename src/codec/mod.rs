@@ -323,9 +323,9 @@ pub trait Codec: Send + Sync {
     }
     /// Whether the encoder does its work on the calling thread, so that the thread's CPU clock
     /// is its CPU time (`encode_cpu_ms`). `false` for encoders that hand the work to threads
-    /// or processes of their own whose CPU time is not collected (rav1e's thread pool, the
-    /// `cjxl` process of the built-in jxl): their `encode_cpu_ms` is left empty rather than
-    /// reporting the calling thread's near-zero wait.
+    /// or processes of their own (rav1e's thread pool; the `cjxl` process of the built-in jxl,
+    /// whose CPU time comes from wait4 instead): the calling thread's near-zero wait is then
+    /// not reported as the encode's CPU time.
     fn encode_cpu_on_thread(&self) -> bool {
         true
     }

@@ -1,0 +1,320 @@
+//! Codecs that are external commands, declared in TOML (`[[external]]` in a sweep file, or a
+//! file of definitions given with `--external`): a [`Definition`] checked at start, and the
+//! [`External`] codec that runs it.
+//!
+//! Each encode and decode call runs its command without a shell, in a fresh temporary folder
+//! (removed afterwards), in its own process group (killed as a whole on timeout, so no
+//! orphans), and reaps it with `wait4` to learn its CPU time and peak RSS. Only `{input}`,
+//! `{output}`, `{time_file}` and parameter values are substituted into arguments; image ids and
+//! file names never are.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::{Codec, CodecError, Decoded, Encoded, Param, Params};
+use crate::pixels::{Image, Layout};
+
+mod definition;
+mod formats;
+pub mod process;
+
+use definition::substitute;
+pub use definition::{
+    parse_definitions, read_definitions_file, Definition, Format, DEFAULT_TIMEOUT_S,
+};
+
+pub use formats::{read_image, write_image};
+pub use process::{abort_all, take_child_usage, ChildUsage, RSS_SAMPLE};
+use process::{run, set_child_usage, stderr_tail, CellDir};
+
+/// An external codec.
+pub struct External {
+    def: Definition,
+    version: OnceLock<String>,
+}
+
+impl External {
+    pub fn new(def: Definition) -> External {
+        External {
+            def,
+            version: OnceLock::new(),
+        }
+    }
+
+    pub fn definition(&self) -> &Definition {
+        &self.def
+    }
+
+    /// Runs the version command (once); its trimmed output, lines joined by " / ".
+    fn version_text(&self) -> String {
+        self.version
+            .get_or_init(|| match &self.def.version {
+                None => "unversioned external".into(),
+                Some(argv) => match Command::new(&argv[0])
+                    .args(&argv[1..])
+                    .stdin(Stdio::null())
+                    .output()
+                {
+                    Ok(o) => {
+                        let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+                        text.push('\n');
+                        text.push_str(&String::from_utf8_lossy(&o.stderr));
+                        let lines: Vec<&str> = text
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .collect();
+                        if lines.is_empty() {
+                            format!("{} (version command printed nothing)", argv[0])
+                        } else {
+                            lines.join(" / ")
+                        }
+                    }
+                    Err(e) => format!("unknown ({}: {e})", argv[0]),
+                },
+            })
+            .clone()
+    }
+
+    /// Runs one command for a cell and returns its output file and timing.
+    fn call(
+        &self,
+        what: &str,
+        template: &[String],
+        dir: &CellDir,
+        input: &Path,
+        output: &Path,
+        params: &Params,
+    ) -> Result<(Vec<u8>, Option<Duration>), CodecError> {
+        let time_path = self.def.time_file.as_ref().map(|t| dir.join(t));
+        let vars = |k: &str| -> Option<String> {
+            match k {
+                "input" => Some(input.display().to_string()),
+                "output" => Some(output.display().to_string()),
+                "time_file" => time_path.as_ref().map(|p| p.display().to_string()),
+                "defdir" => Some(self.def.defdir.display().to_string()),
+                _ => None,
+            }
+        };
+        let argv = substitute(template, &vars, params);
+        let fin = run(&argv, dir.path(), self.def.timeout)
+            .map_err(|e| CodecError(format!("{what} command {e}")))?;
+        let bytes = std::fs::read(output).map_err(|_| {
+            CodecError(format!(
+                "{what} command {} wrote no output file ({{output}}); {}",
+                argv[0],
+                stderr_tail(&dir.join("stderr.txt"))
+            ))
+        })?;
+        if bytes.is_empty() {
+            return Err(CodecError(format!(
+                "{what} command {} wrote an empty output file; {}",
+                argv[0],
+                stderr_tail(&dir.join("stderr.txt"))
+            )));
+        }
+        let reported = match &time_path {
+            Some(p) if p.exists() => {
+                let text = std::fs::read_to_string(p).unwrap_or_default();
+                let secs: f64 = text
+                    .split_whitespace()
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| {
+                        CodecError(format!(
+                            "{what} command {}: time_file holds \"{}\", not a number of seconds",
+                            argv[0],
+                            text.trim()
+                        ))
+                    })?;
+                let _ = std::fs::remove_file(p);
+                Some(Duration::from_secs_f64(secs))
+            }
+            _ => None,
+        };
+        set_child_usage(ChildUsage {
+            reported: reported.is_some(),
+            ..fin.usage
+        });
+        // Without a report, the child's wall time (spawn to exit) is the time: writing its
+        // input and reading its output are the harness's work, not the codec's.
+        Ok((bytes, Some(reported.unwrap_or(fin.wall))))
+    }
+}
+
+impl Codec for External {
+    fn name(&self) -> &str {
+        &self.def.name
+    }
+    fn version(&self) -> String {
+        self.version_text()
+    }
+    fn decoder(&self) -> String {
+        format!("external: {}", self.def.decode[0])
+    }
+    fn extension(&self) -> &str {
+        &self.def.extension
+    }
+    fn lossless(&self, _: &Params) -> bool {
+        self.def.lossless
+    }
+    fn params(&self) -> &[Param] {
+        &self.def.params
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        let alpha = src.has_alpha() && self.def.alpha;
+        let gray = src.is_gray() && self.def.gray;
+        let channels = match (gray, alpha) {
+            (true, false) => 1,
+            (true, true) => 2,
+            (false, false) => 3,
+            (false, true) => 4,
+        };
+        Layout::new(channels, src.depth.min(self.def.depth))
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
+        let dir = CellDir::new()?;
+        let input = dir.join(&format!(
+            "input.{}",
+            self.def.input.extension(img.channels == 1)
+        ));
+        std::fs::write(&input, write_image(img, self.def.input)?)
+            .map_err(|e| format!("cannot write the encoder's input: {e}"))?;
+        let output = dir.join(&format!("encoded.{}", self.def.extension));
+        let (bytes, reported_time) =
+            self.call("encode", &self.def.encode, &dir, &input, &output, params)?;
+        Ok(Encoded {
+            bytes,
+            reported_time,
+        })
+    }
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        let dir = CellDir::new()?;
+        let input = dir.join(&format!("encoded.{}", self.def.extension));
+        std::fs::write(&input, data).map_err(|e| format!("cannot write the encoded file: {e}"))?;
+        let output = dir.join(&format!("decoded.{}", self.def.output.extension(false)));
+        let (bytes, reported_time) = self.call(
+            "decode",
+            &self.def.decode,
+            &dir,
+            &input,
+            &output,
+            &Params::default(),
+        )?;
+        let image = read_image(&bytes, self.def.output)?;
+        Ok(Decoded {
+            image,
+            reported_time,
+        })
+    }
+    fn definition(&self) -> String {
+        let d = &self.def;
+        format!(
+            "external\nencode {:?}\ndecode {:?}\nversion-command {:?}\nversion {}\nlossless {}\ninput {:?} output {:?} depth {} alpha {} gray {}\ntime_file {:?}\ntimeout {:?}\nparams {:?}\n",
+            d.encode, d.decode, d.version, self.version_text(), d.lossless, d.input, d.output,
+            d.depth, d.alpha, d.gray, d.time_file, d.timeout, d.params
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::definition::{parse_arg, DefinitionFile, Piece};
+    use super::*;
+    use crate::codec::Value;
+
+    fn parse(text: &str) -> Result<Vec<Definition>, String> {
+        let file: DefinitionFile = toml::from_str(text).unwrap();
+        parse_definitions(Path::new("defs.toml"), &file.external)
+    }
+
+    const GOOD: &str = r#"
+[[external]]
+name = "t"
+encode = ["enc", "-q", "{q}", "{fast?--fast}", "{input}", "-o", "{output}"]
+decode = ["dec", "{input}", "{output}"]
+params = [{ key = "q", kind = "int", min = 1, max = 100, default = 75 },
+          { key = "fast", kind = "bool", default = false }]
+"#;
+
+    #[test]
+    fn substitution_keeps_arguments_whole_and_drops_false_flags() {
+        let d = &parse(GOOD).unwrap()[0];
+        let mut p = Params::defaults(&d.params);
+        let vars = |k: &str| (k == "input" || k == "output").then(|| format!("/t/{k} x"));
+        assert_eq!(
+            substitute(&d.encode, &vars, &p),
+            ["enc", "-q", "75", "/t/input x", "-o", "/t/output x"]
+        );
+        p.set("fast", Value::Bool(true));
+        assert_eq!(substitute(&d.encode, &vars, &p)[3], "--fast");
+        assert_eq!(parse_arg("a{{b}}c").unwrap(), [Piece::Text("a{b}c".into())]);
+    }
+
+    #[test]
+    fn invalid_definitions_name_the_field() {
+        let cases = [
+            (
+                GOOD.replace("\"int\"", "\"integer\""),
+                "external[0].params[0].kind: unknown kind \"integer\"",
+            ),
+            (
+                GOOD.replace("decode = [\"dec\", \"{input}\", \"{output}\"]\n", ""),
+                "external[0].decode: missing command",
+            ),
+            (
+                GOOD.replace("{q}", "{quality}"),
+                "external[0].encode: {quality} is not a parameter",
+            ),
+            (
+                GOOD.replace("default = 75", "default = 175"),
+                "external[0].params[0].default: 175 is not in min..max",
+            ),
+            (
+                GOOD.replace("\"dec\", \"{input}\"", "\"dec\", \"{q}\", \"{input}\""),
+                "external[0].decode: {q}: the decoder is given no parameters",
+            ),
+            (
+                GOOD.replace("name = \"t\"", "name = \"a:b\""),
+                "external[0].name",
+            ),
+            (
+                GOOD.replace("\"{input}\", \"-o\"", "\"-o\""),
+                "external[0].encode: no {input} argument",
+            ),
+            (
+                GOOD.replace("name = \"t\"", "name = \"t\"\ncolour = 1"),
+                "unknown field `colour`",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(e.starts_with("defs.toml: external[0]"), "{e}");
+            assert!(e.contains(want), "{e} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn netpbm_round_trips_through_the_image_crate() {
+        let rgb16 = Image::new_u16(3, 2, 3, (0..18).map(|i| i * 3000).collect()).unwrap();
+        let gray8 = Image::new_u8(3, 2, 1, (0..6).map(|i| i * 40).collect()).unwrap();
+        let rgba8 = Image::new_u8(2, 2, 4, (0..16).map(|i| i * 15).collect()).unwrap();
+        for (img, f) in [
+            (&rgb16, Format::Ppm),
+            (&gray8, Format::Ppm),
+            (&rgba8, Format::Pam),
+            (&rgb16, Format::Pam),
+            (&rgba8, Format::Png),
+            (&rgb16, Format::Png),
+        ] {
+            let bytes = write_image(img, f).unwrap();
+            assert_eq!(&read_image(&bytes, f).unwrap(), img, "{f:?}");
+        }
+        assert!(read_image(b"garbage", Format::Ppm)
+            .unwrap_err()
+            .contains("not a valid PPM/PGM"));
+    }
+}
