@@ -27,8 +27,17 @@ pub enum Command {
     Merge(MergeArgs),
     /// Score distorted images against an original with every selected metric.
     Score(ScoreArgs),
-    /// List the built-in codecs with their versions, decoders and keys.
-    Codecs,
+    /// List the codecs (built-in, and external ones from --external files) with their
+    /// versions, decoders and keys.
+    Codecs(CodecsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CodecsArgs {
+    /// TOML file of external codec definitions to list too (`[[external]]` tables), repeatable;
+    /// a command that is not found is named.
+    #[arg(long = "external", value_name = "FILE")]
+    pub external: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

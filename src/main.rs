@@ -24,15 +24,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let registry = Registry::builtin();
     let result = match cli.command {
-        Command::Codecs => {
-            list_codecs(&registry);
-            Ok(0)
+        Command::Codecs(args) => {
+            let mut registry = registry;
+            options::add_external_files(&mut registry, None, &args.external)
+                .map_err(|e| anyhow!(e))
+                .map(|warnings| {
+                    list_codecs(&registry);
+                    warn_all(&warnings);
+                    0
+                })
         }
         Command::Run(args) => {
             let mut registry = registry;
             options::add_externals(&mut registry, &args)
                 .map_err(|e| anyhow!(e))
-                .and_then(|()| run(&registry, args))
+                .and_then(|warnings| {
+                    warn_all(&warnings);
+                    run(&registry, args)
+                })
         }
         Command::Compare(args) => compare(args),
         Command::Score(args) => score(args),
@@ -46,14 +55,25 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("codecbench: warning: {w}");
+    }
+}
+
 fn list_codecs(registry: &Registry) {
     for c in registry.iter() {
         let lossless = c.lossless(&codecbench::codec::Params::defaults(c.params()));
         println!(
-            "{:<14} {}{}",
+            "{:<14} {}{}{}",
             c.name(),
             c.version(),
-            if lossless { " [lossless]" } else { "" }
+            if lossless { " [lossless]" } else { "" },
+            if c.definition().is_empty() {
+                ""
+            } else {
+                " [external]"
+            }
         );
         println!("{:<14} decoder: {}", "", c.decoder());
         println!("{:<14} {}", "", describe_keys(c.as_ref()));

@@ -129,23 +129,43 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 
 /// Adds the external codecs declared in the sweep file (`[[external]]`) and in every
 /// `--external` file to `registry`, before any spec is parsed. Every definition is checked;
-/// the message names the file and the field.
-pub fn add_externals(registry: &mut Registry, args: &RunArgs) -> Result<(), String> {
+/// the message names the file and the field. Returns a warning for each command that is not
+/// found (its cells would fail one by one).
+pub fn add_externals(registry: &mut Registry, args: &RunArgs) -> Result<Vec<String>, String> {
+    add_external_files(registry, args.sweep.as_deref(), &args.external)
+}
+
+/// [`add_externals`] for a sweep file (optional) and `--external` files.
+pub fn add_external_files(
+    registry: &mut Registry,
+    sweep: Option<&std::path::Path>,
+    files: &[PathBuf],
+) -> Result<Vec<String>, String> {
     use crate::codec::external::{read_definitions_file, External};
     let mut defs = Vec::new();
-    if let Some(path) = &args.sweep {
+    if let Some(path) = sweep {
         defs.extend(crate::config::read_sweep_externals(path).map_err(|e| format!("--sweep {e}"))?);
     }
-    for path in &args.external {
+    for path in files {
         defs.extend(read_definitions_file(path).map_err(|e| format!("--external {e}"))?);
     }
+    let mut warnings = Vec::new();
     for def in defs {
         let origin = def.origin.clone();
+        let codec = External::new(def);
+        for (what, program, found) in codec.commands() {
+            if found.is_none() {
+                warnings.push(format!(
+                    "{origin}: external codec `{}`: the {what} command `{program}` is not found (not on PATH, or not an executable file); install it or fix `{what}` there, or its cells will fail",
+                    codec.definition().name
+                ));
+            }
+        }
         registry
-            .add(std::sync::Arc::new(External::new(def)))
+            .add(std::sync::Arc::new(codec))
             .map_err(|e| format!("{origin}.name: {e}"))?;
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// A sweep's failure, with the flag that fixes it where there is one.

@@ -422,3 +422,65 @@ fn every_shipped_definition_is_valid_and_joins_the_registry() {
         assert_eq!(reg.parse_spec(n).unwrap().len(), 1, "{n}");
     }
 }
+
+#[test]
+fn a_missing_command_is_named_once_before_the_run_and_its_cells_fail_alone() {
+    let s = setup();
+    let defs = [
+        quant_def(&s.script, "quant", None, ""),
+        quant_def(
+            &s.script,
+            "absent",
+            Some(r#"["codecbench-no-such-decoder", "{input}", "{output}"]"#),
+            "",
+        ),
+    ]
+    .concat();
+    let defs = write(&s, "defs.toml", &defs);
+    let want =
+        "external codec `absent`: the decode command `codecbench-no-such-decoder` is not found";
+    // `codecs --external` lists the definitions and names what is missing.
+    let o = codecbench()
+        .args(["codecs", "--external"])
+        .arg(&defs)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("absent") && stdout.contains("[external]"),
+        "{stdout}"
+    );
+    assert!(stderr.contains(want), "{stderr}");
+    assert!(stderr.contains("defs.toml"), "names the file: {stderr}");
+    assert!(
+        !stderr.contains("`quant`"),
+        "quant's commands exist: {stderr}"
+    );
+    // `run` warns once, then measures the rest; the absent decoder's cells are error rows.
+    let args = [
+        "--external",
+        defs.to_str().unwrap(),
+        "--codec",
+        "quant",
+        "--codec",
+        "absent",
+    ];
+    let (code, stderr, rows, _) = run(&s, &args);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.matches(want).count(), 1, "{stderr}");
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert_eq!(
+            r.is_ok(),
+            r.codec == "quant",
+            "{} {}: {}",
+            r.image,
+            r.codec,
+            r.message
+        );
+    }
+}

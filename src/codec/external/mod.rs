@@ -8,7 +8,8 @@
 //! `{output}`, `{time_file}` and parameter values are substituted into arguments; image ids and
 //! file names never are.
 
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -45,6 +46,24 @@ impl External {
 
     pub fn definition(&self) -> &Definition {
         &self.def
+    }
+
+    /// The programs its encode, decode and version commands start, each with where it was
+    /// found (`None`: not on PATH, or not an executable file), so that a missing tool is named
+    /// once before a run rather than in every cell's error.
+    pub fn commands(&self) -> Vec<(&'static str, String, Option<PathBuf>)> {
+        let d = &self.def;
+        let mut out = vec![("encode", &d.encode[0]), ("decode", &d.decode[0])];
+        if let Some(v) = &d.version {
+            out.push(("version", &v[0]));
+        }
+        out.into_iter()
+            .map(|(what, program)| {
+                let program = program.replace("{defdir}", &d.defdir.display().to_string());
+                let found = find_program(&program);
+                (what, program, found)
+            })
+            .collect()
     }
 
     /// Runs the version command (once); its trimmed output, lines joined by " / ".
@@ -143,6 +162,22 @@ impl External {
         // input and reading its output are the harness's work, not the codec's.
         Ok((bytes, Some(reported.unwrap_or(fin.wall))))
     }
+}
+
+/// Where `program` would be started from, as `Command` finds it: a name with a `/` as it is
+/// (relative to the current folder), else the first executable file of that name on PATH.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
 }
 
 impl Codec for External {
