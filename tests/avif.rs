@@ -11,7 +11,6 @@ use codecbench::codec::Registry;
 use codecbench::config::expand;
 use codecbench::corpus::{discover, load};
 use codecbench::pixels::Image;
-use codecbench::record::CellRecord;
 use codecbench::run::{pool, run_plan};
 
 fn corpus() -> Vec<codecbench::corpus::SourceImage> {
@@ -93,29 +92,11 @@ fn saved_files_decode_the_same_in_avifdec() {
         eprintln!("avifdec not installed: skipped");
         return;
     };
-    let (dir, corpus) = common::small_corpus();
     // A real photo and the RGBA image besides the synthetic small corpus.
-    for f in ["chelsea.png", "ria_alpha.png"] {
-        std::fs::copy(common::root().join("corpus").join(f), corpus.join(f)).unwrap();
-    }
-    let out = dir.path().join("run");
-    let status = assert_cmd::Command::cargo_bin("codecbench")
-        .unwrap()
-        .args([
-            "run",
-            "--quiet",
-            "--no-cache",
-            "--no-report",
-            "--save-encoded",
-        ])
-        .args(["--codec", "avif:q=30,90,speed=10,depth=8,10", "--corpus"])
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{status:?}");
-    let rows: Vec<CellRecord> = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    let (_dir, out, rows) = common::saved_run(
+        "avif:q=30,90,speed=10,depth=8,10",
+        &["chelsea.png", "ria_alpha.png"],
+    );
     assert_eq!(rows.len(), 6 * 4);
     let codec = common::codec("avif");
     for r in &rows {

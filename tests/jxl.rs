@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use codecbench::codec::Registry;
 use codecbench::config::expand;
 use codecbench::corpus::{discover, load};
 use codecbench::pixels::{Image, Samples};
-use codecbench::record::CellRecord;
 use codecbench::run::{pool, run_plan};
 
 /// The external tools, or nothing (tests skipped, except in CI where .ci/run installs them).
@@ -101,56 +99,15 @@ fn synthetic_gray_alpha_and_16_bit_rgb_round_trip_exactly() {
     }
 }
 
-fn read_png(path: &Path) -> Image {
-    let img = image::open(path).unwrap();
-    let (w, h) = (img.width(), img.height());
-    let c = img.color().channel_count();
-    if img.color().bytes_per_pixel() / c > 1 {
-        let v: Vec<u16> = match c {
-            1 => img.to_luma16().into_raw(),
-            2 => img.to_luma_alpha16().into_raw(),
-            3 => img.to_rgb16().into_raw(),
-            _ => img.to_rgba16().into_raw(),
-        };
-        Image::new_u16(w, h, c, v).unwrap()
-    } else {
-        let v: Vec<u8> = match c {
-            1 => img.to_luma8().into_raw(),
-            2 => img.to_luma_alpha8().into_raw(),
-            3 => img.to_rgb8().into_raw(),
-            _ => img.to_rgba8().into_raw(),
-        };
-        Image::new_u8(w, h, c, v).unwrap()
-    }
-}
-
 #[test]
 fn saved_files_decode_the_same_in_djxl() {
     if !tools() {
         return;
     }
-    let (dir, corpus) = common::small_corpus();
-    for f in ["chelsea.png", "ria_alpha.png", "ct_small_16bit.png"] {
-        std::fs::copy(common::root().join("corpus").join(f), corpus.join(f)).unwrap();
-    }
-    let out = dir.path().join("run");
-    let o = assert_cmd::Command::cargo_bin("codecbench")
-        .unwrap()
-        .args([
-            "run",
-            "--quiet",
-            "--no-cache",
-            "--no-report",
-            "--save-encoded",
-        ])
-        .args(["--codec", "jxl:d=0,1,4,effort=3", "--corpus"])
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{o:?}");
-    let rows: Vec<CellRecord> = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    let (_dir, out, rows) = common::saved_run(
+        "jxl:d=0,1,4,effort=3",
+        &["chelsea.png", "ria_alpha.png", "ct_small_16bit.png"],
+    );
     assert_eq!(rows.len(), 7 * 3);
     let codec = common::codec("jxl");
     for r in &rows {
@@ -165,7 +122,7 @@ fn saved_files_decode_the_same_in_djxl() {
             .output()
             .unwrap();
         assert!(d.status.success(), "{}: {d:?}", file.display());
-        let theirs = read_png(&png);
+        let theirs = common::load_any(&png);
         assert_eq!(theirs.layout(), ours.layout(), "{} {}", r.image, r.spec);
         let peak = ours.layout().peak() as f64;
         let (mut sum, mut max) = (0.0f64, 0u32);

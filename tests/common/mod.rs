@@ -214,3 +214,37 @@ pub fn parse_spec(spec: &str) -> Vec<codecbench::codec::CodecConfig> {
         .parse_spec(spec)
         .unwrap()
 }
+
+/// Runs `codecbench run --save-encoded --codec SPEC` on [`small_corpus`] plus the named files of
+/// the bundled corpus; the temporary folder (kept alive), the run folder and its rows.
+pub fn saved_run(
+    spec: &str,
+    bundled: &[&str],
+) -> (
+    tempfile::TempDir,
+    PathBuf,
+    Vec<codecbench::record::CellRecord>,
+) {
+    let (dir, corpus) = small_corpus();
+    for f in bundled {
+        std::fs::copy(root().join("corpus").join(f), corpus.join(f)).unwrap();
+    }
+    let out = dir.path().join("run");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--save-encoded",
+        ])
+        .args(["--codec", spec, "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let rows = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    (dir, out, rows)
+}
