@@ -88,7 +88,8 @@ pub struct CellOutcome {
 /// Timing of a whole engine run.
 #[derive(Clone, Debug, Default)]
 pub struct EngineTimes {
-    /// Converting sources to codec inputs (summed over the workers that did it).
+    /// Decoding sources (or waiting for another worker to) and converting them to codec
+    /// inputs, summed over the workers that did it.
     pub prepare: Duration,
     /// Sum over cells of codec and metric time.
     pub measured: Duration,
@@ -383,7 +384,10 @@ pub fn run_jobs(
                         while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
                             let image = job.key.image;
                             let src = &sources[image];
-                            let done = match src.pixels() {
+                            let t = Instant::now();
+                            let pixels = src.pixels();
+                            prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            let done = match pixels {
                                 Ok(px) => {
                                     let input = inputs.get(&px, &job);
                                     let out = cached_or_measured(
