@@ -369,7 +369,7 @@ pub fn run_jobs(
 
     /// What a worker sends back for a job.
     enum Done {
-        Cell(Job, CellOutcome),
+        Cell(Job, Box<CellOutcome>),
         /// The job's image could not be decoded; `usize` more of its jobs were dropped.
         Failed(Job, String, usize),
     }
@@ -398,7 +398,7 @@ pub fn run_jobs(
                                         engine,
                                         prepare_ns,
                                     );
-                                    Done::Cell(job, out)
+                                    Done::Cell(job, Box::new(out))
                                 }
                                 Err(e) => {
                                     let dropped = queue.fail(image);
@@ -420,7 +420,7 @@ pub fn run_jobs(
         });
         for done in rx {
             let (job, out) = match done {
-                Done::Cell(job, out) => (job, out),
+                Done::Cell(job, out) => (job, *out),
                 Done::Failed(job, why, dropped) => {
                     times.dropped += 1 + dropped;
                     if !times.failed_images.iter().any(|(i, _)| *i == job.key.image) {
