@@ -6,6 +6,11 @@
 #     with jpeg + webp, one setting each, default metrics, --jobs 2, as bytes per pixel
 #     (target: at most 100 B/px);
 #  3. the default sweep on the bundled corpus: wall, process CPU (user+sys) and peak RSS.
+# With PER_METRIC=1: the large image at --jobs 1, one cell, with each metric alone (B/px).
+# With HUGE=1: generated 1-bit PNGs of 10000x10000 and 20000x20000 with --max-pixels 4e8, default
+#   metrics and PSNR only: each is measured or skipped with a message (printed), never aborts.
+# SIZES="2000x2000 4000x4000": more image sizes for case 2 (the RSS-against-size plot).
+# SKIP_DEFAULT=1 leaves out the default sweep (the slow part).
 # Quote ratios from one run; the machine is shared, so CPU time is printed beside wall time.
 #
 # usage: scripts/bench_memory.sh [BIN]   (default: target/release/codecbench, built first)
@@ -48,6 +53,30 @@ for n in 10 40 160; do
 done
 w=${large%x*}; h=${large#*x}
 measure "1 x $large, jpeg+webp, defaults" $((w * h)) --jobs 2 --codec jpeg:q=75 --codec webp:q=75 --corpus "$tmp/large" --out "$tmp/rl"
+for size in ${SIZES:-}; do
+  python3 scripts/gen_images.py "$tmp/s$size" 1 "${size%x*}" "${size#*x}"
+  measure "1 x $size, jpeg+webp, defaults" $((${size%x*} * ${size#*x})) --jobs 2 --codec jpeg:q=75 --codec webp:q=75 --corpus "$tmp/s$size" --out "$tmp/rs"
+  rm -rf "$tmp/s$size"
+done
+if [ "${PER_METRIC:-0}" = 1 ]; then
+  for m in psnr psnr,psnr-y psnr,ssim psnr,ms-ssim psnr,ssimulacra2 psnr,psnr-y,ssim,ssimulacra2; do
+    measure "1 x $large, jpeg, jobs 1, $m" $((w * h)) --jobs 1 --codec jpeg:q=75 --metrics "$m" --corpus "$tmp/large" --out "$tmp/rm"
+  done
+fi
+if [ "${HUGE:-0}" = 1 ]; then
+  for side in 10000 20000; do
+    mkdir -p "$tmp/huge$side"
+    python3 scripts/gen_bilevel.py "$tmp/huge$side/bilevel.png" $side $side
+    for m in default psnr; do
+      margs=(); [ $m = psnr ] && margs=(--metrics psnr)
+      rm -rf "$tmp/rh"
+      measure "1 x ${side}x${side} 1-bit PNG, $m" $((side * side)) --jobs 2 --max-pixels 4e8 --codec jpeg:q=75 "${margs[@]}" --corpus "$tmp/huge$side" --out "$tmp/rh"
+      rows=$( [ -f "$tmp/rh/results.csv" ] && python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(len(r), 'rows:', ', '.join(x['spec'].split(':')[0]+'='+x['status'] for x in r))" "$tmp/rh/results.csv" || echo "no results.csv")
+      echo "    -> $rows; stderr: $(grep -v '^$' "$tmp/err.txt" | tail -n 2 | tr '\n' ' ')"
+    done
+  done
+fi
+[ "${SKIP_DEFAULT:-0}" = 1 ] && exit 0
 measure "default sweep, bundled corpus" 0 --jobs 2 --out "$tmp/rd"
 python3 - "$tmp/rd/run.json" <<'PY'
 import json, sys

@@ -276,14 +276,14 @@ pub fn record(
     repeat: u32,
     result: &Result<Measurement, CellError>,
 ) -> CellRecord {
-    let image = &source.image;
+    // Called once the source was decoded: its hash is known, and `prep.from` is its layout.
     let mut rec = CellRecord {
         image: source.id.clone(),
-        image_hash: source.hash.clone(),
-        width: image.width,
-        height: image.height,
-        channels: image.channels,
-        bit_depth: image.depth(),
+        image_hash: source.hash().to_string(),
+        width: source.width,
+        height: source.height,
+        channels: prep.from.channels,
+        bit_depth: prep.from.depth,
         codec: config.codec.name().to_string(),
         codec_version: config.codec.version(),
         decoder: config.codec.decoder(),
@@ -298,9 +298,9 @@ pub fn record(
         codec_input: prep.to.to_string(),
         conversion: prep.describe(),
         channels_compared: prep.channels_compared(),
-        peak: image.layout().peak(),
+        peak: prep.from.peak(),
         lossless: config.lossless(),
-        raw_bytes: image.raw_bytes(),
+        raw_bytes: source.pixel_count() * prep.from.channels as u64 * (prep.from.depth as u64 / 8),
         repeat: repeat.max(1),
         ..CellRecord::default()
     };
@@ -316,7 +316,7 @@ pub fn record(
         let n = encoded.len();
         rec.bytes = Some(n as u64);
         rec.compression_ratio = Some(rec.raw_bytes as f64 / n as f64);
-        rec.bpp = Some(8.0 * n as f64 / image.pixel_count() as f64);
+        rec.bpp = Some(8.0 * n as f64 / source.pixel_count() as f64);
     }
     set_source_bytes(&mut rec, source.file_bytes);
     rec.encode_ms = m.encode_ms;

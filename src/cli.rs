@@ -215,9 +215,10 @@ pub struct RunArgs {
     #[arg(long = "target", value_name = "METRIC=V[,V...]")]
     pub targets: Vec<String>,
 
-    /// Skip images with more pixels than this.
-    #[arg(long, value_name = "PIXELS", default_value_t = 100_000_000)]
-    pub max_pixels: u64,
+    /// Skip images with more pixels than this (checked from the header, before decoding): a
+    /// count such as 100000000, 4e8 or 400M (K, M, G are powers of 1000; 400MP also reads).
+    #[arg(long, value_name = "PIXELS", default_value = "100000000")]
+    pub max_pixels: String,
 
     /// Memory budget for the images in flight, e.g. 4G, 512M or bytes: caps how many large
     /// images are worked on at once; an image whose estimate exceeds it alone is skipped

@@ -1,4 +1,4 @@
-//! Finds, decodes and hashes the source images of a sweep.
+//! Finds, decodes and hashes the source images of a sweep (decoding lazily: see [`SourceImage`]).
 //!
 //! An image's id is its path relative to the corpus root it was found under (its file name when
 //! named directly); its hash is BLAKE3 over the decoded pixels and their layout, so re-encoding a
@@ -20,15 +20,148 @@ pub const EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "pnm", "pbm", "pgm", "ppm", "pam",
 ];
 
-/// A decoded source image, ready to be measured against.
+/// A source image of the sweep. Its size comes from the file's header when it is opened; its
+/// pixels are decoded on first use ([`SourceImage::pixels`], inside the worker pool) and may be
+/// dropped again ([`SourceImage::release`]) once its last cell is done, so a corpus of any
+/// size holds only the images in flight. The pixel hash is known from the first decode on.
 #[derive(Debug)]
 pub struct SourceImage {
     pub id: String,
     pub path: PathBuf,
-    /// BLAKE3 of the decoded pixels (see [`pixel_hash`]), 32 hex digits.
-    pub hash: String,
-    pub image: Image,
     pub file_bytes: u64,
+    /// From the header (checked against the decoded pixels).
+    pub width: u32,
+    pub height: u32,
+    max_pixels: u64,
+    /// BLAKE3 of the decoded pixels (see [`pixel_hash`]), 32 hex digits; set by the first
+    /// decode.
+    hash: std::sync::OnceLock<String>,
+    layout: std::sync::OnceLock<crate::pixels::Layout>,
+    pixels: std::sync::Mutex<Option<std::sync::Arc<Image>>>,
+    /// Built from pixels in memory (no file to read them again from): never released.
+    pinned: bool,
+    decodes: std::sync::atomic::AtomicUsize,
+}
+
+impl SourceImage {
+    /// An image file known by its header: size checked against `max_pixels`, pixels not yet
+    /// decoded. A file whose header cannot be read is decoded at once, so that it is refused
+    /// with the decoder's own message (or used, if the decoder can read it after all).
+    pub fn open(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadError> {
+        let file_bytes = fs::metadata(path)?.len();
+        if file_bytes == 0 {
+            return Err(LoadError::Empty);
+        }
+        let Ok((width, height)) = dimensions(path) else {
+            return load(id, path, max_pixels);
+        };
+        if width == 0 || height == 0 {
+            return Err(LoadError::ZeroSize { width, height });
+        }
+        if width as u64 * height as u64 > max_pixels {
+            return Err(LoadError::TooLarge {
+                width,
+                height,
+                limit: max_pixels,
+            });
+        }
+        Ok(SourceImage {
+            id: id.to_string(),
+            path: path.to_path_buf(),
+            file_bytes,
+            width,
+            height,
+            max_pixels,
+            hash: Default::default(),
+            layout: Default::default(),
+            pixels: Default::default(),
+            pinned: false,
+            decodes: Default::default(),
+        })
+    }
+
+    /// A source from pixels already in memory (tests, library users); kept for its lifetime.
+    pub fn from_image(id: &str, path: &Path, image: Image, file_bytes: u64) -> SourceImage {
+        let s = SourceImage {
+            id: id.to_string(),
+            path: path.to_path_buf(),
+            file_bytes,
+            width: image.width,
+            height: image.height,
+            max_pixels: u64::MAX,
+            hash: pixel_hash(&image).into(),
+            layout: image.layout().into(),
+            pixels: std::sync::Mutex::new(None),
+            pinned: true,
+            decodes: Default::default(),
+        };
+        *s.slot() = Some(std::sync::Arc::new(image));
+        s
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<std::sync::Arc<Image>>> {
+        self.pixels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The decoded pixels: the ones in memory, or decoded from the file again. A file whose
+    /// pixels changed since the first decode (a different hash or size) is refused, so that
+    /// one image's rows never mix two versions of it.
+    pub fn pixels(&self) -> Result<std::sync::Arc<Image>, LoadError> {
+        let mut slot = self.slot();
+        if let Some(img) = &*slot {
+            return Ok(img.clone());
+        }
+        let bytes = fs::read(&self.path)?;
+        let image = decode_bytes(&bytes, self.max_pixels)?;
+        self.decodes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let hash = pixel_hash(&image);
+        if (image.width, image.height) != (self.width, self.height)
+            || self.hash.get().is_some_and(|h| *h != hash)
+        {
+            return Err(LoadError::Changed {
+                width: image.width,
+                height: image.height,
+            });
+        }
+        let _ = self.hash.set(hash);
+        let _ = self.layout.set(image.layout());
+        let image = std::sync::Arc::new(image);
+        *slot = Some(image.clone());
+        Ok(image)
+    }
+
+    /// Drops the decoded pixels (unless the source was built from memory); the next
+    /// [`SourceImage::pixels`] decodes the file again.
+    pub fn release(&self) {
+        if !self.pinned {
+            *self.slot() = None;
+        }
+    }
+
+    /// Whether the pixels are in memory now.
+    pub fn is_loaded(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    /// How many times the file was decoded.
+    pub fn decodes(&self) -> usize {
+        self.decodes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The pixel hash, once the image was decoded (empty before).
+    pub fn hash(&self) -> &str {
+        self.hash.get().map_or("", String::as_str)
+    }
+
+    /// Channels and bit depth, once the image was decoded.
+    pub fn layout(&self) -> Option<crate::pixels::Layout> {
+        self.layout.get().copied()
+    }
+
+    pub fn pixel_count(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
 }
 
 /// A file that could not be used, and why.
@@ -160,6 +293,11 @@ pub enum LoadError {
     TooLarge { width: u32, height: u32, limit: u64 },
     #[error("{0}")]
     Unsupported(String),
+    #[error(
+        "the file changed while the sweep ran (it now decodes to {width}x{height} pixels that \
+         differ from its first reading); run again on a corpus that is not being written to"
+    )]
+    Changed { width: u32, height: u32 },
 }
 
 /// An image file's width and height from its header alone (no pixels decoded), so that the
@@ -176,19 +314,18 @@ pub fn dimensions(path: &Path) -> Result<(u32, u32), LoadError> {
 }
 
 /// Reads and decodes one source image, refusing images above `max_pixels` before decoding.
+/// The pixels stay in memory until [`SourceImage::release`].
 pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadError> {
     let bytes = fs::read(path)?;
     if bytes.is_empty() {
         return Err(LoadError::Empty);
     }
     let image = decode_bytes(&bytes, max_pixels)?;
-    Ok(SourceImage {
-        id: id.to_string(),
-        path: path.to_path_buf(),
-        hash: pixel_hash(&image),
-        image,
-        file_bytes: bytes.len() as u64,
-    })
+    let mut s = SourceImage::from_image(id, path, image, bytes.len() as u64);
+    s.pinned = false;
+    s.max_pixels = max_pixels;
+    s.decodes = 1.into();
+    Ok(s)
 }
 
 /// The decoder of JPEG sources and `score` inputs, recorded in run.json: the same mozjpeg

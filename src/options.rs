@@ -82,7 +82,8 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         },
         repeat: args.repeat,
         save_encoded: args.save_encoded,
-        max_pixels: args.max_pixels,
+        max_pixels: parse_pixels(&args.max_pixels)
+            .map_err(|e| format!("--max-pixels {}: {e}", args.max_pixels))?,
         max_memory: match &args.max_memory {
             Some(text) => parse_bytes(text).map_err(|e| format!("--max-memory {text}: {e}"))?,
             None => default_max_memory(),
@@ -125,6 +126,34 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok((v * scale as f64) as u64),
         _ => Err("expected a positive size such as 4G, 512M or 1000000 (bytes)".into()),
     }
+}
+
+/// Parses a pixel count: an integer (`100000000`), a decimal or exponent number (`4e8`,
+/// `1.5e7`) or one with a K, M or G suffix in powers of 1000 (`400M`; a trailing `P`, as in
+/// `400MP`, is accepted). Fractions of a pixel are dropped; the count must be at least 1.
+pub fn parse_pixels(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix(['P', 'p'])
+        .filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic()))
+        .unwrap_or(t);
+    let (num, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('G') => (&t[..t.len() - 1], 1e9),
+        _ => (t, 1.0),
+    };
+    let bad = || "expected a pixel count such as 100000000, 4e8 or 400M".to_string();
+    let v = num.trim().parse::<f64>().map_err(|_| bad())? * scale;
+    if !(v.is_finite() && v >= 1.0) {
+        return Err(bad());
+    }
+    // Above 2^64 every image fits; saturate rather than refuse.
+    Ok(if v >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        v as u64
+    })
 }
 
 /// Adds the external codecs declared in the sweep file (`[[external]]`) and in every

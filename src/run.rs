@@ -5,14 +5,20 @@
 //! Jobs wait in a shared queue, most expensive first (longest-processing-time scheduling), and
 //! are taken by one worker per pool thread. Each finished cell is sent to the caller's sink on
 //! the calling thread, which owns ordering, progress and files, and may answer with more jobs
-//! (the target search adds probes this way). Each source is converted for a codec's input
-//! layout by the first cell that needs it; the conversion and the metrics' view of the original
-//! are dropped when the last cell using them is done. A failing or panicking codec becomes an
-//! error row for that cell only.
+//! (the target search adds probes this way).
+//!
+//! Images stream through the pool: jobs wait per image, and an image is admitted (a small
+//! window: a new one only when every admitted image's jobs are taken, and within
+//! `max_memory`) when its first job starts. That job decodes and hashes it on its worker
+//! ([`SourceImage::pixels`]); each codec input layout is converted by the first cell that needs
+//! it, and the pixels, conversions and the metrics' view of the original are all dropped when
+//! the image has no job queued or running. A corpus of any size thus holds only the images in
+//! flight. A failing or panicking codec becomes an error row for that cell only; an image that
+//! cannot be decoded is reported in [`EngineTimes::failed_images`] and its cells are dropped.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -82,7 +88,8 @@ pub struct CellOutcome {
 /// Timing of a whole engine run.
 #[derive(Clone, Debug, Default)]
 pub struct EngineTimes {
-    /// Converting sources to codec inputs (summed over the workers that did it).
+    /// Decoding sources (or waiting for another worker to) and converting them to codec
+    /// inputs, summed over the workers that did it.
     pub prepare: Duration,
     /// Sum over cells of codec and metric time.
     pub measured: Duration,
@@ -96,32 +103,37 @@ pub struct EngineTimes {
     /// Jobs given (initially and by the sink).
     pub jobs: usize,
     pub cancelled: bool,
-    /// Most images in work at once (under `max_memory`).
+    /// Most images in work at once (under `max_memory`); an image's pixels are in memory only
+    /// while it is in work.
     pub max_images_in_flight: usize,
+    /// Images whose file could not be decoded when their first cell started (a header that
+    /// reads but pixels that do not): (image index, reason). Their cells were not run.
+    pub failed_images: Vec<(usize, String)>,
+    /// Jobs not run because their image could not be decoded.
+    pub dropped: usize,
 }
 
 /// A source converted for one codec input layout, with the metrics' view of the original:
 /// both built by the first cell that needs them (a sweep served from the cache never pays for
-/// them) and dropped when the last cell using them is done (references of large images are
-/// big, and a large corpus must not keep them all).
+/// them) and dropped with the image's pixels when the image has no job left (references of
+/// large images are big, and a large corpus must not keep them all).
 struct Input {
     prep: Prep,
     image: Mutex<Option<Arc<Image>>>,
     reference: Mutex<Option<Arc<Reference>>>,
-    /// Cells still to use this input.
-    remaining: AtomicUsize,
 }
 
 impl Input {
-    fn image(&self, source: &Image, prepare_ns: &AtomicU64) -> Arc<Image> {
+    /// The codec input: the source itself (shared, not copied) when the codec takes the
+    /// source's layout, else a converted copy made once.
+    fn image(&self, source: &Arc<Image>, prepare_ns: &AtomicU64) -> Arc<Image> {
+        if self.prep.to == source.layout() {
+            return source.clone();
+        }
         let mut slot = self.image.lock().unwrap_or_else(|p| p.into_inner());
         slot.get_or_insert_with(|| {
             let t = Instant::now();
-            let img = if self.prep.to == source.layout() {
-                source.clone()
-            } else {
-                self.prep.apply(source)
-            };
+            let img = self.prep.apply(source);
             prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             Arc::new(img)
         })
@@ -133,48 +145,42 @@ impl Input {
         slot.get_or_insert_with(|| Arc::new(Reference::new(source, &self.prep, metrics)))
             .clone()
     }
-
-    fn cell_done(&self) {
-        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
-            *self.reference.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            *self.image.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
 }
 
-/// Converted inputs by (image, layout), made as jobs arrive.
+/// Converted inputs by (image, layout), made by the first cell of a decoded image that needs
+/// them and removed when the image leaves the window.
 #[derive(Default)]
 struct Inputs(Mutex<HashMap<(usize, Layout), Arc<Input>>>);
 
 impl Inputs {
-    /// The input of `job`, counting one more cell that will use it.
-    fn register(&self, sources: &[SourceImage], job: &Job) -> Arc<Input> {
-        let src = sources[job.key.image].image.layout();
-        let want = job.config.codec.input_layout(src);
+    /// The input of `job`, whose source `src` is decoded.
+    fn get(&self, src: &Image, job: &Job) -> Arc<Input> {
+        let want = job.config.codec.input_layout(src.layout());
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let input = map
-            .entry((job.key.image, want))
+        map.entry((job.key.image, want))
             .or_insert_with(|| {
-                let prep = Prep::plan(src, want).unwrap_or_else(|e| {
+                let prep = Prep::plan(src.layout(), want).unwrap_or_else(|e| {
                     panic!("codec {} asks for {want}: {e}", job.config.codec.name())
                 });
                 Arc::new(Input {
                     prep,
                     image: Mutex::new(None),
                     reference: Mutex::new(None),
-                    remaining: AtomicUsize::new(0),
                 })
             })
-            .clone();
-        input.remaining.fetch_add(1, Ordering::SeqCst);
-        input
+            .clone()
+    }
+
+    /// Drops every input of `image` (cells still running keep theirs until they finish).
+    fn remove(&self, image: usize) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|(i, _), _| *i != image);
     }
 }
 
 /// A job in the queue: most expensive first, then in row order.
 struct Queued {
     job: Job,
-    input: Arc<Input>,
 }
 
 impl PartialEq for Queued {
@@ -216,6 +222,8 @@ struct QueueState {
     reserved: u64,
     pending: usize,
     max_active: usize,
+    /// Images that could not be decoded: their jobs are dropped.
+    failed: std::collections::HashSet<usize>,
 }
 
 impl QueueState {
@@ -249,13 +257,31 @@ impl Queue {
         }
     }
 
-    fn push(&self, items: Vec<Queued>) {
+    /// Queues `items`; returns how many were dropped because their image failed to decode.
+    fn push(&self, items: Vec<Queued>) -> usize {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.pending += items.len();
+        let mut dropped = 0;
         for q in items {
+            if s.failed.contains(&q.job.key.image) {
+                dropped += 1;
+                continue;
+            }
+            s.pending += 1;
             s.waiting.entry(q.job.key.image).or_default().push(q);
         }
         self.ready.notify_all();
+        dropped
+    }
+
+    /// `image` cannot be decoded: its queued jobs are dropped (returned for the count) and
+    /// jobs given for it later are too.
+    fn fail(&self, image: usize) -> usize {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.failed.insert(image);
+        let dropped = s.waiting.remove(&image).map_or(0, |h| h.len());
+        s.pending -= dropped;
+        self.ready.notify_all();
+        dropped
     }
 
     /// The next job, or `None` when there is no more work (or `cancel` is set). `estimate`
@@ -289,8 +315,9 @@ impl Queue {
     }
 
     /// A job of `image` finished on its worker: the image leaves the window when it has no
-    /// other job queued or running.
-    fn finished(&self, image: usize) {
+    /// other job queued or running, and `leave(image)` drops what it held (under the queue's
+    /// lock, so that a job given for it meanwhile finds it either in memory or gone).
+    fn finished(&self, image: usize, leave: impl FnOnce(usize)) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let idle = match s.active.get_mut(&image) {
             Some(a) => {
@@ -302,6 +329,7 @@ impl Queue {
         if idle {
             let (need, _) = s.active.remove(&image).expect("admitted");
             s.reserved -= need;
+            leave(image);
         }
         self.ready.notify_all();
     }
@@ -327,39 +355,61 @@ pub fn run_jobs(
     let inputs = Inputs::default();
     let queue = Queue::new(engine.max_memory);
     let per_pixel = bytes_per_pixel(&engine.metrics);
-    let estimate =
-        |image: usize| (sources[image].image.pixel_count() as u64).saturating_mul(per_pixel);
+    let estimate = |image: usize| sources[image].pixel_count().saturating_mul(per_pixel);
     let prepare_ns = AtomicU64::new(0);
-    let enqueue = |jobs: Vec<Job>| -> usize {
+    // Returns (jobs given, jobs dropped because their image failed).
+    let enqueue = |jobs: Vec<Job>| -> (usize, usize) {
         let n = jobs.len();
-        let items = jobs
-            .into_iter()
-            .map(|job| Queued {
-                input: inputs.register(sources, &job),
-                job,
-            })
-            .collect();
-        queue.push(items);
-        n
+        (
+            n,
+            queue.push(jobs.into_iter().map(|job| Queued { job }).collect()),
+        )
     };
-    times.jobs = enqueue(jobs);
+    (times.jobs, times.dropped) = enqueue(jobs);
 
-    let (tx, rx) = mpsc::channel::<(Job, CellOutcome)>();
+    /// What a worker sends back for a job.
+    enum Done {
+        Cell(Job, Box<CellOutcome>),
+        /// The job's image could not be decoded; `usize` more of its jobs were dropped.
+        Failed(Job, String, usize),
+    }
+    let (tx, rx) = mpsc::channel::<Done>();
     std::thread::scope(|scope| {
-        let (queue, prepare_ns, estimate) = (&queue, &prepare_ns, &estimate);
+        let (queue, prepare_ns, estimate, inputs) = (&queue, &prepare_ns, &estimate, &inputs);
         scope.spawn(move || {
             pool.scope(|ps| {
                 for _ in 0..pool.current_num_threads() {
                     let tx = tx.clone();
                     ps.spawn(move |_| {
-                        while let Some(Queued { job, input }) = queue.pop(&engine.cancel, estimate)
-                        {
-                            let src = &sources[job.key.image];
-                            let out =
-                                cached_or_measured(src, &input, &job.config, engine, prepare_ns);
-                            input.cell_done();
-                            queue.finished(job.key.image);
-                            if tx.send((job, out)).is_err() {
+                        while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
+                            let image = job.key.image;
+                            let src = &sources[image];
+                            let t = Instant::now();
+                            let pixels = src.pixels();
+                            prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            let done = match pixels {
+                                Ok(px) => {
+                                    let input = inputs.get(&px, &job);
+                                    let out = cached_or_measured(
+                                        src,
+                                        &px,
+                                        &input,
+                                        &job.config,
+                                        engine,
+                                        prepare_ns,
+                                    );
+                                    Done::Cell(job, Box::new(out))
+                                }
+                                Err(e) => {
+                                    let dropped = queue.fail(image);
+                                    Done::Failed(job, e.to_string(), dropped)
+                                }
+                            };
+                            queue.finished(image, |i| {
+                                inputs.remove(i);
+                                sources[i].release();
+                            });
+                            if tx.send(done).is_err() {
                                 break;
                             }
                         }
@@ -368,14 +418,27 @@ pub fn run_jobs(
             });
             drop(tx);
         });
-        for (job, out) in rx {
+        for done in rx {
+            let (job, out) = match done {
+                Done::Cell(job, out) => (job, *out),
+                Done::Failed(job, why, dropped) => {
+                    times.dropped += 1 + dropped;
+                    if !times.failed_images.iter().any(|(i, _)| *i == job.key.image) {
+                        times.failed_images.push((job.key.image, why));
+                    }
+                    queue.done();
+                    continue;
+                }
+            };
             times.measured += out.measured;
             times.measured_cpu += out.measured_cpu;
             times.busy += out.busy;
             times.cells_done += 1;
             times.cached += out.record.cached as usize;
             let more = sink(&job, out);
-            times.jobs += enqueue(more);
+            let (given, dropped) = enqueue(more);
+            times.jobs += given;
+            times.dropped += dropped;
             queue.done();
         }
     });
@@ -385,7 +448,8 @@ pub fn run_jobs(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .max_active;
-    times.cancelled = times.cells_done < times.jobs;
+    times.failed_images.sort();
+    times.cancelled = times.cells_done + times.dropped < times.jobs;
     times
 }
 
@@ -417,6 +481,7 @@ pub fn pool(jobs: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildErro
 /// Takes the cell from the cache when it can, else measures it (and stores it if it succeeded).
 fn cached_or_measured(
     src: &SourceImage,
+    px: &Arc<Image>,
     input: &Input,
     config: &CodecConfig,
     engine: &Engine,
@@ -424,10 +489,10 @@ fn cached_or_measured(
 ) -> CellOutcome {
     let started = Instant::now();
     let Some(cache) = &engine.cache else {
-        return measure_cell(src, input, config, engine, prepare_ns);
+        return measure_cell(src, px, input, config, engine, prepare_ns);
     };
     let key_text = Cache::key_text(
-        &src.hash,
+        src.hash(),
         config,
         &set_id(&engine.metrics),
         engine.repeat.max(1),
@@ -458,7 +523,7 @@ fn cached_or_measured(
             Lookup::Miss => {}
         }
     }
-    let mut out = measure_cell(src, input, config, engine, prepare_ns);
+    let mut out = measure_cell(src, px, input, config, engine, prepare_ns);
     if out.record.is_ok() {
         let mut stored = out.record.clone();
         stored.encoded_file.clear();
@@ -472,20 +537,21 @@ fn cached_or_measured(
 
 fn measure_cell(
     src: &SourceImage,
+    px: &Arc<Image>,
     input: &Input,
     config: &CodecConfig,
     engine: &Engine,
     prepare_ns: &AtomicU64,
 ) -> CellOutcome {
     let started = Instant::now();
-    let image = input.image(&src.image, prepare_ns);
+    let image = input.image(px, prepare_ns);
     let cell = CellInput {
-        source: &src.image,
+        source: px,
         prep: &input.prep,
         image: &image,
     };
     let result = measure(&cell, config, engine.repeat, || {
-        input.reference(&src.image, &engine.metrics)
+        input.reference(px, &engine.metrics)
     });
     let mut rec = record(src, config, &input.prep, engine.repeat, &result);
     let m: &Measurement = match &result {

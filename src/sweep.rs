@@ -169,7 +169,8 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-/// Loads every image in parallel; failures become skip lines printed as they are found.
+/// Opens every image by its header (size checks, nothing decoded: the pool decodes each image
+/// when its first cell starts); failures become skip lines printed as they are found.
 fn load_corpus(
     sweep: &Sweep,
     pool: &rayon::ThreadPool,
@@ -210,7 +211,7 @@ fn load_corpus(
                         return Err(skip(reason));
                     }
                 }
-                corpus::load(id, path, sweep.max_pixels).map_err(|e| skip(e.to_string()))
+                SourceImage::open(id, path, sweep.max_pixels).map_err(|e| skip(e.to_string()))
             })
             .collect()
     });
@@ -273,7 +274,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         source,
     })?;
     let pre = Progress::new(0, sweep.progress);
-    let (sources, skipped) = load_corpus(sweep, &pool, &pre)?;
+    let (sources, mut skipped) = load_corpus(sweep, &pool, &pre)?;
     let load_s = t0.elapsed().as_secs_f64();
 
     let mut plan = Plan::new(&sources, &sweep.configs);
@@ -339,6 +340,31 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     if let Some(e) = flush_error {
         progress.message(&format!("codecbench: warning: {e}"));
     }
+    // Images whose header read but whose pixels did not: skipped like any unreadable file.
+    let failed: Vec<usize> = times.failed_images.iter().map(|(i, _)| *i).collect();
+    for (i, why) in &times.failed_images {
+        let s = Skipped {
+            path: sources[*i].path.clone(),
+            reason: why.clone(),
+        };
+        progress.message(&format!("codecbench: {s}"));
+        skipped.push(s);
+    }
+    // Every image's hash goes into run.json (merging shards matches images by it): an image
+    // with no cell here (another shard's) is decoded once for it.
+    if !cancel.load(Ordering::SeqCst) {
+        pool.install(|| {
+            sources
+                .par_iter()
+                .enumerate()
+                .filter(|(i, s)| s.hash().is_empty() && !failed.contains(i))
+                .for_each(|(_, s)| {
+                    if s.pixels().is_ok() {
+                        s.release();
+                    }
+                })
+        });
+    }
 
     let records: Vec<CellRecord> = rows.into_values().collect();
     let summary = summarize(&crate::target::swept(&records));
@@ -350,10 +376,12 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     files.push(summary_path);
     // Probes beyond the first ones were not known when the run started.
     let probes = searcher.as_ref().map_or(0, |s| s.probe_count());
-    let planned = times.jobs.max(planned);
+    let planned = times.jobs.max(planned).saturating_sub(times.dropped);
     if let Some(s) = &searcher {
         let targets_path = sweep.out.join("targets.csv");
-        write_csv(&targets_path, &s.rows(&plan))?;
+        let mut rows = s.rows(&plan);
+        rows.retain(|r| !failed.iter().any(|&i| sources[i].id == r.image));
+        write_csv(&targets_path, &rows)?;
         files.push(targets_path);
     }
 
@@ -362,11 +390,15 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let cpu = (usage.cpu + usage.children_cpu)
         .saturating_sub(usage0.cpu + usage0.children_cpu)
         .as_secs_f64();
+    let kept: Vec<&SourceImage> = (0..sources.len())
+        .filter(|i| !failed.contains(i))
+        .map(|i| &sources[i])
+        .collect();
     let mut meta = run_meta(
-        sweep, &plan, &sources, &skipped, &records, &times, started_at, wall, load_s, &cancel,
+        sweep, &plan, &kept, &skipped, &records, &times, started_at, wall, load_s, &cancel,
         planned, cpu,
     );
-    meta.cells_total = swept_total + probes;
+    meta.cells_total = (swept_total + probes).saturating_sub(times.dropped);
     meta.peak_rss_bytes = usage.peak_rss;
     meta.max_memory_bytes = sweep.max_memory;
     meta.max_images_in_flight = times.max_images_in_flight;
@@ -401,7 +433,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
 fn run_meta(
     sweep: &Sweep,
     plan: &Plan,
-    sources: &[SourceImage],
+    sources: &[&SourceImage],
     skipped: &[Skipped],
     records: &[CellRecord],
     times: &EngineTimes,
@@ -455,11 +487,12 @@ fn run_meta(
             .map(|s| ImageMeta {
                 id: s.id.clone(),
                 path: s.path.clone(),
-                hash: s.hash.clone(),
-                width: s.image.width,
-                height: s.image.height,
-                channels: s.image.channels,
-                bit_depth: s.image.depth(),
+                hash: s.hash().to_string(),
+                width: s.width,
+                height: s.height,
+                // Known once decoded (0 only for an image an interrupted run never reached).
+                channels: s.layout().map_or(0, |l| l.channels),
+                bit_depth: s.layout().map_or(0, |l| l.depth),
                 file_bytes: s.file_bytes,
             })
             .collect(),

@@ -46,11 +46,16 @@ fn lossless_round_trips_every_corpus_image_at_native_depth() {
         assert_eq!(r.psnr, Some(f64::INFINITY), "{}", r.image);
         // Nothing converted: 16-bit stays 16-bit, gray stays gray, alpha is kept.
         assert_eq!(r.conversion, "none", "{}", r.image);
-        assert_eq!(r.codec_input, src.image.layout().to_string(), "{}", r.image);
+        assert_eq!(
+            r.codec_input,
+            src.pixels().unwrap().layout().to_string(),
+            "{}",
+            r.image
+        );
     }
     let layouts: Vec<String> = sources
         .iter()
-        .map(|s| s.image.layout().to_string())
+        .map(|s| s.pixels().unwrap().layout().to_string())
         .collect();
     for l in ["L16", "L8", "RGB8", "RGBA8"] {
         assert!(layouts.iter().any(|x| x == l), "corpus covers {l}");
@@ -138,7 +143,7 @@ fn lossy_files_decode_identically_with_opj_decompress_and_meet_the_ratio() {
         // budget), and over it only by the fixed cost of a file, the JP2 boxes and main
         // header (the smallest file is 263 bytes: mr_small_16bit.png at 160, target 51).
         // Bounds: 4% under, 250 bytes over.
-        let target = src.image.raw_bytes() as f64 / ratio;
+        let target = src.pixels().unwrap().raw_bytes() as f64 / ratio;
         let bytes = r.bytes.unwrap() as f64;
         assert!(
             bytes <= target + 250.0,

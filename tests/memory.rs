@@ -155,3 +155,168 @@ fn max_memory_that_is_not_a_size_is_a_usage_error_naming_the_flag() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("--max-memory lots"), "{stderr}");
 }
+
+/// Rows with the machine-dependent columns (times, heap peaks) blanked.
+fn comparable(rows: &[codecbench::record::CellRecord]) -> Vec<codecbench::record::CellRecord> {
+    rows.iter()
+        .map(|r| codecbench::record::CellRecord {
+            encode_ms: None,
+            decode_ms: None,
+            metric_ms: None,
+            encode_cpu_ms: None,
+            decode_cpu_ms: None,
+            metric_cpu_ms: None,
+            encode_peak_bytes: None,
+            decode_peak_bytes: None,
+            metric_peak_bytes: None,
+            ..r.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn images_stream_through_the_pool_and_are_dropped_after_their_last_cell() {
+    use codecbench::corpus::SourceImage;
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..40u32 {
+        let path = dir.path().join(format!("img{i:02}.png"));
+        common::write_png(&common::textured_u8(24 + i, 20, 3, i as u64), &path);
+        files.push(path);
+    }
+    let open = || -> Vec<SourceImage> {
+        files
+            .iter()
+            .map(|p| {
+                let id = p.file_name().unwrap().to_str().unwrap();
+                SourceImage::open(id, p, u64::MAX).unwrap()
+            })
+            .collect()
+    };
+    let mut configs = common::parse_spec("jpeg:q=40,80");
+    configs.extend(common::parse_spec("png"));
+    // The same images decoded up front and kept in memory: the reference rows.
+    let eager: Vec<SourceImage> = files
+        .iter()
+        .map(|p| {
+            let id = p.file_name().unwrap().to_str().unwrap();
+            codecbench::corpus::load(id, p, u64::MAX).unwrap()
+        })
+        .collect();
+    let want = run_plan(&pool(2).unwrap(), &eager, &configs, &common::engine());
+    assert_eq!(want.len(), 120);
+    assert!(want.iter().all(|r| r.is_ok() && r.image_hash.len() == 32));
+
+    for budget in [None, Some(1u64)] {
+        let sources = open();
+        // Opening reads headers only.
+        assert!(sources
+            .iter()
+            .all(|s| !s.is_loaded() && s.hash().is_empty()));
+        let mut engine = common::engine();
+        engine.max_memory = budget;
+        let plan = codecbench::plan::Plan::new(&sources, &configs);
+        let mut rows = std::collections::BTreeMap::new();
+        let times = codecbench::run::run_jobs(
+            &pool(2).unwrap(),
+            &sources,
+            &engine,
+            plan.jobs(),
+            |job, out| {
+                rows.insert(job.key, out.record);
+                Vec::new()
+            },
+        );
+        let rows: Vec<_> = rows.into_values().collect();
+        assert_eq!(comparable(&rows), comparable(&want), "budget {budget:?}");
+        // The window: an image is admitted only when every admitted image's jobs are taken,
+        // so no more images are in work (and in memory) than workers; a budget below one
+        // image's estimate allows one.
+        let most = if budget.is_some() { 1 } else { 2 };
+        assert!(
+            (1..=most).contains(&times.max_images_in_flight),
+            "budget {budget:?}: {} images in flight",
+            times.max_images_in_flight
+        );
+        // Every image was decoded exactly once, and nothing is left in memory.
+        for s in &sources {
+            assert_eq!(s.decodes(), 1, "{}", s.id);
+            assert!(!s.is_loaded(), "{} still holds its pixels", s.id);
+            assert_eq!(
+                s.hash(),
+                rows.iter().find(|r| r.image == s.id).unwrap().image_hash
+            );
+        }
+    }
+}
+
+#[test]
+fn an_image_whose_pixels_cannot_be_decoded_is_skipped_and_the_rest_measured() {
+    use codecbench::corpus::SourceImage;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.png");
+    let bad = dir.path().join("bad.png");
+    common::write_png(&common::textured_u8(30, 20, 3, 1), &good);
+    common::write_png(&common::textured_u8(64, 64, 3, 2), &bad);
+    // The header stays whole, the pixel data is cut: opening succeeds, decoding fails.
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let sources = vec![
+        SourceImage::open("bad.png", &bad, u64::MAX).unwrap(),
+        SourceImage::open("good.png", &good, u64::MAX).unwrap(),
+    ];
+    let configs = common::parse_spec("jpeg:q=40,80");
+    let plan = codecbench::plan::Plan::new(&sources, &configs);
+    let mut rows = Vec::new();
+    let times = codecbench::run::run_jobs(
+        &pool(2).unwrap(),
+        &sources,
+        &common::engine(),
+        plan.jobs(),
+        |_, out| {
+            rows.push(out.record);
+            Vec::new()
+        },
+    );
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.image == "good.png" && r.is_ok()));
+    assert_eq!(times.failed_images.len(), 1);
+    assert_eq!(times.failed_images[0].0, 0);
+    assert!(
+        times.failed_images[0].1.contains("PNG"),
+        "{}",
+        times.failed_images[0].1
+    );
+    assert_eq!(times.dropped, 2);
+    assert!(!times.cancelled);
+}
+
+#[test]
+fn max_pixels_reads_integers_exponents_and_suffixes() {
+    use codecbench::options::parse_pixels;
+    for (text, want) in [
+        ("100000000", 100_000_000),
+        ("4e8", 400_000_000),
+        ("4E8", 400_000_000),
+        ("1.5e7", 15_000_000),
+        ("400M", 400_000_000),
+        ("400MP", 400_000_000),
+        ("2.5k", 2_500),
+        ("1G", 1_000_000_000),
+        (" 12 ", 12),
+    ] {
+        assert_eq!(parse_pixels(text), Ok(want), "{text}");
+    }
+    for bad in ["", "lots", "0", "-5", "0.5", "nan", "inf", "4e8x"] {
+        assert!(parse_pixels(bad).is_err(), "{bad} accepted");
+    }
+    // Through the command line: the flag is named in the message, exit code 2.
+    let assert = assert_cmd::Command::cargo_bin("codecbench")
+        .unwrap()
+        .args(["run", "--max-pixels", "many", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("--max-pixels many"), "{stderr}");
+}

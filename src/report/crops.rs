@@ -170,10 +170,26 @@ pub fn save(
     let by_id: HashMap<&str, &SourceImage> = sources.iter().map(|s| (s.id.as_str(), s)).collect();
     let by_spec: HashMap<String, &CodecConfig> = configs.iter().map(|c| (c.spec(), c)).collect();
     let ids = images(records);
-    let made: Vec<(ImageEntry, Saved)> = ids
+    let made: Vec<(Option<ImageEntry>, Saved)> = ids
         .par_iter()
         .filter_map(|id| by_id.get(id.as_str()))
-        .map(|src| image_crops(run_dir, records, &curves, &by_spec, src, target_bpp))
+        // The sweep dropped the pixels after the image's last cell: the file is read again.
+        .map(|src| match src.pixels() {
+            Ok(px) => {
+                let (entry, s) =
+                    image_crops(run_dir, records, &curves, &by_spec, src, &px, target_bpp);
+                src.release();
+                (Some(entry), s)
+            }
+            Err(e) => {
+                let mut s = Saved::default();
+                s.warnings.push(format!(
+                    "{}: cannot read the source again for its crops ({e}); none saved",
+                    src.path.display()
+                ));
+                (None, s)
+            }
+        })
         .collect();
     let mut manifest = Manifest {
         target_bpp,
@@ -181,7 +197,7 @@ pub fn save(
         images: Vec::new(),
     };
     for (entry, s) in made {
-        manifest.images.push(entry);
+        manifest.images.extend(entry);
         saved.files.extend(s.files);
         saved.warnings.extend(s.warnings);
     }
@@ -230,9 +246,9 @@ fn image_crops(
     curves: &[Curve],
     by_spec: &HashMap<String, &CodecConfig>,
     src: &SourceImage,
+    original: &crate::pixels::Image,
     target_bpp: f64,
 ) -> (ImageEntry, Saved) {
-    let original = &src.image;
     let mut saved = Saved::default();
     let rect = busiest_region(original);
     let window = (original.depth() == 16).then(|| sample_window(original, rect));
@@ -252,7 +268,7 @@ fn image_crops(
             .iter()
             .filter(|r| {
                 r.image == src.id
-                    && r.image_hash == src.hash
+                    && r.image_hash == src.hash()
                     && r.curve == curve.name
                     && r.is_ok()
                     && r.bpp.is_some()
@@ -288,7 +304,7 @@ fn image_crops(
     let (x, y, width, height) = rect;
     let entry = ImageEntry {
         image: src.id.clone(),
-        image_hash: src.hash.clone(),
+        image_hash: src.hash().to_string(),
         rect: Rect {
             x,
             y,

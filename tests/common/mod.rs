@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codecbench::corpus::{pixel_hash, SourceImage};
+use codecbench::corpus::SourceImage;
 use codecbench::pixels::Image;
 
 /// Deterministic pseudo-random bytes (xorshift), so tests need no RNG crate.
@@ -83,13 +83,7 @@ pub fn small_corpus() -> (tempfile::TempDir, PathBuf) {
 
 /// A [`SourceImage`] for library-level tests.
 pub fn source(id: &str, image: Image) -> SourceImage {
-    SourceImage {
-        id: id.into(),
-        path: PathBuf::from(id),
-        hash: pixel_hash(&image),
-        file_bytes: 0,
-        image,
-    }
+    SourceImage::from_image(id, &PathBuf::from(id), image, 0)
 }
 
 /// The repository root.
