@@ -296,7 +296,7 @@ pub fn record(
         options: config.options(),
         status: Status::Ok,
         codec_input: prep.to.to_string(),
-        conversion: prep.describe(),
+        conversion: crate::corpus::conversion(&source.source_note, &prep.describe()),
         channels_compared: prep.channels_compared(),
         peak: image.layout().peak(),
         lossless: config.lossless(),

@@ -198,6 +198,7 @@ mod tests {
             path: id.into(),
             hash: crate::corpus::pixel_hash(&image),
             file_bytes: 0,
+            source_note: String::new(),
             image,
         }
     }

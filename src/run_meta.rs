@@ -81,6 +81,10 @@ pub struct ImageMeta {
     pub channels: u8,
     pub bit_depth: u8,
     pub file_bytes: u64,
+    /// What reading the file did beyond decoding it (a PNM maxval scaled to 8/16 bits, the
+    /// first frame of an animation taken); absent when nothing.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_note: String,
 }
 
 /// Where the time went. `measured_s` is codec calls (all repeats) plus metrics.

@@ -39,6 +39,12 @@ pub enum SweepError {
         "no images found in {roots} (looked for {extensions} files); give image files or folders"
     )]
     NoImages { roots: String, extensions: String },
+    /// Image files were found but none could be read (issue 13 case 6).
+    #[error(
+        "none of the {files} image file(s) found in {roots} could be read (each reason is above); \
+         fix or remove them, or give other --corpus paths"
+    )]
+    NoReadableImages { files: usize, roots: String },
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]
@@ -217,6 +223,14 @@ fn load_corpus(
     let mut sources = Vec::new();
     for r in loaded {
         match r {
+            Ok(s) if !s.source_note.is_empty() => {
+                progress.message(&format!(
+                    "codecbench: warning: {}: {}",
+                    s.path.display(),
+                    s.source_note
+                ));
+                sources.push(s);
+            }
             Ok(s) => sources.push(s),
             Err(s) => {
                 progress.message(&format!("codecbench: {s}"));
@@ -274,6 +288,17 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     })?;
     let pre = Progress::new(0, sweep.progress);
     let (sources, skipped) = load_corpus(sweep, &pool, &pre)?;
+    if sources.is_empty() {
+        let roots: Vec<String> = sweep
+            .corpus
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(SweepError::NoReadableImages {
+            files: skipped.len(),
+            roots: roots.join(", "),
+        });
+    }
     let load_s = t0.elapsed().as_secs_f64();
 
     let mut plan = Plan::new(&sources, &sweep.configs);
@@ -461,6 +486,7 @@ fn run_meta(
                 channels: s.image.channels,
                 bit_depth: s.image.depth(),
                 file_bytes: s.file_bytes,
+                source_note: s.source_note.clone(),
             })
             .collect(),
         skipped: skipped.to_vec(),

@@ -88,6 +88,7 @@ pub fn source(id: &str, image: Image) -> SourceImage {
         path: PathBuf::from(id),
         hash: pixel_hash(&image),
         file_bytes: 0,
+        source_note: String::new(),
         image,
     }
 }
