@@ -302,6 +302,7 @@ pub fn record(
         lossless: config.lossless(),
         raw_bytes: image.raw_bytes(),
         repeat: repeat.max(1),
+        timing_source: crate::cache::TIMING_MEASURED.into(),
         ..CellRecord::default()
     };
     let m = match result {

@@ -164,15 +164,7 @@ fn remove_temporaries(dir: &std::path::Path) {
 }
 
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+    crate::run_meta::cpu_model()
 }
 
 /// Loads every image in parallel; failures become skip lines printed as they are found.
