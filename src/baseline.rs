@@ -455,8 +455,18 @@ fn compare_curve(
         quality.push((m.key.to_string(), c));
     }
 
+    // Time only on cells whose times were both taken on this machine and build (measured
+    // in their run, or served from its cache by the same machine and build): a cell whose
+    // times came from another machine's cache entry says nothing about this change.
+    let timed: Vec<_> = both_ok
+        .iter()
+        .filter(|p| {
+            crate::cache::timing_is_local(&p.0.timing_source)
+                && crate::cache::timing_is_local(&p.1.timing_source)
+        })
+        .collect();
     let total = |f: fn(&CellRecord) -> Option<f64>, side: usize| -> f64 {
-        both_ok
+        timed
             .iter()
             .filter_map(|p| f(if side == 0 { p.0 } else { p.1 }))
             .sum()
@@ -468,7 +478,7 @@ fn compare_curve(
     // CPU time where every compared cell has it on both sides (a busy machine stretches wall
     // time, not CPU time); wall time otherwise (results from before the CPU columns).
     let all_have = |f: fn(&CellRecord) -> Option<f64>| {
-        both_ok.iter().all(|p| f(p.0).is_some() && f(p.1).is_some())
+        timed.iter().all(|p| f(p.0).is_some() && f(p.1).is_some())
     };
     let clocked = |cpu: fn(&CellRecord) -> Option<f64>, wall: fn(&CellRecord) -> Option<f64>| {
         if all_have(cpu) {

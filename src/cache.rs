@@ -3,7 +3,11 @@
 //!
 //! The key covers everything that determines a cell's numbers: the image's pixel hash, the
 //! codec's name, version and decoder, the full spec (setting and options), the metric set, the
-//! repeat count and [`MEASUREMENT_VERSION`]. Each entry is one JSON file written atomically
+//! repeat count and [`MEASUREMENT_VERSION`] (codec builds are in their versions: mozjpeg
+//! with and without SIMD are two keys). Timings also depend on the machine and on
+//! codecbench's build, which are recorded in each entry rather than keyed: a hit measured
+//! elsewhere is served with `timing_source` saying so, and `compare` does not judge its time.
+//! Each entry is one JSON file written atomically
 //! (temporary file + rename), so concurrent runs sharing a cache never see half an entry; a
 //! corrupt or mismatched entry is reported and measured again.
 
@@ -23,10 +27,31 @@ pub const MEASUREMENT_VERSION: u32 = 2;
 /// run; younger ones may belong to a run writing right now.
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// A cache folder.
+/// A cache folder, as seen from one machine and build (see [`Cache::with_fingerprint`]).
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
+    /// This machine and codecbench build ([`crate::run_meta::this_machine`], `this_build`):
+    /// recorded in every entry written, compared on every hit.
+    machine: String,
+    build: String,
+}
+
+/// results.csv's `timing_source`: the cell's times were measured in this run.
+pub const TIMING_MEASURED: &str = "measured";
+/// From the cache, measured on this machine by this build: comparable with this run's.
+pub const TIMING_CACHE: &str = "cache";
+/// From the cache, measured on another machine (CPU model, cores or OS differ).
+pub const TIMING_CACHE_OTHER_MACHINE: &str = "cache-other-machine";
+/// From the cache, measured on this machine by another codecbench build.
+pub const TIMING_CACHE_OTHER_BUILD: &str = "cache-other-build";
+/// From a cache entry written before entries recorded their machine and build.
+pub const TIMING_CACHE_UNKNOWN: &str = "cache-unknown";
+
+/// Whether a row's times can be compared with times measured now on this machine and build
+/// (`measured` or `cache`; empty for results.csv files older than the column).
+pub fn timing_is_local(timing_source: &str) -> bool {
+    matches!(timing_source, "" | TIMING_MEASURED | TIMING_CACHE)
 }
 
 /// One cache file. The record is kept as a CSV row (header + row) because JSON cannot hold
@@ -41,14 +66,28 @@ struct Entry {
     checksum: String,
     /// Codec and metric seconds when it was measured.
     measured_s: f64,
+    /// The machine and codecbench build that measured it (empty in entries written before
+    /// they were recorded); covered by the checksum.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    machine: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    build: String,
 }
 
-fn checksum(key: &str, record_csv: &str) -> String {
+/// Covers the key, the record and (when recorded) the machine and build, so none can be
+/// edited unseen; entries from before the machine was recorded keep their checksums.
+fn checksum(key: &str, record_csv: &str, machine: &str, build: &str) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"codecbench-cache-entry\n");
     h.update(key.as_bytes());
     h.update(b"\n");
     h.update(record_csv.as_bytes());
+    if !machine.is_empty() || !build.is_empty() {
+        h.update(b"\nmachine ");
+        h.update(machine.as_bytes());
+        h.update(b"\nbuild ");
+        h.update(build.as_bytes());
+    }
     h.finalize().to_hex().to_string()
 }
 
@@ -132,9 +171,19 @@ impl Cache {
         })?;
         let cache = Cache {
             dir: dir.to_path_buf(),
+            machine: crate::run_meta::this_machine(),
+            build: crate::run_meta::this_build(),
         };
         cache.remove_stale_temporaries();
         Ok(cache)
+    }
+
+    /// The same cache seen as another machine or build would see it (what entries record,
+    /// and what hits are compared with); for tests and tools that replay another machine.
+    pub fn with_fingerprint(mut self, machine: &str, build: &str) -> Cache {
+        self.machine = machine.to_string();
+        self.build = build.to_string();
+        self
     }
 
     /// Removes `.tmp*` files older than [`STALE_TMP`] under `cells/` (best effort).
@@ -238,15 +287,31 @@ impl Cache {
         if e.key != key || Self::hash_key(&e.key_text) != key {
             return bad("entry for another key");
         }
-        if checksum(&e.key, &e.record_csv) != e.checksum {
+        if checksum(&e.key, &e.record_csv, &e.machine, &e.build) != e.checksum {
             return bad("checksum does not match its content (edited or damaged)");
         }
         match from_csv(&e.record_csv) {
-            Ok(r) => match mismatch(&e.key_text, &r) {
+            Ok(mut r) => match mismatch(&e.key_text, &r) {
                 Some(why) => bad(&why),
-                None => Lookup::Hit(Box::new(r), e.measured_s),
+                None => {
+                    r.timing_source = self.timing_source(&e).into();
+                    Lookup::Hit(Box::new(r), e.measured_s)
+                }
             },
             Err(err) => bad(&err),
+        }
+    }
+
+    /// Where a hit's times come from, relative to this machine and build.
+    fn timing_source(&self, e: &Entry) -> &'static str {
+        if e.machine.is_empty() {
+            TIMING_CACHE_UNKNOWN
+        } else if e.machine != self.machine {
+            TIMING_CACHE_OTHER_MACHINE
+        } else if e.build != self.build {
+            TIMING_CACHE_OTHER_BUILD
+        } else {
+            TIMING_CACHE
         }
     }
 
@@ -277,11 +342,13 @@ impl Cache {
         let csv = crate::export::csv_bytes([record]).map_err(|e| fail(e.to_string()))?;
         let record_csv = String::from_utf8(csv).map_err(|e| fail(e.to_string()))?;
         let entry = Entry {
-            checksum: checksum(&key, &record_csv),
+            checksum: checksum(&key, &record_csv, &self.machine, &self.build),
             key,
             key_text: key_text.to_string(),
             record_csv,
             measured_s,
+            machine: self.machine.clone(),
+            build: self.build.clone(),
         };
         let bytes = serde_json::to_vec(&entry).map_err(|e| fail(e.to_string()))?;
         write_atomic(&path, &bytes).map_err(|e| fail(e.to_string()))

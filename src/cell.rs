@@ -296,12 +296,13 @@ pub fn record(
         options: config.options(),
         status: Status::Ok,
         codec_input: prep.to.to_string(),
-        conversion: prep.describe(),
+        conversion: crate::corpus::conversion(source.source_note(), &prep.describe()),
         channels_compared: prep.channels_compared(),
         peak: prep.from.peak(),
         lossless: config.lossless(),
         raw_bytes: source.pixel_count() * prep.from.channels as u64 * (prep.from.depth as u64 / 8),
         repeat: repeat.max(1),
+        timing_source: crate::cache::TIMING_MEASURED.into(),
         ..CellRecord::default()
     };
     let m = match result {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::pixels::Image;
 
+mod details;
 mod jpeg_source;
 
 /// File extensions read when walking a directory (case-insensitive).
@@ -41,6 +42,10 @@ pub struct SourceImage {
     /// Built from pixels in memory (no file to read them again from): never released.
     pinned: bool,
     decodes: std::sync::atomic::AtomicUsize,
+    /// What reading the file did beyond decoding it, empty when nothing: a PNM maxval scaled
+    /// to 8/16 bits, the first frame taken of an animation (see [`decode_source`]). Set by the
+    /// first decode; written to results.csv's `conversion` and run.json.
+    source_note: std::sync::OnceLock<String>,
 }
 
 impl SourceImage {
@@ -77,6 +82,7 @@ impl SourceImage {
             pixels: Default::default(),
             pinned: false,
             decodes: Default::default(),
+            source_note: Default::default(),
         })
     }
 
@@ -94,6 +100,7 @@ impl SourceImage {
             pixels: std::sync::Mutex::new(None),
             pinned: true,
             decodes: Default::default(),
+            source_note: Default::default(),
         };
         *s.slot() = Some(std::sync::Arc::new(image));
         s
@@ -112,7 +119,7 @@ impl SourceImage {
             return Ok(img.clone());
         }
         let bytes = fs::read(&self.path)?;
-        let image = decode_bytes(&bytes, self.max_pixels)?;
+        let (image, note) = decode_source(&bytes, self.max_pixels)?;
         self.decodes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let hash = pixel_hash(&image);
@@ -126,6 +133,7 @@ impl SourceImage {
         }
         let _ = self.hash.set(hash);
         let _ = self.layout.set(image.layout());
+        let _ = self.source_note.set(note);
         let image = std::sync::Arc::new(image);
         *slot = Some(image.clone());
         Ok(image)
@@ -159,6 +167,11 @@ impl SourceImage {
         self.layout.get().copied()
     }
 
+    /// What reading the file did beyond decoding it (empty when nothing, or not yet decoded).
+    pub fn source_note(&self) -> &str {
+        self.source_note.get().map_or("", String::as_str)
+    }
+
     pub fn pixel_count(&self) -> u64 {
         self.width as u64 * self.height as u64
     }
@@ -178,13 +191,23 @@ impl std::fmt::Display for Skipped {
 }
 
 /// Lists image files under the given roots (directories recursively, sorted), with their ids.
-/// Missing roots and duplicate ids are reported as skipped; files in directories whose
-/// extension is not an image extension are ignored and counted.
+/// Missing roots, unreadable entries and paths too long to open are reported as skipped; files
+/// in directories whose extension is not an image extension are ignored and counted.
+///
+/// Ids: a file's path relative to its root (its file name when the root is a file), so a
+/// single root's ids never change. When several roots hold the same id (`a/img.png` and
+/// `b/img.png` both `img.png`), each of those files is prefixed with its root's folder name
+/// (`a/img.png`, `b/img.png`), or with as many trailing folder names as make them distinct;
+/// ids that do not collide stay as they are. The same file reached through two roots is
+/// listed once.
 pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usize) {
-    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    // (root index, id relative to its root, path)
+    let mut all: Vec<(usize, String, PathBuf)> = Vec::new();
+    // Per root: the folder whose trailing names label its files when ids collide.
+    let mut labels: Vec<Vec<String>> = Vec::new();
     let mut skipped = Vec::new();
     let mut ignored = 0;
-    for root in roots {
+    for (r, root) in roots.iter().enumerate() {
         let meta = match fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
@@ -192,9 +215,16 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usi
                     path: root.clone(),
                     reason: format!("cannot read corpus path ({e}); check the --corpus argument"),
                 });
+                labels.push(Vec::new());
                 continue;
             }
         };
+        let folder = if meta.is_dir() {
+            root.clone()
+        } else {
+            root.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        labels.push(folder_names(&folder));
         let mut here = Vec::new();
         if meta.is_dir() {
             let mut seen = std::collections::HashSet::new();
@@ -209,21 +239,114 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usi
             } else {
                 PathBuf::from(path.file_name().unwrap_or(path.as_os_str()))
             };
-            let id = id.to_string_lossy().replace('\\', "/");
-            if let Some((_, first)) = found.iter().find(|(i, _)| *i == id) {
-                skipped.push(Skipped {
-                    reason: format!(
-                        "image id \"{id}\" is already taken by {}; give distinct file names",
-                        first.display()
-                    ),
-                    path,
-                });
-                continue;
-            }
-            found.push((id, path));
+            all.push((r, id.to_string_lossy().replace('\\', "/"), path));
         }
     }
+    let found = unique_ids(all, &labels, &mut skipped);
     (found, skipped, ignored)
+}
+
+/// The names of a folder's components, outermost first, from its canonical path (so `.` and
+/// `../x` have names too).
+fn folder_names(folder: &Path) -> Vec<String> {
+    let dir = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    let canon = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    canon
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Makes ids unique across roots (see [`discover`]): colliding ids get their root's trailing
+/// folder names as a prefix; the same file found twice is kept once.
+fn unique_ids(
+    all: Vec<(usize, String, PathBuf)>,
+    labels: &[Vec<String>],
+    skipped: &mut Vec<Skipped>,
+) -> Vec<(String, PathBuf)> {
+    use std::collections::BTreeMap;
+    let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut by_id: BTreeMap<String, Vec<(usize, PathBuf)>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for (r, id, path) in all {
+        let group = by_id.entry(id.clone()).or_default();
+        if group.is_empty() {
+            order.push(id);
+        }
+        if let Some((_, first)) = group.iter().find(|(_, p)| canon(p) == canon(&path)) {
+            skipped.push(Skipped {
+                reason: format!(
+                    "the same file as {} (given twice in --corpus); measured once",
+                    first.display()
+                ),
+                path,
+            });
+            continue;
+        }
+        group.push((r, path));
+    }
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for id in order {
+        let group = &by_id[&id];
+        if group.len() == 1 {
+            found.push((id, group[0].1.clone()));
+            continue;
+        }
+        // The fewest trailing folder names that tell the roots apart.
+        let suffix = |r: usize, k: usize| {
+            let l = &labels[r];
+            l[l.len().saturating_sub(k)..].join("/")
+        };
+        let longest = group
+            .iter()
+            .map(|(r, _)| labels[*r].len())
+            .max()
+            .unwrap_or(0);
+        let k = (1..=longest.max(1))
+            .find(|&k| {
+                let mut names: Vec<String> = group.iter().map(|(r, _)| suffix(*r, k)).collect();
+                names.sort();
+                names.dedup();
+                names.len() == group.len()
+            })
+            .unwrap_or(longest.max(1));
+        for (r, path) in group {
+            let label = suffix(*r, k);
+            let id = if label.is_empty() {
+                id.clone()
+            } else {
+                format!("{label}/{id}")
+            };
+            found.push((id, path.clone()));
+        }
+    }
+    // A prefixed id can still meet another root's plain one (root `a` holding `b/img.png`):
+    // the later file is reported rather than measured under a shared id.
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    found.retain(|(id, path)| match seen.get(id) {
+        Some(first) => {
+            skipped.push(Skipped {
+                path: path.clone(),
+                reason: format!(
+                    "image id \"{id}\" is already taken by {}; give distinct file names",
+                    first.display()
+                ),
+            });
+            false
+        }
+        None => {
+            seen.insert(id.clone(), path.clone());
+            true
+        }
+    });
+    found
 }
 
 /// `seen` holds the canonical path of every directory entered under this root, so a symlink
@@ -245,23 +368,54 @@ fn walk(
         Err(e) => {
             skipped.push(Skipped {
                 path: dir.to_path_buf(),
-                reason: format!("cannot list directory ({e})"),
+                reason: unreadable("cannot list directory", dir, &e),
             });
             return;
         }
     };
     // Sorted, so which of two links to one folder is followed (and names its images) does
     // not depend on the order the file system lists them.
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => paths.push(e.path()),
+            Err(e) => skipped.push(Skipped {
+                path: dir.to_path_buf(),
+                reason: unreadable("an entry cannot be listed", dir, &e),
+            }),
+        }
+    }
     paths.sort();
     for path in paths {
-        if path.is_dir() {
-            walk(&path, out, ignored, skipped, seen);
-        } else if has_image_extension(&path) {
-            out.push(path);
-        } else {
-            *ignored += 1;
+        match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk(&path, out, ignored, skipped, seen),
+            // A path the system refuses to resolve (longer than PATH_MAX) may be an image or a
+            // folder of images: name it rather than count it as an ignored file.
+            Err(e) if is_too_long(&e) => skipped.push(Skipped {
+                reason: unreadable("cannot read", &path, &e),
+                path,
+            }),
+            _ if has_image_extension(&path) => out.push(path),
+            _ => *ignored += 1,
         }
+    }
+}
+
+fn is_too_long(e: &std::io::Error) -> bool {
+    // ENAMETOOLONG.
+    e.kind() == std::io::ErrorKind::InvalidFilename
+}
+
+/// A reason for an entry that cannot be read; for an over-long path, what to do about it.
+fn unreadable(what: &str, path: &Path, e: &std::io::Error) -> String {
+    if is_too_long(e) {
+        format!(
+            "{what}: the path is {} bytes, longer than the system can open ({e}); move or \
+             rename it to a shorter path",
+            path.as_os_str().len()
+        )
+    } else {
+        format!("{what} ({e})")
     }
 }
 
@@ -320,11 +474,12 @@ pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadE
     if bytes.is_empty() {
         return Err(LoadError::Empty);
     }
-    let image = decode_bytes(&bytes, max_pixels)?;
+    let (image, source_note) = decode_source(&bytes, max_pixels)?;
     let mut s = SourceImage::from_image(id, path, image, bytes.len() as u64);
     s.pinned = false;
     s.max_pixels = max_pixels;
     s.decodes = 1.into();
+    let _ = s.source_note.set(source_note);
     Ok(s)
 }
 
@@ -340,19 +495,43 @@ pub fn jpeg_source_decoder() -> String {
 
 /// Decodes an image file's bytes into an [`Image`], with the format taken from the content.
 pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
+    decode_source(bytes, max_pixels).map(|(img, _)| img)
+}
+
+/// As [`decode_bytes`], with a note of what was done beyond decoding (empty when nothing):
+/// a PNM whose maxval is not 255 or 65535 has its samples scaled to the full 8- or 16-bit
+/// range (`round(v*65535/maxval)` in exact integers, invertible: the factor exceeds 1), and an
+/// animated PNG or WebP is measured on its first frame (the PNG's default image).
+pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), LoadError> {
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let Some(format) = reader.format() else {
         return Err(LoadError::NotAnImage);
     };
     if format == image::ImageFormat::Jpeg {
-        return jpeg_source::decode(bytes, max_pixels);
+        return jpeg_source::decode(bytes, max_pixels).map(|img| (img, String::new()));
     }
     let name = format!("{format:?}").to_uppercase();
-    let corrupt = |e: image::ImageError| LoadError::Corrupt {
-        format: name.clone(),
-        detail: e.to_string(),
+    let unsupported = |what: String| {
+        LoadError::Unsupported(format!(
+            "unsupported ({what}); convert it to 8- or 16-bit integer samples first"
+        ))
     };
-    let (w, h) = reader.into_dimensions().map_err(corrupt)?;
+    let corrupt = |e: image::ImageError| match e {
+        image::ImageError::Unsupported(u) => match details::tiff_unsupported(bytes) {
+            Some(what) if format == image::ImageFormat::Tiff => unsupported(what),
+            _ => unsupported(format!("{name}: {u}")),
+        },
+        e => LoadError::Corrupt {
+            format: name.clone(),
+            detail: e.to_string(),
+        },
+    };
+    // The PNG decoder refuses a huge header as "Memory limit exceeded": read its size here so
+    // that --max-pixels decides, with its own message.
+    let (w, h) = match details::png_size(bytes).filter(|_| format == image::ImageFormat::Png) {
+        Some(size) => size,
+        None => reader.into_dimensions().map_err(corrupt)?,
+    };
     if w == 0 || h == 0 {
         return Err(LoadError::ZeroSize {
             width: w,
@@ -367,11 +546,33 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
             limit: max_pixels,
         });
     }
+    let mut notes = Vec::new();
+    match format {
+        image::ImageFormat::Pnm => {
+            if let Some(rescaled) = details::pnm_rescaled(bytes)? {
+                return Ok(rescaled);
+            }
+        }
+        image::ImageFormat::Png => notes.extend(
+            details::png_frames(bytes)
+                .map(|n| format!("animated PNG ({n} frames): the default image measured")),
+        ),
+        image::ImageFormat::WebP => notes.extend(
+            details::webp_frames(bytes)
+                .map(|n| format!("animated WebP ({n} frames): frame 0 measured")),
+        ),
+        image::ImageFormat::Tiff => {
+            if let Some(what) = details::tiff_unsupported(bytes) {
+                return Err(unsupported(what));
+            }
+        }
+        _ => {}
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     // The pixel limit above is the policy; let the decoder allocate what that implies.
     reader.no_limits();
     let dynamic = reader.decode().map_err(corrupt)?;
-    from_dynamic(dynamic)
+    Ok((from_dynamic(dynamic)?, notes.join("; ")))
 }
 
 /// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
@@ -386,6 +587,13 @@ pub fn from_dynamic(d: DynamicImage) -> Result<Image, LoadError> {
         DynamicImage::ImageLumaA16(b) => Image::new_u16(w, h, 2, b.into_raw()),
         DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
         DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
+        DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
+            return Err(LoadError::Unsupported(
+                "unsupported (32-bit float samples); convert it to 8- or 16-bit integer \
+                 samples first"
+                    .into(),
+            ))
+        }
         other => {
             return Err(LoadError::Unsupported(format!(
                 "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
@@ -395,6 +603,16 @@ pub fn from_dynamic(d: DynamicImage) -> Result<Image, LoadError> {
         }
     };
     img.map_err(LoadError::Unsupported)
+}
+
+/// results.csv's `conversion`: what reading the file did (`source_note`), then what the
+/// harness did to make the codec input (`prep`, "none" when nothing).
+pub fn conversion(source_note: &str, prep: &str) -> String {
+    match (source_note, prep) {
+        ("", p) => p.to_string(),
+        (s, "none") => s.to_string(),
+        (s, p) => format!("{s}; {p}"),
+    }
 }
 
 /// BLAKE3 over a version tag, the layout and the little-endian samples; 32 hex digits.

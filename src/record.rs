@@ -123,6 +123,11 @@ pub struct CellRecord {
     pub decode_peak_rss: Option<u64>,
     /// Added by the target search (`--target`), not swept.
     pub probe: bool,
+    /// Where the times of this row come from: `measured` (this run), `cache` (the cache, same
+    /// machine and codecbench build), `cache-other-machine`, `cache-other-build` or
+    /// `cache-unknown` (an entry older than the machine record); `compare` judges time only
+    /// on `measured` and `cache` rows (issue 13 case 11).
+    pub timing_source: String,
 }
 
 /// Whether a cell was measured.

@@ -69,6 +69,43 @@ pub struct CodecMeta {
     pub lossless: bool,
 }
 
+/// The CPU model from /proc/cpuinfo (the architecture where there is none).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// This machine as `compare` tells machines apart (CPU model, cores, OS): the cache records
+/// it with each entry, so timings measured elsewhere are marked (`timing_source`).
+pub fn this_machine() -> String {
+    format!(
+        "{} ({} cores, {} {})",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// This build of codecbench (version and profile): timings from another build of the harness
+/// are marked too. Codec builds (e.g. mozjpeg with or without SIMD) are in each codec's
+/// version, which is part of every cache key.
+pub fn this_build() -> String {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!("codecbench {} ({profile})", env!("CARGO_PKG_VERSION"))
+}
+
 /// One image of the corpus.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -81,6 +118,10 @@ pub struct ImageMeta {
     pub channels: u8,
     pub bit_depth: u8,
     pub file_bytes: u64,
+    /// What reading the file did beyond decoding it (a PNM maxval scaled to 8/16 bits, the
+    /// first frame of an animation taken); absent when nothing.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_note: String,
 }
 
 /// Where the time went. `measured_s` is codec calls (all repeats) plus metrics.

@@ -39,6 +39,12 @@ pub enum SweepError {
         "no images found in {roots} (looked for {extensions} files); give image files or folders"
     )]
     NoImages { roots: String, extensions: String },
+    /// Image files were found but none could be read (issue 13 case 6).
+    #[error(
+        "none of the {files} image file(s) found in {roots} could be read (each reason is above); \
+         fix or remove them, or give other --corpus paths"
+    )]
+    NoReadableImages { files: usize, roots: String },
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]
@@ -158,15 +164,7 @@ fn remove_temporaries(dir: &std::path::Path) {
 }
 
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+    crate::run_meta::cpu_model()
 }
 
 /// Opens every image by its header (size checks, nothing decoded: the pool decodes each image
@@ -275,6 +273,17 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     })?;
     let pre = Progress::new(0, sweep.progress);
     let (sources, mut skipped) = load_corpus(sweep, &pool, &pre)?;
+    if sources.is_empty() {
+        let roots: Vec<String> = sweep
+            .corpus
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(SweepError::NoReadableImages {
+            files: skipped.len(),
+            roots: roots.join(", "),
+        });
+    }
     let load_s = t0.elapsed().as_secs_f64();
 
     let mut plan = Plan::new(&sources, &sweep.configs);
@@ -363,6 +372,28 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
                         s.release();
                     }
                 })
+        });
+    }
+    // What reading a file did beyond decoding it (a PNM maxval scaled, an animation's first
+    // frame taken) is known once it was decoded.
+    for s in &sources {
+        if !s.source_note().is_empty() {
+            progress.message(&format!(
+                "codecbench: warning: {}: {}",
+                s.path.display(),
+                s.source_note()
+            ));
+        }
+    }
+    if !sources.is_empty() && failed.len() == sources.len() {
+        let roots: Vec<String> = sweep
+            .corpus
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(SweepError::NoReadableImages {
+            files: skipped.len(),
+            roots: roots.join(", "),
         });
     }
 
@@ -494,6 +525,7 @@ fn run_meta(
                 channels: s.layout().map_or(0, |l| l.channels),
                 bit_depth: s.layout().map_or(0, |l| l.depth),
                 file_bytes: s.file_bytes,
+                source_note: s.source_note().to_string(),
             })
             .collect(),
         skipped: skipped.to_vec(),

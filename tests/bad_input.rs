@@ -81,7 +81,7 @@ fn bad_files_are_skipped_with_a_reason_and_the_rest_is_measured() {
         ("corrupt.png", "corrupt or truncated PNG"),
         ("empty.png", "empty file (0 bytes)"),
         ("notes.jpg", "not a recognised image"),
-        ("float.tiff", "unsupported pixel format"),
+        ("float.tiff", "unsupported (32-bit float samples)"),
         ("zero.pgm", "zero-size image (0x7)"),
         (
             "big.png",
@@ -395,4 +395,445 @@ fn symlink_loops_in_the_corpus_are_followed_once() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "img.png");
     assert!(skipped.is_empty(), "{skipped:?}");
+}
+
+/// Issue 13 case 4: the same file name under two corpus roots. Before: `--corpus dup/a dup/b`
+/// with `img.png` in each refused the second ("image id "img.png" is already taken").
+#[test]
+fn same_file_names_in_different_roots_get_their_roots_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (sub, seed) in [("dup/a", 1), ("dup/b", 2), ("x/photos", 3), ("y/photos", 4)] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        common::write_png(
+            &common::textured_u8(8, 8, 3, seed),
+            &d.join(sub).join("img.png"),
+        );
+    }
+    common::write_png(&common::textured_u8(8, 8, 3, 5), &d.join("dup/a/only.png"));
+    let ids = |roots: &[&str]| {
+        let roots: Vec<_> = roots.iter().map(|r| d.join(r)).collect();
+        let (found, skipped, _) = codecbench::corpus::discover(&roots);
+        let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
+        (ids, skipped)
+    };
+    // One root: ids as before (relative paths), so caches and baselines stay valid.
+    assert_eq!(ids(&["dup"]).0, ["a/img.png", "a/only.png", "b/img.png"]);
+    assert_eq!(ids(&["dup/a"]).0, ["img.png", "only.png"]);
+    // Two roots: only the colliding ids get the root's folder name.
+    let (got, skipped) = ids(&["dup/a", "dup/b"]);
+    assert_eq!(got, ["a/img.png", "b/img.png", "only.png"]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    // Roots with the same folder name: as many trailing names as tell them apart.
+    assert_eq!(
+        ids(&["x/photos", "y/photos"]).0,
+        ["x/photos/img.png", "y/photos/img.png"]
+    );
+    // Files given directly are labelled by their folder.
+    assert_eq!(
+        ids(&["dup/a/img.png", "dup/b/img.png"]).0,
+        ["a/img.png", "b/img.png"]
+    );
+    // The same root twice: each file once, the repeat reported.
+    let (got, skipped) = ids(&["dup/a", "dup/a"]);
+    assert_eq!(got, ["img.png", "only.png"]);
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped[0].reason.contains("given twice"), "{skipped:?}");
+
+    // Through `run`: both images measured, exit 0.
+    let out = d.join("run");
+    let output = codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--codec",
+            "png",
+        ])
+        .arg("--corpus")
+        .arg(d.join("dup/a"))
+        .arg(d.join("dup/b"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let rows = codecbench::export::read_csv::<CellRecord>(&out.join("results.csv")).unwrap();
+    let mut images: Vec<&str> = rows.iter().map(|r| r.image.as_str()).collect();
+    images.sort();
+    assert_eq!(images, ["a/img.png", "b/img.png", "only.png"]);
+    assert_ne!(rows[0].image_hash, rows[1].image_hash);
+}
+
+/// A binary PGM/PPM with the given maxval and big-endian (maxval > 255) or byte samples.
+fn pnm(magic: &str, w: u32, h: u32, maxval: u32, samples: &[u32]) -> Vec<u8> {
+    let mut out = format!("{magic}\n# a comment\n{w} {h}\n{maxval}\n").into_bytes();
+    for &v in samples {
+        if maxval > 255 {
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+        } else {
+            out.push(v as u8);
+        }
+    }
+    out
+}
+
+/// Issue 13 case 5: a PNM whose maxval is not 255 or 65535. Before: a 10-bit (maxval 1023) PPM
+/// was measured as 16-bit with `conversion = none`; its samples had been scaled by the `image`
+/// decoder without a word. Now the scaling is recorded, and checked to be the exact
+/// `round(v * full / maxval)` on every value (so it is invertible: nothing is lost).
+#[test]
+fn pnm_maxval_scaling_is_recorded_and_exact() {
+    for (maxval, depth) in [
+        (1023u32, 16u8),
+        (4095, 16),
+        (300, 16),
+        (16383, 16),
+        (100, 8),
+        (1, 8),
+    ] {
+        let all: Vec<u32> = (0..=maxval).collect();
+        let bytes = pnm("P5", all.len() as u32, 1, maxval, &all);
+        let (img, note) = codecbench::corpus::decode_source(&bytes, u64::MAX).unwrap();
+        assert_eq!(img.depth(), depth, "maxval {maxval}");
+        let full = if depth == 16 { 65535u64 } else { 255 };
+        for v in 0..=maxval {
+            // Exact integer rounding of v * full / maxval (the note's formula).
+            let want = (v as u64 * full * 2 + maxval as u64) / (2 * maxval as u64);
+            assert_eq!(
+                img.sample(v as usize) as u64,
+                want,
+                "maxval {maxval}, v {v}"
+            );
+        }
+        let bits = if (maxval + 1).is_power_of_two() {
+            format!(" ({}-bit)", (maxval + 1).trailing_zeros())
+        } else {
+            String::new()
+        };
+        assert_eq!(
+            note,
+            format!("PNM maxval {maxval}{bits} scaled to {depth} bit: round(v*{full}/{maxval})")
+        );
+    }
+    // Full-range files are kept as stored, with no note.
+    for (maxval, depth) in [(255, 8), (65535, 16)] {
+        let bytes = pnm("P6", 2, 1, maxval, &[0, 1, 2, 3, 4, maxval]);
+        let (img, note) = codecbench::corpus::decode_source(&bytes, u64::MAX).unwrap();
+        assert_eq!(
+            (img.depth(), img.sample(5), note.as_str()),
+            (depth, maxval, "")
+        );
+    }
+    // ASCII PGM: the same policy.
+    let (_, note) =
+        codecbench::corpus::decode_source(b"P2\n2 1\n1023\n0 1023\n", u64::MAX).unwrap();
+    assert!(note.starts_with("PNM maxval 1023 (10-bit)"), "{note}");
+    // A sample above the maxval (which the decoder would clamp) refuses the file.
+    let e = codecbench::corpus::decode_source(&pnm("P5", 2, 1, 1023, &[5, 2000]), u64::MAX)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sample value 2000 is above the header's maxval 1023"),
+        "{e}"
+    );
+
+    // Through `run`: a warning line, the note in `conversion` and in run.json.
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    let samples: Vec<u32> = (0..16 * 16 * 3).map(|i| (i * 7) % 1024).collect();
+    std::fs::write(c.join("ten.ppm"), pnm("P6", 16, 16, 1023, &samples)).unwrap();
+    let (code, stderr, rows) = sweep(&c, &dir.path().join("run"), &["--no-report"]);
+    assert_eq!(code, 0, "{stderr}");
+    let note = "PNM maxval 1023 (10-bit) scaled to 16 bit: round(v*65535/1023)";
+    assert!(stderr.contains(&format!("ten.ppm: {note}")), "{stderr}");
+    // png keeps 16 bits; jpeg and webp take 8 (the harness's own 16->8 step follows).
+    for r in &rows {
+        assert!(
+            r.conversion.starts_with(note),
+            "{}: {}",
+            r.spec,
+            r.conversion
+        );
+        assert_eq!(r.bit_depth, 16);
+    }
+    assert!(rows.iter().any(|r| r.conversion == note));
+    assert!(rows
+        .iter()
+        .any(|r| r.conversion.ends_with("; 16->8 bit (round(v*255/65535))")));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run/run.json")).unwrap()).unwrap();
+    assert_eq!(meta["corpus"][0]["source_note"], note);
+}
+
+/// Issue 13 case 6: a corpus where image files exist but none can be read. Before: the run
+/// went ahead with no cells, exit 1, "every cell came from the cache".
+#[test]
+fn a_corpus_with_no_readable_image_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::write(c.join("x.png"), b"not an image").unwrap();
+    std::fs::write(c.join("y.jpg"), b"").unwrap();
+    let out = dir.path().join("run");
+    let output = codecbench()
+        .args(["run", "--quiet", "--no-cache", "--codec", "png", "--corpus"])
+        .arg(&c)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("x.png: not a recognised image"), "{stderr}");
+    assert!(stderr.contains("y.jpg: empty file"), "{stderr}");
+    assert!(
+        stderr.contains("none of the 2 image file(s) found in") && stderr.contains("could be read"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("from the cache"), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("from the cache"), "{stdout}");
+    assert!(!out.exists(), "the run folder it created is removed again");
+}
+
+/// CRC-32 (ISO-HDLC, as PNG uses), bitwise: test files need a handful of chunks.
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+    out
+}
+
+fn png_bytes(img: &Image) -> Vec<u8> {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    common::write_png(img, f.path());
+    std::fs::read(f.path()).unwrap()
+}
+
+/// `png` with an acTL chunk (3 frames) after IHDR: an APNG whose default image is `png`'s.
+fn apng(png: &[u8]) -> Vec<u8> {
+    let ihdr_end = 8 + 8 + 13 + 4;
+    let mut actl = 3u32.to_be_bytes().to_vec();
+    actl.extend_from_slice(&0u32.to_be_bytes());
+    let mut out = png[..ihdr_end].to_vec();
+    out.extend(png_chunk(b"acTL", &actl));
+    out.extend_from_slice(&png[ihdr_end..]);
+    out
+}
+
+/// An animated WebP of two frames (each `frame`'s lossless bitstream), built by hand: RIFF,
+/// VP8X with the animation flag, ANIM, two ANMF chunks.
+fn animated_webp(frame: &Image) -> Vec<u8> {
+    let mut lossless = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut lossless)
+        .encode(
+            frame.as_u8().unwrap(),
+            frame.width,
+            frame.height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+    assert_eq!(&lossless[12..16], b"VP8L");
+    let vp8l = &lossless[12..];
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut out = kind.to_vec();
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    };
+    let mut vp8x = vec![0x02, 0, 0, 0];
+    vp8x.extend(u24(frame.width - 1));
+    vp8x.extend(u24(frame.height - 1));
+    let mut body = b"WEBP".to_vec();
+    body.extend(chunk(b"VP8X", &vp8x));
+    body.extend(chunk(b"ANIM", &[0, 0, 0, 0, 0, 0]));
+    for _ in 0..2 {
+        let mut anmf = [
+            u24(0),
+            u24(0),
+            u24(frame.width - 1),
+            u24(frame.height - 1),
+            u24(100),
+        ]
+        .concat();
+        anmf.push(0b10); // no blending, no disposal
+        anmf.extend_from_slice(vp8l);
+        body.extend(chunk(b"ANMF", &anmf));
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+/// A little-endian, uncompressed gray TIFF of 4x4 samples of `bits` bits and SampleFormat
+/// `format` (3 = IEEE float).
+fn tiff(bits: u16, format: u16) -> Vec<u8> {
+    let data = vec![0u8; 16 * bits as usize / 8];
+    let entries: [(u16, u16, u32); 10] = [
+        (256, 3, 4),
+        (257, 3, 4),
+        (258, 3, bits as u32),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0), // strip offset, filled below
+        (277, 3, 1),
+        (278, 3, 4),
+        (279, 4, data.len() as u32),
+        (339, 3, format as u32),
+    ];
+    let data_at = 8 + 2 + 12 * entries.len() as u32 + 4;
+    let mut out = b"II*\0".to_vec();
+    out.extend_from_slice(&8u32.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, value) in entries {
+        let value = if tag == 273 { data_at } else { value };
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend(data);
+    out
+}
+
+/// Issue 13 case 6, the rest. Before: animated PNG/WebP measured frame 0 without a note; a
+/// gray float TIFF was "corrupt or truncated TIFF: ... color type `Unknown(32)`"; a
+/// 2^31-wide PNG header was "corrupt or truncated PNG: Memory limit exceeded".
+#[test]
+fn animations_float_tiffs_and_huge_headers_say_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    let frame = common::textured_u8(16, 12, 3, 7);
+    let png = png_bytes(&frame);
+    std::fs::write(c.join("anim.png"), apng(&png)).unwrap();
+    std::fs::write(c.join("anim.webp"), animated_webp(&frame)).unwrap();
+    for (bits, name) in [(32, "f32.tif"), (16, "f16.tif"), (64, "f64.tif")] {
+        std::fs::write(c.join(name), tiff(bits, 3)).unwrap();
+    }
+    let mut huge = png.clone();
+    huge[16..20].copy_from_slice(&(1u32 << 31).to_be_bytes());
+    std::fs::write(c.join("huge.png"), huge).unwrap();
+
+    // The frames decode to the frame's pixels, with a note.
+    let (img, note) =
+        codecbench::corpus::decode_source(&std::fs::read(c.join("anim.webp")).unwrap(), u64::MAX)
+            .unwrap();
+    assert_eq!(note, "animated WebP (2 frames): frame 0 measured");
+    assert_eq!(img, frame);
+
+    let (code, stderr, rows) = sweep(&c, &dir.path().join("run"), &["--no-report"]);
+    assert_eq!(code, 1, "{stderr}");
+    for (file, says) in [
+        ("anim.png", "warning: "),
+        (
+            "anim.png",
+            "animated PNG (3 frames): the default image measured",
+        ),
+        ("anim.webp", "animated WebP (2 frames): frame 0 measured"),
+        (
+            "f32.tif",
+            "unsupported (32-bit float samples); convert it to 8- or 16-bit",
+        ),
+        ("f16.tif", "unsupported (16-bit float samples)"),
+        ("f64.tif", "unsupported (64-bit float samples)"),
+        (
+            "huge.png",
+            "2147483648x12 is 25769.8 MP, above the limit of 100.0 MP; raise --max-pixels",
+        ),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{file}:")) && l.contains(says))
+            .unwrap_or_else(|| panic!("no \"{says}\" for {file} in:\n{stderr}"));
+        assert!(!line.contains("corrupt"), "{line}");
+    }
+    let anim: Vec<&CellRecord> = rows
+        .iter()
+        .filter(|r| r.image.starts_with("anim"))
+        .collect();
+    assert_eq!(
+        anim.len(),
+        6,
+        "both animations measured by all three codecs"
+    );
+    assert!(anim
+        .iter()
+        .all(|r| r.is_ok() && r.conversion.starts_with("animated ")));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run/run.json")).unwrap()).unwrap();
+    let notes: Vec<&str> = meta["corpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["source_note"].as_str())
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(meta["skipped"].as_array().unwrap().len(), 4);
+}
+
+/// Issue 13 case 6: files too deep to open. Before: a folder whose path exceeded PATH_MAX was
+/// counted as an "ignored file without an image extension" and its images vanished, exit 0.
+#[cfg(unix)]
+#[test]
+fn over_long_paths_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    common::write_png(&common::textured_u8(8, 8, 3, 1), &c.join("ok.png"));
+    // A path longer than PATH_MAX (4096) cannot be created in one go: make two chains of
+    // about 2200 bytes each, then move the one holding the image to the bottom of the other
+    // (rename does not mind how long the paths inside the moved folder become).
+    let name = "d".repeat(200);
+    let chain = |top: &str| {
+        let mut p = c.join(top);
+        for _ in 0..11 {
+            p.push(&name);
+        }
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let lower = chain("lower");
+    common::write_png(&common::textured_u8(8, 8, 3, 2), &lower.join("deep.png"));
+    let upper = chain(&name);
+    std::fs::rename(c.join("lower"), upper.join("lower")).unwrap();
+    let (found, skipped, ignored) = codecbench::corpus::discover(std::slice::from_ref(&c));
+    assert_eq!(found.len(), 1);
+    assert_eq!(ignored, 0, "the deep folder is not an ignored file");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let s = skipped[0].to_string();
+    assert!(skipped[0].path.as_os_str().len() > 4096, "{s}");
+    assert!(s.contains(&name), "names the folder: {s}");
+    assert!(
+        s.contains("longer than the system can open") && s.contains("shorter path"),
+        "{s}"
+    );
 }

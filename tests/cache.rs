@@ -49,10 +49,16 @@ fn unchanged_rerun_is_served_from_the_cache() {
     let (second, meta2, _) = run(&corpus, &cache, &dir.path().join("b"), SPECS);
     assert_eq!(meta2["cells_cached"], 20);
     assert!(second.iter().all(|r| r.cached));
-    // Same rows, timings included (kept from the run that measured them); only `cached` differs.
+    // Same rows, timings included (kept from the run that measured them); only `cached` and
+    // `timing_source` (measured here, then from this machine's and build's cache) differ.
     for (a, b) in first.iter().zip(&second) {
+        assert_eq!(
+            (a.timing_source.as_str(), b.timing_source.as_str()),
+            ("measured", "cache")
+        );
         let b = CellRecord {
             cached: false,
+            timing_source: a.timing_source.clone(),
             ..b.clone()
         };
         assert_eq!(*a, b);
@@ -213,6 +219,11 @@ fn tampered_entries_are_not_served() {
         h.update(key.as_bytes());
         h.update(b"\n");
         h.update(csv.as_bytes());
+        // Entries record the machine and build that measured them, under the checksum.
+        for field in ["machine", "build"] {
+            h.update(format!("\n{field} ").as_bytes());
+            h.update(e2[field].as_str().unwrap().as_bytes());
+        }
         h.finalize().to_hex().to_string()
     };
     e2["record_csv"] = csv.into();
@@ -282,5 +293,131 @@ fn metric_order_shares_entries_and_stale_temporaries_go() {
     assert!(
         fresh.exists(),
         "a new one may be another run's write in progress"
+    );
+}
+
+/// Issue 13 case 11: the key ignored the build and the machine. Before: after rebuilding
+/// mozjpeg with SIMD every cell came back with the old timings, and nothing in a row said its
+/// times came from elsewhere. Codec builds are in the codec's version (part of the key: the
+/// jpeg codec's says "SIMD" or "no SIMD"); each entry records the machine and codecbench
+/// build that measured it, a hit from another one is marked in `timing_source`, and
+/// `compare` judges no time on such rows.
+#[test]
+fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
+    use codecbench::baseline::{compare, Thresholds, Verdict};
+    use codecbench::cache::{Cache, Lookup};
+
+    let jpeg = common::parse_spec("jpeg:q=80");
+    let version = jpeg[0].codec.version();
+    assert!(
+        version.contains("SIMD"),
+        "the codec build is in the key: {version}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let here = Cache::open(dir.path()).unwrap();
+    let (machine, build) = (
+        codecbench::run_meta::this_machine(),
+        codecbench::run_meta::this_build(),
+    );
+    let text = Cache::key_text("h1", &jpeg[0], "psnr", 1);
+    let key = Cache::hash_key(&text);
+    let rec = CellRecord {
+        image: "x.png".into(),
+        image_hash: "h1".into(),
+        codec: "jpeg".into(),
+        codec_version: version,
+        spec: jpeg[0].spec(),
+        encode_ms: Some(10.0),
+        timing_source: "measured".into(),
+        ..Default::default()
+    };
+    let source = |writer: Cache| {
+        writer.put(&text, &rec, 0.1).unwrap();
+        match here.get(&key) {
+            Lookup::Hit(r, _) => r.timing_source,
+            _ => panic!("expected a hit"),
+        }
+    };
+    let open = || Cache::open(dir.path()).unwrap();
+    assert_eq!(source(open()), "cache");
+    assert_eq!(
+        source(open().with_fingerprint("Other CPU (64 cores, linux x86_64)", &build)),
+        "cache-other-machine"
+    );
+    assert_eq!(
+        source(open().with_fingerprint(&machine, "codecbench 0.0.1 (debug)")),
+        "cache-other-build"
+    );
+    // The machine is covered by the checksum: editing it to pass as local is caught.
+    open()
+        .with_fingerprint("Other CPU (64 cores, linux x86_64)", &build)
+        .put(&text, &rec, 0.1)
+        .unwrap();
+    let path = entries(dir.path()).pop().unwrap();
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("Other CPU (64 cores, linux x86_64)", &machine);
+    std::fs::write(&path, edited).unwrap();
+    assert!(matches!(here.get(&key), Lookup::Corrupt(m) if m.contains("checksum")));
+
+    // compare: NEW twice as slow. Measured here, that is a regression; served from another
+    // machine's cache, the time is not judged.
+    let base: Vec<CellRecord> = (0..4)
+        .map(|i| CellRecord {
+            image: format!("{i}.png"),
+            image_hash: format!("h{i}"),
+            codec: "jpeg".into(),
+            curve: "jpeg".into(),
+            spec: format!("jpeg:q={}", 20 + 20 * i),
+            setting_key: "q".into(),
+            setting: Some(20.0 + 20.0 * i as f64),
+            bytes: Some(1000 + 500 * i as u64),
+            bpp: Some(1.0 + i as f64),
+            psnr: Some(30.0 + i as f64),
+            encode_ms: Some(10.0),
+            decode_ms: Some(5.0),
+            encode_cpu_ms: Some(10.0),
+            decode_cpu_ms: Some(5.0),
+            timing_source: "measured".into(),
+            ..Default::default()
+        })
+        .collect();
+    let slow: Vec<CellRecord> = base
+        .iter()
+        .map(|r| CellRecord {
+            encode_ms: Some(20.0),
+            encode_cpu_ms: Some(20.0),
+            ..r.clone()
+        })
+        .collect();
+    let th = Thresholds {
+        max_slowdown: Some(10.0),
+        ..Thresholds::default()
+    };
+    let c = compare(&base, &slow, &th);
+    assert_eq!(c.curves[0].verdict, Verdict::Regressed, "{c:?}");
+    for other in ["cache-other-machine", "cache-other-build", "cache-unknown"] {
+        let elsewhere: Vec<CellRecord> = slow
+            .iter()
+            .map(|r| CellRecord {
+                timing_source: other.into(),
+                cached: true,
+                ..r.clone()
+            })
+            .collect();
+        let c = compare(&base, &elsewhere, &th);
+        assert_eq!(c.curves[0].verdict, Verdict::Unchanged, "{other}: {c:?}");
+        assert_eq!(c.curves[0].encode_time, None, "{other}");
+    }
+    let same_machine: Vec<CellRecord> = slow
+        .iter()
+        .map(|r| CellRecord {
+            timing_source: "cache".into(),
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(
+        compare(&base, &same_machine, &th).curves[0].verdict,
+        Verdict::Regressed
     );
 }
