@@ -11,8 +11,9 @@
 //! The kernels run in f32 (separable Gaussian over strips of columns, 8 lanes at a time; AVX2
 //! and FMA chosen at run time), 3x the old f64 kernels, arranged so that f32 still holds 1e-6:
 //! - samples are centred on the channel's rounded mean, so the filtered squares are small;
-//! - the map is written as `1 - SSIM = a + b - ab` with `a = (mu_x - mu_y)^2 / (mu_x^2 + mu_y^2
-//!   + C1)` and `b = var(x - y) / (var_x + var_y + C2)` (the same formula as scikit-image's,
+//! - the map is written as `1 - SSIM = a + b - ab` with
+//!   `a = (mu_x - mu_y)^2 / (mu_x^2 + mu_y^2 + C1)` and `b = var(x - y) / (var_x + var_y + C2)`
+//!   (the same formula as scikit-image's,
 //!   rearranged: `2 cov = var_x + var_y - var(x - y)`), where `mu_x - mu_y` and `var(x - y)` are
 //!   filtered from the exact differences `x - y`: the small terms that decide SSIM near 1 never
 //!   come from a difference of two large, nearly equal numbers, and the f32 error in the large
