@@ -8,6 +8,13 @@
 //! from one full-scale pass, as a sweep selecting both computes them. `butteraugli` gives both
 //! norms from one comparison.
 //!
+//! Before criterion runs, a table gives each metric's throughput per second of this thread's
+//! CPU time (robust to a shared machine, where criterion's wall-clock figures are not) and its
+//! working memory in heap bytes per pixel (the counting allocator's peak for this thread):
+//! `prepare` builds the reference from the original, `first score` is the first comparison
+//! (which may finish the reference: MS-SSIM's coarser scales), `score` any later one (what
+//! every other cell pays). `METRICS_TABLE_ONLY=1` stops after the table.
+//!
 //! Run: `cargo bench --bench metrics` (add `-- ssimulacra2` to run one group). The metrics are
 //! single-threaded; keep the machine otherwise idle for stable numbers.
 
@@ -15,6 +22,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use codecbench::alloc::{thread_cpu, Counting, HeapScope};
 
 use codecbench::codec::Registry;
 use codecbench::corpus::decode_bytes;
@@ -59,8 +68,78 @@ fn crate_rgb(img: &Image) -> ssimulacra2::Rgb {
     .expect("valid image")
 }
 
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Prints MP per CPU-second and heap B/px of `prepare` and `score` for one metric: `score` is
+/// repeated for at least 2 s of CPU time.
+fn row<R, T>(name: &str, pixels: usize, prepare: impl Fn() -> R, score: impl Fn(&R) -> T) {
+    let scope = HeapScope::start();
+    let reference = prepare();
+    let prepare_peak = scope.peak().unwrap_or(0);
+    // The first score may finish the reference (MS-SSIM's coarser scales): counted apart.
+    let scope = HeapScope::start();
+    black_box(score(&reference));
+    let first_peak = scope.peak().unwrap_or(0);
+    let scope = HeapScope::start();
+    black_box(score(&reference));
+    let score_peak = scope.peak().unwrap_or(0);
+    let (start, mut n) = (thread_cpu(), 0u32);
+    while (thread_cpu() - start).as_secs_f64() < 2.0 {
+        black_box(score(&reference));
+        n += 1;
+    }
+    let cpu = (thread_cpu() - start).as_secs_f64() / n as f64;
+    println!(
+        "{name:<18} {:>7.1} MP/s CPU {:>7.1} B/px prepare {:>7.1} B/px first score {:>7.1} B/px score",
+        pixels as f64 / cpu / 1e6,
+        prepare_peak as f64 / pixels as f64,
+        first_peak as f64 / pixels as f64,
+        score_peak as f64 / pixels as f64,
+    );
+}
+
+/// The CPU-time and memory table (see the module comment).
+fn table(original: &Image, decoded: &Image) {
+    let n = original.pixel_count();
+    let layout = original.layout();
+    let prep = Prep::plan(layout, layout).expect("same layout");
+    println!("one core, {}x{} {layout}:", original.width, original.height);
+    row("psnr", n, || (), |_| distortion(original, decoded, &prep));
+    row("psnr_y", n, || (), |_| psnr_y(original, decoded).unwrap());
+    let ssim = || SsimReference::new(original);
+    row("ssim", n, ssim, |r| r.ssim(decoded).unwrap());
+    row("ms_ssim", n, ssim, |r| r.ms_ssim(decoded).unwrap());
+    row("ssim_and_ms_ssim", n, ssim, |r| {
+        r.ssim_and_ms_ssim(decoded, true).unwrap()
+    });
+    row(
+        "ssimulacra2",
+        n,
+        || Ssimulacra2Reference::new(original),
+        |r| r.score(decoded).unwrap(),
+    );
+    let (a, b) = (crate_rgb(original), crate_rgb(decoded));
+    row(
+        "ssimulacra2_crate",
+        n,
+        || (),
+        |_| ssimulacra2::compute_frame_ssimulacra2(a.clone(), b.clone()).unwrap(),
+    );
+    row(
+        "butteraugli",
+        n,
+        || ButteraugliOriginal::new(original),
+        |r| r.score(decoded).unwrap(),
+    );
+}
+
 fn metrics(c: &mut Criterion) {
     let (original, decoded) = pair();
+    table(&original, &decoded);
+    if std::env::var_os("METRICS_TABLE_ONLY").is_some() {
+        return;
+    }
     let layout = original.layout();
     let prep = Prep::plan(layout, layout).expect("same layout");
     let ssim = SsimReference::new(&original);

@@ -81,8 +81,9 @@ impl Worst {
 
 #[test]
 fn ssim_matches_scikit_image_on_every_reference_row() {
-    // 1e-6 absolute: the promised agreement. Both sides compute the same sums in f64 (only
-    // the summation order differs), so the measured error is far below it.
+    // 1e-6 absolute: the promised agreement. Our kernels run in f32 (centred samples, the
+    // loss 1 - SSIM built from exact differences, f64 means: src/metrics/ssim.rs); the worst
+    // error measured on these rows is 3.8e-7 (the f64 kernels before them: ~1e-12).
     const TOL: f64 = 1e-6;
     let mut refs: HashMap<String, SsimReference> = HashMap::new();
     let (mut joint, mut per_channel, mut undefined) = (0, 0, 0);
@@ -214,8 +215,9 @@ fn widen(img: &Image, pattern: bool) -> Image {
 
 #[test]
 fn ms_ssim_matches_pytorch_msssim() {
-    // Against `ms_ssim_f64_window` (pytorch_msssim given the same Gaussian in f64): 1e-9, as
-    // both sides run the same float64 arithmetic in a different summation order. Against the
+    // Against `ms_ssim_f64_window` (pytorch_msssim given the same Gaussian in f64): 1e-6, the
+    // agreement promised for SSIM; our kernels run in f32 (src/metrics/ssim.rs), worst error
+    // measured 1.1e-7 (the f64 kernels before them held 1e-9). Against the
     // tool's default call, whose window is built in float32 (weights sum to 1 only to ~6e-8,
     // which biases every variance by ~1e-7 * mu^2): 5e-6, twice the largest difference between
     // the two columns (2.5e-6, measured by the script's output).
@@ -246,7 +248,7 @@ fn ms_ssim_matches_pytorch_msssim() {
         let got = reference
             .ms_ssim(&dist)
             .unwrap_or_else(|e| panic!("{what}: {e}"));
-        worst_exact.check(&what, got, f(&row, "ms_ssim_f64_window").unwrap(), 1e-9);
+        worst_exact.check(&what, got, f(&row, "ms_ssim_f64_window").unwrap(), 1e-6);
         worst_default.check(&what, got, f(&row, "ms_ssim").unwrap(), 5e-6);
         checked += 1;
     }

@@ -6,8 +6,29 @@
 //! covariance. scikit-image filters the whole image and then crops a 5-pixel border from the SSIM
 //! map; the cropped map only ever reads pixels inside the image, so computing the "valid" region
 //! directly gives the same numbers without caring about edge modes. Mean over the map, then
-//! mean over channels. Everything runs in f64: variances are differences of large, nearly equal
-//! numbers (E[x^2] - mu^2 is up to 4e9 for 16-bit data), and f32 could not hold 1e-6.
+//! mean over channels.
+//!
+//! The kernels run in f32 (separable Gaussian over strips of columns, 8 lanes at a time; AVX2
+//! and FMA chosen at run time), 3x the old f64 kernels, arranged so that f32 still holds 1e-6:
+//! - samples are centred on the channel's rounded mean, so the filtered squares are small;
+//! - the map is written as `1 - SSIM = a + b - ab` with
+//!   `a = (mu_x - mu_y)^2 / (mu_x^2 + mu_y^2 + C1)` and `b = var(x - y) / (var_x + var_y + C2)`
+//!   (the same formula as scikit-image's,
+//!   rearranged: `2 cov = var_x + var_y - var(x - y)`), where `mu_x - mu_y` and `var(x - y)` are
+//!   filtered from the exact differences `x - y`: the small terms that decide SSIM near 1 never
+//!   come from a difference of two large, nearly equal numbers, and the f32 error in the large
+//!   denominators scales with the (small) loss rather than with the sample values;
+//! - each row of the map is summed in f64 (8 lanes), then the rows, then divided.
+//!
+//! Every step is an IEEE f32 add, multiply or fused multiply-add in a fixed order: the AVX2+FMA
+//! path (chosen at run time) and the portable one (`f32::mul_add`, exact in software where the
+//! CPU has no FMA) give the same bits. Measured against the old f64 kernel (kept
+//! as the test oracle `tests/common/ssim_f64.rs`): see `tests/metrics_ssim.rs`.
+//!
+//! Memory: the reference keeps a copy of the original's samples (and, once MS-SSIM is asked
+//! for, its four coarser scales as f32, a third of a plane per channel); a comparison needs
+//! only rows (11 rows x 4 filtered quantities x width), plus the distorted image's coarser
+//! scales for MS-SSIM.
 //!
 //! MS-SSIM follows pytorch_msssim 1.0.0 `ms_ssim` (see [`SsimReference::ms_ssim`]).
 
@@ -22,6 +43,8 @@ const RADIUS: usize = 5;
 const WIN: usize = 2 * RADIUS + 1;
 /// Wang, Simoncelli, Bovik 2003 weights for scales 1 (finest) to 5.
 const MS_WEIGHTS: [f64; 5] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+/// Filtered quantities per sample: x, x - y, (x - y)^2, x^2 + y^2 (x, y centred).
+const Q: usize = 4;
 
 /// Normalised 11-tap Gaussian, sigma 1.5, computed in f64 like scipy's `_gaussian_kernel1d`.
 fn window() -> [f64; WIN] {
@@ -34,6 +57,12 @@ fn window() -> [f64; WIN] {
     w.map(|v| v / sum)
 }
 
+/// The window's taps 0..=5 (outermost to centre) in f32; the window is symmetric.
+fn half_window() -> [f32; RADIUS + 1] {
+    let w = window();
+    std::array::from_fn(|k| w[k] as f32)
+}
+
 /// Mean SSIM over channels, and SSIM of each channel (index = channel of the image).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SsimScore {
@@ -41,151 +70,251 @@ pub struct SsimScore {
     pub channels: Vec<f64>,
 }
 
-/// One scale of the original: its channel planes and their windowed statistics over the
-/// valid region ((w-10) x (h-10)), which SSIM needs again for every distorted image.
-struct Level {
-    width: usize,
-    height: usize,
-    planes: Vec<Vec<f64>>,
-    mu: Vec<Vec<f64>>,
-    sq: Vec<Vec<f64>>,
+/// Where a channel's rows come from: a plane of integer samples (split from an image by
+/// [`Planar`]), or an f32 plane (a coarser MS-SSIM scale).
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    F32(&'a [f32]),
 }
 
-impl Level {
-    fn new(width: usize, height: usize, planes: Vec<Vec<f64>>) -> Level {
-        let (ow, oh) = (width - 2 * RADIUS, height - 2 * RADIUS);
-        let mut rows = Rows::new(width);
-        let (mut mu, mut sq) = (Vec::new(), Vec::new());
-        for p in &planes {
-            let (mut m, mut q) = (Vec::with_capacity(ow * oh), Vec::with_capacity(ow * oh));
-            for oy in 0..oh {
-                rows.window(p, p, width, oy);
-                m.extend_from_slice(&rows.out[0]);
-                q.extend_from_slice(&rows.out[1]);
-            }
-            mu.push(m);
-            sq.push(q);
-        }
-        Level {
-            width,
-            height,
-            planes,
-            mu,
-            sq,
+impl Src<'_> {
+    /// Columns `x0..x0 + out.len()` of row `r` (of a plane `w` wide) minus `off`, as f32.
+    #[inline(always)]
+    fn row(&self, r: usize, w: usize, x0: usize, off: f32, out: &mut [f32]) {
+        let at = r * w + x0..r * w + x0 + out.len();
+        match *self {
+            Src::U8(p) => convert(&p[at], off, out),
+            Src::U16(p) => convert(&p[at], off, out),
+            Src::F32(p) => convert(&p[at], off, out),
         }
     }
 
-    /// Mean SSIM and mean contrast-structure term of each channel against `other` (planes of
-    /// the same size), with constants for `data_range`. Works row by row so the distorted
-    /// image's statistics never need whole planes.
-    fn compare(&self, other: &[Vec<f64>], data_range: f64) -> Vec<(f64, f64)> {
-        let c1 = (K1 * data_range).powi(2);
-        let c2 = (K2 * data_range).powi(2);
-        let (ow, oh) = (self.width - 2 * RADIUS, self.height - 2 * RADIUS);
-        let mut rows = Rows::new(self.width);
-        let mut result = Vec::with_capacity(self.planes.len());
-        for (c, y) in other.iter().enumerate() {
-            let (mut ssim, mut cs) = (0.0, 0.0);
-            for oy in 0..oh {
-                rows.window(&self.planes[c], y, self.width, oy);
-                let mu_x = &self.mu[c][oy * ow..(oy + 1) * ow];
-                let sq_x = &self.sq[c][oy * ow..(oy + 1) * ow];
-                let [mu_y, sq_y, xy] = &rows.out;
-                let (mu_y, sq_y, xy) = (&mu_y[..ow], &sq_y[..ow], &xy[..ow]);
-                for i in 0..ow {
-                    let (ux, uy) = (mu_x[i], mu_y[i]);
-                    let (vx, vy, vxy) = (sq_x[i] - ux * ux, sq_y[i] - uy * uy, xy[i] - ux * uy);
-                    let contrast = (2.0 * vxy + c2) / (vx + vy + c2);
-                    ssim += (2.0 * ux * uy + c1) / (ux * ux + uy * uy + c1) * contrast;
-                    cs += contrast;
+    /// The channel's mean, rounded to an integer: the centre of the f32 sums.
+    fn centre(&self, w: usize, h: usize) -> f32 {
+        let mut row = vec![0.0f32; w];
+        let mut sum = 0.0f64;
+        for r in 0..h {
+            self.row(r, w, 0, 0.0, &mut row);
+            sum += sum64(&row);
+        }
+        (sum / (w * h).max(1) as f64).round() as f32
+    }
+}
+
+/// `src - off` as f32.
+#[inline(always)]
+fn convert<T: Copy + Into<f32>>(src: &[T], off: f32, out: &mut [f32]) {
+    for (o, &s) in out.iter_mut().zip(src) {
+        *o = s.into() - off;
+    }
+}
+
+/// An image's channels as separate planes of its own sample type (1 or 2 bytes a sample), so
+/// the kernels read rows with unit stride.
+enum Planar {
+    U8(Vec<Vec<u8>>),
+    U16(Vec<Vec<u16>>),
+}
+
+impl Planar {
+    fn new(img: &Image) -> Planar {
+        fn split<T: Copy + Default>(v: &[T], ch: usize) -> Vec<Vec<T>> {
+            let n = v.len() / ch.max(1);
+            let mut out = vec![vec![T::default(); n]; ch];
+            for (c, plane) in out.iter_mut().enumerate() {
+                for (i, s) in plane.iter_mut().enumerate() {
+                    *s = v[i * ch + c];
                 }
             }
-            let n = (ow * oh) as f64;
-            result.push((ssim / n, cs / n));
+            out
         }
-        result
-    }
-}
-
-/// Scratch rows for the separable Gaussian over the valid region: `window` leaves row `oy` of
-/// E[y], E[y^2] and E[xy] in `out` (each w-10 long). A vertical pass sums 11 input rows into
-/// `v`, then a horizontal pass, both plain loops over whole rows that the compiler vectorises
-/// (and that stay tolerable in unoptimised test builds).
-struct Rows {
-    win: [f64; WIN],
-    v: [Vec<f64>; 3],
-    out: [Vec<f64>; 3],
-}
-
-impl Rows {
-    fn new(w: usize) -> Rows {
-        let ow = w - 2 * RADIUS;
-        Rows {
-            win: window(),
-            v: [vec![0.0; w], vec![0.0; w], vec![0.0; w]],
-            out: [vec![0.0; ow], vec![0.0; ow], vec![0.0; ow]],
+        let ch = img.channels as usize;
+        match &img.samples {
+            Samples::U8(v) => Planar::U8(split(v, ch)),
+            Samples::U16(v) => Planar::U16(split(v, ch)),
         }
     }
 
-    fn window(&mut self, x: &[f64], y: &[f64], w: usize, oy: usize) {
-        let ow = w - 2 * RADIUS;
-        let [vm, vyy, vxy] = &mut self.v;
-        let (vm, vyy, vxy) = (&mut vm[..w], &mut vyy[..w], &mut vxy[..w]);
-        vm.fill(0.0);
-        vyy.fill(0.0);
-        vxy.fill(0.0);
-        for k in 0..WIN {
-            let wk = self.win[k];
-            let yr = &y[(oy + k) * w..(oy + k + 1) * w];
-            let xr = &x[(oy + k) * w..(oy + k + 1) * w];
-            for i in 0..w {
-                let t = wk * yr[i];
-                vm[i] += t;
-                vyy[i] += t * yr[i];
-                vxy[i] += t * xr[i];
-            }
+    fn srcs(&self) -> Vec<Src<'_>> {
+        match self {
+            Planar::U8(p) => p.iter().map(|p| Src::U8(p)).collect(),
+            Planar::U16(p) => p.iter().map(|p| Src::U16(p)).collect(),
         }
-        for (dst, src) in self.out.iter_mut().zip(&self.v) {
-            let dst = &mut dst[..ow];
-            dst.fill(0.0);
-            for k in 0..WIN {
-                let (wk, src) = (self.win[k], &src[k..k + ow]);
-                for i in 0..ow {
-                    dst[i] += wk * src[i];
+    }
+}
+
+/// Sum of `v` in f64, 8 lanes (a fixed order, so every build gives the same bits).
+#[inline(always)]
+fn sum64(v: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x as f64;
+        }
+    }
+    acc.iter().sum::<f64>() + rest.iter().map(|&x| x as f64).sum::<f64>()
+}
+
+/// `out[i] = sum_k wt[k] * rows[k][i]` for the symmetric 11-tap window, outermost pair first.
+#[inline(always)]
+fn taps(rows: [&[f32]; WIN], wt: &[f32; RADIUS + 1], out: &mut [f32]) {
+    let n = out.len();
+    let r: [&[f32]; WIN] = rows.map(|r| &r[..n]);
+    for i in 0..n {
+        let mut acc = wt[0] * (r[0][i] + r[10][i]);
+        acc = wt[1].mul_add(r[1][i] + r[9][i], acc);
+        acc = wt[2].mul_add(r[2][i] + r[8][i], acc);
+        acc = wt[3].mul_add(r[3][i] + r[7][i], acc);
+        acc = wt[4].mul_add(r[4][i] + r[6][i], acc);
+        out[i] = wt[5].mul_add(r[5][i], acc);
+    }
+}
+
+/// Input columns per strip: the 11 rows of 4 quantities of a strip (44 x 266 f32, 47 KiB)
+/// stay in the L1/L2 caches while the vertical pass reads each of them 11 times (138 was
+/// slower: 49 against 67 MP/s of CPU time on astronaut; 522 no faster).
+const STRIP: usize = 266;
+
+/// Sums over the valid region of one channel pair: (sum of 1 - SSIM, sum of 1 - CS), with
+/// `x` and `y` centred on `off`. See the module comment for the arithmetic. Works in vertical
+/// strips of [`STRIP`] input columns (overlapping by 10).
+#[inline(always)]
+fn channel_sums_impl(x: Src, y: Src, w: usize, h: usize, off: f32, c: (f32, f32)) -> (f64, f64) {
+    let (c1, c2) = c;
+    let wt = half_window();
+    let sw = STRIP.min(w);
+    // ring[(q * WIN + slot) * sw..]: quantity q of input row (slot mod 11).
+    let mut ring = vec![0.0f32; Q * WIN * sw];
+    let mut yr = vec![0.0f32; sw];
+    let mut v = vec![0.0f32; Q * sw];
+    let mut hq = vec![0.0f32; Q * sw];
+    let (mut loss, mut bs) = (vec![0.0f32; sw], vec![0.0f32; sw]);
+    let (mut sum_loss, mut sum_b) = (0.0f64, 0.0f64);
+    let mut x0 = 0;
+    while x0 + 2 * RADIUS < w {
+        // Input columns x0..x0 + n, output columns x0..x0 + n - 10.
+        let n = sw.min(w - x0);
+        let on = n - 2 * RADIUS;
+        for r in 0..h {
+            let slot = r % WIN;
+            {
+                let at = |q: usize| (q * WIN + slot) * sw;
+                let (head, tail) = ring.split_at_mut(at(1));
+                let xr = &mut head[at(0)..at(0) + n];
+                x.row(r, w, x0, off, xr);
+                let yr = &mut yr[..n];
+                y.row(r, w, x0, off, yr);
+                let (d, tail) = tail.split_at_mut(at(2) - at(1));
+                let (dd, tail) = tail.split_at_mut(at(3) - at(2));
+                let (d, dd, s) = (&mut d[..n], &mut dd[..n], &mut tail[..n]);
+                for i in 0..n {
+                    let (a, b) = (xr[i], yr[i]);
+                    let e = a - b;
+                    d[i] = e;
+                    dd[i] = e * e;
+                    s[i] = a * a + b * b;
                 }
             }
+            if r + 1 < WIN {
+                continue;
+            }
+            let top = r + 1 - WIN;
+            for (q, vq) in v.chunks_exact_mut(sw).enumerate() {
+                let rows: [&[f32]; WIN] = std::array::from_fn(|k| {
+                    let s = (top + k) % WIN;
+                    &ring[(q * WIN + s) * sw..][..n]
+                });
+                taps(rows, &wt, &mut vq[..n]);
+            }
+            for (vq, hq) in v.chunks_exact(sw).zip(hq.chunks_exact_mut(sw)) {
+                let rows: [&[f32]; WIN] = std::array::from_fn(|k| &vq[k..k + on]);
+                taps(rows, &wt, &mut hq[..on]);
+            }
+            let (ex, rest) = hq.split_at(sw);
+            let (ed, rest) = rest.split_at(sw);
+            let (edd, es) = rest.split_at(sw);
+            let (ex, ed, edd, es) = (&ex[..on], &ed[..on], &edd[..on], &es[..on]);
+            let (loss, bs) = (&mut loss[..on], &mut bs[..on]);
+            for i in 0..on {
+                let (ex, ed, edd, es) = (ex[i], ed[i], edd[i], es[i]);
+                let mux = ex + off;
+                let muy = mux - ed;
+                let a = ed * ed / (mux * mux + muy * muy + c1);
+                let ey = ex - ed;
+                let b = (edd - ed * ed) / (es - ex * ex - ey * ey + c2);
+                loss[i] = a + b - a * b;
+                bs[i] = b;
+            }
+            sum_loss += sum64(loss);
+            sum_b += sum64(bs);
         }
+        x0 += on;
     }
+    (sum_loss, sum_b)
 }
 
-/// Channel planes of an image as f64 sample values (not normalised).
-fn planes(img: &Image) -> Vec<Vec<f64>> {
-    fn split<T: Copy + Into<f64>>(v: &[T], c: usize) -> Vec<Vec<f64>> {
-        let n = v.len() / c;
-        let mut out = vec![vec![0.0; n]; c];
-        for (ch, plane) in out.iter_mut().enumerate() {
-            for i in 0..n {
-                plane[i] = v[i * c + ch].into();
-            }
-        }
-        out
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn channel_sums_avx2(
+    x: Src,
+    y: Src,
+    w: usize,
+    h: usize,
+    off: f32,
+    c: (f32, f32),
+) -> (f64, f64) {
+    channel_sums_impl(x, y, w, h, off, c)
+}
+
+/// [`channel_sums_impl`] with AVX2 and FMA when the CPU has them (same bits either way).
+fn channel_sums(x: Src, y: Src, w: usize, h: usize, off: f32, c: (f32, f32)) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { channel_sums_avx2(x, y, w, h, off, c) };
     }
-    match &img.samples {
-        Samples::U8(v) => split(v, img.channels as usize),
-        Samples::U16(v) => split(v, img.channels as usize),
-    }
+    channel_sums_impl(x, y, w, h, off, c)
+}
+
+/// Mean SSIM and mean contrast-structure term of each channel of `y` against `x` (same size
+/// `w` x `h`, at least 11x11), centred on `offs`, with constants for `data_range`.
+fn compare(
+    x: &[Src],
+    y: &[Src],
+    w: usize,
+    h: usize,
+    offs: &[f32],
+    data_range: f64,
+) -> Vec<(f64, f64)> {
+    let c1 = (K1 * data_range).powi(2) as f32;
+    let c2 = (K2 * data_range).powi(2) as f32;
+    let n = ((w - 2 * RADIUS) * (h - 2 * RADIUS)) as f64;
+    x.iter()
+        .zip(y)
+        .zip(offs)
+        .map(|((&x, &y), &off)| {
+            let (loss, b) = channel_sums(x, y, w, h, off, (c1, c2));
+            (1.0 - loss / n, 1.0 - b / n)
+        })
+        .collect()
 }
 
 /// pytorch_msssim's downsampling: `avg_pool2d(kernel_size=2, padding=[h%2, w%2])` with
 /// torch's default `count_include_pad=True`, so an odd side gets one zero row/column on both
-/// ends and every output is the 2x2 sum divided by 4 (border outputs are darkened).
-fn downsample(p: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
+/// ends and every output is the 2x2 sum divided by 4 (border outputs are darkened). Exact in
+/// f32 for 8-bit samples at every scale (at most 8 + 2 x 4 significant bits).
+fn downsample(src: Src, w: usize, h: usize) -> (Vec<f32>, usize, usize) {
     let (pw, ph) = (w % 2, h % 2);
     let (ow, oh) = ((w + 2 * pw - 2) / 2 + 1, (h + 2 * ph - 2) / 2 + 1);
-    let mut out = vec![0.0; ow * oh];
+    let mut out = vec![0.0f32; ow * oh];
+    let mut row = vec![0.0f32; w];
     for oy in 0..oh {
         for iy in (2 * oy).saturating_sub(ph)..(2 * oy + 2 - ph).min(h) {
-            let row = &p[iy * w..][..w];
+            src.row(iy, w, 0, 0.0, &mut row);
             for (ox, o) in out[oy * ow..][..ow].iter_mut().enumerate() {
                 let x0 = 2 * ox;
                 let a = if x0 >= pw { row[x0 - pw] } else { 0.0 };
@@ -202,32 +331,64 @@ fn downsample(p: &[f64], w: usize, h: usize) -> (Vec<f64>, usize, usize) {
     (out, ow, oh)
 }
 
-/// The four coarser MS-SSIM scales of the original, each downsampled from the one before.
-fn pyramid(first: &Level) -> Vec<Level> {
+/// One coarser MS-SSIM scale: its channel planes and the centre of each.
+struct Level {
+    width: usize,
+    height: usize,
+    planes: Vec<Vec<f32>>,
+    offs: Vec<f32>,
+}
+
+impl Level {
+    fn srcs(&self) -> Vec<Src<'_>> {
+        self.planes.iter().map(|p| Src::F32(p)).collect()
+    }
+}
+
+/// The next scale down of `planes` (each `w` x `h`).
+fn halve(planes: &[Src], w: usize, h: usize) -> (Vec<Vec<f32>>, usize, usize) {
+    let mut size = (0, 0);
+    let out = planes
+        .iter()
+        .map(|&p| {
+            let (d, ow, oh) = downsample(p, w, h);
+            size = (ow, oh);
+            d
+        })
+        .collect();
+    (out, size.0, size.1)
+}
+
+/// The four coarser MS-SSIM scales of `img`, each downsampled from the one before.
+fn pyramid(img: &Planar, w: usize, h: usize) -> Vec<Level> {
     let mut levels: Vec<Level> = Vec::new();
+    let (mut w, mut h) = (w, h);
     for _ in 1..MS_WEIGHTS.len() {
-        let prev = levels.last().unwrap_or(first);
-        let next: Vec<_> = prev
-            .planes
-            .iter()
-            .map(|p| downsample(p, prev.width, prev.height))
-            .collect();
-        let (w, h) = (next[0].1, next[0].2);
-        let level = Level::new(w, h, next.into_iter().map(|(p, _, _)| p).collect());
-        levels.push(level);
+        let (planes, ow, oh) = match levels.last() {
+            None => halve(&img.srcs(), w, h),
+            Some(prev) => halve(&prev.srcs(), w, h),
+        };
+        (w, h) = (ow, oh);
+        let offs = planes.iter().map(|p| Src::F32(p).centre(w, h)).collect();
+        levels.push(Level {
+            width: w,
+            height: h,
+            planes,
+            offs,
+        });
     }
     levels
 }
 
-/// Everything SSIM/MS-SSIM need from the original, computed once and reused for many
-/// distorted images: the channel planes and windowed means and second moments at full scale
-/// (eagerly), and the four coarser MS-SSIM scales (on first use of [`SsimReference::ms_ssim`]).
+/// Everything SSIM/MS-SSIM need from the original, kept once and reused for many distorted
+/// images: a copy of its samples and the centre of each channel (eagerly), and the four
+/// coarser MS-SSIM scales (on first use of [`SsimReference::ms_ssim`]).
 pub struct SsimReference {
     width: u32,
     height: u32,
     layout: Layout,
     /// `None` when the image is smaller than the window.
-    full: Option<Level>,
+    full: Option<(Planar, Vec<f32>)>,
     coarse: OnceLock<Vec<Level>>,
 }
 
@@ -238,7 +399,11 @@ impl SsimReference {
             width: original.width,
             height: original.height,
             layout: original.layout(),
-            full: (w >= WIN && h >= WIN).then(|| Level::new(w, h, planes(original))),
+            full: (w >= WIN && h >= WIN).then(|| {
+                let planes = Planar::new(original);
+                let offs = planes.srcs().iter().map(|s| s.centre(w, h)).collect();
+                (planes, offs)
+            }),
             coarse: OnceLock::new(),
         }
     }
@@ -249,7 +414,7 @@ impl SsimReference {
         self.check(distorted).map(|_| ())
     }
 
-    fn check(&self, distorted: &Image) -> Result<&Level, String> {
+    fn check(&self, distorted: &Image) -> Result<&(Planar, Vec<f32>), String> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         self.full.as_ref().ok_or_else(|| {
             format!(
@@ -257,6 +422,19 @@ impl SsimReference {
                 self.width, self.height
             )
         })
+    }
+
+    /// (SSIM, CS) of each channel at full scale, and the distorted image's planes.
+    fn first(
+        &self,
+        distorted: &Image,
+        data_range: f64,
+    ) -> Result<(Vec<(f64, f64)>, Planar), String> {
+        let (original, offs) = self.check(distorted)?;
+        let (w, h) = (self.width as usize, self.height as usize);
+        let dist = Planar::new(distorted);
+        let scores = compare(&original.srcs(), &dist.srcs(), w, h, offs, data_range);
+        Ok((scores, dist))
     }
 
     /// Mean SSIM over channels, and per-channel SSIM (index = channel of the image).
@@ -268,9 +446,9 @@ impl SsimReference {
     /// [`Self::ssim`] with an explicit `data_range` instead of 2^depth-1 (scikit-image's
     /// `data_range` argument; e.g. max-min of a 16-bit medical image).
     pub fn ssim_with_range(&self, distorted: &Image, data_range: f64) -> Result<SsimScore, String> {
-        let level = self.check(distorted)?;
-        let channels: Vec<f64> = level
-            .compare(&planes(distorted), data_range)
+        let channels: Vec<f64> = self
+            .first(distorted, data_range)?
+            .0
             .into_iter()
             .map(|(ssim, _)| ssim)
             .collect();
@@ -287,11 +465,10 @@ impl SsimReference {
     /// zero padding of odd sides (see `downsample`). Both sides must exceed 160 pixels, as in
     /// pytorch_msssim (the 5th scale must still hold the window).
     pub fn ms_ssim(&self, distorted: &Image) -> Result<f64, String> {
-        let full = self.check(distorted)?;
+        self.check(distorted)?;
         self.check_ms()?;
-        let dist = planes(distorted);
-        let first = full.compare(&dist, self.layout.peak() as f64);
-        self.ms_from_first(full, dist, &first)
+        let (first, dist) = self.first(distorted, self.layout.peak() as f64)?;
+        self.ms_from_first(&dist, &first)
     }
 
     /// SSIM and, when `with_ms` is set, MS-SSIM from one full-scale pass: MS-SSIM's first
@@ -302,14 +479,12 @@ impl SsimReference {
         distorted: &Image,
         with_ms: bool,
     ) -> Result<(SsimScore, Option<Result<f64, String>>), String> {
-        let full = self.check(distorted)?;
-        let dist = planes(distorted);
-        let first = full.compare(&dist, self.layout.peak() as f64);
+        let (first, dist) = self.first(distorted, self.layout.peak() as f64)?;
         let channels: Vec<f64> = first.iter().map(|(ssim, _)| *ssim).collect();
         let mean = channels.iter().sum::<f64>() / channels.len() as f64;
         let ms = with_ms.then(|| {
             self.check_ms()?;
-            self.ms_from_first(full, dist, &first)
+            self.ms_from_first(&dist, &first)
         });
         Ok((SsimScore { mean, channels }, ms))
     }
@@ -325,25 +500,30 @@ impl SsimReference {
         Ok(())
     }
 
-    /// MS-SSIM given the distorted planes and the full-scale (SSIM, CS) of each channel.
-    fn ms_from_first(
-        &self,
-        full: &Level,
-        mut dist: Vec<Vec<f64>>,
-        first: &[(f64, f64)],
-    ) -> Result<f64, String> {
+    /// MS-SSIM given the distorted image's planes and the full-scale (SSIM, CS) of each channel.
+    fn ms_from_first(&self, distorted: &Planar, first: &[(f64, f64)]) -> Result<f64, String> {
         let range = self.layout.peak() as f64;
-        let coarse = self.coarse.get_or_init(|| pyramid(full));
-        let mut factors = vec![1.0; dist.len()];
+        let Some((original, _)) = &self.full else {
+            return Err("image smaller than the 11x11 SSIM window".into());
+        };
+        let (w, h) = (self.width as usize, self.height as usize);
+        let coarse = self.coarse.get_or_init(|| pyramid(original, w, h));
+        let mut factors = vec![1.0; first.len()];
         let last = MS_WEIGHTS.len() - 1;
         for (f, (_, cs)) in factors.iter_mut().zip(first) {
             *f *= cs.max(0.0).powf(MS_WEIGHTS[0]);
         }
-        let (mut w, mut h) = (full.width, full.height);
+        let (mut w, mut h) = (w, h);
+        let mut dist = halve(&distorted.srcs(), w, h).0;
         for (s, level) in coarse.iter().enumerate().map(|(i, l)| (i + 1, l)) {
-            dist = dist.iter().map(|p| downsample(p, w, h).0).collect();
+            if s > 1 {
+                let srcs: Vec<Src> = dist.iter().map(|p| Src::F32(p)).collect();
+                dist = halve(&srcs, w, h).0;
+            }
             (w, h) = (level.width, level.height);
-            for (f, (ssim, cs)) in factors.iter_mut().zip(level.compare(&dist, range)) {
+            let srcs: Vec<Src> = dist.iter().map(|p| Src::F32(p)).collect();
+            let scores = compare(&level.srcs(), &srcs, w, h, &level.offs, range);
+            for (f, (ssim, cs)) in factors.iter_mut().zip(scores) {
                 let term = if s == last { ssim } else { cs };
                 *f *= term.max(0.0).powf(MS_WEIGHTS[s]);
             }
@@ -403,14 +583,15 @@ mod tests {
         let c1 = (0.01f64 * 255.0).powi(2);
         let want = (2.0 * 100.0 * 110.0 + c1) / (100.0f64.powi(2) + 110.0f64.powi(2) + c1);
         let got = SsimReference::new(&a).ssim(&b).unwrap().mean;
-        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        // 1e-9: 1 - SSIM (0.0045) is computed in f32, good to ~1e-7 of itself (3e-10 seen).
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     }
 
     #[test]
     fn downsample_pads_odd_sides_with_zeros() {
         // 3x1 -> 2x1: odd width pads a zero column left and right, odd height a zero row
         // above and below; the divisor stays 4: [(0 + 4) / 4, (8 + 12) / 4].
-        let (d, w, h) = downsample(&[4.0, 8.0, 12.0], 3, 1);
+        let (d, w, h) = downsample(Src::F32(&[4.0, 8.0, 12.0]), 3, 1);
         assert_eq!((w, h), (2, 1));
         assert_eq!(d, vec![1.0, 5.0]);
     }
