@@ -113,13 +113,13 @@ pub fn marks(records: &[crate::record::CellRecord], levels: &[Level]) -> Vec<(St
 fn basis_note(b: Basis, r: &Report) -> String {
     match b {
         Basis::Searched => format!(
-            "Settings: searched. Each image's setting and bytes are the target search's              (targets.csv of this run, `--target`): measured cells, nothing interpolated.{}",
+            "Settings: searched. Each image's setting and bytes are the target search's (targets.csv of this run, `--target`): measured cells, nothing interpolated.{}",
             r.target_note
                 .as_deref()
                 .map_or(String::new(), |n| format!(" {n}"))
         ),
         Basis::Interpolated => format!(
-            "Settings: interpolated between the swept settings (no `--target` search in this              run; run with `--target ssimulacra2=70,80,90` for measured settings).{}",
+            "Settings: interpolated between the swept settings (no `--target` search in this run; run with `--target ssimulacra2=70,80,90` for measured settings).{}",
             r.target_note
                 .as_deref()
                 .map_or(String::new(), |n| format!(" {n}"))
