@@ -108,6 +108,12 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PERCENT")]
     pub max_slowdown: Option<String>,
 
+    /// Regressed if the bytes at equal quality (targets.csv of both runs, per curve and
+    /// quality target) grow by more than this percent, or a target met in BASELINE is not met
+    /// in NEW (default off; "off" to disable).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_target_bytes_increase: Option<String>,
+
     /// Time changes within this percent are noise (default 10).
     #[arg(long, value_name = "PERCENT")]
     pub noise: Option<f64>,

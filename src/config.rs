@@ -87,6 +87,7 @@ pub struct GateFile {
     pub max_quality_drop: std::collections::BTreeMap<String, f64>,
     pub max_slowdown: Option<f64>,
     pub noise: Option<f64>,
+    pub max_target_bytes_increase: Option<f64>,
 }
 
 fn read_file(path: &Path) -> Result<SweepFile, ConfigError> {

@@ -188,11 +188,29 @@ fn compare(args: CompareArgs) -> Result<i32> {
         bail!("BASELINE and NEW have no cell in common (same images and specs?)");
     }
     print!("{}", codecbench::baseline::text(&c));
+    // Bytes at equal quality from both runs' targets.csv (--max-target-bytes-increase).
+    let targets =
+        |p: &std::path::Path| codecbench::baseline::read_targets_beside(p).map_err(|e| anyhow!(e));
+    let tg = codecbench::baseline::compare_targets(
+        targets(&args.baseline)?.as_deref(),
+        targets(&args.new)?.as_deref(),
+        th.max_target_bytes_increase,
+    );
+    print!("{}", codecbench::baseline::target_text(&tg));
+    if let codecbench::baseline::TargetGate::NotPossible(why) = &tg {
+        eprintln!("codecbench: warning: {why}");
+    }
     if let Some(path) = &args.markdown {
-        codecbench::export::write_atomic(path, codecbench::baseline::markdown(&c).as_bytes())
+        let mut md = codecbench::baseline::markdown(&c);
+        md.push_str(&codecbench::baseline::target_text(&tg));
+        codecbench::export::write_atomic(path, md.as_bytes())
             .with_context(|| format!("--markdown {}", path.display()))?;
     }
-    Ok(if c.regressed() { 1 } else { 0 })
+    Ok(if c.regressed() || tg.regressed() {
+        1
+    } else {
+        0
+    })
 }
 
 fn merge(args: MergeArgs) -> Result<i32> {

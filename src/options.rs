@@ -288,6 +288,9 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
             file_limit("max_size_increase", g.max_size_increase)?.or(th.max_size_increase);
         th.max_slowdown = file_limit("max_slowdown", g.max_slowdown)?.or(th.max_slowdown);
         th.noise = file_limit("noise", g.noise)?.unwrap_or(th.noise);
+        th.max_target_bytes_increase =
+            file_limit("max_target_bytes_increase", g.max_target_bytes_increase)?
+                .or(th.max_target_bytes_increase);
         th.max_quality_drop.clear();
         for (k, v) in g.max_quality_drop {
             let key = format!("max_quality_drop.{k}");
@@ -303,6 +306,9 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
     }
     if let Some(v) = &args.max_slowdown {
         th.max_slowdown = limit("--max-slowdown", v)?;
+    }
+    if let Some(v) = &args.max_target_bytes_increase {
+        th.max_target_bytes_increase = limit("--max-target-bytes-increase", v)?;
     }
     if let Some(n) = args.noise {
         th.noise = non_negative("--noise", n)?;

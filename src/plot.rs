@@ -40,11 +40,16 @@ pub fn color_hex(i: usize) -> String {
 }
 
 /// One line with markers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     pub label: String,
     pub color: usize,
     pub points: Vec<(f64, f64)>,
+    /// Tooltip of each point (the SVG's `<title>`); a point without one gets its label and
+    /// coordinates.
+    pub tips: Vec<String>,
+    /// Points drawn with a ring (e.g. the recommended settings): indices into `points`.
+    pub marked: Vec<usize>,
 }
 
 /// One set of axes.
@@ -67,6 +72,15 @@ pub struct Figure {
     pub panel_size: (u32, u32),
     /// (label, colour index), in order.
     pub legend: Vec<(String, usize)>,
+    /// What a ringed point means, shown under the legend when some point is ringed.
+    pub mark_note: Option<String>,
+}
+
+/// A point's place in the picture and its tooltip, for the SVG's hover targets.
+struct Hover {
+    x: i32,
+    y: i32,
+    tip: String,
 }
 
 /// Wide enough for 60 characters of curve name (jpeg curves are 54 since `arithmetic` joined).
@@ -88,10 +102,27 @@ impl Figure {
         // Text is measured with the font even when the SVG only names it.
         register_font();
         let mut s = String::new();
+        let hovers;
         {
             let root = SVGBackend::with_string(&mut s, self.size()).into_drawing_area();
-            self.draw(&root)?;
+            hovers = self.draw(&root)?;
             root.present().map_err(|e| e.to_string())?;
+        }
+        // plotters' SVG has no tooltips: every point gets an invisible hover target with a
+        // <title>, drawn last so it is on top.
+        let mut g = String::from("<g class=\"points\">");
+        for h in &hovers {
+            g.push_str(&format!(
+                "<circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"#000\" fill-opacity=\"0\" pointer-events=\"all\"><title>{}</title></circle>",
+                h.x,
+                h.y,
+                xml_escape(&h.tip)
+            ));
+        }
+        g.push_str("</g>\n");
+        match s.rfind("</svg>") {
+            Some(i) => s.insert_str(i, &g),
+            None => return Err("plotters wrote an SVG without </svg>".into()),
         }
         Ok(s)
     }
@@ -118,7 +149,10 @@ impl Figure {
         Ok(out)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<Vec<Hover>, String> {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
         let (w, _) = self.size();
@@ -132,8 +166,9 @@ impl Figure {
         let (grid, legend) = body.split_horizontally(w - LEGEND_W);
         let cols = self.columns.max(1).min(self.panels.len().max(1));
         let rows = self.panels.len().div_ceil(cols).max(1);
+        let mut hovers = Vec::new();
         for (panel, area) in self.panels.iter().zip(grid.split_evenly((rows, cols))) {
-            draw_panel(&area, panel)?;
+            hovers.extend(draw_panel(&area, panel)?);
         }
         for (i, (label, c)) in self.legend.iter().enumerate() {
             let y = 20 + 24 * i as i32;
@@ -155,8 +190,49 @@ impl Figure {
                 ))
                 .map_err(err)?;
         }
-        Ok(())
+        let ringed = self
+            .panels
+            .iter()
+            .any(|p| p.series.iter().any(|s| !s.marked.is_empty()));
+        if let (Some(note), true) = (&self.mark_note, ringed) {
+            let y = 20 + 24 * self.legend.len() as i32 + 8;
+            legend
+                .draw(&Circle::new((25, y), 7, BLACK.stroke_width(2)))
+                .map_err(err)?;
+            for (k, line) in wrap(note, 52).iter().enumerate() {
+                legend
+                    .draw(&Text::new(
+                        line.clone(),
+                        (48, y - 8 + 18 * k as i32),
+                        (FAMILY, 13).into_font().color(&BLACK),
+                    ))
+                    .map_err(err)?;
+            }
+        }
+        Ok(hovers)
     }
+}
+
+/// Splits `s` into lines of at most about `n` characters at spaces.
+fn wrap(s: &str, n: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in s.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= n => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Escapes text for an SVG element's content.
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn ellipsize(s: &str, n: usize) -> String {
@@ -293,7 +369,10 @@ impl Ranged for Axis {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<(), String> {
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &Panel,
+) -> Result<Vec<Hover>, String> {
     let all = || p.series.iter().flat_map(|s| s.points.iter());
     let (xlo, xhi) = range(all().map(|q| q.0), true);
     let log_x = xhi / xlo > 10.0;
@@ -333,24 +412,52 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(|e| e.to_string())?;
+    let mut hovers = Vec::new();
     for s in &p.series {
-        let pts: Vec<(f64, f64)> = s
+        // (index, axis point) of the points that can be drawn.
+        let pts: Vec<(usize, (f64, f64))> = s
             .points
             .iter()
-            .filter(|(x, y)| {
+            .enumerate()
+            .filter(|(_, (x, y))| {
                 x.is_finite() && y.is_finite() && (!log_x || *x > 0.0) && (!p.log_y || *y > 0.0)
             })
-            .map(|&(x, y)| (to_axis(x, log_x), to_axis(y, p.log_y)))
+            .map(|(i, &(x, y))| (i, (to_axis(x, log_x), to_axis(y, p.log_y))))
             .collect();
         let col = color(s.color);
         chart
-            .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                pts.iter().map(|q| q.1).collect::<Vec<_>>(),
+                col.stroke_width(2),
+            ))
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(pts.iter().map(|&q| Circle::new(q, 3, col.filled())))
+            .draw_series(pts.iter().map(|&(_, q)| Circle::new(q, 3, col.filled())))
             .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|(i, _)| s.marked.contains(i))
+                    .map(|&(_, q)| Circle::new(q, 8, col.stroke_width(3))),
+            )
+            .map_err(|e| e.to_string())?;
+        for &(i, q) in &pts {
+            let (x, y) = chart.backend_coord(&q);
+            let tip = s.tips.get(i).cloned().unwrap_or_else(|| {
+                format!(
+                    "{}: x {:.4}, y {:.4}",
+                    s.label, s.points[i].0, s.points[i].1
+                )
+            });
+            let tip = if s.marked.contains(&i) {
+                format!("{tip}\n(recommended)")
+            } else {
+                tip
+            };
+            hovers.push(Hover { x, y, tip });
+        }
     }
-    Ok(())
+    Ok(hovers)
 }
 
 #[cfg(test)]
@@ -364,6 +471,8 @@ mod tests {
             points: (1..=5)
                 .map(|i| (0.05 * 3f64.powi(i), 25.0 + k * i as f64))
                 .collect(),
+            tips: (1..=5).map(|i| format!("codec {c} point {i}")).collect(),
+            marked: vec![2],
         };
         Figure {
             title: "Rate-distortion".into(),
@@ -379,7 +488,19 @@ mod tests {
             columns: 2,
             panel_size: (400, 300),
             legend: vec![("codec 0".into(), 0), ("codec 1".into(), 1)],
+            mark_note: Some("ringed: recommended".into()),
         }
+    }
+
+    #[test]
+    fn every_svg_point_has_a_tooltip_and_marked_points_a_ring() {
+        let svg = figure(2).svg().unwrap();
+        // 2 panels x 2 series x 5 points, each with its own <title>.
+        assert_eq!(svg.matches("<title>").count(), 20);
+        assert!(svg.contains("<title>codec 1 point 3\n(recommended)</title>"));
+        assert!(svg.contains("ringed: recommended"));
+        // Rings: radius-8 circles, one per series and panel.
+        assert_eq!(svg.matches("r=\"8\"").count(), 4, "{svg}");
     }
 
     #[test]

@@ -440,7 +440,8 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         let saved = pool.install(|| {
             crate::report::crops::save(
                 &sweep.out,
-                &crate::target::swept(&records),
+                // All rows: a crop may show the setting the target search found (a probe).
+                &records,
                 &sources,
                 &sweep.configs,
                 bpp,

@@ -499,3 +499,163 @@ fn image_ids_are_escaped_in_markdown() {
         assert_eq!(unescaped.matches('|').count(), 9, "{line}");
     }
 }
+
+/// A targets.csv row that met `target` at `bytes`.
+fn met(image: &str, curve: &str, target: f64, bytes: u64) -> codecbench::target::TargetRow {
+    codecbench::target::TargetRow {
+        image: image.into(),
+        curve: curve.into(),
+        metric: "ssimulacra2".into(),
+        target,
+        setting: Some(50.0),
+        bytes: Some(bytes),
+        bpp: Some(1.0),
+        achieved: Some(target + 0.5),
+        probes: 5,
+        status: codecbench::target::TargetStatus::Met,
+        message: String::new(),
+    }
+}
+
+/// Issue 12 gate: bytes at equal quality from targets.csv. Identical rows pass; +10% bytes
+/// over the images met in both is a regression at a 5% limit and not at 15%; a target met in
+/// BASELINE but unreachable in NEW is a regression whatever the bytes; one side without
+/// targets.csv is "not checked", never a pass.
+#[test]
+fn bytes_at_equal_quality_from_targets_csv_are_gated() {
+    use codecbench::baseline::{compare_targets, TargetGate};
+    use codecbench::target::TargetStatus;
+    let base = vec![
+        met("a.png", "jpeg", 80.0, 1000),
+        met("b.png", "jpeg", 80.0, 3000),
+    ];
+    let same = compare_targets(Some(&base), Some(&base), Some(5.0));
+    let TargetGate::Judged(v) = &same else {
+        panic!("{same:?}")
+    };
+    assert_eq!((v.len(), v[0].images), (1, 2));
+    assert_eq!(v[0].change, Some(0.0));
+    assert!(!same.regressed());
+    // 1000 -> 1100 and 3000 -> 3300: total 4000 -> 4400, exactly +10 %.
+    let bigger = vec![
+        met("a.png", "jpeg", 80.0, 1100),
+        met("b.png", "jpeg", 80.0, 3300),
+    ];
+    let g = compare_targets(Some(&base), Some(&bigger), Some(5.0));
+    assert!(g.regressed(), "{g:?}");
+    let TargetGate::Judged(v) = &g else { panic!() };
+    assert!((v[0].change.unwrap() - 10.0).abs() < 1e-9, "{v:?}");
+    assert!(v[0].reasons[0].contains("+10.00%"), "{:?}", v[0].reasons);
+    assert!(!compare_targets(Some(&base), Some(&bigger), Some(15.0)).regressed());
+    // Unreachable in NEW: a regression even though the other image got cheaper.
+    let mut lost = vec![
+        met("a.png", "jpeg", 80.0, 500),
+        met("b.png", "jpeg", 80.0, 3000),
+    ];
+    lost[0].status = TargetStatus::Unreachable;
+    lost[0].achieved = Some(71.0);
+    let g = compare_targets(Some(&base), Some(&lost), Some(5.0));
+    assert!(g.regressed(), "{g:?}");
+    let TargetGate::Judged(v) = &g else { panic!() };
+    assert_eq!(v[0].lost.len(), 1);
+    assert!(v[0]
+        .reasons
+        .iter()
+        .any(|r| r.contains("met in BASELINE, not in NEW: a.png")));
+    // Only one side searched: said, not passed silently; off without the limit.
+    for g in [
+        compare_targets(Some(&base), None, Some(5.0)),
+        compare_targets(None, Some(&base), Some(5.0)),
+    ] {
+        let TargetGate::NotPossible(why) = &g else {
+            panic!("{g:?}")
+        };
+        assert!(why.contains("NOT CHECKED"), "{why}");
+    }
+    assert_eq!(compare_targets(Some(&base), None, None), TargetGate::Off);
+}
+
+/// The flag end to end: a --target run against itself passes; its targets.csv with every
+/// byte count raised 10% fails at --max-target-bytes-increase 5 (exit 1); without targets.csv
+/// on one side the output says the check was not possible; the [gate] key is checked.
+#[test]
+fn cli_max_target_bytes_increase() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let base = d.join("base");
+    codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--codec",
+            "jpeg:q=20..90:35",
+            "--metrics",
+            "psnr",
+            "--target",
+            "psnr=30",
+            "--corpus",
+        ])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&base)
+        .assert()
+        .success();
+    assert!(base.join("targets.csv").is_file());
+    codecbench()
+        .arg("compare")
+        .arg(&base)
+        .arg(&base)
+        .args(["--max-target-bytes-increase", "5"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(
+            "bytes at equal quality (targets.csv)",
+        ))
+        .stdout(predicates::str::contains("+0.00% bytes"));
+    let new = d.join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::copy(base.join("results.csv"), new.join("results.csv")).unwrap();
+    edit_column(
+        &base.join("targets.csv"),
+        &new.join("targets.csv"),
+        "bytes",
+        Some(&|v: &str| {
+            v.parse::<u64>().map_or(v.to_string(), |b| {
+                ((b as f64 * 1.1).round() as u64).to_string()
+            })
+        }),
+    );
+    codecbench()
+        .arg("compare")
+        .arg(&base)
+        .arg(&new)
+        .args(["--max-target-bytes-increase", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("regressed"));
+    std::fs::remove_file(new.join("targets.csv")).unwrap();
+    codecbench()
+        .arg("compare")
+        .arg(&base)
+        .arg(&new)
+        .args(["--max-target-bytes-increase", "5"])
+        .assert()
+        .stdout(predicates::str::contains(
+            "NOT CHECKED: only BASELINE has targets.csv",
+        ));
+    let sweep = d.join("gate.toml");
+    std::fs::write(&sweep, "[gate]\nmax_target_bytes_increase = -1\n").unwrap();
+    codecbench()
+        .arg("compare")
+        .arg(&base)
+        .arg(&base)
+        .arg("--sweep")
+        .arg(&sweep)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "[gate] max_target_bytes_increase = -1",
+        ));
+}

@@ -247,7 +247,8 @@ fn report_is_remade_from_the_run_folder_alone() {
     let md = std::fs::read_to_string(again.join("summary.md")).unwrap();
     assert!(md.contains("against `webp:method=4`"), "{md}");
 
-    // Another --crop-bpp: the saved crops are shown, and the report says at what bpp.
+    // Another --crop-bpp: the crops were chosen at equal quality (SSIMULACRA 2 was measured),
+    // so the bpp does not matter and no note says otherwise.
     let other = dir.path().join("other-bpp");
     codecbench()
         .arg("report")
@@ -260,11 +261,11 @@ fn report_is_remade_from_the_run_folder_alone() {
     let html = std::fs::read_to_string(other.join("report.html")).unwrap();
     check_html(&html, true);
     assert!(
-        visual(&html).contains("The crops were made at 0.5 bpp"),
+        !visual(&html).contains("The crops were made at 0.5 bpp"),
         "{}",
         visual(&html)
     );
-    assert!(visual(&html).contains("codecbench run --crop-bpp 1.5"));
+    assert!(visual(&html).contains("at equal quality, SSIMULACRA2 80"));
 
     // results.csv copied alone into an empty folder: the report says the crops are absent
     // and how to get them.
@@ -412,4 +413,177 @@ fn report_renders_in_headless_chromium() {
     colours.sort();
     colours.dedup();
     assert!(colours.len() > 20, "{} colours", colours.len());
+}
+
+/// The codec crops' `<figure>`s of a report's visual section.
+fn codec_figures(html: &str) -> Vec<&str> {
+    visual(html)
+        .split("<figure class=\"crop\"><img class=\"codec\"")
+        .skip(1)
+        .map(|s| &s[..s.find("</figure>").unwrap()])
+        .collect()
+}
+
+/// Issue 12: crops at equal quality (SSIMULACRA 2 80, measured by default), each caption with
+/// spec, bpp, bytes and every measured metric, a flip and a zoom control; the cell shown is
+/// the cheapest swept cell meeting 80 (checked against results.csv), or the best one when
+/// none does, and says which. Every SVG point has a tooltip. Before: the nearest-bpp cell with
+/// PSNR only, no controls, no `<title>`.
+#[test]
+fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tooltips() {
+    let dir = corpus();
+    let out = run(dir.path(), &[]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let v = visual(&html);
+    assert!(v.contains("at equal quality, SSIMULACRA2 80"), "{v:.600}");
+    let manifest = codecbench::report::crops::read_manifest(&out)
+        .unwrap()
+        .unwrap();
+    let q = manifest.quality.clone().expect("quality rule");
+    assert_eq!(
+        (q.metric.as_str(), q.level, q.searched),
+        ("ssimulacra2", 80.0, false)
+    );
+    let rows: Vec<codecbench::record::CellRecord> =
+        codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    let mut n = 0;
+    for img in &manifest.images {
+        for c in &img.cells {
+            n += 1;
+            let rec = rows
+                .iter()
+                .find(|r| r.image == img.image && r.spec == c.spec)
+                .unwrap();
+            let same: Vec<_> = rows
+                .iter()
+                .filter(|r| r.image == img.image && r.curve == rec.curve && r.is_ok())
+                .collect();
+            let meets = |r: &codecbench::record::CellRecord| r.ssimulacra2.unwrap() >= 80.0;
+            if c.chosen
+                .starts_with("cheapest swept setting meeting SSIMULACRA2 80")
+            {
+                assert!(meets(rec), "{} {}", img.image, c.spec);
+                let cheapest = same.iter().filter(|r| meets(r)).map(|r| r.bytes).min();
+                assert_eq!(cheapest.unwrap(), rec.bytes, "{} {}", img.image, c.spec);
+            } else {
+                assert!(
+                    c.chosen.starts_with("never reaches SSIMULACRA2 80"),
+                    "{}",
+                    c.chosen
+                );
+                assert!(same.iter().all(|r| !meets(r)));
+                let best = same
+                    .iter()
+                    .map(|r| r.ssimulacra2.unwrap())
+                    .fold(f64::MIN, f64::max);
+                assert_eq!(rec.ssimulacra2.unwrap(), best);
+            }
+        }
+    }
+    assert_eq!(n, 8, "2 lossy codecs x 4 images");
+    let figs = codec_figures(&html);
+    assert_eq!(figs.len(), 8);
+    let measured = codecbench::analysis::series::metrics_present(&rows);
+    assert!(measured.len() >= 4, "the default metrics");
+    for f in &figs {
+        let caption = &f[f.find("<figcaption>").unwrap()..];
+        let mut texts = vec![
+            "bpp, ".to_string(),
+            " bytes".into(),
+            "<button type=\"button\" class=\"flip\">flip</button>".into(),
+        ];
+        texts.extend(measured.iter().map(|m| format!("<br>{}: ", m.axis_label())));
+        for text in texts {
+            assert!(caption.contains(&text), "caption lacks {text}: {caption}");
+        }
+        assert!(f.contains("data-orig=\"orig-"));
+    }
+    assert_eq!(count(v, "class=\"zoom\""), 4);
+    // The controls' script is inline.
+    assert!(html.contains("querySelectorAll(\"img.codec\")") && html.contains("button.zoom"));
+    // Tooltips: every hover target of every plot has a <title>; the per-image PSNR plot has
+    // one per successful lossy cell (2 codecs x 8 settings x 4 images).
+    for svg in html.split("<svg").skip(1) {
+        let svg = &svg[..svg.find("</svg>").unwrap()];
+        let targets = count(svg, "fill-opacity=\"0\" pointer-events=\"all\"><title>");
+        assert!(targets > 0);
+        assert_eq!(targets, count(svg, "<title>"));
+    }
+    let per_image = std::fs::read_to_string(out.join("plots/rd-psnr-per-image.svg")).unwrap();
+    assert_eq!(count(&per_image, "<title>"), 64);
+    assert!(
+        per_image.contains("<title>gray16.png\n"),
+        "tooltip names the image"
+    );
+    // The recommended points are ringed and the legend says what a ring means (in the plots
+    // that show a recommended setting).
+    let ringed: Vec<String> = std::fs::read_dir(out.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .filter(|s| s.contains("(recommended)</title>"))
+        .collect();
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    // (Only a level with a cheapest configuration has a recommended setting to ring; the
+    // ring drawing itself is checked in plot.rs's unit test.)
+    if md.contains("needs the fewest bytes") && md.contains("q≈") {
+        assert!(!ringed.is_empty(), "no recommended point ringed");
+    }
+    for s in &ringed {
+        assert!(s.contains("ringed: the recommended setting"));
+    }
+    assert!(md.contains("Settings: interpolated"), "{md:.800}");
+}
+
+/// Issue 12: on a `--target` run the recommendation, its tables and the crops use the
+/// searched settings, labelled "searched". Before: always interpolated.
+#[test]
+fn a_target_run_recommends_from_the_searched_settings() {
+    let dir = corpus();
+    let out = run(dir.path(), &["--target", "ssimulacra2=70,80"]);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("Settings: searched"), "{md:.1200}");
+    assert!(md.contains("Bytes at equal quality: SSIMULACRA2 80 (searched)"));
+    assert!(md.contains("(searched: the target search's settings)"));
+    assert!(!md.contains("(interpolated)"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Bytes at equal quality: SSIMULACRA2 80 (searched)"));
+    // The table's totals are the searched bytes of targets.csv over the comparable images.
+    let targets: Vec<codecbench::target::TargetRow> =
+        codecbench::export::read_csv(&out.join("targets.csv")).unwrap();
+    let manifest = codecbench::report::crops::read_manifest(&out)
+        .unwrap()
+        .unwrap();
+    let q = manifest.quality.clone().unwrap();
+    assert_eq!((q.level, q.searched), (80.0, true));
+    let mut searched = 0;
+    for img in &manifest.images {
+        for c in &img.cells {
+            if c.chosen.starts_with("searched: meets SSIMULACRA2 80") {
+                searched += 1;
+                let t = targets
+                    .iter()
+                    .find(|t| {
+                        t.image == img.image
+                            && t.target == 80.0
+                            && c.spec.starts_with(&t.curve[..4])
+                    })
+                    .unwrap();
+                // bpp is read back from two CSV files: equal to 1e-12.
+                let tb = t.bpp.unwrap();
+                assert!((c.bpp - tb).abs() <= 1e-12 * tb, "{} {}", img.image, c.spec);
+                assert_eq!(c.bytes, t.bytes);
+            }
+        }
+    }
+    let met = targets
+        .iter()
+        .filter(|t| t.target == 80.0 && t.status == codecbench::target::TargetStatus::Met)
+        .count();
+    assert!(
+        met > 0 && searched >= met,
+        "{searched} searched crops, {met} met"
+    );
+    assert!(visual(&html).contains("the setting the target search found"));
 }

@@ -13,6 +13,7 @@ use crate::analysis::pairs::source_channels;
 use crate::analysis::series::{image_points, images, Curve};
 use crate::metrics::MetricDef;
 use crate::record::CellRecord;
+use crate::target::{TargetRow, TargetStatus};
 
 /// One curve's interpolated cost of a quality level on one image.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +98,25 @@ pub struct Level {
     pub image_winner: Vec<usize>,
 }
 
+/// Where the settings of an equal-quality comparison come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// The target search's settings (targets.csv of a `--target` run).
+    Searched,
+    /// Interpolated between the swept settings (no extra cells).
+    Interpolated,
+}
+
+impl Basis {
+    /// The label shown in the report and summary.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            Basis::Searched => "searched",
+            Basis::Interpolated => "interpolated",
+        }
+    }
+}
+
 /// Bytes at equal `metric` = `level` for the lossy `curves`, `anchor` naming one of them.
 pub fn level(
     records: &[CellRecord],
@@ -105,15 +125,81 @@ pub fn level(
     metric: &MetricDef,
     level: f64,
 ) -> Level {
+    level_with(records, curves, anchor, metric, level, |img, curve| {
+        cost_at(records, img, curve, metric, level)
+    })
+}
+
+/// One image's cost of a target on one curve from the target search: the searched setting
+/// and its measured bytes when the search met the target (a `non-monotonic` row counts when
+/// its best point meets it), else why not.
+pub fn searched_cost(
+    rows: &[TargetRow],
+    image: &str,
+    curve: &str,
+    metric: &MetricDef,
+    level: f64,
+) -> Result<Cost, String> {
+    let row = rows
+        .iter()
+        .find(|r| {
+            r.image == image
+                && r.curve == curve
+                && r.metric == metric.key
+                && (r.target - level).abs() <= 1e-9 * level.abs().max(1.0)
+        })
+        .ok_or_else(|| "was not searched".to_string())?;
+    let meets = row
+        .achieved
+        .is_some_and(|a| metric.direction.oriented(a) >= metric.direction.oriented(level));
+    match (row.status, row.bytes) {
+        (TargetStatus::Met | TargetStatus::NonMonotonic, Some(b)) if meets => Ok(Cost {
+            bytes: b as f64,
+            setting: row.setting,
+        }),
+        (TargetStatus::Unreachable, _) => Err(format!(
+            "never reaches it (best {})",
+            row.achieved.map_or("-".into(), |a| format!("{a:.1}"))
+        )),
+        (s, _) => Err(format!(
+            "search ended {} ({})",
+            serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            row.message
+        )),
+    }
+}
+
+/// Bytes at equal `metric` = `level` from the target search's rows (`targets.csv`).
+pub fn searched_level(
+    records: &[CellRecord],
+    rows: &[TargetRow],
+    curves: &[Curve],
+    anchor: Option<&str>,
+    metric: &MetricDef,
+    level: f64,
+) -> Level {
+    level_with(records, curves, anchor, metric, level, |img, curve| {
+        searched_cost(rows, img, curve, metric, level)
+    })
+}
+
+/// The comparison at one level, with `cost(image, curve)` giving each image's cost.
+fn level_with(
+    records: &[CellRecord],
+    curves: &[Curve],
+    anchor: Option<&str>,
+    metric: &MetricDef,
+    level: f64,
+    cost: impl Fn(&str, &str) -> Result<Cost, String>,
+) -> Level {
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let imgs = images(records);
     let all: Vec<Vec<Result<Cost, String>>> = lossy
         .iter()
-        .map(|c| {
-            imgs.iter()
-                .map(|i| cost_at(records, i, &c.name, metric, level))
-                .collect()
-        })
+        .map(|c| imgs.iter().map(|i| cost(i, &c.name)).collect())
         .collect();
     // A curve that reaches the level on few images would shrink the comparable set to those
     // few for everyone: it is left out of the level instead, and named.

@@ -1,5 +1,9 @@
 //! Visual comparison crops: for each image, a 1:1 crop of the original and of each lossy codec
-//! configuration at the setting whose bpp is nearest a target.
+//! configuration at equal quality: the setting each curve needs for the middle quality target
+//! ([`QualityRule`]: SSIMULACRA 2 80 when it was measured, or the middle `--target` of a
+//! target search). On a `--target` run the searched setting is shown; otherwise the cheapest
+//! swept cell that meets the level. Only when no quality metric was measured is the cell
+//! whose bpp is nearest `--crop-bpp` shown instead, and the report says so.
 //!
 //! `run` makes them ([`save`]) while it still has the originals and the codecs: decoded pixels
 //! come from the saved encoded files (`--save-encoded`), or from encoding the original again
@@ -18,6 +22,7 @@ use crate::corpus::SourceImage;
 use crate::export::{json_bytes, write_atomic};
 use crate::pixels::{conform, Image, Prep};
 use crate::record::CellRecord;
+use crate::target::TargetRow;
 
 use crate::analysis::series::{curves, images, Curve};
 
@@ -30,11 +35,33 @@ pub const DIR: &str = "crops";
 /// File name of the manifest inside [`DIR`].
 pub const MANIFEST: &str = "crops.json";
 
+/// The equal-quality level crops are taken at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityRule {
+    /// Metric key (METRICS table).
+    pub metric: String,
+    pub level: f64,
+    /// Whether the level is a target of the run's target search (targets.csv).
+    pub searched: bool,
+}
+
+impl QualityRule {
+    /// E.g. "SSIMULACRA2 80".
+    pub fn describe(&self) -> String {
+        let name = crate::metrics::find(&self.metric).map_or(self.metric.as_str(), |m| m.name);
+        format!("{name} {}", self.level)
+    }
+}
+
 /// `crops/crops.json`: which crops a run saved, and for which cells.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    /// The bpp the cells were chosen for (the run's `--crop-bpp`).
+    /// The bpp the cells were chosen for when no quality metric was measured (the run's
+    /// `--crop-bpp`).
     pub target_bpp: f64,
+    /// The equal-quality level the cells were chosen for; absent: chosen by bpp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<QualityRule>,
     /// Notes on the crops as a whole (e.g. merged runs that had none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -78,6 +105,9 @@ pub struct CellEntry {
     pub file: String,
     /// "saved file" or "re-encoded": where the decoded pixels came from.
     pub source: String,
+    /// Why this cell was chosen (e.g. "searched: meets SSIMULACRA2 80").
+    #[serde(default)]
+    pub chosen: String,
 }
 
 /// Files written by [`save`] or [`merge`], and what went wrong on the way.
@@ -147,9 +177,158 @@ fn distance(bpp: f64, target_bpp: f64) -> f64 {
     (bpp / target_bpp).ln().abs()
 }
 
+/// The level crops are taken at: the middle quality target of the search's rows when there
+/// are any, else SSIMULACRA 2 80, else PSNR 40 dB, else the median of the first measured
+/// metric over the lossy cells; `None` when no quality metric was measured.
+pub fn quality_rule(records: &[CellRecord], targets: Option<&[TargetRow]>) -> Option<QualityRule> {
+    if let Some((m, levels)) = targets.and_then(super::recommend::searched_targets) {
+        if !levels.is_empty() {
+            return Some(QualityRule {
+                metric: m.key.into(),
+                level: levels[levels.len() / 2],
+                searched: true,
+            });
+        }
+    }
+    let present = crate::analysis::series::metrics_present(records);
+    for (key, level) in [("ssimulacra2", 80.0), ("psnr", 40.0)] {
+        if present.iter().any(|m| m.key == key) {
+            return Some(QualityRule {
+                metric: key.into(),
+                level,
+                searched: false,
+            });
+        }
+    }
+    let m = present.first()?;
+    let mut v: Vec<f64> = records
+        .iter()
+        .filter(|r| r.is_ok() && !r.lossless)
+        .filter_map(|r| (m.get)(r))
+        .filter(|v| v.is_finite())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    let level = *v.get(v.len() / 2)?;
+    Some(QualityRule {
+        metric: m.key.into(),
+        level: (level * 1000.0).round() / 1000.0,
+        searched: false,
+    })
+}
+
+/// The cell of `curve` on image (`id`, `hash`) to show, and why: by `rule` when there is one
+/// (the searched setting, else the cheapest swept cell meeting the level, else the best swept
+/// one, said so), else the cell whose bpp is nearest `target_bpp`.
+pub fn choose<'a>(
+    records: &'a [CellRecord],
+    targets: Option<&[TargetRow]>,
+    (id, hash): (&str, &str),
+    curve: &str,
+    rule: Option<&QualityRule>,
+    target_bpp: f64,
+) -> Option<(&'a CellRecord, String)> {
+    let cells: Vec<&CellRecord> = records
+        .iter()
+        .filter(|r| {
+            r.image == id
+                && r.image_hash == hash
+                && r.curve == curve
+                && r.is_ok()
+                && r.bpp.is_some()
+        })
+        .collect();
+    let Some(rule) = rule else {
+        let d = |r: &CellRecord| distance(r.bpp.unwrap_or(0.0), target_bpp);
+        let r = cells.into_iter().min_by(|a, b| d(a).total_cmp(&d(b)))?;
+        return Some((
+            r,
+            format!("nearest {target_bpp} bpp (no quality metric measured)"),
+        ));
+    };
+    let m = crate::metrics::find(&rule.metric)?;
+    let what = rule.describe();
+    let mut note = String::new();
+    if let (true, Some(rows)) = (rule.searched, targets) {
+        if let Some(row) = rows.iter().find(|t| {
+            t.image == id
+                && t.curve == curve
+                && t.metric == rule.metric
+                && (t.target - rule.level).abs() <= 1e-9 * rule.level.abs().max(1.0)
+        }) {
+            let found =
+                crate::analysis::equal_quality::searched_cost(rows, id, curve, m, rule.level);
+            match found {
+                Ok(_) => {
+                    if let Some(r) = cells
+                        .iter()
+                        .find(|r| r.setting == row.setting && r.bytes == row.bytes)
+                    {
+                        return Some((r, format!("searched: meets {what}")));
+                    }
+                    note = "searched cell not found; ".into();
+                }
+                Err(e) => note = format!("search: {e}; "),
+            }
+        }
+    }
+    let swept: Vec<&CellRecord> = cells
+        .into_iter()
+        .filter(|r| !r.probe && !r.lossless && (m.get)(r).is_some_and(f64::is_finite))
+        .collect();
+    let o = |r: &CellRecord| m.direction.oriented((m.get)(r).unwrap_or(f64::NAN));
+    let goal = m.direction.oriented(rule.level);
+    let bytes = |r: &CellRecord| r.bytes.unwrap_or(u64::MAX);
+    if let Some(r) = swept
+        .iter()
+        .filter(|r| o(r) >= goal)
+        .min_by_key(|r| bytes(r))
+    {
+        return Some((r, format!("{note}cheapest swept setting meeting {what}")));
+    }
+    let r = swept.into_iter().max_by(|a, b| o(a).total_cmp(&o(b)))?;
+    Some((
+        r,
+        format!("{note}never reaches {what}: its best swept setting shown"),
+    ))
+}
+
+/// The pixels of a source image (the one place crops touch them).
+/// The configuration of a cell: one of the sweep's, or (a target-search probe) the sweep's
+/// configuration of the same curve at the cell's setting.
+fn config_of(
+    rec: &CellRecord,
+    by_spec: &HashMap<String, &CodecConfig>,
+) -> Result<CodecConfig, String> {
+    if let Some(c) = by_spec.get(&rec.spec) {
+        return Ok((*c).clone());
+    }
+    let base = by_spec
+        .values()
+        .find(|c| c.curve() == rec.curve)
+        .ok_or_else(|| format!("{} is not a configuration of this sweep", rec.spec))?;
+    let v = rec
+        .setting
+        .ok_or_else(|| format!("{} has no setting", rec.spec))?;
+    let value = match base.codec.params().first().map(|p| &p.kind) {
+        Some(crate::codec::Kind::Int { .. }) => crate::codec::Value::Int(v.round() as i64),
+        _ => crate::codec::Value::Float(v),
+    };
+    let c = base.with_setting(value).map_err(|e| e.to_string())?;
+    if c.spec() != rec.spec {
+        return Err(format!(
+            "{}: cannot rebuild its configuration (got {})",
+            rec.spec,
+            c.spec()
+        ));
+    }
+    Ok(c)
+}
+
 /// Saves the crops of every measured image into `<run_dir>/crops/` (PNGs and the manifest).
-/// For each image and lossy curve, the cell whose bpp is nearest `target_bpp` is shown; its
-/// pixels come from the saved encoded file when there is one, else from encoding the source
+/// For each image and lossy curve, the cell [`choose`] picks is shown (at equal quality; by
+/// `target_bpp` only when no quality metric was measured); the target search's rows are read
+/// from `<run_dir>/targets.csv` when the run wrote one. `records` are all rows, probes too.
+/// Pixels come from the saved encoded file when there is one, else from encoding the source
 /// again with the matching configuration.
 pub fn save(
     run_dir: &Path,
@@ -169,6 +348,16 @@ pub fn save(
     let curves = curves(records);
     let by_id: HashMap<&str, &SourceImage> = sources.iter().map(|s| (s.id.as_str(), s)).collect();
     let by_spec: HashMap<String, &CodecConfig> = configs.iter().map(|c| (c.spec(), c)).collect();
+    let (targets, note) = super::read_targets(run_dir);
+    saved.warnings.extend(note);
+    let swept = crate::target::swept(records);
+    let rule = quality_rule(&swept, targets.as_deref());
+    let pick = Pick {
+        records,
+        targets: targets.as_deref(),
+        rule: rule.as_ref(),
+        target_bpp,
+    };
     let ids = images(records);
     let made: Vec<(Option<ImageEntry>, Saved)> = ids
         .par_iter()
@@ -177,7 +366,7 @@ pub fn save(
         .map(|src| match src.pixels() {
             Ok(px) => {
                 let (entry, s) =
-                    image_crops(run_dir, records, &curves, &by_spec, src, &px, target_bpp);
+                    image_crops(run_dir, &pick, &curves, &by_spec, src, &px);
                 src.release();
                 (Some(entry), s)
             }
@@ -193,6 +382,7 @@ pub fn save(
         .collect();
     let mut manifest = Manifest {
         target_bpp,
+        quality: rule.clone(),
         notes: Vec::new(),
         images: Vec::new(),
     };
@@ -239,15 +429,22 @@ fn write_png(run_dir: &Path, name: &str, png: &[u8], saved: &mut Saved) -> bool 
     }
 }
 
+/// What [`choose`] needs, shared by every image.
+struct Pick<'a> {
+    records: &'a [CellRecord],
+    targets: Option<&'a [TargetRow]>,
+    rule: Option<&'a QualityRule>,
+    target_bpp: f64,
+}
+
 /// The crops of one source image, written as files.
 fn image_crops(
     run_dir: &Path,
-    records: &[CellRecord],
+    pick: &Pick,
     curves: &[Curve],
     by_spec: &HashMap<String, &CodecConfig>,
     src: &SourceImage,
-    original: &crate::pixels::Image,
-    target_bpp: f64,
+    original: &Image,
 ) -> (ImageEntry, Saved) {
     let mut saved = Saved::default();
     let rect = busiest_region(original);
@@ -264,20 +461,15 @@ fn image_crops(
     write_png(run_dir, &original_file, &png, &mut saved);
     let mut cells = Vec::new();
     for curve in curves.iter().filter(|c| !c.lossless) {
-        let nearest = records
-            .iter()
-            .filter(|r| {
-                r.image == src.id
-                    && r.image_hash == src.hash()
-                    && r.curve == curve.name
-                    && r.is_ok()
-                    && r.bpp.is_some()
-            })
-            .min_by(|a, b| {
-                let d = |r: &CellRecord| distance(r.bpp.unwrap_or(0.0), target_bpp);
-                d(a).total_cmp(&d(b))
-            });
-        let Some(rec) = nearest else { continue };
+        let chosen = choose(
+            pick.records,
+            pick.targets,
+            (&src.id, src.hash()),
+            &curve.name,
+            pick.rule,
+            pick.target_bpp,
+        );
+        let Some((rec, why)) = chosen else { continue };
         match cell_pixels(rec, run_dir, by_spec, original) {
             Ok((img, source)) => {
                 let file = format!("{folder}/{}.png", slug(&rec.spec));
@@ -290,6 +482,7 @@ fn image_crops(
                         bytes: rec.bytes,
                         file,
                         source: source.into(),
+                        chosen: why,
                     });
                 }
             }
@@ -326,9 +519,7 @@ fn cell_pixels(
     by_spec: &HashMap<String, &CodecConfig>,
     original: &Image,
 ) -> Result<(Image, &'static str), String> {
-    let config = by_spec
-        .get(&rec.spec)
-        .ok_or_else(|| format!("{} is not a configuration of this sweep", rec.spec))?;
+    let config = &config_of(rec, by_spec)?;
     let path = run_dir.join(&rec.encoded_file);
     if !rec.encoded_file.is_empty() && path.is_file() {
         let kept = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -393,9 +584,15 @@ pub struct CropCell {
     pub color: usize,
     pub bpp: f64,
     pub psnr: Option<f64>,
+    /// Encoded size, as measured.
+    pub bytes: Option<u64>,
+    /// Every metric measured in the run, (label, value as text), for the caption.
+    pub metrics: Vec<(String, String)>,
     pub png: Vec<u8>,
     /// "saved file" or "re-encoded".
     pub source: String,
+    /// Why this cell was chosen.
+    pub chosen: String,
 }
 
 /// The crops of one image, as the report shows them.
@@ -415,6 +612,8 @@ pub struct Crops {
     pub notes: Vec<String>,
     /// The bpp the crops were made at, when there is a manifest.
     pub made_at: Option<f64>,
+    /// The equal-quality level the crops were chosen at (`None`: by bpp).
+    pub quality: Option<QualityRule>,
 }
 
 /// The message of a report whose run folder has no crops.
@@ -462,6 +661,7 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                 sets: Vec::new(),
                 notes: vec![absent(run_dir)],
                 made_at: None,
+                quality: None,
             }
         }
         Err(e) => {
@@ -469,11 +669,15 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                 sets: Vec::new(),
                 notes: vec![e.to_string()],
                 made_at: None,
+                quality: None,
             }
         }
     };
     let mut notes = manifest.notes.clone();
-    if (manifest.target_bpp - target_bpp).abs() > 1e-9 * target_bpp.abs().max(1.0) {
+    let measured = crate::analysis::series::metrics_present(records);
+    if manifest.quality.is_none()
+        && (manifest.target_bpp - target_bpp).abs() > 1e-9 * target_bpp.abs().max(1.0)
+    {
         notes.push(format!(
             "The crops were made at {} bpp (the --crop-bpp of the run), not at the {} bpp asked \
              for: a report shows the crops saved in the run folder. To get crops at {} bpp, run \
@@ -543,8 +747,14 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                         .map_or(0, |c| c.color),
                     bpp: cell.bpp,
                     psnr: cell.psnr,
+                    bytes: cell.bytes,
+                    metrics: measured
+                        .iter()
+                        .map(|m| (m.axis_label(), super::html::num((m.get)(rec), m.decimals)))
+                        .collect(),
                     png,
                     source: cell.source.clone(),
+                    chosen: cell.chosen.clone(),
                 }),
                 Err(e) => set.notes.push(format!("{}: {e}", cell.spec)),
             }
@@ -555,6 +765,7 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
         sets,
         notes,
         made_at: Some(manifest.target_bpp),
+        quality: manifest.quality.clone(),
     }
 }
 
@@ -607,7 +818,18 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
     }
     let target = found[0].1.target_bpp;
     let first = found[0].0.clone();
+    let quality = found[0].1.quality.clone();
     found.retain(|(d, m)| {
+        if m.quality != quality {
+            absent_in.push(format!(
+                "{}: crops chosen {}, those of {} {}; left out (run every shard with the same metrics and --target)",
+                d.display(),
+                m.quality.as_ref().map_or("by bpp".into(), |q| format!("at {}", q.describe())),
+                first.display(),
+                quality.as_ref().map_or("by bpp".into(), |q| format!("at {}", q.describe())),
+            ));
+            return false;
+        }
         let same = (m.target_bpp - target).abs() <= 1e-9 * target.abs().max(1.0);
         if !same {
             absent_in.push(format!(
@@ -621,6 +843,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
     });
     let mut manifest = Manifest {
         target_bpp: target,
+        quality: quality.clone(),
         notes: Vec::new(),
         images: Vec::new(),
     };
@@ -679,18 +902,15 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
             continue;
         }
         for curve in curves.iter().filter(|c| !c.lossless) {
-            let best = entries
+            let cands: Vec<(usize, &Path, &CellEntry, &CellRecord)> = entries
                 .iter()
                 .flat_map(|&(d, e)| e.cells.iter().map(move |c| (d, c)))
                 .filter_map(|(d, c)| {
                     let &(i, r) = index.get(&(id.as_str(), c.spec.as_str()))?;
-                    (r.curve == curve.name).then_some((i, d, c))
+                    (r.curve == curve.name).then_some((i, d, c, r))
                 })
-                .min_by(|a, b| {
-                    distance(a.2.bpp, target)
-                        .total_cmp(&distance(b.2.bpp, target))
-                        .then(a.0.cmp(&b.0))
-                });
+                .collect();
+            let best = merge_pick(&cands, quality.as_ref(), target).map(|(i, d, c, _)| (i, d, c));
             if let Some((_, d, c)) = best {
                 if copy_png(d, out, &c.file, &mut saved) {
                     entry.cells.push(c.clone());
@@ -701,6 +921,41 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
     }
     write_manifest(out, &manifest, &mut saved);
     saved
+}
+
+/// The crop among `cands` (row index, input folder, entry, merged row) that the unsharded run
+/// would have shown under the same rule as [`choose`]: a searched cell, else the cheapest
+/// meeting the level, else the best; by bpp when there is no rule. Ties: plan order.
+fn merge_pick<'a>(
+    cands: &[(usize, &'a Path, &'a CellEntry, &'a CellRecord)],
+    rule: Option<&QualityRule>,
+    target_bpp: f64,
+) -> Option<(usize, &'a Path, &'a CellEntry, &'a CellRecord)> {
+    let m = rule.and_then(|q| crate::metrics::find(&q.metric).map(|m| (q, m)));
+    let Some((q, m)) = m else {
+        return cands.iter().copied().min_by(|a, b| {
+            distance(a.2.bpp, target_bpp)
+                .total_cmp(&distance(b.2.bpp, target_bpp))
+                .then(a.0.cmp(&b.0))
+        });
+    };
+    if let Some(c) = cands.iter().find(|c| c.2.chosen.starts_with("searched")) {
+        return Some(*c);
+    }
+    let o = |r: &CellRecord| m.direction.oriented((m.get)(r).unwrap_or(f64::NAN));
+    let goal = m.direction.oriented(q.level);
+    cands
+        .iter()
+        .copied()
+        .filter(|c| o(c.3) >= goal)
+        .min_by_key(|c| (c.3.bytes.unwrap_or(u64::MAX), c.0))
+        .or_else(|| {
+            cands
+                .iter()
+                .copied()
+                .filter(|c| o(c.3).is_finite())
+                .max_by(|a, b| o(a.3).total_cmp(&o(b.3)).then(b.0.cmp(&a.0)))
+        })
 }
 
 /// Top-left corner and size of the crop with the most detail: gradient energy (absolute

@@ -1,5 +1,6 @@
 //! report.html: one self-contained file (inline SVG, CSS and PNG crops as data URIs; no
-//! network, no build step, a few lines of plain JavaScript only for sorting tables).
+//! network, no build step, a few lines of plain JavaScript for sorting tables and for the
+//! crops' flip and zoom controls).
 
 use std::fmt::Write;
 
@@ -516,44 +517,75 @@ fn per_image_section(r: &Report, out: &mut String) {
 }
 
 fn crops_section(r: &Report, out: &mut String) {
+    let rule = match &r.crops.quality {
+        Some(q) if q.searched => format!(
+            "at equal quality, {}: the setting the target search found for each image \
+             (targets.csv)",
+            esc(&q.describe())
+        ),
+        Some(q) => format!(
+            "at equal quality, {}: the cheapest swept setting that meets it (no target search \
+             in this run; run with <code>--target</code> for the exact setting)",
+            esc(&q.describe())
+        ),
+        None => format!(
+            "at the setting whose bpp is nearest {:.2}: no quality metric was measured, so \
+             the crops are not at equal quality",
+            r.crops.made_at.unwrap_or(r.opts.crop_bpp)
+        ),
+    };
     let _ = write!(
         out,
         "<section id=\"visual\"><h2>Visual comparison</h2><p>Crops at 1:1 of the most detailed \
-         region of each image, for each lossy codec configuration at the setting whose bpp is \
-         nearest {:.2}, saved by the run in its <code>crops/</code> folder. Transparent areas \
-         show the checkerboard.</p>",
-        r.crops.made_at.unwrap_or(r.opts.crop_bpp)
+         region of each image, for each lossy codec configuration {rule}, saved by the run in \
+         its <code>crops/</code> folder; each caption says why its cell was chosen. Hold the \
+         mouse on a crop (or press <b>flip</b>) to see the original in its place; \
+         <b>zoom 2&times;</b> doubles the crops of an image (pixels stay sharp). Transparent \
+         areas show the checkerboard.</p>"
     );
     for n in &r.crops.notes {
         let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
     }
-    for set in &r.crops.sets {
+    for (k, set) in r.crops.sets.iter().enumerate() {
         let (x, y, w, h) = set.rect;
         let _ = write!(
             out,
-            "<div class=\"crops\"><h3>{}</h3><p>region x={x} y={y}, {w}&times;{h} px</p>",
+            "<div class=\"crops\"><h3>{}</h3><p>region x={x} y={y}, {w}&times;{h} px \
+             <button type=\"button\" class=\"zoom\">zoom 2&times;</button></p>",
             esc(&set.image)
         );
         for n in &set.notes {
             let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
         }
+        let orig = format!("orig-{k}");
         if !set.original_png.is_empty() {
             let _ = write!(
                 out,
-                "<figure class=\"crop\"><img src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"original\"><figcaption>original</figcaption></figure>",
+                "<figure class=\"crop\"><img id=\"{orig}\" src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"original\"><figcaption>original</figcaption></figure>",
                 data_uri(&set.original_png)
             );
         }
         for c in &set.cells {
+            let metrics: String = c
+                .metrics
+                .iter()
+                .map(|(label, v)| format!("<br>{}: {}", esc(label), esc(v)))
+                .collect();
+            let flip = if set.original_png.is_empty() {
+                String::new()
+            } else {
+                " <button type=\"button\" class=\"flip\">flip</button>".into()
+            };
             let _ = write!(
                 out,
-                "<figure class=\"crop\"><img src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"{}\"><figcaption>{}{}<br>{} bpp, PSNR {} dB<br><small>{}</small></figcaption></figure>",
+                "<figure class=\"crop\"><img class=\"codec\" data-orig=\"{orig}\" src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"{}\"><figcaption>{}{}{flip}<br><span class=\"shown\">showing: codec</span><br>{} bpp, {} bytes{metrics}<br><small>{}; {}</small></figcaption></figure>",
                 data_uri(&c.png),
                 esc(&c.spec),
                 swatch(c.color),
                 esc(&c.spec),
                 num(Some(c.bpp), 3),
-                num(c.psnr, 2),
+                c.bytes.map_or("-".into(), |b| b.to_string()),
+                esc(&c.chosen),
                 esc(&c.source)
             );
         }

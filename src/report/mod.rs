@@ -61,6 +61,31 @@ pub struct Report<'a> {
     pub plots: Vec<Plot>,
     /// The crops saved in the run folder (never made here).
     pub crops: crops::Crops,
+    /// The run folder's targets.csv (a `--target` run), if it has one that could be read.
+    pub targets: Option<Vec<crate::target::TargetRow>>,
+    /// Why targets.csv was not used, when it exists but cannot be read.
+    pub target_note: Option<String>,
+}
+
+/// File name of the target search's rows in a run folder.
+pub const TARGETS_CSV: &str = "targets.csv";
+
+/// Reads `<run_dir>/targets.csv`: `(None, None)` when absent, `(None, Some(why))` when it
+/// cannot be read (the report then interpolates and says so).
+pub fn read_targets(run_dir: &Path) -> (Option<Vec<crate::target::TargetRow>>, Option<String>) {
+    let path = run_dir.join(TARGETS_CSV);
+    if !path.is_file() {
+        return (None, None);
+    }
+    match crate::export::read_csv(&path) {
+        Ok(rows) => (Some(rows), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{e}; the target search's results are not used (settings interpolated instead)"
+            )),
+        ),
+    }
 }
 
 const PANEL: (u32, u32) = (620, 430);
@@ -70,8 +95,64 @@ fn legend(curves: &[Curve]) -> Vec<(String, usize)> {
     curves.iter().map(|c| (c.name.clone(), c.color)).collect()
 }
 
+/// The tooltip of a plotted point: where it comes from, the spec, bpp and every metric of the
+/// cell (per image), or the plotted mean (corpus).
+fn tip(
+    records: &[CellRecord],
+    image: Option<&str>,
+    curve: &str,
+    setting: Option<f64>,
+    (bpp, q): (f64, f64),
+    m: &crate::metrics::MetricDef,
+    n_images: usize,
+) -> String {
+    let rec = records.iter().find(|r| {
+        r.curve == curve
+            && r.setting == setting
+            && !r.lossless
+            && image.is_none_or(|i| r.image == i)
+    });
+    let spec = rec.map_or(curve, |r| r.spec.as_str());
+    match (image, rec) {
+        (Some(img), Some(r)) => {
+            let scores: Vec<String> = metrics_present(records)
+                .iter()
+                .filter_map(|m| {
+                    (m.get)(r).map(|v| format!("{} {v:.prec$}", m.axis_label(), prec = m.decimals))
+                })
+                .collect();
+            format!(
+                "{img}\n{spec}\nbpp {bpp:.4}, {} bytes\n{}",
+                r.bytes.map_or("-".into(), |b| b.to_string()),
+                scores.join("\n")
+            )
+        }
+        _ => format!(
+            "corpus (mean over {n_images} images)\n{spec}\nbpp {bpp:.4}\n{} {q:.prec$}",
+            m.axis_label(),
+            prec = m.decimals
+        ),
+    }
+}
+
+/// Indices of `points` (with settings `settings`) that `marks` names for `curve`.
+fn marked(marks: &[(String, f64)], curve: &str, settings: &[Option<f64>]) -> Vec<usize> {
+    settings
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| marks.iter().any(|(c, m)| c == curve && Some(*m) == **s))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Builds every figure: corpus RD per metric, per-image small multiples per metric, speed.
-fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
+/// `marks` (curve, setting) are the recommended points, ringed in the rate-distortion plots.
+fn figures(
+    records: &[CellRecord],
+    curves: &[Curve],
+    marks: &[(String, f64)],
+    mark_note: Option<String>,
+) -> Vec<(String, Figure)> {
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let lossy_owned: Vec<Curve> = lossy.iter().map(|c| (*c).clone()).collect();
     let mut out = Vec::new();
@@ -91,10 +172,18 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
                 .map(|c| {
                     let (pts, n) = corpus_points(&group, &c.name, m);
                     n_images = n_images.max(n);
+                    let settings: Vec<Option<f64>> = pts.iter().map(|p| p.setting).collect();
                     Series {
                         label: c.name.clone(),
                         color: c.color,
                         points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
+                        tips: pts
+                            .iter()
+                            .map(|p| {
+                                tip(&group, None, &c.name, p.setting, (p.bpp, p.quality), m, n)
+                            })
+                            .collect(),
+                        marked: marked(marks, &c.name, &settings),
                     }
                 })
                 .collect();
@@ -123,6 +212,7 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
                     columns: 1,
                     panel_size: PANEL,
                     legend: legend(&lossy_owned),
+                    mark_note: mark_note.clone(),
                 },
             ));
         }
@@ -134,13 +224,29 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
                 y_label: m.axis_label(),
                 series: lossy
                     .iter()
-                    .map(|c| Series {
-                        label: c.name.clone(),
-                        color: c.color,
-                        points: image_points(records, img, &c.name, m)
-                            .iter()
-                            .map(|p| (p.bpp, p.quality))
-                            .collect(),
+                    .map(|c| {
+                        let pts = image_points(records, img, &c.name, m);
+                        let settings: Vec<Option<f64>> = pts.iter().map(|p| p.setting).collect();
+                        Series {
+                            label: c.name.clone(),
+                            color: c.color,
+                            points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
+                            tips: pts
+                                .iter()
+                                .map(|p| {
+                                    tip(
+                                        records,
+                                        Some(img),
+                                        &c.name,
+                                        p.setting,
+                                        (p.bpp, p.quality),
+                                        m,
+                                        1,
+                                    )
+                                })
+                                .collect(),
+                            marked: marked(marks, &c.name, &settings),
+                        }
                     })
                     .collect(),
                 log_y: false,
@@ -154,6 +260,7 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
                 columns: 3,
                 panel_size: SMALL,
                 legend: legend(&lossy_owned),
+                mark_note: mark_note.clone(),
             },
         ));
     }
@@ -167,10 +274,23 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
                 y_label: "encode ms per megapixel (log scale)".into(),
                 series: curves
                     .iter()
-                    .map(|c| Series {
-                        label: c.name.clone(),
-                        color: c.color,
-                        points: speed_points(records, &c.name),
+                    .map(|c| {
+                        let points = speed_points(records, &c.name);
+                        Series {
+                            label: c.name.clone(),
+                            color: c.color,
+                            tips: points
+                                .iter()
+                                .map(|(bpp, ms)| {
+                                    format!(
+                                        "corpus (mean over images)\n{}\nbpp {bpp:.4}\nencode {ms:.1} ms/MP",
+                                        c.name
+                                    )
+                                })
+                                .collect(),
+                            points,
+                            marked: Vec::new(),
+                        }
                     })
                     .collect(),
                 log_y: true,
@@ -178,6 +298,7 @@ fn figures(records: &[CellRecord], curves: &[Curve]) -> Vec<(String, Figure)> {
             columns: 1,
             panel_size: PANEL,
             legend: legend(curves),
+            mark_note: None,
         },
     ));
     out
@@ -205,6 +326,7 @@ pub fn write_report(
     opts: &ReportOptions,
 ) -> Result<Vec<PathBuf>, ReportError> {
     // The target search's probe cells are left out (see `target::swept`).
+    let all = records;
     let swept = crate::target::swept(records);
     let records: &[CellRecord] = &swept;
     let curves = curves(records);
@@ -219,11 +341,29 @@ pub fn write_report(
     let mut plots = Vec::new();
     // Rendering is independent per figure: use every core.
     use rayon::prelude::*;
-    let rendered: Vec<(String, Figure, String, Vec<u8>)> = figures(records, &curves)
-        .into_par_iter()
-        .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
-        .collect::<Result<_, String>>()
-        .map_err(ReportError::Plot)?;
+    let (targets, target_note) = read_targets(&opts.run_dir);
+    let levels = recommend::levels_of(records, &curves, anchor, targets.as_deref());
+    let marks = levels
+        .as_ref()
+        .map_or_else(Vec::new, |(_, l, _)| recommend::marks(records, l));
+    let mark_note = levels.as_ref().map(|(m, l, b)| {
+        format!(
+            "ringed: the recommended setting ({}) of the cheapest configuration at {} {}: the \
+             swept setting nearest the median of its per-image settings",
+            b.label(),
+            m.name,
+            l.iter()
+                .map(|x| x.level.to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        )
+    });
+    let rendered: Vec<(String, Figure, String, Vec<u8>)> =
+        figures(records, &curves, &marks, mark_note)
+            .into_par_iter()
+            .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
+            .collect::<Result<_, String>>()
+            .map_err(ReportError::Plot)?;
     for (id, fig, svg, png) in rendered {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));
@@ -249,7 +389,9 @@ pub fn write_report(
         &crate::analysis::pairs::bd_rows(records, &metrics, &curves, opts.interp),
     )?;
     files.push(bd_csv);
-    let crops = crops::load(&opts.run_dir, records, &curves, opts.crop_bpp);
+    // Crops may show probe cells (the setting the target search found): they are looked up
+    // among all rows.
+    let crops = crops::load(&opts.run_dir, all, &curves, opts.crop_bpp);
     let report = Report {
         records,
         opts,
@@ -258,6 +400,8 @@ pub fn write_report(
         bd,
         plots,
         crops,
+        targets,
+        target_note,
     };
     let summary = summarize(records);
     let html_path = opts.out.join("report.html");

@@ -1,36 +1,130 @@
 //! The recommendation at the top of report.html and summary.md: which lossy configuration
-//! costs the fewest bytes at equal quality (SSIMULACRA 2 at 70, 80 and 90, interpolated on
-//! each image's swept curve, no extra cells), by how much against the anchor, at which
+//! costs the fewest bytes at equal quality, by how much against the anchor, at which
 //! settings, how fast, and on which images another one wins; then the smallest lossless
-//! configuration overall and per image.
+//! configuration overall and per image. On a `--target` run the settings are the target
+//! search's (targets.csv, labelled "searched", at its quality targets, SSIMULACRA 2 first);
+//! otherwise SSIMULACRA 2 70, 80 and 90 interpolated on each image's swept curve, no extra
+//! cells (labelled "interpolated").
 
 use std::fmt::Write;
 
-use crate::analysis::equal_quality::{level, speed, Level};
+use crate::analysis::equal_quality::{level, searched_level, speed, Basis, Level};
 use crate::analysis::series::metrics_present;
 use crate::metrics::MetricDef;
 
 use super::html::esc;
 use super::Report;
+use crate::target::TargetRow;
 
 /// The quality levels recommended at, on SSIMULACRA 2 (70 = medium, 80 = high, 90 = very high
 /// quality on its published scale).
 pub const LEVELS: [f64; 3] = [70.0, 80.0, 90.0];
 
-/// The metric and the equal-quality comparisons, or `None` when SSIMULACRA 2 was not measured.
-pub fn levels(r: &Report) -> Option<(&'static MetricDef, Vec<Level>)> {
-    let metric = metrics_present(r.records)
+/// The quality metric and levels of a target search's rows: SSIMULACRA 2 when it was a
+/// target, else the first quality metric targeted; levels ascending. `None` when the search
+/// had only bpp/bytes budgets.
+pub fn searched_targets(rows: &[TargetRow]) -> Option<(&'static MetricDef, Vec<f64>)> {
+    let keys: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
+    let key = keys
+        .iter()
+        .find(|k| **k == "ssimulacra2")
+        .or_else(|| keys.iter().find(|k| crate::metrics::find(k).is_some()))?;
+    let metric = crate::metrics::find(key)?;
+    let mut v: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.metric == metric.key)
+        .map(|r| r.target)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    Some((metric, v))
+}
+
+/// The metric, the equal-quality comparisons and where their settings come from: the target
+/// search's when the run folder has targets.csv with a quality target, else interpolated at
+/// SSIMULACRA 2 70/80/90; `None` when neither is possible (SSIMULACRA 2 not measured).
+pub fn levels(r: &Report) -> Option<(&'static MetricDef, Vec<Level>, Basis)> {
+    levels_of(r.records, &r.curves, r.anchor, r.targets.as_deref())
+}
+
+/// [`levels`] from its parts: swept `records`, all `curves`, the anchor's index among the
+/// lossy curves, and targets.csv's rows if any.
+pub fn levels_of(
+    records: &[crate::record::CellRecord],
+    curves: &[super::Curve],
+    anchor: usize,
+    targets: Option<&[TargetRow]>,
+) -> Option<(&'static MetricDef, Vec<Level>, Basis)> {
+    let lossy: Vec<&super::Curve> = curves.iter().filter(|c| !c.lossless).collect();
+    let anchor = lossy.get(anchor).map(|c| c.name.as_str());
+    if let Some(rows) = targets {
+        if let Some((metric, values)) = searched_targets(rows) {
+            return Some((
+                metric,
+                values
+                    .iter()
+                    .map(|&l| searched_level(records, rows, curves, anchor, metric, l))
+                    .collect(),
+                Basis::Searched,
+            ));
+        }
+    }
+    let metric = metrics_present(records)
         .into_iter()
         .find(|m| m.key == "ssimulacra2")?;
-    let lossy: Vec<&super::Curve> = r.curves.iter().filter(|c| !c.lossless).collect();
-    let anchor = lossy.get(r.anchor).map(|c| c.name.as_str());
     Some((
         metric,
         LEVELS
             .iter()
-            .map(|&l| level(r.records, &r.curves, anchor, metric, l))
+            .map(|&l| level(records, curves, anchor, metric, l))
             .collect(),
+        Basis::Interpolated,
     ))
+}
+
+/// The recommended points to ring in the plots: for each level, the cheapest curve and the
+/// swept setting of it nearest the median of its per-image settings there.
+pub fn marks(records: &[crate::record::CellRecord], levels: &[Level]) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for l in levels {
+        let Some(w) = l.winner else { continue };
+        let curve = &l.curves[w].name;
+        let mut v: Vec<f64> = l.costs[w].iter().filter_map(|c| c.setting).collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_by(f64::total_cmp);
+        let median = v[v.len() / 2];
+        let nearest = records
+            .iter()
+            .filter(|r| &r.curve == curve && r.is_ok() && !r.lossless)
+            .filter_map(|r| r.setting)
+            .min_by(|a, b| (a - median).abs().total_cmp(&(b - median).abs()));
+        if let Some(s) = nearest {
+            if !out.iter().any(|(c, x)| c == curve && *x == s) {
+                out.push((curve.clone(), s));
+            }
+        }
+    }
+    out
+}
+
+/// One sentence saying where the settings come from.
+fn basis_note(b: Basis, r: &Report) -> String {
+    match b {
+        Basis::Searched => format!(
+            "Settings: searched. Each image's setting and bytes are the target search's (targets.csv of this run, `--target`): measured cells, nothing interpolated.{}",
+            r.target_note
+                .as_deref()
+                .map_or(String::new(), |n| format!(" {n}"))
+        ),
+        Basis::Interpolated => format!(
+            "Settings: interpolated between the swept settings (no `--target` search in this run; run with `--target ssimulacra2=70,80,90` for measured settings).{}",
+            r.target_note
+                .as_deref()
+                .map_or(String::new(), |n| format!(" {n}"))
+        ),
+    }
 }
 
 fn kib(bytes: f64) -> String {
@@ -66,7 +160,7 @@ fn rel(l: &Level, c: usize) -> Option<f64> {
 }
 
 /// The plain-words verdict of one level.
-fn verdict(l: &Level, m: &MetricDef, r: &Report) -> String {
+fn verdict(l: &Level, m: &MetricDef, b: Basis, r: &Report) -> String {
     let Some(w) = l.winner else {
         return format!(
             "At {} {}: no image can be compared (every image is out of some configuration's \
@@ -76,10 +170,13 @@ fn verdict(l: &Level, m: &MetricDef, r: &Report) -> String {
     };
     let name = &l.curves[w].name;
     let mut s = format!(
-        "At {} {} (interpolated from the swept settings), over {} comparable image(s), `{name}` \
-         needs the fewest bytes: {}",
+        "At {} {} ({}), over {} comparable image(s), `{name}` needs the fewest bytes: {}",
         m.name,
         l.level,
+        match b {
+            Basis::Searched => "searched: the target search's settings",
+            Basis::Interpolated => "interpolated from the swept settings",
+        },
         l.images.len(),
         kib(l.totals[w])
     );
@@ -120,9 +217,10 @@ pub fn markdown(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("## Recommendation\n\n");
-    if let Some((m, levels)) = &lv {
+    if let Some((m, levels, b)) = &lv {
+        let _ = writeln!(out, "{}\n", basis_note(*b, r));
         for l in levels {
-            let _ = writeln!(out, "- {}", verdict(l, m, r));
+            let _ = writeln!(out, "- {}", verdict(l, m, *b, r));
         }
         for l in levels {
             if l.winner.is_none() {
@@ -130,10 +228,12 @@ pub fn markdown(r: &Report, out: &mut String) {
             }
             let _ = write!(
                 out,
-                "\n### Bytes at equal quality: {} {} (interpolated)\n\n\
+                "\n### Bytes at equal quality: {} {} ({})\n\n\
                  | codec configuration | total bytes | vs anchor | settings | encode ms/MP | decode ms/MP | cheapest on |\n\
                  |---|---:|---:|---|---:|---:|---:|\n",
-                m.name, l.level
+                m.name,
+                l.level,
+                b.label()
             );
             for (c, curve) in l.curves.iter().enumerate() {
                 let (e, d) = speed(r.records, &curve.name, &l.images);
@@ -203,10 +303,14 @@ pub fn html(r: &Report, out: &mut String) {
         return;
     }
     out.push_str("<section id=\"recommendation\"><h2>Recommendation</h2>");
-    if let Some((m, levels)) = &lv {
-        out.push_str("<ul>");
+    if let Some((m, levels, b)) = &lv {
+        let _ = write!(
+            out,
+            "<p class=\"basis\">{}</p><ul>",
+            esc(&basis_note(*b, r)).replace('`', "")
+        );
         for l in levels {
-            let v = esc(&verdict(l, m, r));
+            let v = esc(&verdict(l, m, *b, r));
             // `name` in backticks reads as code.
             let v = v
                 .split('`')
@@ -228,12 +332,16 @@ pub fn html(r: &Report, out: &mut String) {
             }
             let _ = write!(
                 out,
-                "<h3>Bytes at equal quality: {} {} (interpolated, no extra encodes)</h3>\
+                "<h3>Bytes at equal quality: {} {} ({})</h3>\
                  <table class=\"data\"><thead><tr><th>codec configuration</th><th>total bytes</th>\
                  <th>vs anchor</th><th>settings</th><th>encode ms/MP</th><th>decode ms/MP</th>\
                  <th>cheapest on</th></tr></thead><tbody>",
                 esc(m.name),
-                l.level
+                l.level,
+                match b {
+                    Basis::Searched => "searched",
+                    Basis::Interpolated => "interpolated, no extra encodes",
+                }
             );
             for (c, curve) in l.curves.iter().enumerate() {
                 let (e, d) = speed(r.records, &curve.name, &l.images);
@@ -271,11 +379,18 @@ pub fn html(r: &Report, out: &mut String) {
                 out.push_str("</ul>");
             }
         }
-        out.push_str(
-            "<p>Each image's bytes at the level are interpolated between the two swept settings \
-             around it (log bytes linear in quality); no level is extrapolated. Times are means \
-             over all swept settings on the comparable images.</p>",
-        );
+        out.push_str(match b {
+            Basis::Interpolated => {
+                "<p>Each image's bytes at the level are interpolated between the two swept \
+                 settings around it (log bytes linear in quality); no level is extrapolated. \
+                 Times are means over all swept settings on the comparable images.</p>"
+            }
+            Basis::Searched => {
+                "<p>Each image's bytes at the level are those of the cheapest setting the target \
+                 search found to meet it (a measured cell). Times are means over all swept \
+                 settings on the comparable images.</p>"
+            }
+        });
     }
     if let Some((overall, per_image)) = &lossless {
         out.push_str("<p><b>Lossless:</b> ");
