@@ -54,21 +54,26 @@ pub struct Engine {
 
 /// Working memory per pixel of an image in flight with `metrics`, bytes: the harness's own
 /// copies (source, converted input, decoded output, codec buffers) and each metric's view of
-/// the original plus its scoring buffers. Calibrated on a generated 16 MP RGB image, one jpeg,
-/// webp or png cell at `--jobs 1`, peak RSS over pixels (scripts/bench_memory.sh, README
-/// "Memory"): PSNR alone 16 B/px, + SSIM 111, + MS-SSIM 141, + SSIMULACRA2 131, the default
-/// set 203 (248 at `--jobs 2`, two cells scoring at once). An estimate for scheduling, not a
-/// measurement.
+/// the original plus its scoring buffers. Calibrated on a generated 24 MP RGB image
+/// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels: one jpeg cell at
+/// `--jobs 1`: PSNR alone 14 B/px, + SSIM 19, + MS-SSIM 26, + SSIMULACRA2 126, the default set
+/// 128; jpeg + webp at `--jobs 2` (two cells scoring at once, each with its own SSIMULACRA2
+/// buffers) with the default set: 173. Butteraugli from the metric bench's heap peaks
+/// (reference 102 B/px, about 90 per score in flight). An estimate for scheduling, kept above
+/// the measured peaks, not a measurement.
 pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
+    let butteraugli = metrics.iter().any(|m| m.key.starts_with("butteraugli"));
     20 + metrics
         .iter()
         .map(|m| match m.key {
-            "ssim" => 96,
-            "ms-ssim" => 125,
-            "ssimulacra2" => 115,
+            "ssim" => 8,
+            "ms-ssim" => 16,
+            "ssimulacra2" => 155,
             _ => 0,
         })
         .sum::<u64>()
+        // Both butteraugli norms come from one pass.
+        + if butteraugli { 290 } else { 0 }
 }
 
 /// One finished cell.

@@ -365,8 +365,7 @@ pub fn save(
         // The sweep dropped the pixels after the image's last cell: the file is read again.
         .map(|src| match src.pixels() {
             Ok(px) => {
-                let (entry, s) =
-                    image_crops(run_dir, &pick, &curves, &by_spec, src, &px);
+                let (entry, s) = image_crops(run_dir, &pick, &curves, &by_spec, src, &px);
                 src.release();
                 (Some(entry), s)
             }
