@@ -41,8 +41,13 @@ pub struct Measurement {
     pub metric_peak_bytes: Option<u64>,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
-    /// CPU time of the worker thread in codec calls (every repeat) and metrics.
+    /// CPU time of the worker thread in codec calls (every repeat) and metrics, plus the CPU
+    /// time of the child processes those calls waited for (external codecs, cjxl).
     pub measured_cpu: Duration,
+    /// Wall time of codec calls whose CPU time no clock here sees (every repeat): encoders
+    /// that work on threads of their own (`Codec::encode_cpu_on_thread` false) without a
+    /// child process to reap.
+    pub unclocked: Duration,
     /// External codecs (issue 11): how the times were taken, and the child processes' use.
     pub external: ExternalUsage,
 }
@@ -74,6 +79,12 @@ impl Usages {
             None => "in-process",
         };
         self.0.borrow_mut().push((how, child));
+    }
+    /// The child processes' CPU time over every repeat, and whether every call had one.
+    fn total_cpu(&self) -> (Duration, bool) {
+        let v = self.0.borrow();
+        let total = v.iter().filter_map(|(_, u)| u.map(|u| u.cpu)).sum();
+        (total, !v.is_empty() && v.iter().all(|(_, u)| u.is_some()))
     }
     fn summary(&self) -> (Option<&'static str>, Option<f64>, Option<u64>) {
         let v = self.0.borrow();
@@ -119,6 +130,8 @@ fn median_ms(mut d: Vec<Duration>) -> f64 {
 /// What [`timed`] saw of one step over its repeats.
 struct Timed<T> {
     value: T,
+    /// Wall time of every call.
+    wall: Duration,
     /// Median wall (or codec-reported) time, ms.
     ms: f64,
     /// Median CPU time of the calling thread, ms.
@@ -142,6 +155,7 @@ fn timed<T>(
     let mut times = Vec::with_capacity(repeat as usize);
     let mut cpu_times = Vec::with_capacity(repeat as usize);
     let mut peak: Option<u64> = None;
+    let mut walls = Duration::ZERO;
     for _ in 0..repeat.max(1) {
         let heap = HeapScope::start();
         let c = thread_cpu();
@@ -152,6 +166,7 @@ fn timed<T>(
         let p = heap.peak();
         *measured += wall;
         *measured_cpu += cpu;
+        walls += wall;
         let (value, reported) = out.map_err(|e| format!("{what} failed: {e}"))?;
         times.push(reported.unwrap_or(wall));
         cpu_times.push(cpu);
@@ -163,6 +178,7 @@ fn timed<T>(
     }
     Ok(Timed {
         value: first.expect("repeat >= 1"),
+        wall: walls,
         ms: median_ms(times),
         cpu_ms: median_ms(cpu_times),
         peak,
@@ -209,6 +225,11 @@ fn steps(
     );
     let x = &mut m.external;
     (x.encode_timing, x.encode_cpu_ms, x.encode_peak_rss) = enc_use.summary();
+    let (child_cpu, all_reaped) = enc_use.total_cpu();
+    m.measured_cpu += child_cpu;
+    if !codec.encode_cpu_on_thread() && !all_reaped {
+        m.unclocked += enc.as_ref().map_or(Duration::ZERO, |e| e.wall);
+    }
     let enc = enc?;
     (m.encode_ms, m.encode_cpu_ms, m.encode_peak_bytes) = (
         Some(enc.ms),
@@ -230,6 +251,7 @@ fn steps(
     );
     let x = &mut m.external;
     (x.decode_timing, x.decode_cpu_ms, x.decode_peak_rss) = dec_use.summary();
+    m.measured_cpu += dec_use.total_cpu().0;
     let dec = dec?;
     (m.decode_ms, m.decode_cpu_ms, m.decode_peak_bytes) =
         (Some(dec.ms), Some(dec.cpu_ms), dec.peak);

@@ -140,6 +140,15 @@ pub fn print_summary(o: &Outcome) {
             o.meta.peak_rss_bytes as f64 / (1u64 << 20) as f64
         );
     }
+    if t.unclocked_s > 0.0 && t.measured_cpu_s > 0.0 {
+        let _ = writeln!(
+            out,
+            "(the CPU figures leave out {:.1} s of codec calls on threads of the codec's own, whose \
+             CPU time no clock here sees (avif: rav1e); it is in the process CPU, so the CPU \
+             overhead above is too high by up to that much)",
+            t.unclocked_s
+        );
+    }
     if t.machine_busy() {
         let _ = writeln!(
             out,

@@ -67,6 +67,7 @@ fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: u
             cells_busy_s: busy,
             cpu_s: sum(|t| t.cpu_s),
             measured_cpu_s: sum(|t| t.measured_cpu_s),
+            unclocked_s: sum(|t| t.unclocked_s),
             ..TimingMeta::default()
         }
         .with_shares(capacity),

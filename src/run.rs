@@ -82,8 +82,11 @@ pub struct CellOutcome {
     pub record: CellRecord,
     /// Time spent in codec calls (every repeat) and metrics.
     pub measured: Duration,
-    /// Worker-thread CPU time of the same calls.
+    /// Worker-thread CPU time of the same calls (and of the child processes they waited for).
     pub measured_cpu: Duration,
+    /// Wall time of codec calls whose CPU time no clock here sees (see
+    /// [`crate::cell::Measurement::unclocked`]).
+    pub unclocked: Duration,
     /// Wall time of the whole cell on its worker.
     pub busy: Duration,
     /// Something the user should hear about that did not fail the cell (cache trouble).
@@ -100,6 +103,8 @@ pub struct EngineTimes {
     pub measured: Duration,
     /// Sum over cells of the worker threads' CPU time in codec calls and metrics.
     pub measured_cpu: Duration,
+    /// Sum over cells of the wall time of codec calls whose CPU time is not seen.
+    pub unclocked: Duration,
     /// Sum over cells of their wall time on a worker.
     pub busy: Duration,
     pub cells_done: usize,
@@ -382,43 +387,43 @@ pub fn run_jobs(
     std::thread::scope(|scope| {
         let (queue, prepare_ns, estimate, inputs) = (&queue, &prepare_ns, &estimate, &inputs);
         scope.spawn(move || {
-            pool.scope(|ps| {
-                for _ in 0..pool.current_num_threads() {
-                    let tx = tx.clone();
-                    ps.spawn(move |_| {
-                        while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
-                            let image = job.key.image;
-                            let src = &sources[image];
-                            let t = Instant::now();
-                            let pixels = src.pixels();
-                            prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                            let done = match pixels {
-                                Ok(px) => {
-                                    let input = inputs.get(&px, &job);
-                                    let out = cached_or_measured(
-                                        src,
-                                        &px,
-                                        &input,
-                                        &job.config,
-                                        engine,
-                                        prepare_ns,
-                                    );
-                                    Done::Cell(job, Box::new(out))
-                                }
-                                Err(e) => {
-                                    let dropped = queue.fail(image);
-                                    Done::Failed(job, e.to_string(), dropped)
-                                }
-                            };
-                            queue.finished(image, |i| {
-                                inputs.remove(i);
-                                sources[i].release();
-                            });
-                            if tx.send(done).is_err() {
-                                break;
-                            }
+            // One worker loop per pool thread, each pinned to its thread by `broadcast`. (Loops
+            // given as ordinary pool tasks could be stolen: a worker waiting inside a codec's
+            // own rayon join, e.g. ravif's, would take the second loop, block in `pop` inside
+            // its unfinished cell, and the run would never end.)
+            pool.broadcast(|_| {
+                let tx = tx.clone();
+                while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
+                    let image = job.key.image;
+                    let src = &sources[image];
+                    let t = Instant::now();
+                    let pixels = src.pixels();
+                    prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    let done = match pixels {
+                        Ok(px) => {
+                            let input = inputs.get(&px, &job);
+                            let out = cached_or_measured(
+                                src,
+                                &px,
+                                &input,
+                                &job.config,
+                                engine,
+                                prepare_ns,
+                            );
+                            Done::Cell(job, Box::new(out))
                         }
+                        Err(e) => {
+                            let dropped = queue.fail(image);
+                            Done::Failed(job, e.to_string(), dropped)
+                        }
+                    };
+                    queue.finished(image, |i| {
+                        inputs.remove(i);
+                        sources[i].release();
                     });
+                    if tx.send(done).is_err() {
+                        break;
+                    }
                 }
             });
             drop(tx);
@@ -437,6 +442,7 @@ pub fn run_jobs(
             };
             times.measured += out.measured;
             times.measured_cpu += out.measured_cpu;
+            times.unclocked += out.unclocked;
             times.busy += out.busy;
             times.cells_done += 1;
             times.cached += out.record.cached as usize;
@@ -516,6 +522,7 @@ fn cached_or_measured(
                     record,
                     measured: Duration::ZERO,
                     measured_cpu: Duration::ZERO,
+                    unclocked: Duration::ZERO,
                     busy: started.elapsed(),
                     warning: None,
                 };
@@ -587,6 +594,7 @@ fn measure_cell(
         record: rec,
         measured: m.measured,
         measured_cpu: m.measured_cpu,
+        unclocked: m.unclocked,
         busy: started.elapsed(),
         warning: None,
     }

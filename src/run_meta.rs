@@ -149,6 +149,10 @@ pub struct TimingMeta {
     /// Of `cpu_s`: the worker threads' CPU in codec calls and metrics (the sum of the cells'
     /// `*_cpu_ms` over every repeat).
     pub measured_cpu_s: f64,
+    /// Wall time of codec calls whose CPU time no clock sees (avif: rav1e encodes on a thread
+    /// of its own): their CPU is in `cpu_s` but not in `measured_cpu_s`, so it lowers
+    /// `cpu_efficiency` and raises `cpu_overhead_share` without being harness overhead.
+    pub unclocked_s: f64,
     /// measured_cpu / cpu: the share of the CPU the run used that went to codecs and metrics
     /// (the CPU-based parallel efficiency: not fooled by a machine busy with other work).
     pub cpu_efficiency: f64,

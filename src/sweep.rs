@@ -547,6 +547,7 @@ fn run_meta(
             cells_busy_s: busy,
             cpu_s,
             measured_cpu_s: times.measured_cpu.as_secs_f64(),
+            unclocked_s: times.unclocked.as_secs_f64(),
             ..TimingMeta::default()
         }
         .with_shares(capacity),

@@ -164,3 +164,51 @@ fn images_av1_cannot_hold_give_error_rows() {
     assert!(wide.message.contains("65536"), "{}", wide.message);
     assert!(rows.iter().find(|r| r.image == "ok").unwrap().is_ok());
 }
+
+/// rav1e encodes on a thread of its own, whose CPU time no clock of codecbench's sees: the run
+/// counts that wall time as `unclocked_s` and says so beside its CPU figures, rather than
+/// passing the missing CPU off as harness overhead; a run of in-process codecs has none.
+#[test]
+fn avif_encode_time_is_reported_as_unclocked_cpu() {
+    let (dir, corpus) = common::small_corpus();
+    let run = |spec: &str, name: &str| {
+        let out = dir.path().join(name);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+            .args([
+                "run",
+                "--no-cache",
+                "--no-report",
+                "--codec",
+                spec,
+                "--corpus",
+            ])
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        let rows: Vec<codecbench::record::CellRecord> =
+            codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        (
+            meta["timing"]["unclocked_s"].as_f64().unwrap(),
+            rows,
+            stdout,
+        )
+    };
+    let (unclocked, rows, stdout) = run("avif:q=50,speed=10", "avif");
+    let encode_s: f64 = rows.iter().map(|r| r.encode_ms.unwrap() / 1e3).sum();
+    assert!(unclocked > 0.0, "{unclocked}");
+    // The encode calls' wall time, every one (repeat 1), within float rounding.
+    assert!(
+        (unclocked - encode_s).abs() < 1e-3 + 1e-3 * encode_s,
+        "{unclocked} vs {encode_s}"
+    );
+    assert!(stdout.contains("leave out"), "{stdout}");
+    let (unclocked, _, stdout) = run("jpeg:q=50", "jpeg");
+    assert_eq!(unclocked, 0.0);
+    assert!(!stdout.contains("leave out"), "{stdout}");
+}
