@@ -226,6 +226,19 @@ fn load_corpus(
     Ok((sources, skipped))
 }
 
+/// The error of a corpus none of whose files could be read (`skipped` says why, file by file).
+fn no_readable_image(sweep: &Sweep, skipped: &[Skipped]) -> SweepError {
+    let roots: Vec<String> = sweep
+        .corpus
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    SweepError::NoReadableImages {
+        files: skipped.len(),
+        roots: roots.join(", "),
+    }
+}
+
 /// Why a `w` x `h` image cannot be measured within `--max-memory`, if it cannot.
 fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
     let per_pixel = crate::run::bytes_per_pixel(&sweep.metrics);
@@ -274,15 +287,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let pre = Progress::new(0, sweep.progress);
     let (sources, mut skipped) = load_corpus(sweep, &pool, &pre)?;
     if sources.is_empty() {
-        let roots: Vec<String> = sweep
-            .corpus
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(SweepError::NoReadableImages {
-            files: skipped.len(),
-            roots: roots.join(", "),
-        });
+        return Err(no_readable_image(sweep, &skipped));
     }
     let load_s = t0.elapsed().as_secs_f64();
 
@@ -386,15 +391,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         }
     }
     if !sources.is_empty() && failed.len() == sources.len() {
-        let roots: Vec<String> = sweep
-            .corpus
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(SweepError::NoReadableImages {
-            files: skipped.len(),
-            roots: roots.join(", "),
-        });
+        return Err(no_readable_image(sweep, &skipped));
     }
 
     let records: Vec<CellRecord> = rows.into_values().collect();
