@@ -135,6 +135,33 @@ fn tip(
     }
 }
 
+/// The plotted series of `curve`: its points, their tooltips (`image` `None`: corpus means
+/// over `n_images`) and the points `marks` rings.
+fn series(
+    records: &[CellRecord],
+    image: Option<&str>,
+    curve: &Curve,
+    pts: &[crate::analysis::series::Point],
+    m: &crate::metrics::MetricDef,
+    n_images: usize,
+    marks: &[(String, f64)],
+) -> Series {
+    let settings: Vec<Option<f64>> = pts.iter().map(|p| p.setting).collect();
+    Series {
+        label: curve.name.clone(),
+        color: curve.color,
+        points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
+        tips: pts
+            .iter()
+            .map(|p| {
+                let at = (p.bpp, p.quality);
+                tip(records, image, &curve.name, p.setting, at, m, n_images)
+            })
+            .collect(),
+        marked: marked(marks, &curve.name, &settings),
+    }
+}
+
 /// Indices of `points` (with settings `settings`) that `marks` names for `curve`.
 fn marked(marks: &[(String, f64)], curve: &str, settings: &[Option<f64>]) -> Vec<usize> {
     settings
@@ -172,19 +199,7 @@ fn figures(
                 .map(|c| {
                     let (pts, n) = corpus_points(&group, &c.name, m);
                     n_images = n_images.max(n);
-                    let settings: Vec<Option<f64>> = pts.iter().map(|p| p.setting).collect();
-                    Series {
-                        label: c.name.clone(),
-                        color: c.color,
-                        points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
-                        tips: pts
-                            .iter()
-                            .map(|p| {
-                                tip(&group, None, &c.name, p.setting, (p.bpp, p.quality), m, n)
-                            })
-                            .collect(),
-                        marked: marked(marks, &c.name, &settings),
-                    }
+                    series(&group, None, c, &pts, m, n, marks)
                 })
                 .collect();
             if n_images == 0 && k > 0 {
@@ -226,27 +241,7 @@ fn figures(
                     .iter()
                     .map(|c| {
                         let pts = image_points(records, img, &c.name, m);
-                        let settings: Vec<Option<f64>> = pts.iter().map(|p| p.setting).collect();
-                        Series {
-                            label: c.name.clone(),
-                            color: c.color,
-                            points: pts.iter().map(|p| (p.bpp, p.quality)).collect(),
-                            tips: pts
-                                .iter()
-                                .map(|p| {
-                                    tip(
-                                        records,
-                                        Some(img),
-                                        &c.name,
-                                        p.setting,
-                                        (p.bpp, p.quality),
-                                        m,
-                                        1,
-                                    )
-                                })
-                                .collect(),
-                            marked: marked(marks, &c.name, &settings),
-                        }
+                        series(records, Some(img), c, &pts, m, 1, marks)
                     })
                     .collect(),
                 log_y: false,
