@@ -144,7 +144,7 @@ pub fn print_summary(o: &Outcome) {
         let _ = writeln!(
             out,
             "(the CPU figures leave out {:.1} s of codec calls on threads of the codec's own, whose \
-             CPU time no clock here sees (avif: rav1e); it is in the process CPU, so the CPU \
+             CPU time no clock here sees; it is in the process CPU, so the CPU \
              overhead above is too high by up to that much)",
             t.unclocked_s
         );

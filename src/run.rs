@@ -384,50 +384,58 @@ pub fn run_jobs(
         Failed(Job, String, usize),
     }
     let (tx, rx) = mpsc::channel::<Done>();
+    let (queue, prepare_ns, estimate, inputs) = (&queue, &prepare_ns, &estimate, &inputs);
+    let work = |tx: mpsc::Sender<Done>| {
+        while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
+            let image = job.key.image;
+            let src = &sources[image];
+            let t = Instant::now();
+            let pixels = src.pixels();
+            prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            let done = match pixels {
+                Ok(px) => {
+                    let input = inputs.get(&px, &job);
+                    let out = cached_or_measured(src, &px, &input, &job.config, engine, prepare_ns);
+                    Done::Cell(job, Box::new(out))
+                }
+                Err(e) => {
+                    let dropped = queue.fail(image);
+                    Done::Failed(job, e.to_string(), dropped)
+                }
+            };
+            queue.finished(image, |i| {
+                inputs.remove(i);
+                sources[i].release();
+            });
+            if tx.send(done).is_err() {
+                break;
+            }
+        }
+    };
+    let work = &work;
     std::thread::scope(|scope| {
-        let (queue, prepare_ns, estimate, inputs) = (&queue, &prepare_ns, &estimate, &inputs);
-        scope.spawn(move || {
-            // One worker loop per pool thread, each pinned to its thread by `broadcast`. (Loops
-            // given as ordinary pool tasks could be stolen: a worker waiting inside a codec's
-            // own rayon join, e.g. ravif's, would take the second loop, block in `pop` inside
-            // its unfinished cell, and the run would never end.)
-            pool.broadcast(|_| {
-                let tx = tx.clone();
-                while let Some(Queued { job }) = queue.pop(&engine.cancel, estimate) {
-                    let image = job.key.image;
-                    let src = &sources[image];
-                    let t = Instant::now();
-                    let pixels = src.pixels();
-                    prepare_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                    let done = match pixels {
-                        Ok(px) => {
-                            let input = inputs.get(&px, &job);
-                            let out = cached_or_measured(
-                                src,
-                                &px,
-                                &input,
-                                &job.config,
-                                engine,
-                                prepare_ns,
-                            );
-                            Done::Cell(job, Box::new(out))
-                        }
-                        Err(e) => {
-                            let dropped = queue.fail(image);
-                            Done::Failed(job, e.to_string(), dropped)
-                        }
-                    };
-                    queue.finished(image, |i| {
-                        inputs.remove(i);
-                        sources[i].release();
-                    });
-                    if tx.send(done).is_err() {
-                        break;
-                    }
+        // One worker per pool thread, each the only thread of a rayon pool of its own: a
+        // codec's own rayon work (ravif's join of colour and alpha, rav1e's tiles, oxipng's
+        // trials) then stays on the worker that runs the cell, so the worker's CPU clock is the
+        // cell's whole CPU time and no cell's work is timed inside another's. (Workers sharing
+        // one pool also hung: a worker waiting inside a codec's join could steal the other
+        // worker's loop and block in `pop` inside its unfinished cell.)
+        for worker in 0..pool.current_num_threads() {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                match rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(move |_| format!("codecbench-{worker}"))
+                    .build()
+                {
+                    Ok(own) => own.install(|| work(tx)),
+                    // No thread to be had for a pool: work on this one (codecs that need one
+                    // rayon thread make their own, see `codec::avif`).
+                    Err(_) => work(tx),
                 }
             });
-            drop(tx);
-        });
+        }
+        drop(tx);
         for done in rx {
             let (job, out) = match done {
                 Done::Cell(job, out) => (job, *out),

@@ -257,3 +257,136 @@ fn a_small_memory_budget_runs_one_image_at_a_time_and_gives_the_same_rows() {
         two_times.max_images_in_flight
     );
 }
+
+/// Step's codec, with its encode done in a way a real codec might: on a thread of its own
+/// (`OffThread`: the CPU is there, and it says so), or with rayon parallelism of its own
+/// (`Parallel`: records how many threads rayon offered it).
+struct Wrapped {
+    name: &'static str,
+    off_thread: bool,
+}
+
+/// The most threads rayon offered a `Parallel` encode, over every call.
+static RAYON_THREADS_SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Codec for Wrapped {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn version(&self) -> String {
+        Step.version()
+    }
+    fn decoder(&self) -> String {
+        Step.decoder()
+    }
+    fn extension(&self) -> &str {
+        Step.extension()
+    }
+    fn lossless(&self, params: &Params) -> bool {
+        Step.lossless(params)
+    }
+    fn params(&self) -> &[Param] {
+        Step.params()
+    }
+    fn input_layout(&self, src: Layout) -> Layout {
+        Step.input_layout(src)
+    }
+    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
+        let mut out = if self.off_thread {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    Step.encode(img, params)
+                })
+                .join()
+                .unwrap()
+            })?
+        } else {
+            let ((a, seen), b) = rayon::join(
+                || (Step.encode(img, params), rayon::current_num_threads()),
+                || rayon::current_num_threads(),
+            );
+            RAYON_THREADS_SEEN.fetch_max(seen.max(b), std::sync::atomic::Ordering::Relaxed);
+            a?
+        };
+        out.reported_time = None;
+        Ok(out)
+    }
+    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        Step.decode(data)
+    }
+    fn encode_cpu_on_thread(&self) -> bool {
+        !self.off_thread
+    }
+}
+
+fn run_wrapped(
+    name: &'static str,
+    off_thread: bool,
+) -> (
+    Vec<codecbench::record::CellRecord>,
+    codecbench::run::EngineTimes,
+) {
+    let sources = vec![
+        common::source("a", common::textured_u8(40, 30, 3, 1)),
+        common::source("b", common::textured_u8(24, 24, 1, 2)),
+    ];
+    let mut reg = Registry::builtin();
+    reg.add(Arc::new(Wrapped { name, off_thread })).unwrap();
+    let configs = reg.parse_spec(&format!("{name}:step=16,4")).unwrap();
+    let plan = Plan::new(&sources, &configs);
+    let mut rows = BTreeMap::new();
+    let times = run_jobs(
+        &pool(2).unwrap(),
+        &sources,
+        &common::engine(),
+        plan.jobs(),
+        |job, out| {
+            rows.insert(job.key, out.record);
+            Vec::new()
+        },
+    );
+    (rows.into_values().collect(), times)
+}
+
+/// Each worker is the only thread of its own rayon pool: a codec's own rayon work runs on the
+/// worker that runs the cell (so the worker's CPU clock is the cell's CPU time, and rav1e's
+/// tile count, which follows the thread count, never depends on `--jobs`).
+#[test]
+fn a_codecs_own_rayon_work_stays_on_its_worker() {
+    let (rows, times) = run_wrapped("parallel", false);
+    assert_eq!(times.cells_done, 4);
+    assert!(rows.iter().all(|r| r.is_ok()), "{rows:?}");
+    assert_eq!(
+        RAYON_THREADS_SEEN.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "a worker of a 2-job run offered its codec more than its own thread"
+    );
+    assert!(rows.iter().all(|r| r.encode_cpu_ms.is_some()));
+    assert_eq!(times.unclocked, Duration::ZERO);
+}
+
+/// An encoder that works on a thread of its own (and says so with `encode_cpu_on_thread`):
+/// its calls' wall time is counted as `unclocked` instead of passing the waiting worker's
+/// near-zero CPU time off as the encode's.
+#[test]
+fn an_encoder_working_on_its_own_thread_is_counted_unclocked() {
+    let (rows, times) = run_wrapped("offthread", true);
+    assert_eq!(times.cells_done, 4);
+    assert!(
+        rows.iter().all(|r| r.is_ok() && r.encode_cpu_ms.is_none()),
+        "{rows:?}"
+    );
+    let encode_wall: f64 = rows.iter().map(|r| r.encode_ms.unwrap() / 1e3).sum();
+    // Every call slept 20 ms on its thread (repeat 1).
+    assert!(
+        times.unclocked >= Duration::from_millis(80),
+        "{:?}",
+        times.unclocked
+    );
+    assert!(
+        (times.unclocked.as_secs_f64() - encode_wall).abs() < 1e-3 + 1e-3 * encode_wall,
+        "{:?} vs {encode_wall}",
+        times.unclocked
+    );
+}

@@ -77,10 +77,39 @@ fn alpha_quality(q: f32) -> f32 {
     ((q + 100.0) / 2.0).min(q + q / 4.0 + 2.0).min(100.0)
 }
 
-impl Codec for Avif {
-    fn encode_cpu_on_thread(&self) -> bool {
-        false
+/// Runs `f` where rayon sees exactly one thread, so that rav1e's tile count (ravif gives it
+/// `rayon::current_num_threads()` tiles when no thread count is set) never depends on
+/// `--jobs` or on the machine, and its work stays on one thread.
+///
+/// The harness's workers are each the only thread of a pool of their own (see
+/// [`crate::run::run_jobs`]): there `f` runs on the calling thread, whose CPU clock is then the
+/// encode's whole CPU time. Anywhere else (a library caller, a test) `f` runs on a one-thread
+/// pool kept per calling thread; the bytes are the same either way.
+fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() == 1 {
+        return f();
     }
+    thread_local! {
+        static ONE: std::cell::OnceCell<Result<rayon::ThreadPool, String>> =
+            const { std::cell::OnceCell::new() };
+    }
+    ONE.with(|one| {
+        match one.get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(|_| "codecbench-avif".to_string())
+                .build()
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(pool) => pool.install(f),
+            // No thread to be had: run here (rav1e then takes the global pool's threads for
+            // its tile count, which only a failing thread spawn can bring about).
+            Err(_) => f(),
+        }
+    })
+}
+
+impl Codec for Avif {
     fn name(&self) -> &str {
         "avif"
     }
@@ -122,32 +151,35 @@ impl Codec for Avif {
             .with_alpha_quality(alpha_quality(q))
             .with_speed(params.int("speed") as u8)
             .with_bit_depth(depth)
-            // One thread per cell: the harness already runs cells in parallel, and timings
-            // stay comparable with the single-threaded encoders.
-            .with_num_threads(Some(1))
+            // No thread pool of rav1e's own: the encode runs inside `on_one_thread`, on the
+            // calling thread (one tile, like `Some(1)`, which would hand the work to a fresh
+            // rav1e thread that no clock of the harness sees).
+            .with_num_threads(None)
             .with_alpha_color_mode(ravif::AlphaColorMode::UnassociatedDirty);
         let (w, h) = (img.width as usize, img.height as usize);
-        let out = catch(|| {
-            if img.channels == 4 {
-                let px: Vec<ravif::RGBA8> = data
-                    .chunks_exact(4)
-                    .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
-                    .collect();
-                enc.encode_rgba(ravif::Img::new(&px[..], w, h))
-                    .map_err(|e| format!("ravif: {e}"))
-            } else if img.channels == 3 {
-                let px: Vec<ravif::RGB8> = data
-                    .chunks_exact(3)
-                    .map(|p| ravif::RGB8::new(p[0], p[1], p[2]))
-                    .collect();
-                enc.encode_rgb(ravif::Img::new(&px[..], w, h))
-                    .map_err(|e| format!("ravif: {e}"))
-            } else {
-                Err(format!(
-                    "avif: expected RGB or RGBA input, got {}",
-                    img.layout()
-                ))
-            }
+        let out = on_one_thread(|| {
+            catch(|| {
+                if img.channels == 4 {
+                    let px: Vec<ravif::RGBA8> = data
+                        .chunks_exact(4)
+                        .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
+                        .collect();
+                    enc.encode_rgba(ravif::Img::new(&px[..], w, h))
+                        .map_err(|e| format!("ravif: {e}"))
+                } else if img.channels == 3 {
+                    let px: Vec<ravif::RGB8> = data
+                        .chunks_exact(3)
+                        .map(|p| ravif::RGB8::new(p[0], p[1], p[2]))
+                        .collect();
+                    enc.encode_rgb(ravif::Img::new(&px[..], w, h))
+                        .map_err(|e| format!("ravif: {e}"))
+                } else {
+                    Err(format!(
+                        "avif: expected RGB or RGBA input, got {}",
+                        img.layout()
+                    ))
+                }
+            })
         })?;
         Ok(out.avif_file.into())
     }
