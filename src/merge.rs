@@ -9,6 +9,7 @@ use crate::export::{read_csv, write_csv, write_json, OutputError};
 use crate::plan::{JobKey, RowOrder};
 use crate::record::CellRecord;
 use crate::run_meta::{read_run, RunMeta, RunMetaError, TimingMeta, RUN_JSON};
+use crate::target::TargetRow;
 
 /// What a merge produced.
 pub struct Merged {
@@ -30,14 +31,89 @@ fn run_dir(p: &Path) -> PathBuf {
     }
 }
 
-/// The plan of a run: image ids with hashes, and specs, in run order.
-fn plan(meta: &RunMeta) -> (Vec<(String, String)>, Vec<String>) {
+/// The plan of a run: image ids with hashes, and the sweep's own specs, in run order (the
+/// specs a target search added come after them, and differ from shard to shard).
+fn plan(meta: &RunMeta) -> (Vec<(String, String)>, &[String]) {
     let images = meta
         .corpus
         .iter()
         .map(|i| (i.id.clone(), i.hash.clone()))
         .collect();
-    (images, meta.specs.clone())
+    let swept = match meta.swept_specs {
+        0 => meta.specs.len(),
+        n => n.min(meta.specs.len()),
+    };
+    (images, &meta.specs[..swept])
+}
+
+/// Every input's specs: the sweep's own, then each input's probe specs in order of first
+/// appearance.
+fn all_specs(metas: &[RunMeta]) -> Vec<String> {
+    let mut specs: Vec<String> = plan(&metas[0]).1.to_vec();
+    let mut seen: std::collections::HashSet<String> = specs.iter().cloned().collect();
+    for m in metas {
+        for s in &m.specs {
+            if seen.insert(s.clone()) {
+                specs.push(s.clone());
+            }
+        }
+    }
+    specs
+}
+
+/// targets.csv of the merged run: every input's rows (a shard searched the curves it ran), in
+/// image, curve and target order. `None` when no input has one; a warning when only some do.
+fn merged_targets(
+    dirs: &[PathBuf],
+    order: &RowOrder,
+    specs: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Option<Vec<TargetRow>>, OutputError> {
+    let mut rows: Vec<TargetRow> = Vec::new();
+    let mut without = Vec::new();
+    for d in dirs {
+        let path = d.join("targets.csv");
+        if !path.exists() {
+            without.push(d.display().to_string());
+            continue;
+        }
+        let found: Vec<TargetRow> = read_csv(&path)?;
+        for r in found {
+            if !rows.iter().any(|o| {
+                (&o.image, &o.curve, &o.metric, o.target.to_bits())
+                    == (&r.image, &r.curve, &r.metric, r.target.to_bits())
+            }) {
+                rows.push(r);
+            }
+        }
+    }
+    if without.len() == dirs.len() {
+        return Ok(None);
+    }
+    if !without.is_empty() {
+        warnings.push(format!(
+            "{} had no targets.csv (run without --target?): the merged targets.csv has only the \
+             other inputs' searches",
+            without.join(", ")
+        ));
+    }
+    // Each input wrote its rows in (image, curve, target) order; put the curves of one image
+    // in the plan's order (a curve is a spec without its first parameter, the setting), keeping
+    // each curve's targets in the order they were given.
+    let curve_rank = |curve: &str| {
+        specs.iter().position(|s| {
+            let (codec, rest) = s.split_once(':').unwrap_or((s, ""));
+            let rest = rest.split_once(',').map_or("", |(_, r)| r);
+            curve == codec || curve == format!("{codec}:{rest}")
+        })
+    };
+    rows.sort_by_key(|r| {
+        (
+            order.image_index(&r.image).unwrap_or(usize::MAX),
+            curve_rank(&r.curve).unwrap_or(usize::MAX),
+        )
+    });
+    Ok(Some(rows))
 }
 
 /// The run.json of the merged run: the first input's, with the counts and times of all.
@@ -110,9 +186,9 @@ pub enum MergeError {
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     let dirs: Vec<PathBuf> = inputs.iter().map(|p| run_dir(p)).collect();
     let metas: Vec<RunMeta> = dirs.iter().map(|d| read_run(d)).collect::<Result<_, _>>()?;
-    let (images, specs) = plan(&metas[0]);
+    let (images, _) = plan(&metas[0]);
     for (d, m) in dirs.iter().zip(&metas).skip(1) {
-        if plan(m) != (images.clone(), specs.clone()) {
+        if plan(m) != plan(&metas[0]) {
             return Err(MergeError::OtherPlan {
                 dir: d.clone(),
                 first: dirs[0].clone(),
@@ -141,8 +217,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
             }
         }
     }
+    let specs = all_specs(&metas);
     let order = RowOrder::new(images, &specs);
-    let n = order.len();
+    // Cells of the sweep (probes are extra: each shard adds its own).
+    let n = order.len() / specs.len().max(1) * plan(&metas[0]).1.len();
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let mut warnings = Vec::new();
     for d in &dirs {
@@ -170,10 +248,13 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
             ));
         }
     }
-    let missing = n - rows.len();
     let records: Vec<CellRecord> = rows.into_values().collect();
+    let missing = n.saturating_sub(records.iter().filter(|r| !r.probe).count());
+    let targets = merged_targets(&dirs, &order, &specs, &mut warnings)?;
 
-    let meta = merged_meta(&metas, &dirs, &records, n);
+    let mut meta = merged_meta(&metas, &dirs, &records, n);
+    meta.swept_specs = plan(&metas[0]).1.len();
+    meta.specs = specs;
 
     std::fs::create_dir_all(out).map_err(|source| MergeError::OutDir {
         path: out.to_path_buf(),
@@ -193,6 +274,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     ] {
         result?;
         files.push(out.join(name));
+    }
+    if let Some(rows) = targets {
+        let path = out.join("targets.csv");
+        write_csv(&path, &rows)?;
+        files.push(path);
     }
     let crops = crate::report::crops::merge(&dirs, out, &records);
     files.extend(crops.files);

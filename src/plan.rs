@@ -130,6 +130,37 @@ impl Plan {
             .collect()
     }
 
+    /// Like [`Plan::shard`], but a whole curve of an image (its cells of one codec
+    /// configuration apart from the setting) goes to one shard: what a target search needs,
+    /// since it searches a curve from all its swept cells and adds probes to it. The groups
+    /// are balanced by their summed cost.
+    pub fn shard_curves(&self, k: usize, n: usize) -> Vec<Job> {
+        let jobs = self.jobs();
+        let curves: Vec<String> = self.configs.iter().map(|c| c.curve()).collect();
+        let mut groups: Vec<(usize, &str)> = Vec::new();
+        let mut index: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut costs: Vec<f64> = Vec::new();
+        let group_of: Vec<usize> = jobs
+            .iter()
+            .map(|j| {
+                let g = (j.key.image, curves[j.key.config].as_str());
+                let i = *index.entry(g).or_insert_with(|| {
+                    groups.push(g);
+                    costs.push(0.0);
+                    groups.len() - 1
+                });
+                costs[i] += j.cost;
+                i
+            })
+            .collect();
+        let owner = crate::shard::assign(&costs, n);
+        jobs.into_iter()
+            .zip(group_of)
+            .filter(|(_, g)| owner[*g] == k - 1)
+            .map(|(j, _)| j)
+            .collect()
+    }
+
     /// The key of the cell of image `id` and configuration `spec`.
     pub fn key_of(&self, id: &str, spec: &str) -> Option<JobKey> {
         let image = self.images.iter().position(|i| i.id == id)?;
@@ -169,6 +200,11 @@ impl RowOrder {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The position of image `id` in the plan.
+    pub fn image_index(&self, id: &str) -> Option<usize> {
+        self.images.iter().position(|(i, _)| i == id)
     }
 
     /// The key of a row, if the row belongs to this plan.
@@ -237,5 +273,34 @@ mod tests {
             .collect();
         all.sort();
         assert_eq!(all, plan.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn curve_shards_partition_the_plan_and_keep_each_curve_whole() {
+        let reg = Registry::builtin();
+        let mut configs = reg.parse_spec("jpeg:q=10..90:10").unwrap();
+        configs.extend(reg.parse_spec("webp:q=50,80").unwrap());
+        let images = [source("a", 4), source("b", 8), source("c", 3)];
+        let plan = Plan::new(&images, &configs);
+        let shards: Vec<Vec<JobKey>> = (1..=3)
+            .map(|k| plan.shard_curves(k, 3).into_iter().map(|j| j.key).collect())
+            .collect();
+        let mut all: Vec<JobKey> = shards.concat();
+        all.sort();
+        assert_eq!(all, plan.keys().collect::<Vec<_>>());
+        // Six (image, curve) groups over three shards: every shard has work, and every
+        // group's cells are in one shard.
+        assert!(shards.iter().all(|s| !s.is_empty()));
+        for image in 0..images.len() {
+            for curve in [0..9, 9..11] {
+                let owners: std::collections::BTreeSet<usize> = curve
+                    .map(|config| {
+                        let key = JobKey { image, config };
+                        shards.iter().position(|s| s.contains(&key)).unwrap()
+                    })
+                    .collect();
+                assert_eq!(owners.len(), 1, "image {image}");
+            }
+        }
     }
 }

@@ -28,6 +28,9 @@ pub struct RunMeta {
     pub os: String,
     pub codecs: Vec<CodecMeta>,
     pub specs: Vec<String>,
+    /// How many of the first `specs` are the sweep's own; the rest are settings a target
+    /// search added (probes). 0 in run.json files written before it was recorded: all swept.
+    pub swept_specs: usize,
     /// Metrics measured in every cell (part of the cache key).
     pub metrics: String,
     pub hash_of: String,

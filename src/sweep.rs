@@ -293,6 +293,8 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
 
     let mut plan = Plan::new(&sources, &sweep.configs);
     let mut jobs = match sweep.shard {
+        // A target search needs each curve's swept cells in one place: shard whole curves.
+        Some((k, n)) if !sweep.targets.is_empty() => plan.shard_curves(k, n),
         Some((k, n)) => plan.shard(k, n),
         None => plan.jobs(),
     };
@@ -508,6 +510,7 @@ fn run_meta(
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         codecs,
         specs: plan.configs().iter().map(|c| c.spec()).collect(),
+        swept_specs: sweep.configs.len(),
         metrics: set_id(&sweep.metrics),
         jpeg_source_decoder: corpus::jpeg_source_decoder(),
         hash_of: "decoded pixels: BLAKE3 of layout + little-endian samples, 128 bits".into(),

@@ -245,3 +245,56 @@ fn shards_with_other_settings_are_not_merged() {
             .stderr(predicates::str::contains(says));
     }
 }
+
+/// A sharded `--target` run: each shard gets whole curves (a search needs all of a curve's
+/// swept cells), searches them and adds its own probes; `merge` takes every shard's probe rows
+/// and targets.csv. The merge equals the unsharded run: the same rows (probes included, each
+/// with the same bytes and scores) and the same targets.csv. Before: shards split curves, and
+/// `merge` refused them ("made from another corpus or sweep": their probe specs differ).
+#[test]
+fn merged_target_shards_equal_the_unsharded_search() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let target = ["--no-report", "--metrics", "psnr", "--target", "psnr=30,38"];
+    run(&corpus, &d.join("all"), &target);
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let mut args = target.to_vec();
+        args.extend(["--shard", &shard]);
+        run(&corpus, &d.join(format!("s{k}")), &args);
+    }
+    let out = d.join("merged");
+    Command::cargo_bin("codecbench")
+        .unwrap()
+        .arg("merge")
+        .args([d.join("s1"), d.join("s2")])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    // Probe rows come in the order the searches found them: compare as sets.
+    let sorted = |p: &Path| {
+        let mut rows = common::without_timing(p);
+        rows.sort();
+        rows
+    };
+    let all = sorted(&d.join("all/results.csv"));
+    assert!(
+        all.len() > 4 * 7,
+        "the search added probes: {} rows",
+        all.len()
+    );
+    assert_eq!(sorted(&out.join("results.csv")), all);
+    let targets = |p: &Path| std::fs::read_to_string(p.join("targets.csv")).unwrap();
+    let expected = targets(&d.join("all"));
+    assert!(expected.lines().count() > 1 + 4, "{expected}");
+    assert_eq!(targets(&out), expected);
+    // Each shard searched only the curves it ran, and together they searched them all.
+    let searched = |k: usize| targets(&d.join(format!("s{k}"))).lines().count() - 1;
+    assert!(searched(1) > 0 && searched(2) > 0);
+    assert_eq!(searched(1) + searched(2), expected.lines().count() - 1);
+    let merged = read_run(&out).unwrap();
+    let s1 = read_run(&d.join("s1")).unwrap();
+    assert_eq!(merged.swept_specs, 7);
+    assert_eq!(merged.specs[..7], s1.specs[..7]);
+}
