@@ -6,6 +6,8 @@
 //! codecbench's own decoders, then both images are brought to the compared channels.
 
 mod common;
+#[path = "oracle/ssimulacra2_libjxl32.rs"]
+mod ssimulacra2_libjxl32;
 
 use std::collections::HashMap;
 
@@ -15,6 +17,7 @@ use codecbench::metrics::ssimulacra2::Ssimulacra2Reference;
 use codecbench::pixels::{conform, Image, Layout, Prep, Samples};
 
 use common::{csv_rows as rows, load_any as load, num as f, reference_files, root, Row};
+use ssimulacra2_libjxl32::{score_of, ssimulacra2_libjxl32};
 
 /// Both images in the compared layout: "L->RGB" replicates the gray original, "RGB" of an RGBA
 /// source drops alpha from both; otherwise the decode is conformed to the original's layout.
@@ -126,15 +129,24 @@ fn ssim_matches_scikit_image_on_every_reference_row() {
     );
 }
 
-/// Rows where the crate differs from the C++ tool by more than 0.25, with the bound measured
-/// (0.4847 and 0.2757; each appears twice, once per data_range). Both are the 64x64 16-bit
-/// near-black MR image, whose 64 px side gives 5 scales instead of 6, which moves the large
-/// weights (225, 176) onto the Y-channel SSIM of the 8x8 and 4x4 scales. The crate's value is
-/// confirmed by an independent float64 re-implementation of the C++ source (cloudinary/ssimulacra2
-/// src/ssimulacra2.cc, libjxl recursive Gaussian): 99.618 and 98.006 (crate 99.594, 97.997,
-/// C++ 99.110, 97.721), and that re-implementation matches the C++ tool to 1e-6 on the 8x8 pair
-/// and within 0.04 on the 128x128 CT image; the C++ tool's raw weighted error sum is larger by a
-/// near-constant 0.007-0.008 on both MR pairs, a cause we could not reproduce without the binary.
+/// Rows where we differ from the C++ tool by more than 0.25, with the bound measured (0.4847
+/// and 0.2757; each appears twice, once per data_range). Cause, shown by
+/// `ssimulacra2_cpp_deviation_on_16bit_gray_is_the_tools_float32_rounding` below: the tool's
+/// own float32 rounding, not a difference in the formula. For a gray image the X and B planes
+/// are constant in exact arithmetic (X = 0.42, B = 0.55) and their terms are zero; in float32,
+/// libjxl's approximate cube root (6 ulp) and fused multiply-adds make B differ by an ulp or
+/// two between the original and the distorted image, and the variances blur(B^2) - blur(B)^2
+/// (of numbers near 0.30, ulp 3e-8) then carry rounding residue of ~1e-7 against C2 = 9e-4,
+/// an SSIM "error" of ~2e-4 that the clamp at 0 keeps positive. It only counts when a large
+/// weight lands on it: the tool takes its 108 weights in order over the scales present, and a
+/// 64 px image has 5 scales, which puts weight 34.78 on B's full-scale 4-norm SSIM (0 in a
+/// 6-scale image). That adds 0.0077 and 0.0066 to the weighted sum of the MR pairs, and near
+/// 100 the score's x^0.628 turns that into 0.28 and 0.49 points. The 128 px CT image has 6
+/// scales, so the same noise costs it nothing. Our kernel (like the `ssimulacra2` crate) uses
+/// yuvxyb's cube root and a scalar filter, so its B plane stays bit-constant and adds nothing;
+/// a float64 evaluation (no noise at all) gives 98.006 and 99.618, next to ours. Any gray image
+/// under 128 px scored close to lossless is exposed the same way (with 4 scales, 32-63 px, the
+/// weights 225 and 176 land on B's mean SSIM at scales 0 and 1).
 const KNOWN_DEVIATIONS: [(&str, &str, f64); 2] = [
     ("mr_small_16bit.png", "gaussian_noise_sigma16_seed42", 0.50),
     ("mr_small_16bit.png", "blur_binomial5x5", 0.29),
@@ -191,6 +203,115 @@ fn ssimulacra2_matches_the_cpp_reference_on_every_reference_row() {
         (79, 1, 4),
         "every row checked"
     );
+}
+
+/// The cause of [`KNOWN_DEVIATIONS`], on the 16-bit gray pair rows (the rows that repeat them
+/// with data_range = max - min have the same SSIMULACRA2 and are skipped).
+/// tests/oracle/ssimulacra2_libjxl32.rs computes SSIMULACRA 2.1 with libjxl's float32
+/// arithmetic (its cube root, fused multiply-adds, four-at-a-time recursive Gaussian): it gives
+/// the C++ tool's printed values to the last of their 8 decimals (largest difference measured
+/// 4.3e-9; held to 1e-6, room for a libm that rounds the filter's f64 coefficients differently).
+/// Keeping only its Y terms, the only ones a gray image has in exact arithmetic, gives our
+/// value: measured 0.0100, 0.0243, 0.0298, 0.0476 apart (our own f32 rounding in X, weights 1.1
+/// and 1.8 on the 4-norm SSIM of scales 1-2); held to 0.06. On the MR pairs the X and B terms
+/// the tool adds are 0.0082 and 0.0071 of the weighted sum (held: above 0.006), on the CT
+/// pairs 0.0008 and 0.0006 (held: below 0.0015).
+#[test]
+fn ssimulacra2_cpp_deviation_on_16bit_gray_is_the_tools_float32_rounding() {
+    let mut worst_model = Worst::default();
+    let mut worst_y = Worst::default();
+    let mut seen = Vec::new();
+    for row in rows(&root().join("tests/data/reference/reference.csv")) {
+        if row["row_type"] != "pair" || row["bit_depth"] != "16" || row["data_range"] != "65535.0" {
+            continue;
+        }
+        let what = what(&row);
+        let (orig, dist) = reference_pair(&row);
+        let cpp = f(&row, "ssimulacra2_cpp").expect("a C++ value");
+        let model = ssimulacra2_libjxl32(&orig, &dist);
+        worst_model.check(&format!("{what} libjxl f32 model"), model.score, cpp, 1e-6);
+        let y_only = score_of(model.weighted[1]);
+        let ours = Ssimulacra2Reference::new(&orig).score(&dist).unwrap();
+        worst_y.check(
+            &format!("{what} ours vs the model's Y terms"),
+            ours,
+            y_only,
+            0.06,
+        );
+        let x_and_b = model.weighted[0] + model.weighted[2];
+        println!(
+            "{what}: C++ {cpp:.8} model {:.8} model Y only {y_only:.4} ours {ours:.4}, \
+             X+B part of the weighted sum {x_and_b:.5}",
+            model.score
+        );
+        if row["image"] == "mr_small_16bit.png" {
+            assert!(x_and_b > 0.006, "{what}: X+B part {x_and_b}");
+            assert!((cpp - ours).abs() > 0.25, "{what}: the deviation is gone");
+        } else {
+            assert!(x_and_b < 0.0015, "{what}: X+B part {x_and_b}");
+        }
+        seen.push(format!("{} {}", row["image"], row["setting"]));
+    }
+    worst_model.assert_ok("libjxl f32 model vs C++");
+    worst_y.assert_ok("ours vs the model without X and B");
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "ct_small_16bit.png blur_binomial5x5",
+            "ct_small_16bit.png gaussian_noise_sigma16_seed42",
+            "ct_small_16bit.png identical",
+            "mr_small_16bit.png blur_binomial5x5",
+            "mr_small_16bit.png gaussian_noise_sigma16_seed42",
+        ]
+    );
+}
+
+/// The top-left `n` x `n` of a one-channel 16-bit image.
+fn crop_gray16(img: &Image, n: u32) -> Image {
+    let Samples::U16(v) = &img.samples else {
+        panic!("a 16-bit image")
+    };
+    let (w, n) = (img.width as usize, n as usize);
+    let px = (0..n).flat_map(|y| v[y * w..y * w + n].to_vec()).collect();
+    Image::new_u16(n as u32, n as u32, 1, px).unwrap()
+}
+
+/// What the cause above predicts for other sizes, which the README states (no C++ binary here
+/// to confirm it on these crops): the libjxl float32 model against ours on top-left crops of
+/// the 16-bit gray pairs. With 4 scales (32, 48 px) or 5 (64, 96 px) large weights sit on B's
+/// SSIM terms and the model is lower than ours by 0.276 to 1.144 (measured, 14
+/// crops; held: 0.25 to 1.25, i.e. the noise term is there and of this size); with 6 scales
+/// (the whole 128 px CT image) the two stay within 0.05 (above).
+#[test]
+fn ssimulacra2_libjxl_model_is_lower_than_ours_on_small_gray_crops() {
+    let mut checked = 0;
+    for row in rows(&root().join("tests/data/reference/reference.csv")) {
+        if row["row_type"] != "pair"
+            || row["bit_depth"] != "16"
+            || row["data_range"] != "65535.0"
+            || row["setting"] == "identical"
+        {
+            continue;
+        }
+        let (orig, dist) = reference_pair(&row);
+        for n in [32, 48, 64, 96].into_iter().filter(|&n| n <= orig.width) {
+            let (o, d) = (crop_gray16(&orig, n), crop_gray16(&dist, n));
+            let model = ssimulacra2_libjxl32(&o, &d).score;
+            let ours = Ssimulacra2Reference::new(&o).score(&d).unwrap();
+            let what = format!("{} {} {n} px", row["image"], row["setting"]);
+            println!(
+                "{what}: model {model:.4} ours {ours:.4} diff {:+.4}",
+                model - ours
+            );
+            assert!(
+                (-1.25..=-0.25).contains(&(model - ours)),
+                "{what}: {model} vs {ours}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 14, "4 CT crops and 3 MR crops per distortion");
 }
 
 /// `to16` of msssim_reference.csv: "x257" is the harness's 8->16-bit expansion; the
