@@ -388,12 +388,20 @@ fn coding(params: &Params, ratio: Option<f64>) -> Coding {
     }
 }
 
-/// OpenJPEG lossy: irreversible 9/7 wavelet, one quality layer at the requested ratio.
-pub struct Jpeg2000;
+/// OpenJPEG in one of its two modes: lossy (irreversible 9/7 wavelet, one quality layer at
+/// the requested ratio; `jpeg2000`) or lossless (reversible 5/3 wavelet and colour transform;
+/// `jpeg2000-lossless`).
+pub struct Jpeg2000 {
+    pub lossless: bool,
+}
 
 impl Codec for Jpeg2000 {
     fn name(&self) -> &str {
-        "jpeg2000"
+        if self.lossless {
+            "jpeg2000-lossless"
+        } else {
+            "jpeg2000"
+        }
     }
     fn version(&self) -> String {
         version()
@@ -405,53 +413,21 @@ impl Codec for Jpeg2000 {
         "jp2"
     }
     fn lossless(&self, _: &Params) -> bool {
-        false
+        self.lossless
     }
     fn params(&self) -> &[Param] {
-        &LOSSY_PARAMS
+        if self.lossless {
+            &LOSSLESS_PARAMS
+        } else {
+            &LOSSY_PARAMS
+        }
     }
     fn input_layout(&self, src: Layout) -> Layout {
         input_layout(src)
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
-        let c = coding(params, Some(params.float("ratio")));
-        Ok(encode(img, &c)?.into())
-    }
-    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
-        Ok(decode(data)?.into())
-    }
-    fn relative_cost(&self, _: &Params) -> f64 {
-        4.0
-    }
-}
-
-/// OpenJPEG lossless: reversible 5/3 wavelet and colour transform.
-pub struct Jpeg2000Lossless;
-
-impl Codec for Jpeg2000Lossless {
-    fn name(&self) -> &str {
-        "jpeg2000-lossless"
-    }
-    fn version(&self) -> String {
-        version()
-    }
-    fn decoder(&self) -> String {
-        decoder()
-    }
-    fn extension(&self) -> &str {
-        "jp2"
-    }
-    fn lossless(&self, _: &Params) -> bool {
-        true
-    }
-    fn params(&self) -> &[Param] {
-        &LOSSLESS_PARAMS
-    }
-    fn input_layout(&self, src: Layout) -> Layout {
-        input_layout(src)
-    }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
-        Ok(encode(img, &coding(params, None))?.into())
+        let ratio = (!self.lossless).then(|| params.float("ratio"));
+        Ok(encode(img, &coding(params, ratio))?.into())
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         Ok(decode(data)?.into())
@@ -465,6 +441,9 @@ impl Codec for Jpeg2000Lossless {
 mod tests {
     use super::*;
     use crate::codec::Registry;
+
+    const LOSSY: Jpeg2000 = Jpeg2000 { lossless: false };
+    const LOSSLESS: Jpeg2000 = Jpeg2000 { lossless: true };
 
     fn params(spec: &str) -> Params {
         Registry::builtin().parse_spec(spec).unwrap()[0]
@@ -491,9 +470,9 @@ mod tests {
             );
             for img in [img8.unwrap(), img16.unwrap()] {
                 let p = params("jpeg2000-lossless");
-                let bytes = Jpeg2000Lossless.encode(&img, &p).unwrap().bytes;
+                let bytes = LOSSLESS.encode(&img, &p).unwrap().bytes;
                 assert_eq!(&bytes[4..8], b"jP  ", "a JP2 file");
-                let back = Jpeg2000Lossless.decode(&bytes).unwrap().image;
+                let back = LOSSLESS.decode(&bytes).unwrap().image;
                 assert_eq!(back, img, "{}", img.layout());
             }
         }
@@ -503,7 +482,7 @@ mod tests {
     fn lossy_keeps_layout_and_meets_the_ratio() {
         let v = textured(128, 96, 3);
         let img = Image::new_u8(128, 96, 3, v.iter().map(|&s| s as u8).collect()).unwrap();
-        let bytes = Jpeg2000
+        let bytes = LOSSY
             .encode(&img, &params("jpeg2000:ratio=20"))
             .unwrap()
             .bytes;
@@ -511,7 +490,7 @@ mod tests {
         let target = img.raw_bytes() as f64 / 20.0;
         assert!((bytes.len() as f64) < target + 200.0, "{}", bytes.len());
         assert!((bytes.len() as f64) > target * 0.8, "{}", bytes.len());
-        let back = Jpeg2000.decode(&bytes).unwrap().image;
+        let back = LOSSY.decode(&bytes).unwrap().image;
         assert_eq!(back.layout(), img.layout());
     }
 
@@ -520,31 +499,31 @@ mod tests {
         assert_eq!(max_levels(24, 500), 4);
         assert_eq!(max_levels(1, 1), 0);
         let img = Image::new_u8(5, 3, 1, vec![9; 15]).unwrap();
-        let bytes = Jpeg2000Lossless
+        let bytes = LOSSLESS
             .encode(&img, &params("jpeg2000-lossless:levels=10"))
             .unwrap()
             .bytes;
-        assert_eq!(Jpeg2000Lossless.decode(&bytes).unwrap().image, img);
+        assert_eq!(LOSSLESS.decode(&bytes).unwrap().image, img);
     }
 
     #[test]
     fn corrupt_data_is_an_error_not_a_crash() {
         let img = Image::new_u8(16, 16, 1, vec![3; 256]).unwrap();
-        let mut bytes = Jpeg2000Lossless
+        let mut bytes = LOSSLESS
             .encode(&img, &params("jpeg2000-lossless"))
             .unwrap()
             .bytes;
         bytes.truncate(bytes.len() / 2);
-        assert!(Jpeg2000Lossless.decode(&bytes).is_err());
-        assert!(Jpeg2000Lossless.decode(b"not a jp2 file").is_err());
+        assert!(LOSSLESS.decode(&bytes).is_err());
+        assert!(LOSSLESS.decode(b"not a jp2 file").is_err());
     }
 
     #[test]
     fn version_names_openjpeg() {
         assert!(
-            Jpeg2000.version().starts_with("OpenJPEG 2.5."),
+            LOSSY.version().starts_with("OpenJPEG 2.5."),
             "{}",
-            Jpeg2000.version()
+            LOSSY.version()
         );
     }
 }

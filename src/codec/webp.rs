@@ -120,8 +120,12 @@ fn base_config() -> Result<sys::WebPConfig, String> {
     sys::WebPConfig::new().map_err(|_| "libwebp: WebPConfigInit failed (ABI mismatch)".to_string())
 }
 
-/// libwebp lossy (VP8), alpha (if any) stored losslessly as cwebp does by default.
-pub struct WebpLossy;
+/// libwebp in one of its two modes: lossy (VP8, alpha if any stored losslessly as cwebp does
+/// by default; `webp`) or lossless (VP8L with `exact` set, so RGB under transparent pixels is
+/// kept; `webp-lossless`).
+pub struct Webp {
+    pub lossless: bool,
+}
 
 static LOSSY_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
     vec![
@@ -129,46 +133,6 @@ static LOSSY_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
         Param::int("method", 0, 6, 4, "speed/size trade-off (cwebp -m)"),
     ]
 });
-
-impl Codec for WebpLossy {
-    fn name(&self) -> &str {
-        "webp"
-    }
-    fn version(&self) -> String {
-        version()
-    }
-    fn decoder(&self) -> String {
-        decoder()
-    }
-    fn extension(&self) -> &str {
-        "webp"
-    }
-    fn lossless(&self, _: &Params) -> bool {
-        false
-    }
-    fn params(&self) -> &[Param] {
-        &LOSSY_PARAMS
-    }
-    fn input_layout(&self, src: Layout) -> Layout {
-        input_layout(src)
-    }
-    fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
-        let mut config = base_config()?;
-        config.lossless = 0;
-        config.quality = params.int("q") as f32;
-        config.method = params.int("method") as i32;
-        Ok(encode(img, &config)?.into())
-    }
-    fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
-        Ok(decode(data)?.into())
-    }
-    fn relative_cost(&self, params: &Params) -> f64 {
-        1.0 + params.int("method") as f64 * 0.5
-    }
-}
-
-/// libwebp lossless (VP8L) with `exact` set, so RGB under transparent pixels is kept.
-pub struct WebpLossless;
 
 static LOSSLESS_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
     vec![
@@ -183,9 +147,13 @@ static LOSSLESS_PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
     ]
 });
 
-impl Codec for WebpLossless {
+impl Codec for Webp {
     fn name(&self) -> &str {
-        "webp-lossless"
+        if self.lossless {
+            "webp-lossless"
+        } else {
+            "webp"
+        }
     }
     fn version(&self) -> String {
         version()
@@ -197,26 +165,40 @@ impl Codec for WebpLossless {
         "webp"
     }
     fn lossless(&self, _: &Params) -> bool {
-        true
+        self.lossless
     }
     fn params(&self) -> &[Param] {
-        &LOSSLESS_PARAMS
+        if self.lossless {
+            &LOSSLESS_PARAMS
+        } else {
+            &LOSSY_PARAMS
+        }
     }
     fn input_layout(&self, src: Layout) -> Layout {
         input_layout(src)
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         let mut config = base_config()?;
-        config.lossless = 1;
-        config.exact = 1;
-        config.quality = params.int("effort") as f32;
         config.method = params.int("method") as i32;
+        if self.lossless {
+            config.lossless = 1;
+            config.exact = 1;
+            config.quality = params.int("effort") as f32;
+        } else {
+            config.lossless = 0;
+            config.quality = params.int("q") as f32;
+        }
         Ok(encode(img, &config)?.into())
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         Ok(decode(data)?.into())
     }
     fn relative_cost(&self, params: &Params) -> f64 {
-        2.0 + params.int("method") as f64 * 2.0
+        let method = params.int("method") as f64;
+        if self.lossless {
+            2.0 + method * 2.0
+        } else {
+            1.0 + method * 0.5
+        }
     }
 }
