@@ -10,7 +10,7 @@
 # With HUGE=1: generated 1-bit PNGs of 10000x10000 and 20000x20000 with --max-pixels 4e8, default
 #   metrics and PSNR only: each is measured or skipped with a message (printed), never aborts.
 # SIZES="2000x2000 4000x4000": more image sizes for case 2 (the RSS-against-size plot).
-# SKIP_DEFAULT=1 leaves out the default sweep (the slow part).
+# SKIP_DEFAULT=1 leaves out the default sweep (the slow part); SKIP_CORPUS=1 leaves out case 1.
 # Quote ratios from one run; the machine is shared, so CPU time is printed beside wall time.
 #
 # usage: scripts/bench_memory.sh [BIN]   (default: target/release/codecbench, built first)
@@ -22,8 +22,9 @@ large=${LARGE:-4000x4000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-python3 scripts/gen_images.py "$tmp/all" 160 1000 1000
-for n in 10 40 160; do
+corpora=(10 40 160); [ "${SKIP_CORPUS:-0}" = 1 ] && corpora=()
+[ ${#corpora[@]} -gt 0 ] && python3 scripts/gen_images.py "$tmp/all" 160 1000 1000
+for n in "${corpora[@]}"; do
   mkdir -p "$tmp/c$n"
   for f in $(ls "$tmp/all" | head -n "$n"); do ln -s "$tmp/all/$f" "$tmp/c$n/$f"; done
 done
@@ -48,7 +49,7 @@ print("%-34s wall=%7.2fs  cpu=%7.2fs  peak_rss=%7.1f MiB%s" % (sys.argv[2], wall
 PY
 }
 
-for n in 10 40 160; do
+for n in "${corpora[@]}"; do
   measure "$n x 1 MP, jpeg, psnr" 0 --jobs 2 --codec jpeg:q=75 --metrics psnr --corpus "$tmp/c$n" --out "$tmp/r$n"
 done
 w=${large%x*}; h=${large#*x}

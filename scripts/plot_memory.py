@@ -12,7 +12,7 @@ import sys
 src = sys.argv[1] if len(sys.argv) > 1 else "docs/memory.csv"
 out = sys.argv[2] if len(sys.argv) > 2 else "docs/memory.svg"
 rows = list(csv.DictReader(open(src)))
-COLOURS = {"before": "#c0392b", "after": "#2471a3"}
+COLOURS = {"before": "#c0392b", "after": "#2471a3", "lean ssimulacra2": "#1e8449"}
 W, H, M = 360, 260, 60  # panel size and margin
 
 

@@ -58,7 +58,10 @@ pub struct Engine {
 /// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels: one jpeg cell at
 /// `--jobs 1`: PSNR alone 14 B/px, + SSIM 19, + MS-SSIM 26, + SSIMULACRA2 126, the default set
 /// 128; jpeg + webp at `--jobs 2` (two cells scoring at once, each with its own SSIMULACRA2
-/// buffers) with the default set: 173. Butteraugli from the metric bench's heap peaks
+/// buffers) with the default set: 173. With SSIMULACRA2's lean reference (above 4 MP): PSNR and
+/// SSIMULACRA2 47, the default set 50, at `--jobs 2` 72 B/px; a 4 MP image (full reference)
+/// with the default set at `--jobs 2`: 110, which the figure below covers (images above 4 MP
+/// are overestimated by about a third). Butteraugli from the metric bench's heap peaks
 /// (reference 102 B/px, about 90 per score in flight). An estimate for scheduling, kept above
 /// the measured peaks, not a measurement.
 pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
@@ -68,7 +71,7 @@ pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
         .map(|m| match m.key {
             "ssim" => 8,
             "ms-ssim" => 16,
-            "ssimulacra2" => 155,
+            "ssimulacra2" => 85,
             _ => 0,
         })
         .sum::<u64>()

@@ -29,11 +29,15 @@
 //! Speed (20 to 28 times the crate's on one core, for 0.25 to 3.4 megapixel images) comes from:
 //! * [`Ssimulacra2Reference::new`] keeping, per scale, the original's XYB planes, blurred mean
 //!   and variance (sigma11 - mu1^2): a call converts, downsamples and blurs only the distorted
-//!   image and the product img1*img2.
+//!   image and the product img1*img2. Above [`LEAN_ABOVE_PIXELS`] the mean and variance are
+//!   not kept (two thirds of the reference's memory) but blurred again by every call, in the
+//!   same pass as the distorted image's maps: same operations, same bits, 18-27% fewer
+//!   pixels per CPU second (measured on 0.26 to 3 MP images).
 //! * Planar f32 data processed 8 values at a time in straight loops the compiler vectorises:
-//!   the horizontal blur runs on 8 rows at once (from a copy of the plane stored 8 rows by
-//!   column), the vertical blur on 8 columns at once, streaming through a ring of rows, and the
-//!   error maps are summed on each blurred row as it comes out; no blurred plane is stored.
+//!   the horizontal blur runs on 8 rows at once (XYB planes are stored 8 rows by column, and
+//!   read back a block of rows at a time where rows are needed), the vertical blur on 8 columns
+//!   at once, streaming through a ring of rows, and the error maps are summed on each blurred
+//!   row as it comes out; no blurred plane is stored.
 //! * The hot code compiled a second time for AVX2 and FMA and picked at run time; without
 //!   those units `f32::mul_add` is a call to the C library's `fmaf` (results are the same:
 //!   FMA is exactly rounded either way).
@@ -67,8 +71,13 @@ type Lanes = [f32; LANES];
 /// The original's precomputed half of the metric: one pyramid (opaque original) or one per
 /// background (original with any transparency), reused for every distorted image.
 ///
-/// Memory: about 64 bytes per pixel per pyramid, plus about 40 for the buffers kept between
-/// calls (the crate's call used about 150 while it ran).
+/// Memory, per pyramid: the original's XYB at every scale, 12 bytes per pixel at scale 0 and
+/// about 16 over all scales; with the blurred moments (the default up to [`LEAN_ABOVE_PIXELS`])
+/// also their means and variances, about 48 B/px in all. Each score in flight holds about 16
+/// B/px more (the distorted image's XYB at the current scale, 12, and the linear planes of the
+/// next two, 3 + 0.75; scale 0 is converted two rows at a time), the buffers of the last call
+/// kept for the next one. On a 24 MP image, lean: SSIMULACRA2 added 33 B/px to the peak RSS
+/// of a one-cell run (scripts/bench_memory.sh; the crate's call used about 150 while it ran).
 pub struct Ssimulacra2Reference {
     width: u32,
     height: u32,
@@ -84,8 +93,21 @@ pub struct Ssimulacra2Reference {
     scratch: Mutex<Option<Box<Scratch>>>,
 }
 
+/// Originals above this many pixels get a lean reference: their blurred means and variances
+/// are recomputed by every score instead of kept (see [`Ssimulacra2Reference`]).
+pub const LEAN_ABOVE_PIXELS: usize = 4_000_000;
+
 impl Ssimulacra2Reference {
+    /// The reference of `original`: lean above [`LEAN_ABOVE_PIXELS`], else with the blurred
+    /// moments kept. Both give the same scores to the bit.
     pub fn new(original: &Image) -> Ssimulacra2Reference {
+        Self::with_moments(original, original.pixel_count() <= LEAN_ABOVE_PIXELS)
+    }
+
+    /// The reference of `original`, keeping the original's blurred means and variances when
+    /// `moments` (faster scores, three times the memory), else recomputing them in every
+    /// score (the blur does 5 maps instead of 3).
+    pub fn with_moments(original: &Image, moments: bool) -> Ssimulacra2Reference {
         let layout = original.layout();
         let mut reference = Ssimulacra2Reference {
             width: original.width,
@@ -113,7 +135,7 @@ impl Ssimulacra2Reference {
                 })
                 .collect();
         }
-        let mut scratch = Scratch::new(original.width as usize, original.height as usize);
+        let mut scratch = Scratch::default();
         let backgrounds = if alpha_is_opaque(original) {
             1
         } else {
@@ -121,12 +143,8 @@ impl Ssimulacra2Reference {
         };
         reference.pyramids = (0..backgrounds)
             .map(|i| {
-                linearize(
-                    original,
-                    reference.how(i, backgrounds == 1),
-                    &mut scratch.lin,
-                );
-                Pyramid::new(&mut scratch)
+                let how = reference.how(i, backgrounds == 1);
+                Pyramid::new(original, how, moments, &mut scratch)
             })
             .collect();
         reference.scratch = Mutex::new(Some(Box::new(scratch)));
@@ -155,16 +173,15 @@ impl Ssimulacra2Reference {
             .try_lock()
             .ok()
             .and_then(|mut s| s.take())
-            .unwrap_or_else(|| Box::new(Scratch::new(self.width as usize, self.height as usize)));
+            .unwrap_or_default();
         // Opaque everywhere in both images: the blends over both backgrounds are the image
         // itself (a * v + 0 * bg == v exactly), so both scores would be the same.
         let opaque = self.pyramids.len() == 1 && alpha_is_opaque(distorted);
         let backgrounds = if opaque { 1 } else { BACKGROUNDS.len() };
         let mut worst = f64::INFINITY;
         for i in 0..backgrounds {
-            linearize(distorted, self.how(i, opaque), &mut scratch.lin);
             let pyramid = &self.pyramids[i.min(self.pyramids.len() - 1)];
-            worst = worst.min(pyramid.score(&mut scratch));
+            worst = worst.min(pyramid.score(distorted, self.how(i, opaque), &mut scratch));
         }
         if let Ok(mut kept) = self.scratch.try_lock() {
             *kept = Some(scratch);
@@ -277,31 +294,70 @@ impl Tiles {
     }
 }
 
-/// XYB planes in both layouts.
-#[derive(Default)]
-struct XybPlanes {
-    rows: [Plane; 3],
-    tiles: [Tiles; 3],
+/// Reads [`Tiles`] row by row, top to bottom, transposing one block of rows at a time into a
+/// buffer of [`LANES`] rows (zero padded to a multiple of [`LANES`]).
+struct TileRows<'a> {
+    tiles: &'a Tiles,
+    stride: usize,
+    /// Block held in `buf`.
+    block: usize,
+    buf: &'a mut Vec<f32>,
 }
 
-/// Buffers reused across scales, backgrounds and calls.
+impl<'a> TileRows<'a> {
+    fn new(tiles: &'a Tiles, buf: &'a mut Vec<f32>) -> TileRows<'a> {
+        let stride = tiles.w.div_ceil(LANES) * LANES;
+        buf.clear();
+        buf.resize(LANES * stride, 0.0);
+        TileRows {
+            tiles,
+            stride,
+            block: usize::MAX,
+            buf,
+        }
+    }
+
+    #[inline(always)]
+    fn row(&mut self, y: usize) -> &[Lanes] {
+        let (b, stride, w) = (y / LANES, self.stride, self.tiles.w);
+        if b != self.block {
+            self.block = b;
+            let src = &self.tiles.block(b)[PAD..PAD + w];
+            let mut rows = self.buf.chunks_exact_mut(stride);
+            let mut dst: [&mut [f32]; LANES] =
+                std::array::from_fn(|_| &mut rows.next().expect("LANES rows")[..w]);
+            for (x, v) in src.iter().enumerate() {
+                for (d, &v) in dst.iter_mut().zip(v) {
+                    d[x] = v;
+                }
+            }
+        }
+        self.buf[y % LANES * stride..][..stride]
+            .as_chunks::<LANES>()
+            .0
+    }
+}
+
+/// Buffers reused across scales, backgrounds and calls. Only `xyb` is the size of the image;
+/// the linear planes start at half its size, the rest are rows.
 #[derive(Default)]
 struct Scratch {
+    /// Size of the current scale.
+    size: (usize, usize),
+    /// Linear RGB of the next scale (scale 0 is converted row by row, never stored).
     lin: [Plane; 3],
+    /// Where the scale after the next one is downsampled to.
     half: [Plane; 3],
-    xyb: XybPlanes,
+    /// XYB of the current scale.
+    xyb: [Tiles; 3],
+    /// Two rows of linear RGB (scale 0), one of XYB.
+    lin_rows: [[Vec<f32>; 3]; 2],
+    xyb_row: [Vec<f32>; 3],
+    /// Row-major views of the original's and the distorted image's XYB (error maps).
+    tile_rows: [Vec<f32>; 2],
+    /// A row of the original's variance (lean references).
+    var_row: Vec<Lanes>,
     blur: BlurBufs,
-}
-
-impl Scratch {
-    fn new(w: usize, h: usize) -> Scratch {
-        let mut s = Scratch::default();
-        for (lin, half) in s.lin.iter_mut().zip(&mut s.half) {
-            *lin = Plane::new(w, h);
-            *half = Plane::new(w.div_ceil(2), h.div_ceil(2));
-        }
-        s
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,30 +441,31 @@ enum Linear<'a> {
     Blend(f32, f32),
 }
 
-/// The image's pixels in linear-light RGB planes (gray replicated).
-fn linearize(img: &Image, how: Linear<'_>, out: &mut [Plane; 3]) {
+/// Row `y` of the image in linear-light RGB (gray replicated), zero padded to the end of the
+/// rows.
+#[inline(always)]
+fn linearize_row(img: &Image, how: Linear<'_>, y: usize, out: &mut [Vec<f32>; 3]) {
     match &img.samples {
-        Samples::U8(v) => linearize_samples(v, img, how, out),
-        Samples::U16(v) => linearize_samples(v, img, how, out),
+        Samples::U8(v) => linearize_samples(v, img, how, y, out),
+        Samples::U16(v) => linearize_samples(v, img, how, y, out),
     }
 }
 
+#[inline(always)]
 fn linearize_samples<T: Copy + Into<usize>>(
     samples: &[T],
     img: &Image,
     how: Linear<'_>,
-    out: &mut [Plane; 3],
+    y: usize,
+    out: &mut [Vec<f32>; 3],
 ) {
     let c = img.channels as usize;
-    let (w, h) = (img.width as usize, img.height as usize);
+    let w = img.width as usize;
     let [r, g, b] = if c >= 3 { [0, 1, 2] } else { [0, 0, 0] };
-    for p in out.iter_mut() {
-        p.resize(w, h);
-    }
     let [pr, pg, pb] = out;
-    for y in 0..h {
+    {
         let src = &samples[y * w * c..][..w * c];
-        let rows = [pr.row_mut(y), pg.row_mut(y), pb.row_mut(y)];
+        let rows = [&mut pr[..], &mut pg[..], &mut pb[..]];
         match how {
             Linear::Lut(lut) => fill_row(src, c, rows, |px| {
                 [lut[px[r].into()], lut[px[g].into()], lut[px[b].into()]]
@@ -456,26 +513,32 @@ fn fill_row<T>(src: &[T], c: usize, rows: [&mut [f32]; 3], f: impl Fn(&[T]) -> [
 #[inline(always)]
 fn downsample(src: &Plane, dst: &mut Plane) {
     let (w, h) = (src.w, src.h);
-    let (ow, oh) = (w.div_ceil(2), h.div_ceil(2));
-    dst.resize(ow, oh);
-    for oy in 0..oh {
+    dst.resize(w.div_ceil(2), h.div_ceil(2));
+    for oy in 0..h.div_ceil(2) {
         let r0 = &src.row(2 * oy)[..w];
         let r1 = &src.row((2 * oy + 1).min(h - 1))[..w];
-        let out = dst.row_mut(oy);
-        let pairs = w / 2;
-        for ((o, a), b) in out[..pairs]
-            .iter_mut()
-            .zip(r0.chunks_exact(2))
-            .zip(r1.chunks_exact(2))
-        {
-            *o = (((a[0] + a[1]) + b[0]) + b[1]) * 0.25;
-        }
-        if w % 2 == 1 {
-            let x = w - 1;
-            out[pairs] = (((r0[x] + r0[x]) + r1[x]) + r1[x]) * 0.25;
-        }
-        out[ow..].fill(0.0);
+        downsample_row(r0, r1, dst.row_mut(oy));
     }
+}
+
+/// One output row of [`downsample`] from input rows `r0` and `r1` (`r1` is `r0` for the last
+/// row of an odd height), zero padded to the end of `out`.
+#[inline(always)]
+fn downsample_row(r0: &[f32], r1: &[f32], out: &mut [f32]) {
+    let w = r0.len();
+    let pairs = w / 2;
+    for ((o, a), b) in out[..pairs]
+        .iter_mut()
+        .zip(r0.chunks_exact(2))
+        .zip(r1.chunks_exact(2))
+    {
+        *o = (((a[0] + a[1]) + b[0]) + b[1]) * 0.25;
+    }
+    if w % 2 == 1 {
+        let x = w - 1;
+        out[pairs] = (((r0[x] + r0[x]) + r1[x]) + r1[x]) * 0.25;
+    }
+    out[w.div_ceil(2)..].fill(0.0);
 }
 
 /// Cube root exactly as yuvxyb-math's `cbrtf` (FreeBSD's: exponent trick, then two Halley
@@ -546,19 +609,81 @@ fn opsin(m: [f32; 3], r: &Lanes, g: &Lanes, b: &Lanes) -> Lanes {
     c
 }
 
-/// Linear RGB to XYB with SSIMULACRA2's offsets (yuvxyb's `linear_rgb_to_xyb`, then the
-/// crate's `make_positive_xyb`), in both layouts.
+/// Linear RGB planes to XYB [`Tiles`] (see [`xyb_row`]), through the row buffers `row`.
 #[inline(always)]
-fn to_xyb(lin: &[Plane; 3], xyb: &mut XybPlanes) {
+fn to_xyb(lin: &[Plane; 3], xyb: &mut [Tiles; 3], row: &mut [Vec<f32>; 3]) {
     let (w, h) = (lin[0].w, lin[0].h);
-    for (p, t) in xyb.rows.iter_mut().zip(&mut xyb.tiles) {
-        p.resize(w, h);
+    for t in xyb.iter_mut() {
         t.resize(w, h);
     }
-    let [px, py, pb] = &mut xyb.rows;
+    for r in row.iter_mut() {
+        r.resize(lin[0].stride, 0.0);
+    }
     for y in 0..h {
-        let [r, g, b] = [0, 1, 2].map(|c| lin[c].row(y).as_chunks::<LANES>().0);
-        let (ox, oy, ob) = (px.row_mut(y), py.row_mut(y), pb.row_mut(y));
+        xyb_row([0, 1, 2].map(|c| lin[c].row(y)), row);
+        for (t, r) in xyb.iter_mut().zip(row.iter()) {
+            t.set_row(y, r);
+        }
+    }
+}
+
+/// Scale 0 of `img` into `s.xyb`, and its 2x2 downsample into `s.lin`, converting the image to
+/// linear light two rows at a time (no full-size linear plane).
+#[inline(always)]
+fn first_scale(img: &Image, how: Linear<'_>, s: &mut Scratch) {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let stride = w.div_ceil(LANES) * LANES;
+    let Scratch {
+        size,
+        lin,
+        xyb,
+        lin_rows: [a, b],
+        xyb_row,
+        ..
+    } = s;
+    *size = (w, h);
+    for t in xyb.iter_mut() {
+        t.resize(w, h);
+    }
+    for p in lin.iter_mut() {
+        p.resize(w.div_ceil(2), h.div_ceil(2));
+    }
+    for r in a.iter_mut().chain(b.iter_mut()).chain(xyb_row.iter_mut()) {
+        r.resize(stride, 0.0);
+    }
+    for oy in 0..h.div_ceil(2) {
+        let (y0, y1) = (2 * oy, 2 * oy + 1);
+        linearize_row(img, how, y0, a);
+        xyb_row_into(a, xyb_row, xyb, y0);
+        let second = if y1 < h {
+            linearize_row(img, how, y1, b);
+            xyb_row_into(b, xyb_row, xyb, y1);
+            &*b
+        } else {
+            &*a
+        };
+        for (c, p) in lin.iter_mut().enumerate() {
+            downsample_row(&a[c][..w], &second[c][..w], p.row_mut(oy));
+        }
+    }
+}
+
+/// Row `y` of XYB from the linear rows `lin`, stored in `xyb` (through `row`).
+#[inline(always)]
+fn xyb_row_into(lin: &[Vec<f32>; 3], row: &mut [Vec<f32>; 3], xyb: &mut [Tiles; 3], y: usize) {
+    xyb_row([&lin[0][..], &lin[1][..], &lin[2][..]], row);
+    for (t, r) in xyb.iter_mut().zip(row.iter()) {
+        t.set_row(y, r);
+    }
+}
+
+/// Linear RGB to XYB with SSIMULACRA2's offsets (yuvxyb's `linear_rgb_to_xyb`, then the
+/// crate's `make_positive_xyb`), one row (a multiple of [`LANES`] long).
+#[inline(always)]
+fn xyb_row(lin: [&[f32]; 3], out: &mut [Vec<f32>; 3]) {
+    {
+        let [r, g, b] = lin.map(|row| row.as_chunks::<LANES>().0);
+        let [ox, oy, ob] = out;
         for (((((r, g), b), ox), oy), ob) in r
             .iter()
             .zip(g)
@@ -576,14 +701,6 @@ fn to_xyb(lin: &[Plane; 3], xyb: &mut XybPlanes) {
                 oy[l] = yy + 0.01;
                 ob[l] = (c2[l] - yy) + 0.55;
             }
-        }
-        for row in [ox, oy, ob] {
-            row[w..].fill(0.0);
-        }
-    }
-    for (p, t) in xyb.rows.iter().zip(&mut xyb.tiles) {
-        for y in 0..h {
-            t.set_row(y, p.row(y));
         }
     }
 }
@@ -646,7 +763,8 @@ fn iir_v(st: &mut [Lanes; 6], sum: &Lanes) -> Lanes {
 }
 
 /// The maps blurred from `K` source blocks at entry `j`: `[a, a*a]` from `[a]`,
-/// `[a, a*a, a*b]` from `[a, b]` (products as the crate's `image_multiply`).
+/// `[a, a*a, a*b]` or `[a, a*a, a*b, b, b*b]` from `[a, b]` (products as the crate's
+/// `image_multiply`).
 #[inline(always)]
 fn products<const K: usize, const M: usize>(src: &[&[Lanes]; K], j: usize) -> [Lanes; M] {
     let (a, b) = (&src[0][j], &src[K - 1][j]);
@@ -654,9 +772,15 @@ fn products<const K: usize, const M: usize>(src: &[&[Lanes]; K], j: usize) -> [L
     for l in 0..LANES {
         out[1][l] = a[l] * a[l];
     }
-    for o in out.iter_mut().skip(2) {
+    if M >= 3 {
         for l in 0..LANES {
-            o[l] = a[l] * b[l];
+            out[2][l] = a[l] * b[l];
+        }
+    }
+    if M == 5 {
+        out[3] = *b;
+        for l in 0..LANES {
+            out[4][l] = b[l] * b[l];
         }
     }
     out
@@ -828,9 +952,10 @@ fn h_step<const K: usize, const M: usize>(
 // ---------------------------------------------------------------------------------------------
 // Pyramid of the original and the per-scale scores
 
-/// One scale of the original: XYB planes, blurred means and variances (sigma11 - mu1^2).
+/// One scale of the original: XYB planes, blurred means and variances (sigma11 - mu1^2), the
+/// last two empty in a lean reference.
 struct Level {
-    xyb: XybPlanes,
+    xyb: [Tiles; 3],
     mu: [Plane; 3],
     var: [Plane; 3],
 }
@@ -846,14 +971,15 @@ fn fast_cpu() -> bool {
 }
 
 impl Pyramid {
-    /// The original's pyramid from its linear planes in `scratch.lin`.
-    fn new(scratch: &mut Scratch) -> Pyramid {
+    /// The pyramid of `img` (at least 8x8) made linear by `how`; with the blurred moments
+    /// when `moments`.
+    fn new(img: &Image, how: Linear<'_>, moments: bool, scratch: &mut Scratch) -> Pyramid {
         #[cfg(target_arch = "x86_64")]
         if fast_cpu() {
             // SAFETY: the CPU supports the features `new_fast` is compiled for.
-            return unsafe { Self::new_fast(scratch) };
+            return unsafe { Self::new_fast(img, how, moments, scratch) };
         }
-        Self::new_generic(scratch)
+        Self::new_generic(img, how, moments, scratch)
     }
 
     /// [`Self::new_generic`] compiled for AVX2 and FMA: `mul_add` becomes one instruction
@@ -861,75 +987,85 @@ impl Pyramid {
     /// Results are identical (FMA is exactly rounded either way).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn new_fast(scratch: &mut Scratch) -> Pyramid {
-        Self::new_generic(scratch)
+    fn new_fast(img: &Image, how: Linear<'_>, moments: bool, scratch: &mut Scratch) -> Pyramid {
+        Self::new_generic(img, how, moments, scratch)
     }
 
     #[inline(always)]
-    fn new_generic(scratch: &mut Scratch) -> Pyramid {
+    fn new_generic(img: &Image, how: Linear<'_>, moments: bool, scratch: &mut Scratch) -> Pyramid {
         let mut levels = Vec::new();
         for scale in 0..NUM_SCALES {
-            if !next_scale(scratch, scale) {
+            if !next_scale(img, how, scratch, scale) {
                 break;
             }
             let xyb = std::mem::take(&mut scratch.xyb);
-            let (w, h) = (xyb.rows[0].w, xyb.rows[0].h);
-            let mut mu = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
-            let mut var = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
-            for ((tiles, mu), var) in xyb.tiles.iter().zip(&mut mu).zip(&mut var) {
-                blur([tiles], &mut scratch.blur, &mut MeanVar { mu, var });
+            let (mut mu, mut var) = <([Plane; 3], [Plane; 3])>::default();
+            if moments {
+                let (w, h) = scratch.size;
+                mu = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
+                var = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
+                for ((tiles, mu), var) in xyb.iter().zip(&mut mu).zip(&mut var) {
+                    blur([tiles], &mut scratch.blur, &mut MeanVar { mu, var });
+                }
             }
             levels.push(Level { xyb, mu, var });
         }
         Pyramid { levels }
     }
 
-    /// Score of the distorted image whose linear planes are in `scratch.lin`.
-    fn score(&self, scratch: &mut Scratch) -> f64 {
+    /// Score of `img` made linear by `how`.
+    fn score(&self, img: &Image, how: Linear<'_>, scratch: &mut Scratch) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if fast_cpu() {
             // SAFETY: the CPU supports the features `score_fast` is compiled for.
-            return unsafe { self.score_fast(scratch) };
+            return unsafe { self.score_fast(img, how, scratch) };
         }
-        self.score_generic(scratch)
+        self.score_generic(img, how, scratch)
     }
 
     /// [`Self::score_generic`] compiled for AVX2 and FMA (see [`Self::new_fast`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn score_fast(&self, scratch: &mut Scratch) -> f64 {
-        self.score_generic(scratch)
+    fn score_fast(&self, img: &Image, how: Linear<'_>, scratch: &mut Scratch) -> f64 {
+        self.score_generic(img, how, scratch)
     }
 
     #[inline(always)]
-    fn score_generic(&self, scratch: &mut Scratch) -> f64 {
+    fn score_generic(&self, img: &Image, how: Linear<'_>, scratch: &mut Scratch) -> f64 {
         let mut scales = Vec::with_capacity(self.levels.len());
         for (scale, level) in self.levels.iter().enumerate() {
-            let more = next_scale(scratch, scale);
+            let more = next_scale(img, how, scratch, scale);
             debug_assert!(more, "the pyramid has the scales of the image");
-            scales.push(level.compare(&scratch.xyb, &mut scratch.blur));
+            scales.push(level.compare(scratch));
         }
         final_score(&scales)
     }
 }
 
-/// Puts scale `scale` (0 = the image in `scratch.lin`, then called for 1, 2, ... in turn) in
-/// `scratch.xyb`, downsampling `scratch.lin` in place. False when there is no such scale: as
-/// in the crate, a scale is computed while the previous one is at least 8x8 (so the last one
-/// can be 4 to 7 pixels wide or high).
+/// Puts scale `scale` of `img` (called for 0, 1, 2, ... in turn) in `scratch.xyb`, and the
+/// next scale's linear planes in `scratch.lin`. False when there is no such scale: as in the
+/// crate, a scale is computed while the previous one is at least 8x8 (so the last one can be 4
+/// to 7 pixels wide or high).
 #[inline(always)]
-fn next_scale(scratch: &mut Scratch, scale: usize) -> bool {
-    let (w, h) = (scratch.lin[0].w, scratch.lin[0].h);
+fn next_scale(img: &Image, how: Linear<'_>, scratch: &mut Scratch, scale: usize) -> bool {
+    let (w, h) = if scale == 0 {
+        (img.width as usize, img.height as usize)
+    } else {
+        scratch.size
+    };
     if scale >= NUM_SCALES || w < MIN_SIDE as usize || h < MIN_SIDE as usize {
         return false;
     }
-    if scale > 0 {
+    if scale == 0 {
+        first_scale(img, how, scratch);
+    } else {
+        scratch.size = (scratch.lin[0].w, scratch.lin[0].h);
+        to_xyb(&scratch.lin, &mut scratch.xyb, &mut scratch.xyb_row);
         for (s, d) in scratch.lin.iter().zip(scratch.half.iter_mut()) {
             downsample(s, d);
         }
         std::mem::swap(&mut scratch.lin, &mut scratch.half);
     }
-    to_xyb(&scratch.lin, &mut scratch.xyb);
     true
 }
 
@@ -963,20 +1099,35 @@ impl RowSink<2> for MeanVar<'_> {
 type ScaleScores = [[f64; 6]; 3];
 
 impl Level {
+    /// This scale's scores against the distorted image's XYB in `s.xyb`.
     #[inline(always)]
-    fn compare(&self, xyb: &XybPlanes, bufs: &mut BlurBufs) -> ScaleScores {
-        let (w, h) = (xyb.rows[0].w, xyb.rows[0].h);
-        let per_pixel = 1.0 / (w * h) as f64;
+    fn compare(&self, s: &mut Scratch) -> ScaleScores {
+        let Scratch {
+            size: (w, h),
+            xyb,
+            tile_rows: [rows1, rows2],
+            var_row,
+            blur: bufs,
+            ..
+        } = s;
+        let per_pixel = 1.0 / (*w * *h) as f64;
+        let lean = self.mu[0].data.is_empty();
         let mut out = [[0.0; 6]; 3];
         for (c, out) in out.iter_mut().enumerate() {
             let mut errors = Errors {
-                img1: &self.xyb.rows[c],
+                img1: TileRows::new(&self.xyb[c], rows1),
+                img2: TileRows::new(&xyb[c], rows2),
                 mu1: &self.mu[c],
                 var1: &self.var[c],
-                img2: &xyb.rows[c],
+                var_row,
                 sums: [[0.0; LANES]; 6],
             };
-            blur([&xyb.tiles[c], &self.xyb.tiles[c]], bufs, &mut errors);
+            let src = [&xyb[c], &self.xyb[c]];
+            if lean {
+                blur::<2, 5>(src, bufs, &mut errors);
+            } else {
+                blur::<2, 3>(src, bufs, &mut errors);
+            }
             for k in 0..3 {
                 let (s1, s4) = (&errors.sums[2 * k], &errors.sums[2 * k + 1]);
                 out[2 * k] = per_pixel * s1.iter().sum::<f64>();
@@ -988,28 +1139,66 @@ impl Level {
 }
 
 /// Sums the error maps of one plane row by row: SSIM error, artifact, detail lost and their
-/// 4th powers, one f64 accumulator per lane.
+/// 4th powers, one f64 accumulator per lane. The original's blurred moments come from `mu1`
+/// and `var1` (3 blurred maps: the distorted image's mean and square, the product), or, in a
+/// lean reference, from the blur (5 maps: those, then the original's mean and square).
 struct Errors<'a> {
-    img1: &'a Plane,
+    img1: TileRows<'a>,
+    img2: TileRows<'a>,
     mu1: &'a Plane,
     var1: &'a Plane,
-    img2: &'a Plane,
+    var_row: &'a mut Vec<Lanes>,
     sums: [[f64; LANES]; 6],
 }
 
 impl RowSink<3> for Errors<'_> {
-    /// The crate's `ssim_map` and `edge_diff_map` on one row. Padding columns (all inputs
-    /// zero) add exactly 0.
     #[inline(always)]
     fn row(&mut self, y: usize, [mu2, s22, s12]: [&[Lanes]; 3]) {
-        const C2: f32 = 0.0009;
         let n = mu2.len();
-        let img1 = &self.img1.row(y).as_chunks::<LANES>().0[..n];
         let mu1 = &self.mu1.row(y).as_chunks::<LANES>().0[..n];
         let var1 = &self.var1.row(y).as_chunks::<LANES>().0[..n];
-        let img2 = &self.img2.row(y).as_chunks::<LANES>().0[..n];
-        let (s22, s12) = (&s22[..n], &s12[..n]);
-        let acc = &mut self.sums;
+        let (img1, img2) = (&self.img1.row(y)[..n], &self.img2.row(y)[..n]);
+        error_row(&mut self.sums, [img1, mu1, var1, img2, mu2, s22, s12]);
+    }
+}
+
+impl RowSink<5> for Errors<'_> {
+    #[inline(always)]
+    fn row(&mut self, y: usize, [mu2, s22, s12, mu1, s11]: [&[Lanes]; 5]) {
+        let n = mu2.len();
+        // As [`MeanVar`] computes it.
+        self.var_row.clear();
+        self.var_row.extend(mu1.iter().zip(s11).map(|(m, s)| {
+            let mut v = [0.0; LANES];
+            for l in 0..LANES {
+                v[l] = s[l] - m[l] * m[l];
+            }
+            v
+        }));
+        let (img1, img2) = (&self.img1.row(y)[..n], &self.img2.row(y)[..n]);
+        error_row(
+            &mut self.sums,
+            [img1, mu1, &self.var_row[..], img2, mu2, s22, s12],
+        );
+    }
+}
+
+/// The crate's `ssim_map` and `edge_diff_map` on one row, added to `acc`. Padding columns (all
+/// inputs zero) add exactly 0.
+#[inline(always)]
+fn error_row(acc: &mut [[f64; LANES]; 6], rows: [&[Lanes]; 7]) {
+    const C2: f32 = 0.0009;
+    let [img1, mu1, var1, img2, mu2, s22, s12] = rows;
+    let n = mu2.len();
+    let (img1, mu1, var1, img2, s22, s12) = (
+        &img1[..n],
+        &mu1[..n],
+        &var1[..n],
+        &img2[..n],
+        &s22[..n],
+        &s12[..n],
+    );
+    {
         for i in 0..n {
             for l in 0..LANES {
                 let (m1, m2) = (mu1[i][l], mu2[i][l]);
@@ -1243,8 +1432,8 @@ mod tests {
             .map(|px| px.map(|(y, x, c)| lin[c].row(y)[x]))
             .collect();
         let want = ::ssimulacra2::Xyb::from(::ssimulacra2::LinearRgb::new(data, w, h).unwrap());
-        let mut xyb = XybPlanes::default();
-        to_xyb(&lin, &mut xyb);
+        let mut xyb: [Tiles; 3] = Default::default();
+        to_xyb(&lin, &mut xyb, &mut Default::default());
         for (i, px) in want.data().iter().enumerate() {
             let (y, x) = (i / w, i % w);
             // The crate's `make_positive_xyb`.
@@ -1253,8 +1442,7 @@ mod tests {
                 px[1] + 0.01,
                 (px[2] - px[1]) + 0.55,
             ];
-            assert_eq!([0, 1, 2].map(|c| xyb.rows[c].row(y)[x]), want, "pixel {i}");
-            let tiles = [0, 1, 2].map(|c| xyb.tiles[c].block(y / LANES)[PAD + x][y % LANES]);
+            let tiles = [0, 1, 2].map(|c| xyb[c].block(y / LANES)[PAD + x][y % LANES]);
             assert_eq!(tiles, want, "pixel {i}");
         }
     }
@@ -1423,9 +1611,9 @@ mod tests {
     /// sums in 8 f64 lanes instead of one. That moves the 108 sub-scores by ~1e-9 relative and
     /// the score by less than 1e-6 (measured: at most 2e-7 on these pairs, 1e-7 on every row of
     /// reference.csv); 1e-5 leaves a margin.
-    #[test]
-    fn matches_the_crate_on_real_pairs() {
-        const TOL: f64 = 1e-5;
+    /// (what, original, distorted): crops of real pairs in every layout (8- and 16-bit, gray,
+    /// gray + alpha, RGB, RGBA with and without transparency), odd sizes, 2 to 6 scales.
+    fn real_pairs() -> Vec<(&'static str, Image, Image)> {
         let astronaut = load("corpus/astronaut.png");
         let camera = load("corpus/camera.png");
         let ria = load("corpus/ria_alpha.png");
@@ -1544,6 +1732,13 @@ mod tests {
             opaque,
             see_through,
         ));
+        cases
+    }
+
+    #[test]
+    fn matches_the_crate_on_real_pairs() {
+        const TOL: f64 = 1e-5;
+        let cases = real_pairs();
         let mut worst = 0.0f64;
         for (what, original, distorted) in &cases {
             let ours = Ssimulacra2Reference::new(original)
@@ -1551,12 +1746,43 @@ mod tests {
                 .unwrap();
             let theirs = crate_score(original, distorted);
             let err = (ours - theirs).abs();
+            println!("BITS {what}: {:016x}", ours.to_bits());
             println!("{what}: ours {ours:.9} crate {theirs:.9} diff {err:.2e}");
             assert!(err <= TOL, "{what}: ours {ours} crate {theirs}");
             assert!(ours < 100.0, "{what}: a real difference");
             worst = worst.max(err);
         }
         println!("worst |difference| from the crate: {worst:.2e}");
+    }
+
+    /// A lean reference (moments recomputed by every score) and a full one give the same
+    /// bits on every pair; `new` picks the lean one only above [`LEAN_ABOVE_PIXELS`].
+    #[test]
+    fn lean_reference_gives_the_full_ones_bits() {
+        for (what, original, distorted) in &real_pairs() {
+            let full = Ssimulacra2Reference::with_moments(original, true);
+            let lean = Ssimulacra2Reference::with_moments(original, false);
+            assert!(!full.pyramids[0].levels[0].mu[0].data.is_empty());
+            assert!(lean.pyramids[0].levels[0].mu[0].data.is_empty());
+            for _ in 0..2 {
+                // Twice: the second call reuses the first one's buffers.
+                let (f, l) = (
+                    full.score(distorted).unwrap(),
+                    lean.score(distorted).unwrap(),
+                );
+                assert_eq!(f.to_bits(), l.to_bits(), "{what}: full {f} lean {l}");
+            }
+            assert!(
+                !Ssimulacra2Reference::new(original).pyramids[0].levels[0].mu[0]
+                    .data
+                    .is_empty()
+            );
+        }
+        let side = (LEAN_ABOVE_PIXELS as f64).sqrt() as u32 + 1;
+        let big = Image::new_u8(side, side, 1, vec![128; (side * side) as usize]).unwrap();
+        let reference = Ssimulacra2Reference::new(&big);
+        assert!(reference.pyramids[0].levels[0].mu[0].data.is_empty());
+        assert_eq!(reference.score(&big), Ok(100.0));
     }
 
     /// The AVX2/FMA build of the hot code and the portable one agree to the bit (same
@@ -1576,26 +1802,29 @@ mod tests {
             );
             let reference = Ssimulacra2Reference::new(&a);
             let how = Linear::Lut(&reference.lut);
-            let mut scratch = Scratch::new(61, 45);
-            linearize(&a, how, &mut scratch.lin);
-            let portable = Pyramid::new_generic(&mut scratch);
-            linearize(&a, how, &mut scratch.lin);
+            let mut scratch = Scratch::default();
+            let portable = Pyramid::new_generic(&a, how, true, &mut scratch);
             // SAFETY: fast_cpu() said the CPU has AVX2 and FMA.
-            let fast = unsafe { Pyramid::new_fast(&mut scratch) };
+            let fast = unsafe { Pyramid::new_fast(&a, how, true, &mut scratch) };
             assert_eq!(portable.levels.len(), fast.levels.len());
             for (p, f) in portable.levels.iter().zip(&fast.levels) {
                 for c in 0..3 {
                     assert_eq!(p.mu[c].data, f.mu[c].data);
                     assert_eq!(p.var[c].data, f.var[c].data);
-                    assert_eq!(p.xyb.rows[c].data, f.xyb.rows[c].data);
+                    assert_eq!(p.xyb[c].data, f.xyb[c].data);
                 }
             }
-            linearize(&b, how, &mut scratch.lin);
-            let s1 = portable.score_generic(&mut scratch);
-            linearize(&b, how, &mut scratch.lin);
+            let s1 = portable.score_generic(&b, how, &mut scratch);
             // SAFETY: as above.
-            let s2 = unsafe { portable.score_fast(&mut scratch) };
+            let s2 = unsafe { portable.score_fast(&b, how, &mut scratch) };
             assert_eq!(s1.to_bits(), s2.to_bits());
+            // The lean pyramid (moments recomputed by the 5-map blur), both builds.
+            let lean = Pyramid::new_generic(&a, how, false, &mut scratch);
+            let s3 = lean.score_generic(&b, how, &mut scratch);
+            // SAFETY: as above.
+            let s4 = unsafe { lean.score_fast(&b, how, &mut scratch) };
+            assert_eq!(s1.to_bits(), s3.to_bits());
+            assert_eq!(s1.to_bits(), s4.to_bits());
         }
     }
 
