@@ -52,25 +52,26 @@ pub struct Engine {
     pub max_memory: Option<u64>,
 }
 
-/// Working memory per pixel of an image in flight with `metrics`, bytes: the harness's own
-/// copies (source, converted input, decoded output, codec buffers) and each metric's view of
-/// the original plus its scoring buffers. Calibrated on a generated 24 MP RGB image
-/// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels: one jpeg cell at
-/// `--jobs 1`: PSNR alone 14 B/px, + SSIM 19, + MS-SSIM 26, + SSIMULACRA2 126, the default set
-/// 128; jpeg + webp at `--jobs 2` (two cells scoring at once, each with its own SSIMULACRA2
-/// buffers) with the default set: 173. With SSIMULACRA2's lean reference (above 4 MP): PSNR and
-/// SSIMULACRA2 47, the default set 50, at `--jobs 2` 72 B/px; a 4 MP image (full reference)
-/// with the default set at `--jobs 2`: 110, which the figure below covers (images above 4 MP
-/// are overestimated by about a third). Butteraugli from the metric bench's heap peaks
-/// (reference 102 B/px, about 90 per score in flight). An estimate for scheduling, kept above
-/// the measured peaks, not a measurement.
-pub fn bytes_per_pixel(metrics: &[Metric]) -> u64 {
+/// Working memory per pixel of an image of `pixels` pixels in flight with `metrics`, bytes:
+/// the harness's own copies (source, converted input, decoded output, codec buffers) and each
+/// metric's view of the original plus its scoring buffers. Calibrated on generated RGB images
+/// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels, jpeg + webp at `--jobs 2`
+/// (two cells scoring at once) with the default set: 110 at 4 MP (SSIMULACRA2 keeps the
+/// original's blurred moments), 72-73 at 16, 24 and 36 MP (above
+/// [`LEAN_ABOVE_PIXELS`](crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS) it keeps only the
+/// original's XYB and recomputes them); one jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14,
+/// the default set 50. Butteraugli from the metric bench's heap peaks (reference 102 B/px,
+/// about 90 per score in flight). An estimate for scheduling, kept above the measured peaks,
+/// not a measurement.
+pub fn bytes_per_pixel(metrics: &[Metric], pixels: u64) -> u64 {
+    let lean = pixels > crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS as u64;
     let butteraugli = metrics.iter().any(|m| m.key.starts_with("butteraugli"));
     20 + metrics
         .iter()
         .map(|m| match m.key {
             "ssim" => 8,
             "ms-ssim" => 16,
+            "ssimulacra2" if lean => 50,
             "ssimulacra2" => 85,
             _ => 0,
         })
@@ -367,8 +368,10 @@ pub fn run_jobs(
     let mut times = EngineTimes::default();
     let inputs = Inputs::default();
     let queue = Queue::new(engine.max_memory);
-    let per_pixel = bytes_per_pixel(&engine.metrics);
-    let estimate = |image: usize| sources[image].pixel_count().saturating_mul(per_pixel);
+    let estimate = |image: usize| {
+        let pixels = sources[image].pixel_count();
+        pixels.saturating_mul(bytes_per_pixel(&engine.metrics, pixels))
+    };
     let prepare_ns = AtomicU64::new(0);
     // Returns (jobs given, jobs dropped because their image failed).
     let enqueue = |jobs: Vec<Job>| -> (usize, usize) {

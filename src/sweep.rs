@@ -241,8 +241,9 @@ fn no_readable_image(sweep: &Sweep, skipped: &[Skipped]) -> SweepError {
 
 /// Why a `w` x `h` image cannot be measured within `--max-memory`, if it cannot.
 fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
-    let per_pixel = crate::run::bytes_per_pixel(&sweep.metrics);
-    let need = (w as u64 * h as u64).saturating_mul(per_pixel);
+    let pixels = w as u64 * h as u64;
+    let per_pixel = crate::run::bytes_per_pixel(&sweep.metrics, pixels);
+    let need = pixels.saturating_mul(per_pixel);
     let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
     (need > sweep.max_memory).then(|| {
         format!(

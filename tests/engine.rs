@@ -248,7 +248,7 @@ fn a_small_memory_budget_runs_one_image_at_a_time_and_gives_the_same_rows() {
     assert_eq!(tight_times.cells_done, 36);
 
     // A budget of two images' estimates never has more than two in work.
-    let per_image = 56 * 24 * codecbench::run::bytes_per_pixel(&common::engine().metrics);
+    let per_image = 56 * 24 * codecbench::run::bytes_per_pixel(&common::engine().metrics, 56 * 24);
     let (two, two_times) = run(Some(2 * per_image));
     assert_eq!(comparable(&two), comparable(&free));
     assert!(
