@@ -5,7 +5,9 @@
 //! `ssimulacra2_crate` is the `ssimulacra2` crate (the oracle our SSIMULACRA2 is tested
 //! against), fed sRGB f32 pixels, timed the same way side by side (it has no reusable
 //! reference, so its time includes the original's half). `ssim_and_ms_ssim` is both metrics
-//! from one full-scale pass, as a sweep selecting both computes them. `butteraugli` gives both
+//! from one full-scale pass, as a sweep selecting both computes them; `psnr+psnr_y fused` is
+//! MSE/PSNR and PSNR-Y from one pass over the pixels, as a sweep selecting PSNR-Y computes them
+//! (`psnr` and `psnr_y` are each pass alone). `butteraugli` gives both
 //! norms from one comparison.
 //!
 //! Before criterion runs, a table gives each metric's throughput per second of this thread's
@@ -28,10 +30,10 @@ use codecbench::alloc::{thread_cpu, Counting, HeapScope};
 use codecbench::codec::Registry;
 use codecbench::corpus::decode_bytes;
 use codecbench::metrics::butteraugli::ButteraugliOriginal;
-use codecbench::metrics::distortion;
 use codecbench::metrics::luma::psnr_y;
 use codecbench::metrics::ssim::SsimReference;
 use codecbench::metrics::ssimulacra2::Ssimulacra2Reference;
+use codecbench::metrics::{distortion, distortion_and_luma};
 use codecbench::pixels::{Image, Prep};
 
 /// The original and its JPEG q50 decode.
@@ -107,6 +109,12 @@ fn table(original: &Image, decoded: &Image) {
     println!("one core, {}x{} {layout}:", original.width, original.height);
     row("psnr", n, || (), |_| distortion(original, decoded, &prep));
     row("psnr_y", n, || (), |_| psnr_y(original, decoded).unwrap());
+    row(
+        "psnr+psnr_y fused",
+        n,
+        || (),
+        |_| distortion_and_luma(original, decoded, &prep, true),
+    );
     let ssim = || SsimReference::new(original);
     row("ssim", n, ssim, |r| r.ssim(decoded).unwrap());
     row("ms_ssim", n, ssim, |r| r.ms_ssim(decoded).unwrap());
@@ -154,6 +162,9 @@ fn metrics(c: &mut Criterion) {
     });
     group.bench_function("psnr_y", |b| {
         b.iter(|| psnr_y(black_box(&original), black_box(&decoded)).unwrap())
+    });
+    group.bench_function("psnr_and_psnr_y", |b| {
+        b.iter(|| distortion_and_luma(black_box(&original), black_box(&decoded), &prep, true))
     });
     group.bench_function("ssim", |b| {
         b.iter(|| ssim.ssim(black_box(&decoded)).unwrap())

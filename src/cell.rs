@@ -10,7 +10,7 @@ use crate::codec::external::{take_child_usage, ChildUsage};
 use crate::codec::{catch, CodecConfig, CodecError};
 use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
-use crate::metrics::{distortion, Distortion};
+use crate::metrics::Distortion;
 use crate::pixels::{conform, Image, Prep};
 use crate::record::{CellRecord, Status};
 
@@ -278,8 +278,8 @@ fn steps(
     let heap = HeapScope::start();
     let c = thread_cpu();
     let t = Instant::now();
-    m.distortion = Some(distortion(input.source, &decoded, input.prep));
-    m.scores = Some(reference().score(&decoded, input.prep));
+    let (d, scores) = reference().measure(input.source, &decoded, input.prep);
+    (m.distortion, m.scores) = (Some(d), Some(scores));
     let dt = t.elapsed();
     let cpu = thread_cpu().saturating_sub(c);
     m.measured += dt;

@@ -6,7 +6,7 @@
 //! the codec's channel mapping applied at its own bit depth, and the decoded image with 8-bit
 //! samples of a 16-bit source expanded by 257, so every metric judges the same pixels PSNR does.
 
-use crate::metrics::{MetricDef, Prepared, METRICS};
+use crate::metrics::{distortion_and_luma, Distortion, MetricDef, Prepared, METRICS};
 use crate::pixels::{Image, Layout, Prep};
 
 // The engine and the sweep name the selected metric set through this module; the table that
@@ -115,6 +115,21 @@ impl Reference {
     /// are scored by one call. A decoded view identical to the original's, bit for bit, gets
     /// the values known for identical images without computing them (`Scores::exact`).
     pub fn score(&self, decoded: &Image, prep: &Prep) -> Scores {
+        self.score_given(decoded, prep, None)
+    }
+
+    /// MSE/PSNR of `decoded` against `source` ([`crate::metrics::distortion`]) and its
+    /// [`Self::score`]s, with PSNR-Y (when selected) taken from the same pass over the pixels as
+    /// PSNR: bit for bit the value of the separate PSNR-Y pass, which this saves.
+    pub fn measure(&self, source: &Image, decoded: &Image, prep: &Prep) -> (Distortion, Scores) {
+        let luma = self.metrics.iter().any(|m| m.key == "psnr-y");
+        let d = distortion_and_luma(source, decoded, prep, luma);
+        let scores = self.score_given(decoded, prep, d.psnr_y);
+        (d, scores)
+    }
+
+    /// [`Self::score`], with PSNR-Y's value already known when `psnr_y` is given.
+    fn score_given(&self, decoded: &Image, prep: &Prep, psnr_y: Option<f64>) -> Scores {
         let dist = decoded_view(decoded, prep, self.depth);
         let mut s = Scores {
             exact: dist == self.view,
@@ -131,7 +146,9 @@ impl Reference {
             let Some(scorer) = group.first().and_then(|m| m.scorer.as_ref()) else {
                 continue;
             };
-            if s.exact {
+            if let (Some(v), "psnr-y", false) = (psnr_y, *key, s.exact) {
+                results.extend(group.into_iter().map(|m| (m, Ok(v))));
+            } else if s.exact {
                 for m in group {
                     let exact = m.scorer.as_ref().map_or(scorer.exact, |sc| sc.exact);
                     results.push((m, exact(p.as_ref(), &self.view)));
@@ -250,6 +267,76 @@ mod tests {
             "{:?}",
             s.notes
         );
+    }
+
+    #[test]
+    fn psnr_y_fused_with_psnr_is_bit_identical_to_its_own_pass() {
+        use crate::metrics::{distortion, luma::psnr_y};
+        // Pseudo-random samples of any depth (a fixed LCG).
+        let noise = |n: usize, seed: u32, peak: u32| -> Vec<u32> {
+            let mut s = seed;
+            (0..n)
+                .map(|_| {
+                    s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (s >> 8) % (peak + 1)
+                })
+                .collect()
+        };
+        let image = |c: u8, depth: u8, seed: u32| {
+            let v = noise(
+                37 * 23 * c as usize,
+                seed,
+                if depth == 8 { 255 } else { 65535 },
+            );
+            if depth == 8 {
+                Image::new_u8(37, 23, c, v.iter().map(|&s| s as u8).collect()).unwrap()
+            } else {
+                Image::new_u16(37, 23, c, v.iter().map(|&s| s as u16).collect()).unwrap()
+            }
+        };
+        let metrics = crate::metrics::parse_metrics("psnr-y").unwrap();
+        let psnr_y_metric = crate::metrics::find("psnr-y").unwrap();
+        // (source channels, depth; codec layout): same layout, alpha dropped, gray to RGB,
+        // 16-bit source through an 8-bit codec, gray, gray+alpha.
+        let cases = [
+            (3, 8, Layout::new(3, 8)),
+            (4, 8, Layout::new(3, 8)),
+            (1, 8, Layout::new(3, 8)),
+            (3, 16, Layout::new(3, 8)),
+            (4, 16, Layout::new(4, 16)),
+            (1, 16, Layout::new(1, 16)),
+            (2, 8, Layout::new(2, 8)),
+        ];
+        for (i, (c, depth, to)) in cases.into_iter().enumerate() {
+            let src = image(c, depth, i as u32);
+            let prep = Prep::plan(src.layout(), to).unwrap();
+            let decoded = image(to.channels, to.depth, 100 + i as u32);
+            let r = Reference::new(&src, &prep, &metrics);
+            let (d, scores) = r.measure(&src, &decoded, &prep);
+            let what = format!("{} -> {to}", src.layout());
+            let separate = psnr_y(
+                &original_view(&src, &prep),
+                &decoded_view(&decoded, &prep, src.depth()),
+            )
+            .unwrap();
+            assert!(separate.is_finite() && separate > 0.0, "{what}: {separate}");
+            assert_eq!(
+                d.psnr_y.map(f64::to_bits),
+                Some(separate.to_bits()),
+                "{what}"
+            );
+            let got = scores.get(psnr_y_metric).unwrap();
+            assert_eq!(got.to_bits(), separate.to_bits(), "{what}");
+            // PSNR and MSE are those of the plain pass, bit for bit.
+            let plain = distortion(&src, &decoded, &prep);
+            assert_eq!(
+                (d.mse.to_bits(), d.psnr.to_bits()),
+                (plain.mse.to_bits(), plain.psnr.to_bits()),
+                "{what}"
+            );
+            assert_eq!(d.channels, plain.channels, "{what}");
+            assert_eq!(scores, r.score(&decoded, &prep), "{what}");
+        }
     }
 
     #[test]

@@ -35,14 +35,23 @@ fn luma_sse<T: Copy + Into<f64>>(a: &[T], b: &[T], c: usize) -> f64 {
     a.chunks_exact(c)
         .zip(b.chunks_exact(c))
         .map(|(p, q)| {
-            let d = if c >= 3 {
-                0.299 * diff(p, q, 0) + 0.587 * diff(p, q, 1) + 0.114 * diff(p, q, 2)
-            } else {
-                diff(p, q, 0)
-            };
-            d * d
+            let d: [f64; 3] = std::array::from_fn(|i| if i < c { diff(p, q, i) } else { 0.0 });
+            luma_diff_sq(&d[..c.min(3)])
         })
         .sum()
+}
+
+/// (Y_a - Y_b)^2 of one pixel from its channel differences `d` (a - b, exact): BT.601 weights
+/// on the first three when there are three or more, the first alone otherwise. The one formula
+/// both the separate pass and the one fused with PSNR (`psnr::distortion_and_luma`) use.
+#[inline(always)]
+pub(crate) fn luma_diff_sq(d: &[f64]) -> f64 {
+    let y = if d.len() >= 3 {
+        0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2]
+    } else {
+        d[0]
+    };
+    y * y
 }
 
 #[cfg(test)]

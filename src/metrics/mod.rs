@@ -13,6 +13,7 @@ mod psnr;
 pub mod ssim;
 pub mod ssimulacra2;
 
+pub use psnr::distortion_and_luma;
 pub use psnr::{distortion, psnr_from_mse, Distortion};
 
 use std::any::Any;

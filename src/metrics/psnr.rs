@@ -2,6 +2,10 @@
 //! scikit-image's `mean_squared_error` and `peak_signal_noise_ratio` define them
 //! (MSE = sum of squared sample differences / number of samples; PSNR = 10 log10(peak^2 / MSE)).
 //! Sums are exact integers, so the only rounding is the final division and logarithm.
+//!
+//! [`distortion_and_luma`] also gives PSNR-Y (src/metrics/luma.rs) from the same pass over the
+//! pixels, with the same per-pixel arithmetic and summation order as [`super::luma::psnr_y`],
+//! so its value is bit for bit that of the separate pass.
 
 use crate::pixels::{Image, Prep, Samples};
 
@@ -17,6 +21,9 @@ pub struct Distortion {
     pub psnr: f64,
     /// Per channel of the codec's layout: (MSE, PSNR); `None` for channels not compared.
     pub channels: Vec<Option<(f64, f64)>>,
+    /// PSNR-Y of the compared channels when [`distortion_and_luma`] was asked for it and could
+    /// give it (`None` otherwise: then `luma::psnr_y` on the compared views gives it).
+    pub psnr_y: Option<f64>,
 }
 
 /// PSNR in dB from an MSE and a peak; infinite for MSE 0.
@@ -32,6 +39,15 @@ pub fn psnr_from_mse(mse: f64, peak: f64) -> f64 {
 /// Decoded 8-bit samples of a 16-bit source are expanded by 257 first, so the loss from the
 /// depth reduction counts as distortion, measured with the source's peak.
 pub fn distortion(source: &Image, decoded: &Image, prep: &Prep) -> Distortion {
+    distortion_and_luma(source, decoded, prep, false)
+}
+
+/// [`distortion`], and with `luma` set also PSNR-Y of the compared channels
+/// ([`Distortion::psnr_y`]) from the same pass: the value `luma::psnr_y` gives on the compared
+/// views (the original's mapped channels, the decoded ones expanded to the source depth), bit
+/// for bit. Not fused (`psnr_y` None) for an 8-bit source decoded at 16 bits, whose view is
+/// rounded back to 8 bits, for images without pixels and for more than 4 compared channels.
+pub fn distortion_and_luma(source: &Image, decoded: &Image, prep: &Prep, luma: bool) -> Distortion {
     assert_eq!(
         (source.width, source.height),
         (decoded.width, decoded.height),
@@ -45,23 +61,28 @@ pub fn distortion(source: &Image, decoded: &Image, prep: &Prep) -> Distortion {
     };
     let (sc, dc) = (source.channels as usize, decoded.channels as usize);
     let n = source.pixel_count() as u64;
-    let mut channels = Vec::with_capacity(dc);
+    // (source channel, decoded channel) of each compared channel, in the codec's order.
+    let pairs: Vec<(usize, usize)> = prep
+        .map
+        .iter()
+        .enumerate()
+        .filter_map(|(c, m)| m.map(|s| (s as usize, c)))
+        .collect();
+    let luma =
+        luma && n > 0 && !pairs.is_empty() && (source.depth() == decoded.depth() || scale == 257);
+    let (sses, luma_sse) = match (&source.samples, &decoded.samples) {
+        (Samples::U8(a), Samples::U8(b)) => sums(a, sc, b, dc, &pairs, scale, luma),
+        (Samples::U16(a), Samples::U16(b)) => sums(a, sc, b, dc, &pairs, scale, luma),
+        (Samples::U16(a), Samples::U8(b)) => sums(a, sc, b, dc, &pairs, scale, luma),
+        (Samples::U8(a), Samples::U16(b)) => sums(a, sc, b, dc, &pairs, scale, luma),
+    };
+    let mut channels = vec![None; prep.map.len()];
     let (mut total, mut count) = (0u64, 0u64);
-    for (c, m) in prep.map.iter().enumerate() {
-        let Some(s) = *m else {
-            channels.push(None);
-            continue;
-        };
-        let sse = match (&source.samples, &decoded.samples) {
-            (Samples::U8(a), Samples::U8(b)) => sse(a, s as usize, sc, b, c, dc, scale),
-            (Samples::U16(a), Samples::U16(b)) => sse(a, s as usize, sc, b, c, dc, scale),
-            (Samples::U16(a), Samples::U8(b)) => sse(a, s as usize, sc, b, c, dc, scale),
-            (Samples::U8(a), Samples::U16(b)) => sse(a, s as usize, sc, b, c, dc, scale),
-        };
+    for (&(_, c), &sse) in pairs.iter().zip(&sses) {
         total += sse;
         count += n;
         let mse = sse as f64 / n as f64;
-        channels.push(Some((mse, psnr_from_mse(mse, peak as f64))));
+        channels[c] = Some((mse, psnr_from_mse(mse, peak as f64)));
     }
     let mse = if count == 0 {
         0.0
@@ -74,6 +95,71 @@ pub fn distortion(source: &Image, decoded: &Image, prep: &Prep) -> Distortion {
         mse,
         psnr: psnr_from_mse(mse, peak as f64),
         channels,
+        psnr_y: luma_sse.map(|sse| psnr_from_mse(sse / n as f64, peak as f64)),
+    }
+}
+
+/// Sum of squared differences of each compared channel (`pairs`: source channel of `a`,
+/// stride `sa`; decoded channel of `b`, stride `sb`, samples multiplied by `scale`), and with
+/// `luma` the sum over pixels of the squared BT.601 luma difference, from the same pass. Without
+/// `luma`, one pass per channel (the fastest for the integer sums alone).
+fn sums<A: Copy + Into<i64>, B: Copy + Into<i64>>(
+    a: &[A],
+    sa: usize,
+    b: &[B],
+    sb: usize,
+    pairs: &[(usize, usize)],
+    scale: i64,
+    luma: bool,
+) -> (Vec<u64>, Option<f64>) {
+    /// The fused pass over `K` compared channels; `I` when channel j of the source is compared
+    /// with channel j of the decoded image (the usual case: same channels, or alpha dropped),
+    /// which lets each pixel be read as a fixed-size array.
+    #[inline(always)]
+    fn fused<A: Copy + Into<i64>, B: Copy + Into<i64>, const K: usize, const I: bool>(
+        a: &[A],
+        sa: usize,
+        b: &[B],
+        sb: usize,
+        pairs: &[(usize, usize)],
+        scale: i64,
+    ) -> (Vec<u64>, Option<f64>) {
+        let pairs: [(usize, usize); K] = pairs.try_into().expect("K compared channels");
+        let mut sse = [0u64; K];
+        let mut luma_sse = 0.0f64;
+        for (p, q) in a.chunks_exact(sa).zip(b.chunks_exact(sb)) {
+            let d: [i64; K] = if I {
+                let (p, q): (&[A; K], &[B; K]) =
+                    (p[..K].try_into().unwrap(), q[..K].try_into().unwrap());
+                std::array::from_fn(|j| p[j].into() - q[j].into() * scale)
+            } else {
+                pairs.map(|(s, c)| p[s].into() - q[c].into() * scale)
+            };
+            for (acc, &d) in sse.iter_mut().zip(&d) {
+                *acc += (d * d) as u64;
+            }
+            luma_sse += super::luma::luma_diff_sq(&d.map(|d| d as f64));
+        }
+        (sse.to_vec(), Some(luma_sse))
+    }
+    let identity = pairs
+        .iter()
+        .enumerate()
+        .all(|(j, &(s, c))| s == j && c == j);
+    match (luma, pairs.len(), identity) {
+        (true, 1, _) => fused::<A, B, 1, true>(a, sa, b, sb, pairs, scale),
+        (true, 3, true) => fused::<A, B, 3, true>(a, sa, b, sb, pairs, scale),
+        (true, 4, true) => fused::<A, B, 4, true>(a, sa, b, sb, pairs, scale),
+        (true, 2, _) => fused::<A, B, 2, false>(a, sa, b, sb, pairs, scale),
+        (true, 3, false) => fused::<A, B, 3, false>(a, sa, b, sb, pairs, scale),
+        (true, 4, false) => fused::<A, B, 4, false>(a, sa, b, sb, pairs, scale),
+        _ => {
+            let sse = pairs
+                .iter()
+                .map(|&(s, c)| sse(a, s, sa, b, c, sb, scale))
+                .collect();
+            (sse, None)
+        }
     }
 }
 

@@ -9,7 +9,10 @@
 //! mean over channels.
 //!
 //! The kernels run in f32 (separable Gaussian over strips of columns, 8 lanes at a time; AVX2
-//! and FMA chosen at run time), 3x the old f64 kernels, arranged so that f32 still holds 1e-6:
+//! and FMA chosen at run time), arranged so that f32 still holds 1e-6. Each input row is
+//! filtered horizontally once into a ring of 11 rows that stays in cache, and each output row
+//! is filtered vertically and turned into SSIM in registers (see [`channel_sums_impl`]); the
+//! distorted image is read in place, without a planar copy. The accuracy rests on:
 //! - samples are centred on the channel's rounded mean, so the filtered squares are small;
 //! - the map is written as `1 - SSIM = a + b - ab` with
 //!   `a = (mu_x - mu_y)^2 / (mu_x^2 + mu_y^2 + C1)` and `b = var(x - y) / (var_x + var_y + C2)`
@@ -23,12 +26,14 @@
 //! Every step is an IEEE f32 add, multiply or fused multiply-add in a fixed order: the AVX2+FMA
 //! path (chosen at run time) and the portable one (`f32::mul_add`, exact in software where the
 //! CPU has no FMA) give the same bits. Measured against the old f64 kernel (kept
-//! as the test oracle `tests/common/ssim_f64.rs`): see `tests/metrics_ssim.rs`.
+//! as the test oracle `tests/oracle/ssim_f64.rs`): see `tests/metrics_ssim.rs`.
 //!
 //! Memory: the reference keeps a copy of the original's samples (and, once MS-SSIM is asked
 //! for, its four coarser scales as f32, a third of a plane per channel); a comparison needs
-//! only rows (11 rows x 4 filtered quantities x width), plus the distorted image's coarser
-//! scales for MS-SSIM.
+//! only a fixed 50 KiB of rows per channel (the ring of one strip), plus the distorted image's
+//! coarser scales for MS-SSIM. Keeping the original's windowed means and second moments in the
+//! reference would save one of the four filtered quantities but cost 8 bytes per sample
+//! (24 B/px for RGB), three times the memory this metric may add.
 //!
 //! MS-SSIM follows pytorch_msssim 1.0.0 `ms_ssim` (see [`SsimReference::ms_ssim`]).
 
@@ -70,24 +75,35 @@ pub struct SsimScore {
     pub channels: Vec<f64>,
 }
 
-/// Where a channel's rows come from: a plane of integer samples (split from an image by
-/// [`Planar`]), or an f32 plane (a coarser MS-SSIM scale).
+/// Where a channel's rows come from: one channel of an image's interleaved integer samples
+/// (`channels` samples a pixel, a plane when 1), or an f32 plane (a coarser MS-SSIM scale).
 #[derive(Clone, Copy)]
 enum Src<'a> {
-    U8(&'a [u8]),
-    U16(&'a [u16]),
+    U8(&'a [u8], usize, usize),
+    U16(&'a [u16], usize, usize),
     F32(&'a [f32]),
 }
 
 impl Src<'_> {
+    /// Channel `c` of each of `img`'s channels, read in place.
+    fn channels(img: &Image) -> Vec<Src<'_>> {
+        let ch = img.channels as usize;
+        (0..ch)
+            .map(|c| match &img.samples {
+                Samples::U8(v) => Src::U8(v, ch, c),
+                Samples::U16(v) => Src::U16(v, ch, c),
+            })
+            .collect()
+    }
+
     /// Columns `x0..x0 + out.len()` of row `r` (of a plane `w` wide) minus `off`, as f32.
     #[inline(always)]
     fn row(&self, r: usize, w: usize, x0: usize, off: f32, out: &mut [f32]) {
-        let at = r * w + x0..r * w + x0 + out.len();
+        let (at, n) = (r * w + x0, out.len());
         match *self {
-            Src::U8(p) => convert(&p[at], off, out),
-            Src::U16(p) => convert(&p[at], off, out),
-            Src::F32(p) => convert(&p[at], off, out),
+            Src::U8(p, ch, c) => strided(p, ch, c, at, off, out),
+            Src::U16(p, ch, c) => strided(p, ch, c, at, off, out),
+            Src::F32(p) => convert(&p[at..at + n], off, out),
         }
     }
 
@@ -111,8 +127,39 @@ fn convert<T: Copy + Into<f32>>(src: &[T], off: f32, out: &mut [f32]) {
     }
 }
 
+/// Channel `c` of pixels `at..at + out.len()` of interleaved samples (`ch` a pixel), minus
+/// `off`, as f32. The common channel counts get their own loops (fixed stride).
+#[inline(always)]
+fn strided<T: Copy + Into<f32>>(
+    p: &[T],
+    ch: usize,
+    c: usize,
+    at: usize,
+    off: f32,
+    out: &mut [f32],
+) {
+    #[inline(always)]
+    fn fixed<T: Copy + Into<f32>, const N: usize>(p: &[T], c: usize, off: f32, out: &mut [f32]) {
+        for (o, px) in out.iter_mut().zip(p.chunks_exact(N)) {
+            *o = px[c].into() - off;
+        }
+    }
+    let p = &p[at * ch..(at + out.len()) * ch];
+    match ch {
+        1 => convert(p, off, out),
+        2 => fixed::<T, 2>(p, c, off, out),
+        3 => fixed::<T, 3>(p, c, off, out),
+        4 => fixed::<T, 4>(p, c, off, out),
+        _ => {
+            for (o, px) in out.iter_mut().zip(p.chunks_exact(ch)) {
+                *o = px[c].into() - off;
+            }
+        }
+    }
+}
+
 /// An image's channels as separate planes of its own sample type (1 or 2 bytes a sample), so
-/// the kernels read rows with unit stride.
+/// the kernels read the original's rows with unit stride.
 enum Planar {
     U8(Vec<Vec<u8>>),
     U16(Vec<Vec<u16>>),
@@ -124,8 +171,8 @@ impl Planar {
             let n = v.len() / ch.max(1);
             let mut out = vec![vec![T::default(); n]; ch];
             for (c, plane) in out.iter_mut().enumerate() {
-                for (i, s) in plane.iter_mut().enumerate() {
-                    *s = v[i * ch + c];
+                for (s, px) in plane.iter_mut().zip(v.chunks_exact(ch)) {
+                    *s = px[c];
                 }
             }
             out
@@ -139,8 +186,8 @@ impl Planar {
 
     fn srcs(&self) -> Vec<Src<'_>> {
         match self {
-            Planar::U8(p) => p.iter().map(|p| Src::U8(p)).collect(),
-            Planar::U16(p) => p.iter().map(|p| Src::U16(p)).collect(),
+            Planar::U8(p) => p.iter().map(|p| Src::U8(p, 1, 0)).collect(),
+            Planar::U16(p) => p.iter().map(|p| Src::U16(p, 1, 0)).collect(),
         }
     }
 }
@@ -159,102 +206,116 @@ fn sum64(v: &[f32]) -> f64 {
     acc.iter().sum::<f64>() + rest.iter().map(|&x| x as f64).sum::<f64>()
 }
 
-/// `out[i] = sum_k wt[k] * rows[k][i]` for the symmetric 11-tap window, outermost pair first.
+/// The symmetric 11-tap window over `at(0..11)`, outermost pair first.
 #[inline(always)]
-fn taps(rows: [&[f32]; WIN], wt: &[f32; RADIUS + 1], out: &mut [f32]) {
-    let n = out.len();
-    let r: [&[f32]; WIN] = rows.map(|r| &r[..n]);
-    for i in 0..n {
-        let mut acc = wt[0] * (r[0][i] + r[10][i]);
-        acc = wt[1].mul_add(r[1][i] + r[9][i], acc);
-        acc = wt[2].mul_add(r[2][i] + r[8][i], acc);
-        acc = wt[3].mul_add(r[3][i] + r[7][i], acc);
-        acc = wt[4].mul_add(r[4][i] + r[6][i], acc);
-        out[i] = wt[5].mul_add(r[5][i], acc);
-    }
+fn tap(at: impl Fn(usize) -> f32, wt: &[f32; RADIUS + 1]) -> f32 {
+    let mut acc = wt[0] * (at(0) + at(10));
+    acc = wt[1].mul_add(at(1) + at(9), acc);
+    acc = wt[2].mul_add(at(2) + at(8), acc);
+    acc = wt[3].mul_add(at(3) + at(7), acc);
+    acc = wt[4].mul_add(at(4) + at(6), acc);
+    wt[5].mul_add(at(5), acc)
 }
 
-/// Input columns per strip: the 11 rows of 4 quantities of a strip (44 x 266 f32, 47 KiB)
-/// stay in the L1/L2 caches while the vertical pass reads each of them 11 times (138 was
-/// slower: 49 against 67 MP/s of CPU time on astronaut; 522 no faster).
-const STRIP: usize = 266;
+/// Output columns per strip. A strip's horizontally filtered rows (11 rows x 4 quantities,
+/// each kept twice, see [`channel_sums_impl`]) take 2 x 11 x 4 x OUT f32: 45 KiB at 128.
+const OUT: usize = 128;
+/// Input columns per strip.
+const SPAN: usize = OUT + 2 * RADIUS;
+/// f32 per ring slot: the 4 filtered quantities of one row of a strip.
+const SLOT: usize = Q * OUT;
 
 /// Sums over the valid region of one channel pair: (sum of 1 - SSIM, sum of 1 - CS), with
-/// `x` and `y` centred on `off`. See the module comment for the arithmetic. Works in vertical
-/// strips of [`STRIP`] input columns (overlapping by 10).
+/// `x` and `y` centred on `off`. See the module comment for the arithmetic.
+///
+/// Works in vertical strips of [`SPAN`] input columns (overlapping by 10), row by row: each
+/// input row's four quantities are filtered horizontally once, into a ring of the last 11
+/// rows; each output row then filters the ring vertically and turns the four window sums into
+/// SSIM at once, in registers. Every ring row is stored in two slots (`s` and `s + 11`), so
+/// the 11 rows of any window are consecutive slots at fixed offsets from one pointer.
 #[inline(always)]
 fn channel_sums_impl(x: Src, y: Src, w: usize, h: usize, off: f32, c: (f32, f32)) -> (f64, f64) {
-    let (c1, c2) = c;
     let wt = half_window();
-    let sw = STRIP.min(w);
-    // ring[(q * WIN + slot) * sw..]: quantity q of input row (slot mod 11).
-    let mut ring = vec![0.0f32; Q * WIN * sw];
-    let mut yr = vec![0.0f32; sw];
-    let mut v = vec![0.0f32; Q * sw];
-    let mut hq = vec![0.0f32; Q * sw];
-    let (mut loss, mut bs) = (vec![0.0f32; sw], vec![0.0f32; sw]);
+    let mut ring = vec![0.0f32; 2 * WIN * SLOT];
+    let mut qs = vec![0.0f32; Q * SPAN];
+    let mut yr = vec![0.0f32; SPAN];
+    let (mut loss, mut bs) = (vec![0.0f32; OUT], vec![0.0f32; OUT]);
     let (mut sum_loss, mut sum_b) = (0.0f64, 0.0f64);
     let mut x0 = 0;
     while x0 + 2 * RADIUS < w {
-        // Input columns x0..x0 + n, output columns x0..x0 + n - 10.
-        let n = sw.min(w - x0);
+        // Input columns x0..x0 + n, output columns x0..x0 + on.
+        let n = SPAN.min(w - x0);
         let on = n - 2 * RADIUS;
         for r in 0..h {
-            let slot = r % WIN;
             {
-                let at = |q: usize| (q * WIN + slot) * sw;
-                let (head, tail) = ring.split_at_mut(at(1));
-                let xr = &mut head[at(0)..at(0) + n];
-                x.row(r, w, x0, off, xr);
+                let (qx, rest) = qs.split_at_mut(SPAN);
+                let (qd, rest) = rest.split_at_mut(SPAN);
+                let (qdd, qss) = rest.split_at_mut(SPAN);
+                let (qx, qd, qdd, qss) = (&mut qx[..n], &mut qd[..n], &mut qdd[..n], &mut qss[..n]);
                 let yr = &mut yr[..n];
+                x.row(r, w, x0, off, qx);
                 y.row(r, w, x0, off, yr);
-                let (d, tail) = tail.split_at_mut(at(2) - at(1));
-                let (dd, tail) = tail.split_at_mut(at(3) - at(2));
-                let (d, dd, s) = (&mut d[..n], &mut dd[..n], &mut tail[..n]);
                 for i in 0..n {
-                    let (a, b) = (xr[i], yr[i]);
+                    let (a, b) = (qx[i], yr[i]);
                     let e = a - b;
-                    d[i] = e;
-                    dd[i] = e * e;
-                    s[i] = a * a + b * b;
+                    qd[i] = e;
+                    qdd[i] = e * e;
+                    qss[i] = a * a + b * b;
+                }
+            }
+            let slot = r % WIN;
+            let (lo, hi) = ring.split_at_mut((slot + WIN) * SLOT);
+            let (first, second) = (&mut lo[slot * SLOT..][..SLOT], &mut hi[..SLOT]);
+            for q in 0..Q {
+                let src = &qs[q * SPAN..][..n];
+                let one = &mut first[q * OUT..][..on];
+                let two = &mut second[q * OUT..][..on];
+                for (i, (a, b)) in one.iter_mut().zip(two.iter_mut()).enumerate() {
+                    let s = &src[i..i + WIN];
+                    *a = tap(|k| s[k], &wt);
+                    *b = *a;
                 }
             }
             if r + 1 < WIN {
                 continue;
             }
-            let top = r + 1 - WIN;
-            for (q, vq) in v.chunks_exact_mut(sw).enumerate() {
-                let rows: [&[f32]; WIN] = std::array::from_fn(|k| {
-                    let s = (top + k) % WIN;
-                    &ring[(q * WIN + s) * sw..][..n]
-                });
-                taps(rows, &wt, &mut vq[..n]);
-            }
-            for (vq, hq) in v.chunks_exact(sw).zip(hq.chunks_exact_mut(sw)) {
-                let rows: [&[f32]; WIN] = std::array::from_fn(|k| &vq[k..k + on]);
-                taps(rows, &wt, &mut hq[..on]);
-            }
-            let (ex, rest) = hq.split_at(sw);
-            let (ed, rest) = rest.split_at(sw);
-            let (edd, es) = rest.split_at(sw);
-            let (ex, ed, edd, es) = (&ex[..on], &ed[..on], &edd[..on], &es[..on]);
+            let top = (r + 1 - WIN) % WIN;
+            let window: &[f32; WIN * SLOT] = (&ring[top * SLOT..][..WIN * SLOT])
+                .try_into()
+                .expect("11 slots");
             let (loss, bs) = (&mut loss[..on], &mut bs[..on]);
-            for i in 0..on {
-                let (ex, ed, edd, es) = (ex[i], ed[i], edd[i], es[i]);
-                let mux = ex + off;
-                let muy = mux - ed;
-                let a = ed * ed / (mux * mux + muy * muy + c1);
-                let ey = ex - ed;
-                let b = (edd - ed * ed) / (es - ex * ex - ey * ey + c2);
-                loss[i] = a + b - a * b;
-                bs[i] = b;
-            }
+            finish_row(window, &wt, off, c, loss, bs);
             sum_loss += sum64(loss);
             sum_b += sum64(bs);
         }
         x0 += on;
     }
     (sum_loss, sum_b)
+}
+
+/// One output row: the vertical pass over an 11-row window of horizontally filtered
+/// quantities, then `1 - SSIM` into `loss` and `1 - CS` into `bs` (at most [`OUT`] columns).
+#[inline(always)]
+fn finish_row(
+    window: &[f32; WIN * SLOT],
+    wt: &[f32; RADIUS + 1],
+    off: f32,
+    (c1, c2): (f32, f32),
+    loss: &mut [f32],
+    bs: &mut [f32],
+) {
+    let on = loss.len().min(OUT);
+    for i in 0..on {
+        let v = |q: usize| tap(|k| window[k * SLOT + q * OUT + i], wt);
+        let (ex, ed, edd, es) = (v(0), v(1), v(2), v(3));
+        let mux = ex + off;
+        let muy = mux - ed;
+        let a = ed * ed / (mux * mux + muy * muy + c1);
+        let ey = ex - ed;
+        let b = (edd - ed * ed) / (es - ex * ex - ey * ey + c2);
+        loss[i] = a + b - a * b;
+        bs[i] = b;
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -424,17 +485,12 @@ impl SsimReference {
         })
     }
 
-    /// (SSIM, CS) of each channel at full scale, and the distorted image's planes.
-    fn first(
-        &self,
-        distorted: &Image,
-        data_range: f64,
-    ) -> Result<(Vec<(f64, f64)>, Planar), String> {
+    /// (SSIM, CS) of each channel at full scale. The distorted image is read in place.
+    fn first(&self, distorted: &Image, data_range: f64) -> Result<Vec<(f64, f64)>, String> {
         let (original, offs) = self.check(distorted)?;
         let (w, h) = (self.width as usize, self.height as usize);
-        let dist = Planar::new(distorted);
-        let scores = compare(&original.srcs(), &dist.srcs(), w, h, offs, data_range);
-        Ok((scores, dist))
+        let dist = Src::channels(distorted);
+        Ok(compare(&original.srcs(), &dist, w, h, offs, data_range))
     }
 
     /// Mean SSIM over channels, and per-channel SSIM (index = channel of the image).
@@ -448,7 +504,6 @@ impl SsimReference {
     pub fn ssim_with_range(&self, distorted: &Image, data_range: f64) -> Result<SsimScore, String> {
         let channels: Vec<f64> = self
             .first(distorted, data_range)?
-            .0
             .into_iter()
             .map(|(ssim, _)| ssim)
             .collect();
@@ -467,8 +522,8 @@ impl SsimReference {
     pub fn ms_ssim(&self, distorted: &Image) -> Result<f64, String> {
         self.check(distorted)?;
         self.check_ms()?;
-        let (first, dist) = self.first(distorted, self.layout.peak() as f64)?;
-        self.ms_from_first(&dist, &first)
+        let first = self.first(distorted, self.layout.peak() as f64)?;
+        self.ms_from_first(distorted, &first)
     }
 
     /// SSIM and, when `with_ms` is set, MS-SSIM from one full-scale pass: MS-SSIM's first
@@ -479,12 +534,12 @@ impl SsimReference {
         distorted: &Image,
         with_ms: bool,
     ) -> Result<(SsimScore, Option<Result<f64, String>>), String> {
-        let (first, dist) = self.first(distorted, self.layout.peak() as f64)?;
+        let first = self.first(distorted, self.layout.peak() as f64)?;
         let channels: Vec<f64> = first.iter().map(|(ssim, _)| *ssim).collect();
         let mean = channels.iter().sum::<f64>() / channels.len() as f64;
         let ms = with_ms.then(|| {
             self.check_ms()?;
-            self.ms_from_first(&dist, &first)
+            self.ms_from_first(distorted, &first)
         });
         Ok((SsimScore { mean, channels }, ms))
     }
@@ -500,8 +555,8 @@ impl SsimReference {
         Ok(())
     }
 
-    /// MS-SSIM given the distorted image's planes and the full-scale (SSIM, CS) of each channel.
-    fn ms_from_first(&self, distorted: &Planar, first: &[(f64, f64)]) -> Result<f64, String> {
+    /// MS-SSIM given the distorted image and the full-scale (SSIM, CS) of each channel.
+    fn ms_from_first(&self, distorted: &Image, first: &[(f64, f64)]) -> Result<f64, String> {
         let range = self.layout.peak() as f64;
         let Some((original, _)) = &self.full else {
             return Err("image smaller than the 11x11 SSIM window".into());
@@ -514,7 +569,7 @@ impl SsimReference {
             *f *= cs.max(0.0).powf(MS_WEIGHTS[0]);
         }
         let (mut w, mut h) = (w, h);
-        let mut dist = halve(&distorted.srcs(), w, h).0;
+        let mut dist = halve(&Src::channels(distorted), w, h).0;
         for (s, level) in coarse.iter().enumerate().map(|(i, l)| (i + 1, l)) {
             if s > 1 {
                 let srcs: Vec<Src> = dist.iter().map(|p| Src::F32(p)).collect();
@@ -594,6 +649,46 @@ mod tests {
         let (d, w, h) = downsample(Src::F32(&[4.0, 8.0, 12.0]), 3, 1);
         assert_eq!((w, h), (2, 1));
         assert_eq!(d, vec![1.0, 5.0]);
+    }
+
+    /// Pseudo-random samples (a fixed LCG), so the strips see texture everywhere.
+    fn noisy(w: u32, h: u32, c: u8, seed: u32) -> Image {
+        let mut s = seed;
+        let n = (w * h) as usize * c as usize;
+        let v = (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 24) as u8
+            })
+            .collect();
+        Image::new_u8(w, h, c, v).unwrap()
+    }
+
+    #[test]
+    fn run_time_kernel_and_portable_kernel_give_the_same_bits() {
+        // 301 wide: three strips, the last one 35 output columns (not a multiple of 8).
+        let (a, b) = (noisy(301, 23, 1, 1), noisy(301, 23, 1, 2));
+        let (x, y) = (Src::channels(&a)[0], Src::channels(&b)[0]);
+        let off = x.centre(301, 23);
+        let c = ((K1 * 255.0).powi(2) as f32, (K2 * 255.0).powi(2) as f32);
+        let portable = channel_sums_impl(x, y, 301, 23, off, c);
+        assert_eq!(channel_sums(x, y, 301, 23, off, c), portable);
+        assert!(portable.0 > 0.0 && portable.1 > 0.0, "{portable:?}");
+    }
+
+    #[test]
+    fn interleaved_channels_score_as_their_own_planes() {
+        // RGB read in place (stride 3) against each channel as a gray image (stride 1).
+        let (a, b) = (noisy(140, 30, 3, 3), noisy(140, 30, 3, 4));
+        let rgb = SsimReference::new(&a).ssim(&b).unwrap();
+        for c in 0..3 {
+            let plane = |img: &Image| {
+                let s: Vec<u8> = (0..140 * 30).map(|p| img.sample(p * 3 + c) as u8).collect();
+                Image::new_u8(140, 30, 1, s).unwrap()
+            };
+            let gray = SsimReference::new(&plane(&a)).ssim(&plane(&b)).unwrap();
+            assert_eq!(rgb.channels[c], gray.mean, "channel {c}");
+        }
     }
 
     #[test]
