@@ -304,7 +304,7 @@ impl Codec for Wrapped {
         } else {
             let ((a, seen), b) = rayon::join(
                 || (Step.encode(img, params), rayon::current_num_threads()),
-                || rayon::current_num_threads(),
+                rayon::current_num_threads,
             );
             RAYON_THREADS_SEEN.fetch_max(seen.max(b), std::sync::atomic::Ordering::Relaxed);
             a?

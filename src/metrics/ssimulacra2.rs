@@ -1255,7 +1255,7 @@ fn final_score(scales: &[ScaleScores]) -> f64 {
 }
 
 /// SSIMULACRA 2.1 weights, in the order of [`final_score`]'s loops (the crate's table).
-const WEIGHT: [f64; 108] = [
+pub const WEIGHT: [f64; 108] = [
     0.0,
     0.000_737_660_670_740_658_6,
     0.0,
