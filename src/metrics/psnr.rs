@@ -147,7 +147,8 @@ fn sums<A: Copy + Into<i64>, B: Copy + Into<i64>>(
         .enumerate()
         .all(|(j, &(s, c))| s == j && c == j);
     match (luma, pairs.len(), identity) {
-        (true, 1, _) => fused::<A, B, 1, true>(a, sa, b, sb, pairs, scale),
+        (true, 1, true) => fused::<A, B, 1, true>(a, sa, b, sb, pairs, scale),
+        (true, 1, false) => fused::<A, B, 1, false>(a, sa, b, sb, pairs, scale),
         (true, 3, true) => fused::<A, B, 3, true>(a, sa, b, sb, pairs, scale),
         (true, 4, true) => fused::<A, B, 4, true>(a, sa, b, sb, pairs, scale),
         (true, 2, _) => fused::<A, B, 2, false>(a, sa, b, sb, pairs, scale),
@@ -200,6 +201,24 @@ mod tests {
         assert_eq!(d.mse, 100.0 / 3.0);
         assert!((d.psnr - 32.90196).abs() < 1e-4, "{}", d.psnr);
         assert_eq!(d.channels[1], Some((0.0, f64::INFINITY)));
+    }
+
+    #[test]
+    fn one_compared_channel_other_than_the_first_is_read_from_its_own_channels() {
+        // A hand-made map comparing decoded channel 0 with source channel 1 (gray + alpha
+        // source): the pass fused with PSNR-Y must read those channels, like the plain pass.
+        let src = Image::new_u8(2, 1, 2, vec![10, 200, 20, 100]).unwrap();
+        let dec = Image::new_u8(2, 1, 1, vec![190, 103]).unwrap();
+        let prep = Prep {
+            from: src.layout(),
+            to: dec.layout(),
+            map: vec![Some(1)],
+        };
+        let plain = distortion(&src, &dec, &prep);
+        assert_eq!(plain.mse, (100.0 + 9.0) / 2.0);
+        let fused = distortion_and_luma(&src, &dec, &prep, true);
+        assert_eq!(fused.mse.to_bits(), plain.mse.to_bits());
+        assert_eq!(fused.channels, plain.channels);
     }
 
     #[test]
