@@ -56,8 +56,8 @@ pub struct Engine {
 /// the harness's own copies (source, converted input, decoded output, codec buffers) and each
 /// metric's view of the original plus its scoring buffers. Calibrated on generated RGB images
 /// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels, jpeg + webp at `--jobs 2`
-/// (two cells scoring at once) with the default set: 110 at 4 MP (SSIMULACRA2 keeps the
-/// original's blurred moments), 72-73 at 16, 24 and 36 MP (above
+/// (two cells scoring at once) with the default set: 110 at 4 MP when SSIMULACRA2 kept the
+/// original's blurred moments there, 72-75 at 4, 16, 24 and 36 MP (above
 /// [`LEAN_ABOVE_PIXELS`](crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS) it keeps only the
 /// original's XYB and recomputes them); one jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14,
 /// the default set 50. Butteraugli from the metric bench's heap peaks (reference 102 B/px,

@@ -95,7 +95,7 @@ pub struct Ssimulacra2Reference {
 
 /// Originals above this many pixels get a lean reference: their blurred means and variances
 /// are recomputed by every score instead of kept (see [`Ssimulacra2Reference`]).
-pub const LEAN_ABOVE_PIXELS: usize = 4_000_000;
+pub const LEAN_ABOVE_PIXELS: usize = 2_000_000;
 
 impl Ssimulacra2Reference {
     /// The reference of `original`: lean above [`LEAN_ABOVE_PIXELS`], else with the blurred
