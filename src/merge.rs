@@ -218,9 +218,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
         }
     }
     let specs = all_specs(&metas);
-    let order = RowOrder::new(images, &specs);
     // Cells of the sweep (probes are extra: each shard adds its own).
-    let n = order.len() / specs.len().max(1) * plan(&metas[0]).1.len();
+    let n = images.len() * plan(&metas[0]).1.len();
+    let order = RowOrder::new(images, &specs);
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let mut warnings = Vec::new();
     for d in &dirs {

@@ -173,19 +173,17 @@ fn avif_encode_cpu_time_is_measured_and_its_bytes_do_not_depend_on_jobs() {
     let (dir, corpus) = common::small_corpus();
     let run = |jobs: &str| {
         let out = dir.path().join(format!("avif-{jobs}"));
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
-            .args(["run", "--no-cache", "--no-report", "--jobs", jobs])
-            .args(["--codec", "avif:q=50,speed=10", "--corpus"])
-            .arg(&corpus)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{o:?}");
+        let args = [
+            "--no-cache",
+            "--no-report",
+            "--jobs",
+            jobs,
+            "--codec",
+            "avif:q=50,speed=10",
+        ];
+        let rows = common::run_rows(&corpus, &out, &args);
         let meta: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
-        let rows: Vec<codecbench::record::CellRecord> =
-            codecbench::export::read_csv(&out.join("results.csv")).unwrap();
         (meta["timing"]["unclocked_s"].as_f64().unwrap(), rows)
     };
     let (unclocked, rows) = run("2");

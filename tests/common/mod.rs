@@ -209,6 +209,22 @@ pub fn parse_spec(spec: &str) -> Vec<codecbench::codec::CodecConfig> {
         .unwrap()
 }
 
+/// Runs `codecbench run ARGS --corpus CORPUS --out OUT`, asserts it succeeded, and returns the
+/// rows of its results.csv.
+pub fn run_rows(corpus: &Path, out: &Path, args: &[&str]) -> Vec<codecbench::record::CellRecord> {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
+        .arg("run")
+        .args(args)
+        .arg("--corpus")
+        .arg(corpus)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    codecbench::export::read_csv(&out.join("results.csv")).unwrap()
+}
+
 /// Runs `codecbench run --save-encoded --codec SPEC` on [`small_corpus`] plus the named files of
 /// the bundled corpus; the temporary folder (kept alive), the run folder and its rows.
 pub fn saved_run(
@@ -224,21 +240,17 @@ pub fn saved_run(
         std::fs::copy(root().join("corpus").join(f), corpus.join(f)).unwrap();
     }
     let out = dir.path().join("run");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_codecbench"))
-        .args([
-            "run",
+    let rows = run_rows(
+        &corpus,
+        &out,
+        &[
             "--quiet",
             "--no-cache",
             "--no-report",
             "--save-encoded",
-        ])
-        .args(["--codec", spec, "--corpus"])
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{o:?}");
-    let rows = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+            "--codec",
+            spec,
+        ],
+    );
     (dir, out, rows)
 }
