@@ -56,11 +56,11 @@ pub struct Engine {
 /// the harness's own copies (source, converted input, decoded output, codec buffers) and each
 /// metric's view of the original plus its scoring buffers. Calibrated on generated RGB images
 /// (scripts/bench_memory.sh, README "Memory"), peak RSS over pixels, jpeg + webp at `--jobs 2`
-/// (two cells scoring at once) with the default set: 110 at 4 MP when SSIMULACRA2 kept the
-/// original's blurred moments there, 72-75 at 4, 16, 24 and 36 MP (above
-/// [`LEAN_ABOVE_PIXELS`](crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS) it keeps only the
-/// original's XYB and recomputes them); one jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14,
-/// the default set 50. Butteraugli from the metric bench's heap peaks (reference 102 B/px,
+/// (two cells scoring at once) with the default set: 126 at 1.5 MP, 88 at 4 MP and 84 at
+/// 24 MP (above [`LEAN_ABOVE_PIXELS`](crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS)
+/// SSIMULACRA2 keeps only the original's XYB and recomputes its blurred moments; SSIM keeps
+/// the original's windowed means, 12 B/px for RGB, which took 114, 76 and 73 before); one
+/// jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14, the default set 50 before the means. Butteraugli from the metric bench's heap peaks (reference 102 B/px,
 /// about 90 per score in flight). An estimate for scheduling, kept above the measured peaks,
 /// not a measurement.
 pub fn bytes_per_pixel(metrics: &[Metric], pixels: u64) -> u64 {
@@ -69,8 +69,9 @@ pub fn bytes_per_pixel(metrics: &[Metric], pixels: u64) -> u64 {
     20 + metrics
         .iter()
         .map(|m| match m.key {
-            "ssim" => 8,
-            "ms-ssim" => 16,
+            // SSIM: the original's planes and windowed means (4 B a sample: 16 B/px for RGBA).
+            "ssim" => 24,
+            "ms-ssim" => 20,
             "ssimulacra2" if lean => 50,
             "ssimulacra2" => 85,
             _ => 0,

@@ -8,11 +8,14 @@
 //! directly gives the same numbers without caring about edge modes. Mean over the map, then
 //! mean over channels.
 //!
-//! The kernels run in f32 (separable Gaussian over strips of columns, 8 lanes at a time; AVX2
-//! and FMA chosen at run time), arranged so that f32 still holds 1e-6. Each input row is
-//! filtered horizontally once into a ring of 11 rows that stays in cache, and each output row
-//! is filtered vertically and turned into SSIM in registers (see [`channel_sums_impl`]); the
-//! distorted image is read in place, without a planar copy. The accuracy rests on:
+//! The kernels run in f32 (separable Gaussian over strips of 128 columns; AVX-512, AVX2+FMA
+//! or portable code chosen at run time, see [`Kernel`]), arranged so that f32 still holds
+//! 1e-6. The original's windowed mean is computed once, in the reference, so a comparison
+//! filters three quantities (`x - y`, `(x - y)^2`, `x^2 + y^2`): each input row is filtered
+//! horizontally once into a ring of 12 rows that stays in L1, and each pair of output rows is
+//! filtered vertically from the ring (the 10 rows both windows share loaded once) and turned
+//! into SSIM in registers (see [`channel_sums_impl`]); the distorted image is read in place,
+//! without a planar copy. The accuracy rests on:
 //! - samples are centred on the channel's rounded mean, so the filtered squares are small;
 //! - the map is written as `1 - SSIM = a + b - ab` with
 //!   `a = (mu_x - mu_y)^2 / (mu_x^2 + mu_y^2 + C1)` and `b = var(x - y) / (var_x + var_y + C2)`
@@ -23,17 +26,17 @@
 //!   denominators scales with the (small) loss rather than with the sample values;
 //! - each row of the map is summed in f64 (8 lanes), then the rows, then divided.
 //!
-//! Every step is an IEEE f32 add, multiply or fused multiply-add in a fixed order: the AVX2+FMA
-//! path (chosen at run time) and the portable one (`f32::mul_add`, exact in software where the
-//! CPU has no FMA) give the same bits. Measured against the old f64 kernel (kept
+//! Every step is an IEEE f32 add, multiply or fused multiply-add in a fixed order, whichever
+//! kernel runs and whether the mean comes from the reference or (as before it was kept there)
+//! from the comparison's own pass: every kernel gives the portable code's bits (`f32::mul_add`
+//! is exact in software where the CPU has no FMA). Measured against the old f64 kernel (kept
 //! as the test oracle `tests/oracle/ssim_f64.rs`): see `tests/metrics_ssim.rs`.
 //!
-//! Memory: the reference keeps a copy of the original's samples (and, once MS-SSIM is asked
-//! for, its four coarser scales as f32, a third of a plane per channel); a comparison needs
-//! only a fixed 50 KiB of rows per channel (the ring of one strip), plus the distorted image's
-//! coarser scales for MS-SSIM. Keeping the original's windowed means and second moments in the
-//! reference would save one of the four filtered quantities but cost 8 bytes per sample
-//! (24 B/px for RGB), three times the memory this metric may add.
+//! Memory: the reference keeps a copy of the original's samples (1 or 2 bytes each) and their
+//! windowed means (4 bytes per sample of the valid region: 12 B/px for RGB), and once MS-SSIM
+//! is asked for, the same at its four coarser scales as f32 (a third of that again). A
+//! comparison needs only a fixed 23 KiB (the ring and rows of one strip, one channel at a time), plus the
+//! distorted image's coarser scales for MS-SSIM.
 //!
 //! MS-SSIM follows pytorch_msssim 1.0.0 `ms_ssim` (see [`SsimReference::ms_ssim`]).
 
@@ -48,8 +51,9 @@ const RADIUS: usize = 5;
 const WIN: usize = 2 * RADIUS + 1;
 /// Wang, Simoncelli, Bovik 2003 weights for scales 1 (finest) to 5.
 const MS_WEIGHTS: [f64; 5] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
-/// Filtered quantities per sample: x, x - y, (x - y)^2, x^2 + y^2 (x, y centred).
-const Q: usize = 4;
+/// Quantities filtered per comparison: x - y, (x - y)^2, x^2 + y^2 (x, y centred). The
+/// fourth, x, depends on the original only: its windowed mean is kept in the reference.
+const Q: usize = 3;
 
 /// Normalised 11-tap Gaussian, sigma 1.5, computed in f64 like scipy's `_gaussian_kernel1d`.
 fn window() -> [f64; WIN] {
@@ -104,6 +108,34 @@ impl Src<'_> {
             Src::U8(p, ch, c) => strided(p, ch, c, at, off, out),
             Src::U16(p, ch, c) => strided(p, ch, c, at, off, out),
             Src::F32(p) => convert(&p[at..at + n], off, out),
+        }
+    }
+
+    /// Asks the CPU to fetch columns `x0..x0 + n` of row `r` into cache ahead of use: the
+    /// strips read each row in short pieces a row apart, which the hardware prefetchers do
+    /// not foresee once an image outgrows the L2 cache. A hint only (no effect on results).
+    #[inline(always)]
+    fn prefetch(&self, r: usize, w: usize, x0: usize, n: usize) {
+        fn lines<T>(p: &[T], from: usize, to: usize) {
+            let to = to.min(p.len());
+            let size = std::mem::size_of::<T>();
+            let mut at = from * size;
+            while at < to * size {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a prefetch never faults; the address is inside `p` anyway.
+                #[allow(unused_unsafe)]
+                unsafe {
+                    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                    _mm_prefetch::<_MM_HINT_T0>(p.as_ptr().cast::<i8>().add(at));
+                }
+                at += 64;
+            }
+        }
+        let at = r * w + x0;
+        match *self {
+            Src::U8(p, ch, _) => lines(p, at * ch, (at + n) * ch),
+            Src::U16(p, ch, _) => lines(p, at * ch, (at + n) * ch),
+            Src::F32(p) => lines(p, at, at + n),
         }
     }
 
@@ -217,134 +249,274 @@ fn tap(at: impl Fn(usize) -> f32, wt: &[f32; RADIUS + 1]) -> f32 {
     wt[5].mul_add(at(5), acc)
 }
 
-/// Output columns per strip. A strip's horizontally filtered rows (11 rows x 4 quantities,
-/// each kept twice, see [`channel_sums_impl`]) take 2 x 11 x 4 x OUT f32: 45 KiB at 128.
+/// Output columns per strip. A strip's ring of horizontally filtered rows ([`RING`] rows x 3
+/// quantities) takes 12 x 3 x OUT f32: 18 KiB at 128, in a 32 KiB L1 data cache.
 const OUT: usize = 128;
 /// Input columns per strip.
 const SPAN: usize = OUT + 2 * RADIUS;
-/// f32 per ring slot: the 4 filtered quantities of one row of a strip.
+/// [`SPAN`] rounded up to a multiple of 16 (the widest vector).
+const LANES: usize = SPAN.next_multiple_of(16);
+/// Rows ahead of the one being read whose pieces are prefetched ([`Src::prefetch`]).
+const AHEAD: usize = 2;
+/// f32 per ring slot: the filtered quantities of one row of a strip.
 const SLOT: usize = Q * OUT;
 
+/// The Gaussian-windowed mean of `x - off` over the valid region ((w - 10) x (h - 10)), in
+/// the order [`channel_sums_impl`] reads it: strip after strip of [`OUT`] columns, each strip
+/// row major (strip `x0..x0 + on` starts at `x0 * (h - 10)`), so a comparison reads it
+/// sequentially. Each row is filtered horizontally into a ring of the last 11 rows, each
+/// output row vertically, with the operations and in the order [`channel_sums_impl`] used
+/// when it filtered x itself: the values are its bits.
+#[inline(always)]
+fn windowed_mean_impl(x: Src, w: usize, h: usize, off: f32) -> Vec<f32> {
+    let wt = half_window();
+    let (ow, oh) = (w - 2 * RADIUS, h - 2 * RADIUS);
+    let mut out = vec![0.0f32; ow * oh];
+    let mut ring = vec![vec![0.0f32; ow]; WIN];
+    let mut row = vec![0.0f32; w];
+    let mut line = vec![0.0f32; ow];
+    for r in 0..h {
+        x.row(r, w, 0, off, &mut row);
+        for (i, o) in ring[r % WIN].iter_mut().enumerate() {
+            let s = &row[i..i + WIN];
+            *o = tap(|k| s[k], &wt);
+        }
+        if r + 1 < WIN {
+            continue;
+        }
+        let top = r + 1 - WIN;
+        let rows: [&[f32]; WIN] = std::array::from_fn(|k| &ring[(top + k) % WIN][..ow]);
+        for (i, o) in line.iter_mut().enumerate() {
+            *o = tap(|k| rows[k][i], &wt);
+        }
+        for (s, chunk) in line.chunks(OUT).enumerate() {
+            let x0 = s * OUT;
+            out[x0 * oh + top * chunk.len()..][..chunk.len()].copy_from_slice(chunk);
+        }
+    }
+    out
+}
+
+/// The windowed mean of each channel, centred on its own `offs`.
+fn windowed_means(x: &[Src], w: usize, h: usize, offs: &[f32]) -> Vec<Vec<f32>> {
+    x.iter()
+        .zip(offs)
+        .map(|(&x, &off)| windowed_mean(Kernel::best(), x, w, h, off))
+        .collect()
+}
+
 /// Sums over the valid region of one channel pair: (sum of 1 - SSIM, sum of 1 - CS), with
-/// `x` and `y` centred on `off`. See the module comment for the arithmetic.
+/// `x` and `y` centred on `off` and `mean` the windowed mean of `x` ([`windowed_mean`]). See
+/// the module comment for the arithmetic.
 ///
 /// Works in vertical strips of [`SPAN`] input columns (overlapping by 10), row by row: each
-/// input row's four quantities are filtered horizontally once, into a ring of the last 11
-/// rows; each output row then filters the ring vertically and turns the four window sums into
-/// SSIM at once, in registers. Every ring row is stored in two slots (`s` and `s + 11`), so
-/// the 11 rows of any window are consecutive slots at fixed offsets from one pointer.
+/// input row's three quantities are filtered horizontally once, into a ring of the last 12
+/// rows (the rows [`AHEAD`] further down are prefetched meanwhile); each pair of output rows
+/// then filters the ring vertically and turns the window sums into SSIM at once, in
+/// registers ([`finish_pair`]). The map is summed row by row, top to bottom, in every kernel.
 #[inline(always)]
-fn channel_sums_impl(x: Src, y: Src, w: usize, h: usize, off: f32, c: (f32, f32)) -> (f64, f64) {
-    let wt = half_window();
-    let mut ring = vec![0.0f32; 2 * WIN * SLOT];
-    let mut qs = vec![0.0f32; Q * SPAN];
-    let mut yr = vec![0.0f32; SPAN];
-    let (mut loss, mut bs) = (vec![0.0f32; OUT], vec![0.0f32; OUT]);
-    let (mut sum_loss, mut sum_b) = (0.0f64, 0.0f64);
-    let mut x0 = 0;
-    while x0 + 2 * RADIUS < w {
-        // Input columns x0..x0 + n, output columns x0..x0 + on.
-        let n = SPAN.min(w - x0);
-        let on = n - 2 * RADIUS;
-        for r in 0..h {
-            {
-                let (qx, rest) = qs.split_at_mut(SPAN);
-                let (qd, rest) = rest.split_at_mut(SPAN);
-                let (qdd, qss) = rest.split_at_mut(SPAN);
-                let (qx, qd, qdd, qss) = (&mut qx[..n], &mut qd[..n], &mut qdd[..n], &mut qss[..n]);
-                let yr = &mut yr[..n];
-                x.row(r, w, x0, off, qx);
-                y.row(r, w, x0, off, yr);
-                for i in 0..n {
-                    let (a, b) = (qx[i], yr[i]);
-                    let e = a - b;
-                    qd[i] = e;
-                    qdd[i] = e * e;
-                    qss[i] = a * a + b * b;
-                }
-            }
-            let slot = r % WIN;
-            let (lo, hi) = ring.split_at_mut((slot + WIN) * SLOT);
-            let (first, second) = (&mut lo[slot * SLOT..][..SLOT], &mut hi[..SLOT]);
-            for q in 0..Q {
-                let src = &qs[q * SPAN..][..n];
-                let one = &mut first[q * OUT..][..on];
-                let two = &mut second[q * OUT..][..on];
-                for (i, (a, b)) in one.iter_mut().zip(two.iter_mut()).enumerate() {
-                    let s = &src[i..i + WIN];
-                    *a = tap(|k| s[k], &wt);
-                    *b = *a;
-                }
-            }
-            if r + 1 < WIN {
-                continue;
-            }
-            let top = (r + 1 - WIN) % WIN;
-            let window: &[f32; WIN * SLOT] = (&ring[top * SLOT..][..WIN * SLOT])
-                .try_into()
-                .expect("11 slots");
-            let (loss, bs) = (&mut loss[..on], &mut bs[..on]);
-            finish_row(window, &wt, off, c, loss, bs);
-            sum_loss += sum64(loss);
-            sum_b += sum64(bs);
-        }
-        x0 += on;
-    }
-    (sum_loss, sum_b)
-}
-
-/// One output row: the vertical pass over an 11-row window of horizontally filtered
-/// quantities, then `1 - SSIM` into `loss` and `1 - CS` into `bs` (at most [`OUT`] columns).
-#[inline(always)]
-fn finish_row(
-    window: &[f32; WIN * SLOT],
-    wt: &[f32; RADIUS + 1],
-    off: f32,
-    (c1, c2): (f32, f32),
-    loss: &mut [f32],
-    bs: &mut [f32],
-) {
-    let on = loss.len().min(OUT);
-    for i in 0..on {
-        let v = |q: usize| tap(|k| window[k * SLOT + q * OUT + i], wt);
-        let (ex, ed, edd, es) = (v(0), v(1), v(2), v(3));
-        let mux = ex + off;
-        let muy = mux - ed;
-        let a = ed * ed / (mux * mux + muy * muy + c1);
-        let ey = ex - ed;
-        let b = (edd - ed * ed) / (es - ex * ex - ey * ey + c2);
-        loss[i] = a + b - a * b;
-        bs[i] = b;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn channel_sums_avx2(
-    x: Src,
+fn channel_sums_impl(
+    (x, mean): (Src, &[f32]),
     y: Src,
     w: usize,
     h: usize,
     off: f32,
     c: (f32, f32),
 ) -> (f64, f64) {
-    channel_sums_impl(x, y, w, h, off, c)
+    let wt = half_window();
+    let mut ring = vec![[0.0f32; SLOT]; RING];
+    // Whole buffers are computed and filtered, whatever the strip's width: fixed trip counts
+    // that are a multiple of the vector width; columns past the strip are never read.
+    let mut qs = [[0.0f32; LANES]; Q];
+    let (mut xr, mut yr) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let mut out = vec![[0.0f32; OUT]; 4];
+    let (mut sum_loss, mut sum_b) = (0.0f64, 0.0f64);
+    let oh = h - 2 * RADIUS;
+    let mut x0 = 0;
+    while x0 + 2 * RADIUS < w {
+        // Input columns x0..x0 + n, output columns x0..x0 + on.
+        let n = SPAN.min(w - x0);
+        let on = n - 2 * RADIUS;
+        for r in 0..h {
+            if r + AHEAD < h {
+                x.prefetch(r + AHEAD, w, x0, n);
+                y.prefetch(r + AHEAD, w, x0, n);
+            }
+            x.row(r, w, x0, off, &mut xr[..n]);
+            y.row(r, w, x0, off, &mut yr[..n]);
+            {
+                let [qd, qdd, qss] = &mut qs;
+                for i in 0..LANES {
+                    let (a, b) = (xr[i], yr[i]);
+                    let e = a - b;
+                    qd[i] = e;
+                    qdd[i] = e * e;
+                    qss[i] = a * a + b * b;
+                }
+            }
+            let slot = &mut ring[r % RING];
+            for (src, dst) in qs.iter().zip(slot.chunks_exact_mut(OUT)) {
+                for (i, o) in dst.iter_mut().enumerate() {
+                    let s = &src[i..i + WIN];
+                    *o = tap(|k| s[k], &wt);
+                }
+            }
+            // Output rows top and top + 1 once input row top + 11 is in; a last odd row
+            // alone (its pair's second half is computed on a repeated row and dropped).
+            let (top, pair) = if r >= RING - 1 && (r + 1 - RING).is_multiple_of(2) {
+                (r + 1 - RING, true)
+            } else if r + 1 == h && oh % 2 == 1 {
+                (oh - 1, false)
+            } else {
+                continue;
+            };
+            let rows: [&[f32; SLOT]; RING] =
+                std::array::from_fn(|k| &ring[(top + k.min(WIN - 1 + pair as usize)) % RING]);
+            let strip = &mean[x0 * oh..];
+            let ex = [
+                &strip[top * on..][..on],
+                &strip[(top + pair as usize) * on..][..on],
+            ];
+            finish_pair(&rows, ex, &wt, off, c, &mut out);
+            for o in out[..if pair { 4 } else { 2 }].chunks_exact(2) {
+                sum_loss += sum64(&o[0][..on]);
+                sum_b += sum64(&o[1][..on]);
+            }
+        }
+        x0 += on;
+    }
+    (sum_loss, sum_b)
 }
 
-/// [`channel_sums_impl`] with AVX2 and FMA when the CPU has them (same bits either way).
-fn channel_sums(x: Src, y: Src, w: usize, h: usize, off: f32, c: (f32, f32)) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { channel_sums_avx2(x, y, w, h, off, c) };
+/// Input rows in the ring: the 12 that two consecutive output rows read.
+const RING: usize = WIN + 1;
+
+/// Two output rows, `top` and `top + 1`: the vertical pass over `rows` (the 12 horizontally
+/// filtered rows `top..top + 12` of a strip, each row's window at `rows[p..p + 11]`), then
+/// `1 - SSIM` and `1 - CS` of row `top + p` into `out[2p]` and `out[2p + 1]` (the strip's
+/// columns, at most [`OUT`]), `ex[p]` holding the original's windowed means of the row. The
+/// rows shared by both windows are loaded once.
+#[inline(always)]
+fn finish_pair(
+    rows: &[&[f32; SLOT]; RING],
+    ex: [&[f32]; 2],
+    wt: &[f32; RADIUS + 1],
+    off: f32,
+    (c1, c2): (f32, f32),
+    out: &mut [[f32; OUT]],
+) {
+    let [l0, b0, l1, b1] = out else {
+        unreachable!("four output rows")
+    };
+    let (ex0, ex1) = (ex[0], ex[1]);
+    let ssim = |ed: f32, edd: f32, es: f32, ex: f32| {
+        let mux = ex + off;
+        let muy = mux - ed;
+        let a = ed * ed / (mux * mux + muy * muy + c1);
+        let ey = ex - ed;
+        let b = (edd - ed * ed) / (es - ex * ex - ey * ey + c2);
+        (a + b - a * b, b)
+    };
+    let on = ex0.len().min(ex1.len()).min(OUT);
+    for i in 0..on {
+        let v0 = |q: usize| tap(|k| rows[k][q * OUT + i], wt);
+        let v1 = |q: usize| tap(|k| rows[k + 1][q * OUT + i], wt);
+        let first = ssim(v0(0), v0(1), v0(2), ex0[i]);
+        let second = ssim(v1(0), v1(1), v1(2), ex1[i]);
+        (l0[i], b0[i]) = first;
+        (l1[i], b1[i]) = second;
     }
-    channel_sums_impl(x, y, w, h, off, c)
+}
+
+/// The instruction sets the kernels are compiled for, widest first. Every variant does the
+/// same IEEE f32 operations in the same order (each lane on its own, `mul_add` a fused
+/// multiply-add everywhere), so all give the same bits; only their speed differs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernel {
+    /// AVX-512F and VL: 16 lanes and 32 vector registers (the two-row vertical pass keeps its
+    /// 12 rows in registers instead of spilling them).
+    Avx512,
+    /// AVX2 and FMA: 8 lanes, 16 registers.
+    Avx2,
+    /// Whatever the build targets (`f32::mul_add` exact in software without FMA).
+    Portable,
+}
+
+impl Kernel {
+    /// The kernels this CPU can run, widest first.
+    fn available() -> Vec<Kernel> {
+        let mut out = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            if avx2 && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+                out.push(Kernel::Avx512);
+            }
+            if avx2 {
+                out.push(Kernel::Avx2);
+            }
+        }
+        out.push(Kernel::Portable);
+        out
+    }
+
+    /// The widest kernel this CPU runs (detected once).
+    fn best() -> Kernel {
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| Kernel::available()[0])
+    }
+}
+
+/// Defines `$name(kernel, args..)`, which runs `$body` compiled for the given [`Kernel`].
+macro_rules! kernels {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident) => {
+        $(#[$doc])*
+        fn $name(kernel: Kernel, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+            unsafe fn avx512($($arg: $ty),*) -> $ret {
+                $body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) -> $ret {
+                $body($($arg),*)
+            }
+            match kernel {
+                // SAFETY: `Kernel::available` lists these only when the CPU has the features.
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx512 => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx2 => unsafe { avx2($($arg),*) },
+                _ => $body($($arg),*),
+            }
+        }
+    };
+}
+
+kernels! {
+    /// [`windowed_mean_impl`] compiled for `kernel`.
+    fn windowed_mean(x: Src, w: usize, h: usize, off: f32) -> Vec<f32> = windowed_mean_impl
+}
+
+kernels! {
+    /// [`channel_sums_impl`] compiled for `kernel`.
+    fn channel_sums(
+        x: (Src, &[f32]),
+        y: Src,
+        w: usize,
+        h: usize,
+        off: f32,
+        c: (f32, f32)
+    ) -> (f64, f64) = channel_sums_impl
 }
 
 /// Mean SSIM and mean contrast-structure term of each channel of `y` against `x` (same size
-/// `w` x `h`, at least 11x11), centred on `offs`, with constants for `data_range`.
+/// `w` x `h`, at least 11x11), centred on `offs`, `means` the windowed means of `x`, with
+/// constants for `data_range`.
 fn compare(
     x: &[Src],
+    means: &[Vec<f32>],
     y: &[Src],
     w: usize,
     h: usize,
@@ -355,10 +527,11 @@ fn compare(
     let c2 = (K2 * data_range).powi(2) as f32;
     let n = ((w - 2 * RADIUS) * (h - 2 * RADIUS)) as f64;
     x.iter()
+        .zip(means)
         .zip(y)
         .zip(offs)
-        .map(|((&x, &y), &off)| {
-            let (loss, b) = channel_sums(x, y, w, h, off, (c1, c2));
+        .map(|(((&x, mean), &y), &off)| {
+            let (loss, b) = channel_sums(Kernel::best(), (x, mean), y, w, h, off, (c1, c2));
             (1.0 - loss / n, 1.0 - b / n)
         })
         .collect()
@@ -372,19 +545,14 @@ fn downsample(src: Src, w: usize, h: usize) -> (Vec<f32>, usize, usize) {
     let (pw, ph) = (w % 2, h % 2);
     let (ow, oh) = ((w + 2 * pw - 2) / 2 + 1, (h + 2 * ph - 2) / 2 + 1);
     let mut out = vec![0.0f32; ow * oh];
-    let mut row = vec![0.0f32; w];
-    for oy in 0..oh {
+    // An odd width's samples sit between two zero columns, so output `ox` adds the pair
+    // `2 ox, 2 ox + 1` of this row either way.
+    let mut row = vec![0.0f32; w + 2 * pw];
+    for (oy, o) in out.chunks_exact_mut(ow).enumerate() {
         for iy in (2 * oy).saturating_sub(ph)..(2 * oy + 2 - ph).min(h) {
-            src.row(iy, w, 0, 0.0, &mut row);
-            for (ox, o) in out[oy * ow..][..ow].iter_mut().enumerate() {
-                let x0 = 2 * ox;
-                let a = if x0 >= pw { row[x0 - pw] } else { 0.0 };
-                let b = if x0 + 1 - pw < w {
-                    row[x0 + 1 - pw]
-                } else {
-                    0.0
-                };
-                *o += a + b;
+            src.row(iy, w, 0, 0.0, &mut row[pw..pw + w]);
+            for (o, pair) in o.iter_mut().zip(row.chunks_exact(2)) {
+                *o += pair[0] + pair[1];
             }
         }
     }
@@ -392,12 +560,14 @@ fn downsample(src: Src, w: usize, h: usize) -> (Vec<f32>, usize, usize) {
     (out, ow, oh)
 }
 
-/// One coarser MS-SSIM scale: its channel planes and the centre of each.
+/// One coarser MS-SSIM scale: its channel planes, the centre of each and their windowed
+/// means.
 struct Level {
     width: usize,
     height: usize,
     planes: Vec<Vec<f32>>,
     offs: Vec<f32>,
+    means: Vec<Vec<f32>>,
 }
 
 impl Level {
@@ -430,15 +600,26 @@ fn pyramid(img: &Planar, w: usize, h: usize) -> Vec<Level> {
             Some(prev) => halve(&prev.srcs(), w, h),
         };
         (w, h) = (ow, oh);
-        let offs = planes.iter().map(|p| Src::F32(p).centre(w, h)).collect();
+        let srcs: Vec<Src> = planes.iter().map(|p| Src::F32(p)).collect();
+        let offs: Vec<f32> = srcs.iter().map(|p| p.centre(w, h)).collect();
+        let means = windowed_means(&srcs, w, h, &offs);
         levels.push(Level {
             width: w,
             height: h,
             planes,
             offs,
+            means,
         });
     }
     levels
+}
+
+/// The original at full scale: its channels as planes, the centre of each and their
+/// windowed means.
+struct Full {
+    planes: Planar,
+    offs: Vec<f32>,
+    means: Vec<Vec<f32>>,
 }
 
 /// Everything SSIM/MS-SSIM need from the original, kept once and reused for many distorted
@@ -449,7 +630,7 @@ pub struct SsimReference {
     height: u32,
     layout: Layout,
     /// `None` when the image is smaller than the window.
-    full: Option<(Planar, Vec<f32>)>,
+    full: Option<Full>,
     coarse: OnceLock<Vec<Level>>,
 }
 
@@ -462,8 +643,14 @@ impl SsimReference {
             layout: original.layout(),
             full: (w >= WIN && h >= WIN).then(|| {
                 let planes = Planar::new(original);
-                let offs = planes.srcs().iter().map(|s| s.centre(w, h)).collect();
-                (planes, offs)
+                let srcs = planes.srcs();
+                let offs: Vec<f32> = srcs.iter().map(|s| s.centre(w, h)).collect();
+                let means = windowed_means(&srcs, w, h, &offs);
+                Full {
+                    planes,
+                    offs,
+                    means,
+                }
             }),
             coarse: OnceLock::new(),
         }
@@ -475,7 +662,7 @@ impl SsimReference {
         self.check(distorted).map(|_| ())
     }
 
-    fn check(&self, distorted: &Image) -> Result<&(Planar, Vec<f32>), String> {
+    fn check(&self, distorted: &Image) -> Result<&Full, String> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         self.full.as_ref().ok_or_else(|| {
             format!(
@@ -487,10 +674,19 @@ impl SsimReference {
 
     /// (SSIM, CS) of each channel at full scale. The distorted image is read in place.
     fn first(&self, distorted: &Image, data_range: f64) -> Result<Vec<(f64, f64)>, String> {
-        let (original, offs) = self.check(distorted)?;
+        let full = self.check(distorted)?;
         let (w, h) = (self.width as usize, self.height as usize);
         let dist = Src::channels(distorted);
-        Ok(compare(&original.srcs(), &dist, w, h, offs, data_range))
+        let x = full.planes.srcs();
+        Ok(compare(
+            &x,
+            &full.means,
+            &dist,
+            w,
+            h,
+            &full.offs,
+            data_range,
+        ))
     }
 
     /// Mean SSIM over channels, and per-channel SSIM (index = channel of the image).
@@ -558,11 +754,11 @@ impl SsimReference {
     /// MS-SSIM given the distorted image and the full-scale (SSIM, CS) of each channel.
     fn ms_from_first(&self, distorted: &Image, first: &[(f64, f64)]) -> Result<f64, String> {
         let range = self.layout.peak() as f64;
-        let Some((original, _)) = &self.full else {
+        let Some(full) = &self.full else {
             return Err("image smaller than the 11x11 SSIM window".into());
         };
         let (w, h) = (self.width as usize, self.height as usize);
-        let coarse = self.coarse.get_or_init(|| pyramid(original, w, h));
+        let coarse = self.coarse.get_or_init(|| pyramid(&full.planes, w, h));
         let mut factors = vec![1.0; first.len()];
         let last = MS_WEIGHTS.len() - 1;
         for (f, (_, cs)) in factors.iter_mut().zip(first) {
@@ -577,7 +773,8 @@ impl SsimReference {
             }
             (w, h) = (level.width, level.height);
             let srcs: Vec<Src> = dist.iter().map(|p| Src::F32(p)).collect();
-            let scores = compare(&level.srcs(), &srcs, w, h, &level.offs, range);
+            let x = level.srcs();
+            let scores = compare(&x, &level.means, &srcs, w, h, &level.offs, range);
             for (f, (ssim, cs)) in factors.iter_mut().zip(scores) {
                 let term = if s == last { ssim } else { cs };
                 *f *= term.max(0.0).powf(MS_WEIGHTS[s]);
@@ -665,15 +862,24 @@ mod tests {
     }
 
     #[test]
-    fn run_time_kernel_and_portable_kernel_give_the_same_bits() {
-        // 301 wide: three strips, the last one 35 output columns (not a multiple of 8).
-        let (a, b) = (noisy(301, 23, 1, 1), noisy(301, 23, 1, 2));
-        let (x, y) = (Src::channels(&a)[0], Src::channels(&b)[0]);
-        let off = x.centre(301, 23);
-        let c = ((K1 * 255.0).powi(2) as f32, (K2 * 255.0).powi(2) as f32);
-        let portable = channel_sums_impl(x, y, 301, 23, off, c);
-        assert_eq!(channel_sums(x, y, 301, 23, off, c), portable);
-        assert!(portable.0 > 0.0 && portable.1 > 0.0, "{portable:?}");
+    fn every_kernel_gives_the_portable_bits() {
+        // 301 wide: three strips, the last one 35 output columns (not a multiple of 8);
+        // 23 and 24 rows: 13 output rows (the last one without a pair) and 14.
+        for h in [23, 24] {
+            let (a, b) = (noisy(301, h, 1, 1), noisy(301, h, 1, 2));
+            let (x, y) = (Src::channels(&a)[0], Src::channels(&b)[0]);
+            let h = h as usize;
+            let off = x.centre(301, h);
+            let mean = windowed_mean_impl(x, 301, h, off);
+            let c = ((K1 * 255.0).powi(2) as f32, (K2 * 255.0).powi(2) as f32);
+            let portable = channel_sums_impl((x, &mean), y, 301, h, off, c);
+            assert!(portable.0 > 0.0 && portable.1 > 0.0, "{portable:?}");
+            for kernel in Kernel::available() {
+                assert_eq!(windowed_mean(kernel, x, 301, h, off), mean, "{kernel:?}");
+                let sums = channel_sums(kernel, (x, &mean), y, 301, h, off, c);
+                assert_eq!(sums, portable, "{kernel:?}, {h} rows");
+            }
+        }
     }
 
     #[test]
