@@ -250,7 +250,8 @@ fn shards_with_other_settings_are_not_merged() {
 /// swept cells), searches them and adds its own probes; `merge` takes every shard's probe rows
 /// and targets.csv. The merge equals the unsharded run: the same rows (probes included, each
 /// with the same bytes and scores) and the same targets.csv. Before: shards split curves, and
-/// `merge` refused them ("made from another corpus or sweep": their probe specs differ).
+/// `merge` refused them ("made from another corpus or sweep": their probe specs differ). An
+/// input that lost its targets.csv is merged with a warning naming it.
 #[test]
 fn merged_target_shards_equal_the_unsharded_search() {
     let (dir, corpus) = common::small_corpus();
@@ -297,4 +298,24 @@ fn merged_target_shards_equal_the_unsharded_search() {
     let s1 = read_run(&d.join("s1")).unwrap();
     assert_eq!(merged.swept_specs, 7);
     assert_eq!(merged.specs[..7], s1.specs[..7]);
+    // An input without targets.csv (its file lost): the merge goes on with the others'
+    // searches, and says which input had none.
+    std::fs::remove_file(d.join("s2/targets.csv")).unwrap();
+    let partial = d.join("merged-partial");
+    let assert = Command::cargo_bin("codecbench")
+        .unwrap()
+        .arg("merge")
+        .args([d.join("s1"), d.join("s2")])
+        .arg("--out")
+        .arg(&partial)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let s2 = d.join("s2").display().to_string();
+    assert!(
+        stderr.contains(&format!("{s2} had no targets.csv")),
+        "{stderr}"
+    );
+    assert_eq!(targets(&partial), targets(&d.join("s1")));
+    assert_eq!(sorted(&partial.join("results.csv")), all);
 }
