@@ -60,9 +60,9 @@ pub struct Engine {
 /// 24 MP (above [`LEAN_ABOVE_PIXELS`](crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS)
 /// SSIMULACRA2 keeps only the original's XYB and recomputes its blurred moments; SSIM keeps
 /// the original's windowed means, 12 B/px for RGB, which took 114, 76 and 73 before); one
-/// jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14, the default set 50 before the means. Butteraugli from the metric bench's heap peaks (reference 102 B/px,
-/// about 90 per score in flight). An estimate for scheduling, kept above the measured peaks,
-/// not a measurement.
+/// jpeg cell at `--jobs 1` on 24 MP: PSNR alone 14, the default set 50 before the means.
+/// Butteraugli from the metric bench's heap peaks (reference 102 B/px, about 90 per score in
+/// flight). An estimate for scheduling, kept above the measured peaks, not a measurement.
 pub fn bytes_per_pixel(metrics: &[Metric], pixels: u64) -> u64 {
     let lean = pixels > crate::metrics::ssimulacra2::LEAN_ABOVE_PIXELS as u64;
     let butteraugli = metrics.iter().any(|m| m.key.starts_with("butteraugli"));

@@ -35,8 +35,8 @@
 //! Memory: the reference keeps a copy of the original's samples (1 or 2 bytes each) and their
 //! windowed means (4 bytes per sample of the valid region: 12 B/px for RGB), and once MS-SSIM
 //! is asked for, the same at its four coarser scales as f32 (a third of that again). A
-//! comparison needs only a fixed 23 KiB (the ring and rows of one strip, one channel at a time), plus the
-//! distorted image's coarser scales for MS-SSIM.
+//! comparison needs only a fixed 23 KiB (the ring and rows of one strip, one channel at a
+//! time), plus the distorted image's coarser scales for MS-SSIM.
 //!
 //! MS-SSIM follows pytorch_msssim 1.0.0 `ms_ssim` (see [`SsimReference::ms_ssim`]).
 
