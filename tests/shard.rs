@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use codecbench::record::CellRecord;
@@ -30,6 +30,17 @@ fn run(corpus: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .assert()
         .success();
+}
+
+/// `codecbench merge INPUTS --out OUT`, its outcome left to the caller to assert.
+fn merge(inputs: &[PathBuf], out: &Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("codecbench")
+        .unwrap()
+        .arg("merge")
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .assert()
 }
 
 /// The crops manifest of a run folder, and the bytes of every PNG it names.
@@ -77,14 +88,11 @@ fn merged_shards_equal_the_unsharded_run() {
 
     // Shards given in any order merge to the same thing.
     let out = d.join("merged");
-    Command::cargo_bin("codecbench")
-        .unwrap()
-        .arg("merge")
-        .args([d.join("s3"), d.join("s1/results.csv"), d.join("s2")])
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    merge(
+        &[d.join("s3"), d.join("s1/results.csv"), d.join("s2")],
+        &out,
+    )
+    .success();
     assert_eq!(
         common::without_timing(&out.join("results.csv")),
         common::without_timing(&d.join("all/results.csv"))
@@ -184,13 +192,7 @@ fn merged_shards_equal_the_unsharded_run() {
         "{:?}",
         m.notes
     );
-    Command::cargo_bin("codecbench")
-        .unwrap()
-        .arg("merge")
-        .args([d.join("s1again"), d.join("s1again")])
-        .arg("--out")
-        .arg(d.join("no-crops"))
-        .assert()
+    merge(&[d.join("s1again"), d.join("s1again")], &d.join("no-crops"))
         .stderr(predicates::str::contains("crops are absent"));
     assert!(read_manifest(&d.join("no-crops")).unwrap().is_none());
     let html = std::fs::read_to_string(d.join("no-crops/report.html")).unwrap();
@@ -202,13 +204,7 @@ fn merged_shards_equal_the_unsharded_run() {
         &d.join("other"),
         &["--codec", "identity", "--no-report"],
     );
-    Command::cargo_bin("codecbench")
-        .unwrap()
-        .arg("merge")
-        .args([d.join("s1"), d.join("other")])
-        .arg("--out")
-        .arg(d.join("bad"))
-        .assert()
+    merge(&[d.join("s1"), d.join("other")], &d.join("bad"))
         .code(2)
         .stderr(predicates::str::contains("another corpus or sweep"));
     Command::cargo_bin("codecbench")
@@ -233,16 +229,12 @@ fn shards_with_other_settings_are_not_merged() {
         let mut args = vec!["--shard", "2/2", "--no-report"];
         args.extend_from_slice(extra);
         run(&corpus, &d.join(name), &args);
-        Command::cargo_bin("codecbench")
-            .unwrap()
-            .arg("merge")
-            .arg(d.join("s1"))
-            .arg(d.join(name))
-            .arg("--out")
-            .arg(d.join(format!("merged-{name}")))
-            .assert()
-            .code(2)
-            .stderr(predicates::str::contains(says));
+        merge(
+            &[d.join("s1"), d.join(name)],
+            &d.join(format!("merged-{name}")),
+        )
+        .code(2)
+        .stderr(predicates::str::contains(says));
     }
 }
 
@@ -265,14 +257,8 @@ fn merged_target_shards_equal_the_unsharded_search() {
         run(&corpus, &d.join(format!("s{k}")), &args);
     }
     let out = d.join("merged");
-    Command::cargo_bin("codecbench")
-        .unwrap()
-        .arg("merge")
-        .args([d.join("s1"), d.join("s2")])
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    let shards = [d.join("s1"), d.join("s2")];
+    merge(&shards, &out).success();
     // Probe rows come in the order the searches found them: compare as sets.
     let sorted = |p: &Path| {
         let mut rows = common::without_timing(p);
@@ -302,14 +288,7 @@ fn merged_target_shards_equal_the_unsharded_search() {
     // searches, and says which input had none.
     std::fs::remove_file(d.join("s2/targets.csv")).unwrap();
     let partial = d.join("merged-partial");
-    let assert = Command::cargo_bin("codecbench")
-        .unwrap()
-        .arg("merge")
-        .args([d.join("s1"), d.join("s2")])
-        .arg("--out")
-        .arg(&partial)
-        .assert()
-        .success();
+    let assert = merge(&shards, &partial).success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     let s2 = d.join("s2").display().to_string();
     assert!(

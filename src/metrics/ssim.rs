@@ -329,7 +329,7 @@ fn channel_sums_impl(
     // that are a multiple of the vector width; columns past the strip are never read.
     let mut qs = [[0.0f32; LANES]; Q];
     let (mut xr, mut yr) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let mut out = vec![[0.0f32; OUT]; 4];
+    let mut out = [[0.0f32; OUT]; 4];
     let (mut sum_loss, mut sum_b) = (0.0f64, 0.0f64);
     let oh = h - 2 * RADIUS;
     let mut x0 = 0;
@@ -403,11 +403,9 @@ fn finish_pair(
     wt: &[f32; RADIUS + 1],
     off: f32,
     (c1, c2): (f32, f32),
-    out: &mut [[f32; OUT]],
+    out: &mut [[f32; OUT]; 4],
 ) {
-    let [l0, b0, l1, b1] = out else {
-        unreachable!("four output rows")
-    };
+    let [l0, b0, l1, b1] = out;
     let (ex0, ex1) = (ex[0], ex[1]);
     let ssim = |ed: f32, edd: f32, es: f32, ex: f32| {
         let mux = ex + off;
