@@ -650,7 +650,7 @@ fn read_png(run_dir: &Path, name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Reads the crops saved in `run_dir` for the images and cells of `records`. Nothing is
-/// decoded or encoded: a crop whose cell is not in `records` (or has another bpp) is left out
+/// decoded or encoded: a crop whose cell is not in `records` (or has another size) is left out
 /// with a note.
 pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp: f64) -> Crops {
     let manifest = match read_manifest(run_dir) {
@@ -728,7 +728,9 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
             let rec = records
                 .iter()
                 .find(|r| r.image == id && r.spec == cell.spec);
-            let Some(rec) = rec.filter(|r| r.bpp == Some(cell.bpp) && r.bytes == cell.bytes) else {
+            // Matched by key (image, spec) and the integer byte count, never by a float: a
+            // bpp read back from JSON may differ from the CSV's in the last place.
+            let Some(rec) = rec.filter(|r| r.bytes == cell.bytes) else {
                 set.notes.push(format!(
                     "{}: the crop in {} is of a cell that results.csv does not have (crops/ of \
                      another run?); not shown",
@@ -1072,6 +1074,69 @@ fn display_png(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crop_is_matched_by_key_not_by_a_bpp_one_ulp_off() {
+        // A bpp read back from crops.json can differ from results.csv's in the last place
+        // (serde_json without float_roundtrip); the crop must still be shown.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(DIR)).unwrap();
+        let png = vec![0x89, b'P', b'N', b'G'];
+        std::fs::write(dir.path().join(DIR).join("o.png"), &png).unwrap();
+        std::fs::write(dir.path().join(DIR).join("c.png"), &png).unwrap();
+        let bpp = 0.1 + 0.2;
+        let rec = CellRecord {
+            image: "a.png".into(),
+            image_hash: "h".into(),
+            spec: "jpeg:q=80".into(),
+            curve: "jpeg".into(),
+            bpp: Some(bpp),
+            bytes: Some(1234),
+            ..Default::default()
+        };
+        let manifest = Manifest {
+            target_bpp: 0.5,
+            quality: None,
+            notes: Vec::new(),
+            images: vec![ImageEntry {
+                image: "a.png".into(),
+                image_hash: "h".into(),
+                rect: Rect {
+                    x: 0,
+                    y: 0,
+                    width: 1,
+                    height: 1,
+                },
+                notes: Vec::new(),
+                original: "o.png".into(),
+                cells: vec![CellEntry {
+                    spec: "jpeg:q=80".into(),
+                    bpp: f64::from_bits(bpp.to_bits() + 1),
+                    psnr: None,
+                    bytes: Some(1234),
+                    file: "c.png".into(),
+                    source: "saved file".into(),
+                    chosen: String::new(),
+                }],
+            }],
+        };
+        std::fs::write(
+            dir.path().join(DIR).join(MANIFEST),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        let crops = load(dir.path(), &[rec.clone()], &[], 0.5);
+        assert_eq!(crops.sets.len(), 1);
+        assert_eq!(crops.sets[0].cells.len(), 1, "{:?}", crops.sets[0].notes);
+        // Another byte count is another cell: left out with a note.
+        let other = CellRecord {
+            bytes: Some(999),
+            ..rec
+        };
+        let crops = load(dir.path(), &[other], &[], 0.5);
+        assert_eq!(crops.sets[0].cells.len(), 0);
+        assert_eq!(crops.sets[0].notes.len(), 1);
+    }
 
     #[test]
     fn busiest_region_finds_the_detail() {
