@@ -118,6 +118,19 @@ impl SourceImage {
         if let Some(img) = &*slot {
             return Ok(img.clone());
         }
+        // Our own buffers must be had (under `ulimit -v` an allocation that fails aborts the
+        // process): an image whose pixels cannot be allocated is refused, the run goes on.
+        let need = (self.width as u64 * self.height as u64).saturating_mul(8);
+        if Vec::<u8>::new()
+            .try_reserve_exact(usize::try_from(need).unwrap_or(usize::MAX))
+            .is_err()
+        {
+            return Err(LoadError::Unsupported(format!(
+                "cannot allocate {} MiB to decode it (out of memory or address space, see \
+                 ulimit -v); give a smaller --max-memory or more memory",
+                need >> 20
+            )));
+        }
         let bytes = fs::read(&self.path)?;
         let (image, note) = decode_source(&bytes, self.max_pixels)?;
         self.decodes
@@ -553,10 +566,15 @@ pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), L
                 return Ok(rescaled);
             }
         }
-        image::ImageFormat::Png => notes.extend(
-            details::png_frames(bytes)
-                .map(|n| format!("animated PNG ({n} frames): the default image measured")),
-        ),
+        image::ImageFormat::Png => {
+            if let Some(why) = details::png_metadata_over(bytes, details::MAX_PNG_METADATA) {
+                return Err(LoadError::Unsupported(format!("refused: {why}")));
+            }
+            notes.extend(
+                details::png_frames(bytes)
+                    .map(|n| format!("animated PNG ({n} frames): the default image measured")),
+            )
+        }
         image::ImageFormat::WebP => notes.extend(
             details::webp_frames(bytes)
                 .map(|n| format!("animated WebP ({n} frames): frame 0 measured")),
