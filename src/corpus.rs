@@ -470,6 +470,18 @@ pub enum LoadError {
 /// An image file's width and height from its header alone (no pixels decoded), so that the
 /// memory an image needs can be judged before it is loaded.
 pub fn dimensions(path: &Path) -> Result<(u32, u32), LoadError> {
+    // A PNG's size is in its first chunk: the decoder would also read (and inflate) the
+    // metadata chunks before the pixels, a colour-profile bomb included.
+    let mut head = [0u8; 24];
+    if fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head.starts_with(b"\x89PNG\r\n\x1a\n")
+    {
+        if let Some(size) = details::png_size(&head) {
+            return Ok(size);
+        }
+    }
     let reader = ImageReader::open(path)?.with_guessed_format()?;
     if reader.format().is_none() {
         return Err(LoadError::NotAnImage);

@@ -206,7 +206,9 @@ fn load_corpus(
                 // The header alone says whether the image can fit the memory budget: an
                 // image that cannot is skipped before its pixels are allocated.
                 if let Ok((w, h)) = corpus::dimensions(path) {
-                    if let Some(reason) = over_budget(w, h, sweep) {
+                    // (--max-pixels is judged first, by `open`.)
+                    let within = w as u64 * h as u64 <= sweep.max_pixels;
+                    if let Some(reason) = over_budget(w, h, sweep).filter(|_| within) {
                         return Err(skip(reason));
                     }
                 }
