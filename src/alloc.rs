@@ -199,7 +199,7 @@ pub fn address_space_left() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some((lim.rlim_cur as u64).saturating_sub(kib * 1024))
+    Some(lim.rlim_cur.saturating_sub(kib * 1024))
 }
 
 /// Memory this process's cgroup (v2) may still use: `memory.max` less `memory.current`, for

@@ -104,8 +104,8 @@ impl External {
         input: &Path,
         output: &Path,
         params: &Params,
-        raw_bytes: Option<u64>,
     ) -> Result<(Vec<u8>, Option<Duration>), CodecError> {
+        let raw_bytes = LAST_RAW.with(|r| r.get());
         let time_path = self.def.time_file.as_ref().map(|t| dir.join(t));
         let vars = |k: &str| -> Option<String> {
             match k {
@@ -207,8 +207,8 @@ impl External {
 const DEFAULT_MAX_OUTPUT: u64 = 4 << 30;
 
 thread_local! {
-    /// Raw size of the image last encoded on this thread: a decode call's output is bounded by
-    /// it (the cell decodes what it encoded, on the same thread).
+    /// Raw size of the image last encoded on this thread: it bounds the output of that encode
+    /// call and of the decode call that follows (a cell decodes what it encoded, on its thread).
     static LAST_RAW: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
@@ -274,15 +274,8 @@ impl Codec for External {
         let output = dir.join(&format!("encoded.{}", self.def.extension));
         let raw = img.raw_bytes();
         LAST_RAW.with(|r| r.set(Some(raw)));
-        let (bytes, reported_time) = self.call(
-            "encode",
-            &self.def.encode,
-            &dir,
-            &input,
-            &output,
-            params,
-            Some(raw),
-        )?;
+        let (bytes, reported_time) =
+            self.call("encode", &self.def.encode, &dir, &input, &output, params)?;
         Ok(Encoded {
             bytes,
             reported_time,
@@ -300,7 +293,6 @@ impl Codec for External {
             &input,
             &output,
             &Params::default(),
-            LAST_RAW.with(|r| r.get()),
         )?;
         let image = read_image(&bytes, self.def.output)?;
         Ok(Decoded {
