@@ -23,7 +23,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cache::{Cache, Lookup};
-use crate::cell::{measure, record, CellInput, Measurement};
+use crate::cell::{measure, record, CellError, CellInput, Measurement};
 use crate::codec::CodecConfig;
 use crate::corpus::SourceImage;
 use crate::measure::Reference;
@@ -594,9 +594,28 @@ fn measure_cell(
         prep: &input.prep,
         image: &image,
     };
-    let result = measure(&cell, config, engine.repeat, || {
-        input.reference(px, &engine.metrics)
-    });
+    // The cell's own buffers and metric planes must be had: under `ulimit -v` a failed
+    // allocation would abort the run, so a cell that cannot get them is an error row.
+    let pixels = px.pixel_count() as u64;
+    let need = pixels.saturating_mul(bytes_per_pixel(&engine.metrics, pixels));
+    let result = if Vec::<u8>::new()
+        .try_reserve_exact(usize::try_from(need).unwrap_or(usize::MAX))
+        .is_err()
+    {
+        Err(CellError {
+            message: format!(
+                "cannot allocate the {} MiB this cell's buffers and metric planes need (out of \
+                 memory or address space, see ulimit -v); measure it with fewer --metrics or \
+                 more memory",
+                need >> 20
+            ),
+            partial: Box::default(),
+        })
+    } else {
+        measure(&cell, config, engine.repeat, || {
+            input.reference(px, &engine.metrics)
+        })
+    };
     let mut rec = record(src, config, &input.prep, engine.repeat, &result);
     let m: &Measurement = match &result {
         Ok(m) => m,
