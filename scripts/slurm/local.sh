@@ -4,7 +4,7 @@
 # temporary folder), the job array of N shards and the merge job it submits, then stops the
 # daemons. Needs Debian's slurm-wlm and munge (.ci/run installs them) and root (slurmd).
 #
-#   scripts/slurm/local.sh BIN CORPUS RUN N [extra codecbench run arguments...]
+#   [SWEEP=sweep.toml] scripts/slurm/local.sh BIN CORPUS RUN N
 #
 # leaves the shards in RUN/shard-K and the merge in RUN/merged; prints the seconds it took.
 # tests/slurm.rs runs it and compares RUN/merged/results.csv with an unsharded run.
