@@ -183,6 +183,48 @@ pub fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Address space this process may still map under `RLIMIT_AS` (the limit less `VmSize`), bytes;
+/// `None` when there is no limit.
+pub fn address_space_left() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(lim.rlim_cur.saturating_sub(kib * 1024))
+}
+
+/// Memory this process's cgroup (v2) may still use: `memory.max` less `memory.current`, for
+/// the process's own cgroup and each parent that sets a limit, the smallest; `None` when no
+/// limit is set (or cgroups cannot be read).
+pub fn cgroup_memory_left() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?.trim();
+    let mut dir = std::path::Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
+    let mut left: Option<u64> = None;
+    loop {
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+        if let (Some(max), Some(cur)) = (read("memory.max"), read("memory.current")) {
+            if let (Ok(max), Ok(cur)) = (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
+                let here = max.saturating_sub(cur);
+                left = Some(left.map_or(here, |l| l.min(here)));
+            }
+        }
+        if dir == std::path::Path::new("/sys/fs/cgroup") || !dir.pop() {
+            break;
+        }
+    }
+    left
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

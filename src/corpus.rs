@@ -118,6 +118,19 @@ impl SourceImage {
         if let Some(img) = &*slot {
             return Ok(img.clone());
         }
+        // Our own buffers must be had (under `ulimit -v` an allocation that fails aborts the
+        // process): an image whose pixels cannot be allocated is refused, the run goes on.
+        let need = (self.width as u64 * self.height as u64).saturating_mul(8);
+        if Vec::<u8>::new()
+            .try_reserve_exact(usize::try_from(need).unwrap_or(usize::MAX))
+            .is_err()
+        {
+            return Err(LoadError::Unsupported(format!(
+                "cannot allocate {} MiB to decode it (out of memory or address space, see \
+                 ulimit -v); give a smaller --max-memory or more memory",
+                need >> 20
+            )));
+        }
         let bytes = fs::read(&self.path)?;
         let (image, note) = decode_source(&bytes, self.max_pixels)?;
         self.decodes
@@ -457,6 +470,18 @@ pub enum LoadError {
 /// An image file's width and height from its header alone (no pixels decoded), so that the
 /// memory an image needs can be judged before it is loaded.
 pub fn dimensions(path: &Path) -> Result<(u32, u32), LoadError> {
+    // A PNG's size is in its first chunk: the decoder would also read (and inflate) the
+    // metadata chunks before the pixels, a colour-profile bomb included.
+    let mut head = [0u8; 24];
+    if fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head.starts_with(b"\x89PNG\r\n\x1a\n")
+    {
+        if let Some(size) = details::png_size(&head) {
+            return Ok(size);
+        }
+    }
     let reader = ImageReader::open(path)?.with_guessed_format()?;
     if reader.format().is_none() {
         return Err(LoadError::NotAnImage);
@@ -553,10 +578,15 @@ pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), L
                 return Ok(rescaled);
             }
         }
-        image::ImageFormat::Png => notes.extend(
-            details::png_frames(bytes)
-                .map(|n| format!("animated PNG ({n} frames): the default image measured")),
-        ),
+        image::ImageFormat::Png => {
+            if let Some(why) = details::png_metadata_over(bytes, details::MAX_PNG_METADATA) {
+                return Err(LoadError::Unsupported(format!("refused: {why}")));
+            }
+            notes.extend(
+                details::png_frames(bytes)
+                    .map(|n| format!("animated PNG ({n} frames): the default image measured")),
+            )
+        }
         image::ImageFormat::WebP => notes.extend(
             details::webp_frames(bytes)
                 .map(|n| format!("animated WebP ({n} frames): frame 0 measured")),

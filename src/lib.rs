@@ -17,6 +17,7 @@ pub mod config;
 pub mod console;
 pub mod corpus;
 pub mod export;
+pub mod journal;
 pub mod measure;
 pub mod merge;
 pub mod metrics;

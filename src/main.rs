@@ -86,8 +86,8 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     let flag = cancel.clone();
     // SIGTERM and SIGHUP (what CI and schedulers send) are handled like Ctrl-C (ctrlc's
     // "termination" feature).
-    // First Ctrl-C: stop taking cells, write what finished. Second: leave at once (the last
-    // periodic results.csv is complete, it was written atomically).
+    // First Ctrl-C: stop taking cells, write what finished. Second: leave at once (results.csv,
+    // the journal, already holds every finished cell; a run with the same --out resumes).
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             codecbench::codec::external::abort_all();

@@ -102,9 +102,20 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
     })
 }
 
-/// The default memory budget: half of `MemAvailable`, or 4 GiB where it cannot be read.
+/// The default memory budget: the smallest of half of `MemAvailable` (4 GiB where it cannot be
+/// read), the address space left under `RLIMIT_AS`, and what the cgroup's `memory.max` leaves.
 pub fn default_max_memory() -> u64 {
-    crate::alloc::available_memory().map_or(4 << 30, |m| m / 2)
+    let half = crate::alloc::available_memory().map_or(4 << 30, |m| m / 2);
+    [
+        Some(half),
+        crate::alloc::address_space_left(),
+        crate::alloc::cgroup_memory_left(),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(half)
+    .max(1)
 }
 
 /// Parses a byte count: a number with an optional K, M, G or T suffix (powers of 1024; an

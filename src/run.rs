@@ -23,7 +23,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cache::{Cache, Lookup};
-use crate::cell::{measure, record, CellInput, Measurement};
+use crate::cell::{measure, record, CellError, CellInput, Measurement};
 use crate::codec::CodecConfig;
 use crate::corpus::SourceImage;
 use crate::measure::Reference;
@@ -562,6 +562,23 @@ fn cached_or_measured(
     out
 }
 
+/// A file name part no longer than 100 bytes: a longer `stem` keeps its first 80 characters
+/// and gets a hash of the whole (file systems refuse names above 255 bytes).
+fn short_name(stem: &str) -> String {
+    if stem.len() <= 100 {
+        return stem.to_string();
+    }
+    let mut end = 80;
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}-{}",
+        &stem[..end],
+        &blake3::hash(stem.as_bytes()).to_hex()[..16]
+    )
+}
+
 fn measure_cell(
     src: &SourceImage,
     px: &Arc<Image>,
@@ -577,9 +594,28 @@ fn measure_cell(
         prep: &input.prep,
         image: &image,
     };
-    let result = measure(&cell, config, engine.repeat, || {
-        input.reference(px, &engine.metrics)
-    });
+    // The cell's own buffers and metric planes must be had: under `ulimit -v` a failed
+    // allocation would abort the run, so a cell that cannot get them is an error row.
+    let pixels = px.pixel_count() as u64;
+    let need = pixels.saturating_mul(bytes_per_pixel(&engine.metrics, pixels));
+    let result = if Vec::<u8>::new()
+        .try_reserve_exact(usize::try_from(need).unwrap_or(usize::MAX))
+        .is_err()
+    {
+        Err(CellError {
+            message: format!(
+                "cannot allocate the {} MiB this cell's buffers and metric planes need (out of \
+                 memory or address space, see ulimit -v); measure it with fewer --metrics or \
+                 more memory",
+                need >> 20
+            ),
+            partial: Box::default(),
+        })
+    } else {
+        measure(&cell, config, engine.repeat, || {
+            input.reference(px, &engine.metrics)
+        })
+    };
     let mut rec = record(src, config, &input.prep, engine.repeat, &result);
     let m: &Measurement = match &result {
         Ok(m) => m,
@@ -589,20 +625,26 @@ fn measure_cell(
         let rel = format!(
             "encoded/{}/{}.{}",
             src.id,
-            config.file_stem(),
+            short_name(&config.file_stem()),
             config.codec.extension()
         );
         let path = dir.join(&rel);
+        // Through a temporary file and a rename: a full disk leaves no truncated file.
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::write(&path, encoded));
+            .and_then(|_| crate::export::write_atomic(&path, encoded));
         match saved {
             Ok(()) => rec.encoded_file = rel,
-            Err(e) if rec.is_ok() => {
-                rec.message = format!("could not save {}: {e}", path.display())
+            Err(e) => {
+                let why = format!("could not save {} (--save-encoded): {e}", path.display());
+                rec.message = if rec.message.is_empty() {
+                    why
+                } else {
+                    format!("{}; {why}", rec.message)
+                };
+                rec.status = crate::record::Status::Error;
             }
-            Err(_) => {}
         }
     }
     CellOutcome {

@@ -1,12 +1,13 @@
 //! `codecbench run`: load the corpus, run every cell, and write results.csv, summary.csv and
-//! run.json into the run folder. results.csv is rewritten (atomically) every few seconds while
-//! the sweep runs, so an interrupted or killed run still leaves every finished cell on disk.
+//! run.json into the run folder. results.csv is a journal while the sweep runs (every finished
+//! cell appended and flushed, see [`crate::journal`]), so an interrupted or killed run still
+//! leaves every finished cell on disk, and a run started again with the same `--out` keeps them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -205,7 +206,9 @@ fn load_corpus(
                 // The header alone says whether the image can fit the memory budget: an
                 // image that cannot is skipped before its pixels are allocated.
                 if let Ok((w, h)) = corpus::dimensions(path) {
-                    if let Some(reason) = over_budget(w, h, sweep) {
+                    // (--max-pixels is judged first, by `open`.)
+                    let within = w as u64 * h as u64 <= sweep.max_pixels;
+                    if let Some(reason) = over_budget(w, h, sweep).filter(|_| within) {
                         return Err(skip(reason));
                     }
                 }
@@ -248,7 +251,9 @@ fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
     (need > sweep.max_memory).then(|| {
         format!(
             "{w}x{h} needs about {:.0} MiB to measure ({per_pixel} B/px with metrics {}), above \
-             the memory budget of {:.0} MiB; raise --max-memory or choose fewer --metrics",
+             the memory budget of {:.0} MiB (by default the least of half the available memory, \
+             the address space left under ulimit -v and the cgroup's memory.max); raise \
+             --max-memory or choose fewer --metrics",
             mib(need),
             set_id(&sweep.metrics),
             mib(sweep.max_memory)
@@ -259,7 +264,8 @@ fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
 pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let existed = sweep.out.exists();
-    if !sweep.out_is_default {
+    let resuming = crate::journal::can_resume(&sweep.out, &journal_identity(sweep));
+    if !sweep.out_is_default && !resuming {
         if let Some(note) = replaced_run_note(&sweep.out) {
             eprintln!("codecbench: warning: {note}");
         }
@@ -268,9 +274,15 @@ pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepE
     let result = execute_in(sweep, cancel);
     // A run that failed before writing anything leaves no empty folder behind.
     if result.is_err() && (!existed || sweep.out_is_default) {
+        crate::journal::discard_empty(&sweep.out);
         let _ = std::fs::remove_dir(&sweep.out);
     }
     result
+}
+
+/// The settings an earlier run's journal rows must share to be kept (see [`crate::journal`]).
+fn journal_identity(sweep: &Sweep) -> String {
+    crate::journal::identity(&set_id(&sweep.metrics), sweep.repeat, sweep.save_encoded)
 }
 
 fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
@@ -308,7 +320,27 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let planned = jobs.len();
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
     let results_path = sweep.out.join("results.csv");
-    let mut progress = Progress::new(planned, sweep.progress);
+    // Cells an unfinished run in this folder measured are kept (not with --target: its search
+    // must see every cell of a curve).
+    let identity = journal_identity(sweep);
+    if sweep.targets.is_empty() {
+        let previous = crate::journal::previous_rows(&sweep.out, &identity);
+        let seen = previous.len();
+        let encoded = sweep.save_encoded.then_some(sweep.out.as_path());
+        rows.extend(crate::journal::keep_finished(
+            &pool, &sources, &mut jobs, previous, encoded,
+        ));
+        if seen > 0 {
+            pre.message(&format!(
+                "codecbench: resuming the unfinished run in {}: {} finished cell(s) kept, {} to run",
+                sweep.out.display(),
+                rows.len(),
+                jobs.len()
+            ));
+        }
+    }
+    let mut journal = crate::journal::Journal::start(&sweep.out, &identity, rows.values())?;
+    let mut progress = Progress::new(jobs.len(), sweep.progress);
     let cache = match &sweep.cache {
         Some(dir) => Some(Arc::new(Cache::open(dir)?)),
         None => None,
@@ -321,7 +353,6 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         metrics: sweep.metrics.clone(),
         max_memory: Some(sweep.max_memory),
     };
-    let mut last_flush = Instant::now();
     let mut flush_error: Option<OutputError> = None;
     let times: EngineTimes = run_jobs(&pool, &sources, &engine, jobs, |job, out| {
         if let Some(w) = &out.warning {
@@ -344,13 +375,10 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
             None => Vec::new(),
         };
         progress.add_total(more.len());
-        rows.insert(job.key, rec);
-        if last_flush.elapsed() >= Duration::from_secs(2) {
-            last_flush = Instant::now();
-            if let Err(e) = write_csv(&results_path, rows.values()) {
-                flush_error.get_or_insert(e);
-            }
+        if let Err(e) = journal.append(&rec) {
+            flush_error.get_or_insert(e);
         }
+        rows.insert(job.key, rec);
         more
     });
     progress.finish();
@@ -436,6 +464,9 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let meta_path = sweep.out.join("run.json");
     write_json(&meta_path, &meta)?;
     files.push(meta_path);
+    if !meta.interrupted {
+        crate::journal::finish(&sweep.out);
+    }
     if let Some(bpp) = sweep.crop_bpp {
         let saved = pool.install(|| {
             crate::report::crops::save(

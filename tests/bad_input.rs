@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use assert_cmd::Command;
@@ -836,4 +836,191 @@ fn over_long_paths_are_named() {
         s.contains("longer than the system can open") && s.contains("shorter path"),
         "{s}"
     );
+}
+
+/// Issue 26 case 8: a PNG whose iCCP profile inflates to 256 MiB (a 256 KB file) is one
+/// skipped file naming the chunk; the image beside it is measured. Before: the profile was
+/// inflated whole (3 GiB under a 2.5 GB limit aborted the run, exit 134).
+#[test]
+fn a_colour_profile_bomb_is_one_skipped_file() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let png = png_bytes(&common::textured_u8(16, 16, 3, 1));
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        z.write_all(&zeros).unwrap();
+    }
+    let mut iccp = b"p\0\0".to_vec();
+    iccp.extend(z.finish().unwrap());
+    let ihdr_end = 8 + 8 + 13 + 4;
+    let mut bomb = png[..ihdr_end].to_vec();
+    bomb.extend(png_chunk(b"iCCP", &iccp));
+    bomb.extend_from_slice(&png[ihdr_end..]);
+    std::fs::write(corpus.join("bomb.png"), &bomb).unwrap();
+    common::write_png(&common::textured_u8(20, 10, 3, 2), &corpus.join("fine.png"));
+    let out = dir.path().join("run");
+    let (code, stderr, rows) = sweep(&corpus, &out, &["--no-report", "--metrics", "psnr"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("bomb.png") && stderr.contains("iCCP chunk holds more than 8 MiB"),
+        "{stderr}"
+    );
+    assert_eq!(rows.len(), 3, "fine.png measured by each codec");
+    assert!(rows.iter().all(|r| r.image == "fine.png" && r.is_ok()));
+}
+
+/// Mounts a tmpfs of `size` at `at` (root and mount(8) needed); unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 26 case 10: `--save-encoded` onto a full disk gives error rows and exit 1, never a
+/// truncated file; a codec name of 300 characters is saved under a shortened name. Before: a
+/// truncated PNG, exit 0 and nothing said; the long name could not be saved, silently. The
+/// full disk is a 48 KiB tmpfs when mount works here; otherwise a folder in the way of
+/// `encoded/<image>` stands in for it (the test says which on stderr).
+#[test]
+fn save_encoded_on_a_full_disk_fails_the_cells_and_leaves_no_truncated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    common::write_png(&common::textured_u8(256, 192, 3, 1), &corpus.join("a.png"));
+    let out = dir.path().join("run");
+    let encoded = out.join("encoded");
+    let tmpfs = Tmpfs::mount(&encoded, "48k");
+    if tmpfs.is_none() {
+        eprintln!("mount failed: simulating a full disk with a file where encoded/a.png/ goes");
+        std::fs::create_dir_all(&encoded).unwrap();
+        std::fs::write(encoded.join("a.png"), b"in the way").unwrap();
+    }
+    // The PNG of 147 KB of noisy pixels cannot fit; jpeg q=10 (a few KB) can.
+    let o = codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--save-encoded",
+            "--jobs",
+            "1",
+        ])
+        .args([
+            "--metrics",
+            "psnr",
+            "--codec",
+            "jpeg:q=10",
+            "--codec",
+            "png:preset=0",
+        ])
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    let png = rows.iter().find(|r| r.codec == "png").unwrap();
+    assert!(
+        !png.is_ok() && png.message.contains("could not save"),
+        "{}",
+        png.message
+    );
+    assert!(stderr.contains("could not save"), "{stderr}");
+    // Every file left in encoded/ is whole: the saved rows' files decode, nothing else is there.
+    let mut left = Vec::new();
+    for e in walkdir(&encoded) {
+        left.push(e.strip_prefix(&out).unwrap().display().to_string());
+    }
+    let saved: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.encoded_file.is_empty())
+        .map(|r| r.encoded_file.clone())
+        .collect();
+    left.retain(|f| f != "encoded/a.png");
+    assert_eq!(left, saved, "only whole files of measured cells");
+    for f in &saved {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(image::load_from_memory(&bytes).is_ok(), "{f} is not whole");
+    }
+    drop(tmpfs);
+
+    // A 300-character external codec name: saved under a shortened, unique name.
+    let name = "n".repeat(300);
+    let defs = dir.path().join("defs.toml");
+    std::fs::write(
+        &defs,
+        format!(
+            "[[external]]\nname = \"{name}\"\nextension = \"ppm\"\ndepth = 8\n\
+             encode = [\"cp\", \"{{input}}\", \"{{output}}\"]\n\
+             decode = [\"cp\", \"{{input}}\", \"{{output}}\"]\n"
+        ),
+    )
+    .unwrap();
+    let out2 = dir.path().join("run2");
+    let o = codecbench()
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--save-encoded",
+        ])
+        .args(["--metrics", "psnr", "--codec", &name, "--external"])
+        .arg(&defs)
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&out2.join("results.csv")).unwrap();
+    let file = &rows[0].encoded_file;
+    let base = Path::new(file).file_name().unwrap().to_str().unwrap();
+    assert!(base.len() <= 110 && base.starts_with("nnnn"), "{file}");
+    assert!(out2.join(file).is_file());
+}
+
+/// Every file under `dir`, sorted.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
 }

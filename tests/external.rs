@@ -484,3 +484,314 @@ fn a_missing_command_is_named_once_before_the_run_and_its_cells_fail_alone() {
         );
     }
 }
+
+/// Runs `codecbench ARGS` under `prlimit --as=LIMIT` (address space, bytes) with a private
+/// TMPDIR; returns (exit code, stdout, stderr), killing it after `wait`.
+fn limited(
+    s: &Setup,
+    limit: Option<u64>,
+    args: &[&str],
+    wait: std::time::Duration,
+) -> (i32, String, String) {
+    let tmp = s.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = match limit {
+        Some(l) => {
+            let mut c = std::process::Command::new("prlimit");
+            c.arg(format!("--as={l}"))
+                .arg("--")
+                .arg(env!("CARGO_BIN_EXE_codecbench"));
+            c
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_codecbench")),
+    };
+    let mut child = cmd
+        .env("TMPDIR", &tmp)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > wait {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "codecbench {args:?} still running after {wait:?}; stderr: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Processes whose command line is exactly `argv` (a unique `sleep N` a test started).
+fn processes(argv: &[&str]) -> Vec<String> {
+    let want: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let p = e.path();
+            std::fs::read(p.join("cmdline")).is_ok_and(|c| c == want)
+                && !std::fs::read_to_string(p.join("stat")).is_ok_and(|s| s.contains(") Z "))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A definition `name` whose encode and decode copy the file, with `encode` (a shell script
+/// given the input as $0 and the output as $1) in place of the encoder when given.
+fn copy_def(name: &str, encode: Option<&str>, extra: &str) -> String {
+    let enc = encode
+        .unwrap_or(r#"cp "$0" "$1""#)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!(
+        r#"
+[[external]]
+name = "{name}"
+extension = "ppm"
+depth = 8
+encode = ["sh", "-c", "{enc}", "{{input}}", "{{output}}"]
+decode = ["cp", "{{input}}", "{{output}}"]
+{extra}
+"#
+    )
+}
+
+/// Issue 26 cases 1 and 2: a tool that floods stderr or writes a huge output file fails its
+/// own cell, with a bounded cost: 300 MB of stderr and a 3 GB (sparse) output under a 400 MB
+/// address-space limit. Before: the stderr was read whole (abort 134 under a limit, a stderr
+/// file left in TMPDIR) and so was the output.
+#[test]
+fn floods_of_stderr_or_output_fail_their_cell_within_a_memory_limit() {
+    let s = setup();
+    std::fs::remove_file(s.corpus.join("gray.png")).unwrap();
+    let defs = [
+        copy_def(
+            "noisy",
+            Some(
+                r#"head -c 300000000 /dev/zero | tr '\0' x >&2; echo; echo last words >&2; exit 3"#,
+            ),
+            "",
+        ),
+        copy_def("huge", Some(r#"truncate -s 3G "$1""#), ""),
+        copy_def("capped", None, "max_output = 100"),
+        copy_def("fine", None, ""),
+    ]
+    .concat();
+    let defs = write(&s, "defs.toml", &defs);
+    let out = s.dir.path().join("out");
+    let (code, _, stderr) = limited(
+        &s,
+        Some(400_000_000),
+        &[
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "-j",
+            "1",
+            "--metrics",
+            "psnr",
+            "--external",
+            defs.to_str().unwrap(),
+            "--codec",
+            "noisy",
+            "--codec",
+            "huge",
+            "--codec",
+            "capped",
+            "--codec",
+            "fine",
+            "--codec",
+            "jpeg:q=50",
+            "--corpus",
+            s.corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    assert_eq!(rows.len(), 5, "{stderr}");
+    let row = |c: &str| rows.iter().find(|r| r.codec == c).unwrap();
+    assert!(row("fine").is_ok() && row("jpeg").is_ok());
+    let noisy = &row("noisy").message;
+    assert!(
+        noisy.contains("exited with status 3; stderr: ") && noisy.contains("last words"),
+        "{noisy}"
+    );
+    assert!(noisy.len() < 2000, "{} bytes of message", noisy.len());
+    let huge = &row("huge").message;
+    assert!(
+        huge.contains("wrote a 3072.0 MiB output file, larger than the")
+            && huge.contains("4 x the image's raw size + 1 MiB"),
+        "{huge}"
+    );
+    let capped = &row("capped").message;
+    assert!(capped.contains("the definition's max_output"), "{capped}");
+    let tmp = s.dir.path().join("tmp");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "temp folders left"
+    );
+}
+
+/// Issue 26 cases 3 and 4: the version command runs with the definition's timeout in its own
+/// process group, and only its first 4 KiB are read. Before: `codecs` hung on a version
+/// command that sleeps, and 50 MB of version text went into every row.
+#[test]
+fn a_hanging_or_flooding_version_command_is_cut_short() {
+    let s = setup();
+    let defs = [
+        copy_def(
+            "slow",
+            None,
+            "timeout = 1\nversion = [\"sh\", \"-c\", \"sleep 1021 & sleep 1021\"]",
+        ),
+        copy_def(
+            "chatty",
+            None,
+            "version = [\"sh\", \"-c\", \"head -c 50000000 /dev/zero | tr '\\\\0' v\"]",
+        ),
+    ]
+    .concat();
+    let defs = write(&s, "defs.toml", &defs);
+    let (code, stdout, stderr) = limited(
+        &s,
+        None,
+        &["codecs", "--external", defs.to_str().unwrap()],
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("unknown (sh timed out after 1 s (process group killed))"),
+        "{stdout}"
+    );
+    assert!(
+        processes(&["sleep", "1021"]).is_empty(),
+        "the version command's sleep lives on"
+    );
+    let chatty = stdout.lines().find(|l| l.starts_with("chatty")).unwrap();
+    assert!(
+        chatty.len() < 4200 && chatty.contains("vvvv"),
+        "{} bytes",
+        chatty.len()
+    );
+
+    let out = s.dir.path().join("out");
+    let (code, _, stderr) = limited(
+        &s,
+        None,
+        &[
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--no-report",
+            "--metrics",
+            "psnr",
+            "--external",
+            defs.to_str().unwrap(),
+            "--codec",
+            "chatty",
+            "--corpus",
+            s.corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let csv = std::fs::metadata(out.join("results.csv")).unwrap().len();
+    assert!(csv < 20_000, "results.csv is {csv} bytes");
+}
+
+/// Issue 26 case 5: a timeout above a day is a definition error (exit 2 naming the field).
+/// Before: 1e20 panicked (exit 101) and 9.2e18 passed the check, then threads panicked.
+#[test]
+fn timeouts_above_a_day_are_definition_errors() {
+    let s = setup();
+    for t in ["1e20", "9.2e18", "86401"] {
+        let defs = write(
+            &s,
+            "defs.toml",
+            &copy_def("t", None, &format!("timeout = {t}")),
+        );
+        let (code, _, stderr) = limited(
+            &s,
+            None,
+            &["codecs", "--external", defs.to_str().unwrap()],
+            std::time::Duration::from_secs(30),
+        );
+        assert_eq!(code, 2, "{t}: {stderr}");
+        assert!(
+            stderr.contains("external[0].timeout:") && stderr.contains("more than a day"),
+            "{t}: {stderr}"
+        );
+    }
+}
+
+/// Issue 26 case 6: processes a tool detaches with `setsid` die with its cell (on exit and on
+/// timeout), and cell folders are private. Before: the setsid child outlived the run.
+#[test]
+fn detached_children_die_with_their_cell_and_cell_folders_are_private() {
+    let s = setup();
+    std::fs::remove_file(s.corpus.join("gray.png")).unwrap();
+    let mode = s.dir.path().join("mode.txt");
+    let defs = [
+        copy_def(
+            "detaches",
+            Some(&format!(
+                r#"stat -c %a . > {}; setsid sh -c "sleep 1007" & cp "$0" "$1""#,
+                mode.display()
+            )),
+            "",
+        ),
+        copy_def(
+            "hangs",
+            Some(r#"setsid sh -c "sleep 1008" & sleep 1009"#),
+            "timeout = 1",
+        ),
+    ]
+    .concat();
+    let defs = write(&s, "defs.toml", &defs);
+    let (code, stderr, rows, tmp) = run(
+        &s,
+        &[
+            "--external",
+            defs.to_str().unwrap(),
+            "--codec",
+            "detaches",
+            "--codec",
+            "hangs",
+            "--metrics",
+            "psnr",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let row = |c: &str| rows.iter().find(|r| r.codec == c).unwrap();
+    assert!(row("detaches").is_ok(), "{}", row("detaches").message);
+    assert!(row("hangs").message.contains("timed out after 1 s"));
+    for n in ["1007", "1008", "1009"] {
+        assert!(
+            processes(&["sleep", n]).is_empty(),
+            "sleep {n} outlived its cell"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&mode).unwrap().trim(), "700");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}

@@ -170,3 +170,152 @@ fn sigterm_is_treated_like_ctrl_c() {
     assert_eq!(meta["cells_done"].as_u64().unwrap() as usize, rows.len());
     assert!(out.join("summary.csv").is_file());
 }
+
+/// Processes whose command line is exactly `argv` and that are not zombies.
+fn processes(argv: &[&str]) -> Vec<String> {
+    let want: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let p = e.path();
+            std::fs::read(p.join("cmdline")).is_ok_and(|c| c == want)
+                && !std::fs::read_to_string(p.join("stat")).is_ok_and(|s| s.contains(") Z "))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Issue 26 case 9: results.csv is a journal. While an external codec sleeps in one cell, the
+/// cells that finished are already in results.csv; after `kill -9` (at a random moment) they
+/// are all still there, whole; the killed run's tool dies with it and its temp folder and
+/// stray processes are removed by the next run, which (same --out, --no-cache) keeps the
+/// finished cells and measures only the rest. Before: no results.csv while the slow cell ran,
+/// an empty folder after kill -9.
+#[test]
+fn kill_9_loses_only_the_cells_in_flight_and_a_rerun_completes_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    common::write_png(&common::textured_u8(64, 48, 3, 1), &corpus.join("one.png"));
+    let flag = d.join("slow");
+    std::fs::write(&flag, b"").unwrap();
+    let leader = d.join("leader.pid");
+    std::fs::write(
+        d.join("defs.toml"),
+        format!(
+            r#"[[external]]
+name = "t"
+extension = "ppm"
+depth = 8
+encode = ["sh", "-c", "echo $$ > {}; if [ -e {} ]; then sleep 1011; fi; cp \"$0\" \"$1\"", "{{input}}", "{{output}}"]
+decode = ["cp", "{{input}}", "{{output}}"]
+"#,
+            leader.display(),
+            flag.display()
+        ),
+    )
+    .unwrap();
+    let tmp = d.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = d.join("run");
+    let run = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_codecbench"));
+        c.env("TMPDIR", &tmp)
+            .args(["run", "--quiet", "--no-cache", "--no-report", "--jobs", "2"])
+            .args(["--metrics", "psnr", "--external"])
+            .arg(d.join("defs.toml"))
+            .args([
+                "--codec",
+                "t",
+                "--codec",
+                "jpeg:q=10..90:10",
+                "--codec",
+                "png",
+            ])
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&out);
+        c
+    };
+    let mut child = run()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let results = out.join("results.csv");
+    let fast = 10;
+    let start = Instant::now();
+    loop {
+        let rows: Vec<CellRecord> = codecbench::export::read_csv(&results).unwrap_or_default();
+        if rows.len() == fast {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the {fast} fast cells are not in results.csv while the slow one runs ({} rows)",
+            rows.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A random moment while the slow cell runs.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    std::thread::sleep(Duration::from_millis(nanos as u64 % 700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&results).unwrap();
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&results).unwrap();
+    assert_eq!(rows.len(), fast);
+    assert!(rows
+        .iter()
+        .all(|r| r.is_ok() && r.codec != "t" && r.psnr.is_some()));
+    // The tool died with codecbench (PR_SET_PDEATHSIG); its sleep is orphaned for now.
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = std::fs::read_to_string(&leader).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    assert!(
+        stat.as_deref().map_or(true, |s| s.contains(") Z ")),
+        "the tool outlived codecbench: {stat:?}"
+    );
+
+    // Again, the slow cell now quick: the finished cells are kept as they were.
+    std::fs::remove_file(&flag).unwrap();
+    let o = run().output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("resuming the unfinished run")
+            && stderr.contains("10 finished cell(s) kept, 1 to run"),
+        "{stderr}"
+    );
+    let after = std::fs::read_to_string(&results).unwrap();
+    let rows: Vec<CellRecord> = codecbench::export::read_csv(&results).unwrap();
+    assert_eq!(rows.len(), fast + 1);
+    assert!(rows.iter().all(|r| r.is_ok()));
+    // Rows in plan order at the end (the external codec's first), the kept ones unchanged,
+    // timing columns included.
+    assert_eq!(rows[0].codec, "t");
+    for line in before.lines().skip(1) {
+        assert!(
+            after.lines().any(|l| l == line),
+            "row changed or lost: {line}"
+        );
+    }
+    // The killed run's stray sleep and temp folder are gone.
+    assert!(
+        processes(&["sleep", "1011"]).is_empty(),
+        "the killed run's sleep lives on"
+    );
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    // A finished run is not resumed: the next run in the folder measures again.
+    let o = run().output().unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("resuming"));
+}

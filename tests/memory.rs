@@ -320,3 +320,102 @@ fn max_pixels_reads_integers_exponents_and_suffixes() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("--max-pixels many"), "{stderr}");
 }
+
+/// Issue 26 case 7: the default budget honours the process's address-space limit (and a
+/// cgroup's), and the budget printed is the one used. Under a 500 MB `ulimit -v`, a 3000x3000
+/// image (about 800 MiB to measure) is skipped naming the budget; the small one is measured.
+/// Before: the budget was half of MemAvailable, the large image was admitted and the run
+/// aborted (exit 134) with nothing written.
+#[test]
+fn the_default_budget_follows_the_address_space_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    common::write_png(
+        &common::textured_u8(3000, 3000, 3, 1),
+        &corpus.join("big.png"),
+    );
+    common::write_png(
+        &common::textured_u8(64, 48, 3, 2),
+        &corpus.join("small.png"),
+    );
+    let out = dir.path().join("run");
+    let o = std::process::Command::new("prlimit")
+        .arg("--as=500000000")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_codecbench"))
+        .args(["run", "--quiet", "--no-cache", "--no-report", "--jobs", "1"])
+        .args(["--codec", "jpeg:q=75", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let printed: f64 = stderr
+        .split("above the memory budget of ")
+        .nth(1)
+        .and_then(|t| t.split(" MiB").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no budget printed: {stderr}"));
+    assert!(
+        stderr.contains("big.png: 3000x3000 needs about"),
+        "{stderr}"
+    );
+    assert!(printed < 500e6 / 1048576.0, "budget {printed} MiB");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let used = meta["max_memory_bytes"].as_u64().unwrap() as f64 / 1048576.0;
+    assert!(
+        (used - printed).abs() <= 0.5,
+        "printed {printed} MiB, used {used} MiB"
+    );
+    let rows = common::without_timing(&out.join("results.csv"));
+    assert_eq!(rows.len(), 1, "small.png measured");
+}
+
+/// Issue 26 case 7, the cell's side: with a budget given by hand (so the large image is
+/// admitted) under a 500 MB `ulimit -v`, the cell whose buffers and metric planes (about
+/// 800 MiB) cannot be allocated is an error row saying so; the small image is measured.
+/// Before: the allocation failed inside the cell and the run aborted (exit 134).
+#[test]
+fn a_cell_whose_memory_cannot_be_had_is_an_error_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    common::write_png(
+        &common::textured_u8(3000, 3000, 3, 3),
+        &corpus.join("big.png"),
+    );
+    common::write_png(
+        &common::textured_u8(64, 48, 3, 4),
+        &corpus.join("small.png"),
+    );
+    let out = dir.path().join("run");
+    let o = std::process::Command::new("prlimit")
+        .arg("--as=500000000")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_codecbench"))
+        .args(["run", "--quiet", "--no-cache", "--no-report", "--jobs", "1"])
+        .args(["--max-memory", "8G", "--codec", "jpeg:q=75", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let rows: Vec<codecbench::record::CellRecord> =
+        codecbench::export::read_csv(&out.join("results.csv")).unwrap();
+    assert_eq!(rows.len(), 2, "{stderr}");
+    let big = rows.iter().find(|r| r.image.starts_with("big")).unwrap();
+    assert!(
+        !big.is_ok() && big.message.contains("cannot allocate the"),
+        "{}",
+        big.message
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r.image.starts_with("small") && r.is_ok()));
+}

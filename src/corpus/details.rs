@@ -34,6 +34,63 @@ pub fn png_frames(bytes: &[u8]) -> Option<u32> {
     None
 }
 
+/// Largest metadata a PNG chunk may hold, inflated (iCCP, zTXt, iTXt) or as it is (eXIf): 8 MiB.
+/// Real colour profiles and text are kilobytes; Pillow refuses compressed text above 1 MiB.
+pub const MAX_PNG_METADATA: u64 = 8 << 20;
+
+/// Why a PNG's metadata is refused: a compressed chunk that inflates (or an eXIf chunk that
+/// is) above `cap` bytes, a decompression bomb the decoder would allocate whole; `None` when
+/// every chunk is within it.
+pub fn png_metadata_over(bytes: &[u8], cap: u64) -> Option<String> {
+    use std::io::Read;
+    let inflated = |data: &[u8]| -> u64 {
+        let mut z = flate2::read::ZlibDecoder::new(data).take(cap + 1);
+        std::io::copy(&mut z, &mut std::io::sink()).unwrap_or(0)
+    };
+    // After the keyword and its NUL separator.
+    let after_keyword =
+        |data: &[u8]| -> Option<usize> { data.iter().position(|&b| b == 0).map(|p| p + 1) };
+    let mut i = 8;
+    while i + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+        let kind: [u8; 4] = bytes[i + 4..i + 8].try_into().unwrap();
+        let data = &bytes[(i + 8).min(bytes.len())..(i + 8).saturating_add(len).min(bytes.len())];
+        let size = match &kind {
+            // keyword, NUL, compression method, zlib stream
+            b"iCCP" | b"zTXt" => after_keyword(data)
+                .and_then(|k| data.get(k + 1..))
+                .map(inflated),
+            // keyword, NUL, compression flag, method, language, NUL, translated keyword, NUL, text
+            b"iTXt" => after_keyword(data).and_then(|k| {
+                let flag = *data.get(k)?;
+                let rest = data.get(k + 2..)?;
+                let lang = rest.iter().position(|&b| b == 0)? + 1;
+                let key = rest[lang..].iter().position(|&b| b == 0)? + 1;
+                let text = &rest[lang + key..];
+                Some(if flag == 1 {
+                    inflated(text)
+                } else {
+                    text.len() as u64
+                })
+            }),
+            b"eXIf" => Some(data.len() as u64),
+            b"IEND" => break,
+            _ => None,
+        };
+        if let Some(n) = size.filter(|&n| n > cap) {
+            let name = String::from_utf8_lossy(&kind);
+            return Some(format!(
+                "its {name} chunk holds more than {} MiB of metadata (a decompression bomb?); \
+                 codecbench reads at most {} MiB per metadata chunk",
+                n.min(cap) >> 20,
+                cap >> 20
+            ));
+        }
+        i = i.checked_add(12 + len)?;
+    }
+    None
+}
+
 /// Frame count of an animated WebP (the VP8X animation flag; frames are `ANMF` chunks);
 /// `None` when it is not animated.
 pub fn webp_frames(bytes: &[u8]) -> Option<u32> {

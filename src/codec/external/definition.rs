@@ -53,6 +53,9 @@ pub struct Definition {
     pub version: Option<Vec<String>>,
     pub lossless: bool,
     pub timeout: Duration,
+    /// Largest output file accepted from a command, bytes (default: 4 x the image's raw size
+    /// + 1 MiB); a larger file fails the cell by its size, before it is read.
+    pub max_output: Option<u64>,
     pub params: Vec<Param>,
     /// File name (in the cell folder, passed as `{time_file}`) where the tool writes the
     /// seconds its encode or decode took.
@@ -82,6 +85,7 @@ struct RawDefinition {
     version: Option<Vec<String>>,
     lossless: Option<bool>,
     timeout: Option<f64>,
+    max_output: Option<u64>,
     time_file: Option<String>,
     depth: Option<u8>,
     alpha: Option<bool>,
@@ -113,6 +117,9 @@ pub(super) struct DefinitionFile {
 const RESERVED: &[&str] = &["input", "output", "time_file", "defdir"];
 /// Default seconds per command.
 pub const DEFAULT_TIMEOUT_S: f64 = 300.0;
+/// Longest timeout a definition may give: a day (a larger one is a typo, and would not fit
+/// the clocks it is added to).
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
@@ -261,6 +268,14 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
             "timeout: {timeout} is not a positive number of seconds"
         ));
     }
+    if timeout > MAX_TIMEOUT_S {
+        return Err(format!(
+            "timeout: {timeout} s is more than a day ({MAX_TIMEOUT_S} s); give at most {MAX_TIMEOUT_S}"
+        ));
+    }
+    if raw.max_output == Some(0) {
+        return Err("max_output: 0; give the largest output file in bytes".into());
+    }
     let depth = raw.depth.unwrap_or(16);
     if depth != 8 && depth != 16 {
         return Err(format!("depth: {depth} (give 8 or 16)"));
@@ -279,6 +294,7 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         version: raw.version,
         lossless: raw.lossless.unwrap_or(false),
         timeout: Duration::from_secs_f64(timeout),
+        max_output: raw.max_output,
         params,
         time_file,
         depth,

@@ -8,9 +8,9 @@
 //! `{output}`, `{time_file}` and parameter values are substituted into arguments; image ids and
 //! file names never are.
 
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ pub use definition::{
 
 pub use formats::{read_image, write_image};
 pub use process::{abort_all, take_child_usage, ChildUsage, RSS_SAMPLE};
-use process::{run, set_child_usage, stderr_tail, CellDir};
+use process::{run, run_version, set_child_usage, tail_text, CellDir};
 
 /// An external codec.
 pub struct External {
@@ -66,33 +66,31 @@ impl External {
             .collect()
     }
 
-    /// Runs the version command (once); its trimmed output, lines joined by " / ".
+    /// Runs the version command (once, with the definition's timeout, in its own process
+    /// group, its output capped): its trimmed output, lines joined by " / ".
     fn version_text(&self) -> String {
         self.version
             .get_or_init(|| match &self.def.version {
                 None => "unversioned external".into(),
-                Some(argv) => match Command::new(&argv[0])
-                    .args(&argv[1..])
-                    .stdin(Stdio::null())
-                    .output()
-                {
-                    Ok(o) => {
-                        let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-                        text.push('\n');
-                        text.push_str(&String::from_utf8_lossy(&o.stderr));
-                        let lines: Vec<&str> = text
-                            .lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .collect();
-                        if lines.is_empty() {
-                            format!("{} (version command printed nothing)", argv[0])
-                        } else {
-                            lines.join(" / ")
+                Some(argv) => {
+                    let text = CellDir::new()
+                        .and_then(|dir| run_version(argv, dir.path(), self.def.timeout));
+                    match text {
+                        Ok(text) => {
+                            let lines: Vec<&str> = text
+                                .lines()
+                                .map(str::trim)
+                                .filter(|l| !l.is_empty())
+                                .collect();
+                            if lines.is_empty() {
+                                format!("{} (version command printed nothing)", argv[0])
+                            } else {
+                                lines.join(" / ")
+                            }
                         }
+                        Err(e) => format!("unknown ({e})"),
                     }
-                    Err(e) => format!("unknown ({}: {e})", argv[0]),
-                },
+                }
             })
             .clone()
     }
@@ -107,6 +105,7 @@ impl External {
         output: &Path,
         params: &Params,
     ) -> Result<(Vec<u8>, Option<Duration>), CodecError> {
+        let raw_bytes = LAST_RAW.with(|r| r.get());
         let time_path = self.def.time_file.as_ref().map(|t| dir.join(t));
         let vars = |k: &str| -> Option<String> {
             match k {
@@ -120,18 +119,57 @@ impl External {
         let argv = substitute(template, &vars, params);
         let fin = run(&argv, dir.path(), self.def.timeout)
             .map_err(|e| CodecError(format!("{what} command {e}")))?;
-        let bytes = std::fs::read(output).map_err(|_| {
-            CodecError(format!(
+        let stderr = || tail_text(&fin.stderr);
+        let Ok(meta) = std::fs::metadata(output) else {
+            return Err(CodecError(format!(
                 "{what} command {} wrote no output file ({{output}}); {}",
                 argv[0],
-                stderr_tail(&dir.join("stderr.txt"))
-            ))
-        })?;
+                stderr()
+            )));
+        };
+        // Judged by its size before it is read: a tool cannot make us read gigabytes.
+        let (bound, why) = match (self.def.max_output, raw_bytes) {
+            (Some(max), _) => (max, "the definition's max_output".to_string()),
+            (None, Some(raw)) => (
+                raw.saturating_mul(4).saturating_add(1 << 20),
+                "4 x the image's raw size + 1 MiB; set max_output in the definition to allow more"
+                    .to_string(),
+            ),
+            (None, None) => (
+                DEFAULT_MAX_OUTPUT,
+                "set max_output in the definition to allow more".to_string(),
+            ),
+        };
+        if meta.len() > bound {
+            return Err(CodecError(format!(
+                "{what} command {} wrote a {} output file, larger than the {} allowed ({why}); \
+                 not read",
+                argv[0],
+                mib(meta.len()),
+                mib(bound)
+            )));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(output)
+            .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
+            .map_err(|e| {
+                CodecError(format!(
+                    "{what} command {}: cannot read its output file: {e}",
+                    argv[0]
+                ))
+            })?;
+        if bytes.len() as u64 > bound {
+            return Err(CodecError(format!(
+                "{what} command {} wrote more than the {} allowed ({why}); not read",
+                argv[0],
+                mib(bound)
+            )));
+        }
         if bytes.is_empty() {
             return Err(CodecError(format!(
                 "{what} command {} wrote an empty output file; {}",
                 argv[0],
-                stderr_tail(&dir.join("stderr.txt"))
+                stderr()
             )));
         }
         let reported = match &time_path {
@@ -162,6 +200,21 @@ impl External {
         // input and reading its output are the harness's work, not the codec's.
         Ok((bytes, Some(reported.unwrap_or(fin.wall))))
     }
+}
+
+/// Largest output file read when no bound can be derived from the image (a decode call that
+/// did not follow an encode call on its thread): 4 GiB.
+const DEFAULT_MAX_OUTPUT: u64 = 4 << 30;
+
+thread_local! {
+    /// Raw size of the image last encoded on this thread: it bounds the output of that encode
+    /// call and of the decode call that follows (a cell decodes what it encoded, on its thread).
+    static LAST_RAW: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// `bytes` as MiB for a message.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
 /// Where `program` would be started from, as `Command` finds it: a name with a `/` as it is
@@ -219,6 +272,8 @@ impl Codec for External {
         std::fs::write(&input, write_image(img, self.def.input)?)
             .map_err(|e| format!("cannot write the encoder's input: {e}"))?;
         let output = dir.join(&format!("encoded.{}", self.def.extension));
+        let raw = img.raw_bytes();
+        LAST_RAW.with(|r| r.set(Some(raw)));
         let (bytes, reported_time) =
             self.call("encode", &self.def.encode, &dir, &input, &output, params)?;
         Ok(Encoded {

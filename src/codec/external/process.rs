@@ -1,15 +1,34 @@
-//! Running one external command for a cell: without a shell, in a fresh temporary folder, in
-//! its own process group (killed as a whole on timeout, so no orphans), reaped with `wait4` for
-//! its CPU time, with its peak RSS sampled from /proc. Used by external codecs from TOML and by
-//! built-in codecs whose encoder is a command (jxl's cjxl).
+//! Running one external command for a cell: without a shell, in a fresh private temporary
+//! folder, in its own process group (killed as a whole on timeout, so no orphans), reaped with
+//! `wait4` for its CPU time, with its peak RSS sampled from /proc. Used by external codecs from
+//! TOML and by built-in codecs whose encoder is a command (jxl's cjxl).
+//!
+//! Nothing a tool does can take the run down with it: its stdout and stderr are read through
+//! pipes keeping only their last [`TAIL_BYTES`] (a tool printing gigabytes costs nothing); every
+//! process it starts carries its cell folder in [`CELL_ENV`] and is killed when the call ends,
+//! even one that left the process group with `setsid` (codecbench is a child subreaper, so such
+//! processes are reaped here); the command dies with the thread that started it
+//! (`PR_SET_PDEATHSIG`), so a killed codecbench takes its tools along; and the folders and
+//! processes a killed codecbench left behind are removed by the next one that starts a tool.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, Once};
 use std::time::{Duration, Instant};
+
+/// Bytes kept of a command's stderr and of its stdout: the last 64 KiB of each.
+pub const TAIL_BYTES: usize = 64 << 10;
+/// Bytes kept of a version command's output.
+pub const VERSION_BYTES: usize = 4 << 10;
+/// Set in every command's environment to its cell folder; whatever the command starts inherits
+/// it, so that those processes can be found and killed when the call ends.
+pub const CELL_ENV: &str = "CODECBENCH_CELL";
+/// Prefix of cell folders in the temporary folder, followed by the owner's process id.
+const DIR_PREFIX: &str = "codecbench-";
 
 /// What the child process of one call used, for the row's `*_cpu_ms` and `*_peak_rss`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,17 +73,22 @@ pub fn abort_all() {
         unsafe { libc::killpg(pg, libc::SIGKILL) };
     }
     for d in LIVE_DIRS.lock().map(|g| g.clone()).unwrap_or_default() {
+        kill_tagged(&d.display().to_string());
         let _ = std::fs::remove_dir_all(d);
     }
 }
 
-/// A cell's temporary folder, removed on drop.
+/// A cell's temporary folder (mode 0700, named after the owning process), removed on drop.
 pub struct CellDir(tempfile::TempDir);
 
 impl CellDir {
     pub fn new() -> Result<CellDir, String> {
+        static CLEANED: Once = Once::new();
+        CLEANED.call_once(remove_stale);
+        use std::os::unix::fs::PermissionsExt;
         let d = tempfile::Builder::new()
-            .prefix("codecbench-external-")
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
             .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
         if let Ok(mut g) = LIVE_DIRS.lock() {
@@ -88,6 +112,145 @@ impl Drop for CellDir {
     }
 }
 
+/// Removes the cell folders of codecbench processes that are gone (killed, or lost with the
+/// machine), killing whatever their tools left running first.
+fn remove_stale() {
+    let me = unsafe { libc::geteuid() };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        use std::os::unix::fs::MetadataExt;
+        let ours = e.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if !ours || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        kill_tagged(&e.path().display().to_string());
+        let _ = std::fs::remove_dir_all(e.path());
+    }
+}
+
+/// Processes (other than this one) whose environment holds `CELL_ENV=token`.
+fn tagged(token: &str) -> Vec<i32> {
+    let needle = format!("{CELL_ENV}={token}\0").into_bytes();
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_slice()))
+        })
+        .collect()
+}
+
+/// Kills every process of a cell (found by its [`CELL_ENV`] tag, wherever it moved) and reaps
+/// those that became this process's children.
+fn kill_tagged(token: &str) {
+    let mut killed = Vec::new();
+    // A killed parent's children are found by the next pass (a zombie has no environment).
+    for _ in 0..50 {
+        let pids = tagged(token);
+        if pids.is_empty() {
+            break;
+        }
+        for &pid in &pids {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        killed.extend(pids);
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !killed.is_empty() && Instant::now() < deadline {
+        killed.retain(|&pid| {
+            let mut status = 0;
+            // SAFETY: waitpid on one pid; WNOHANG never blocks. 0: not dead yet; -1: not our
+            // child (its own parent or init reaps it).
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+        });
+        if !killed.is_empty() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Makes this process the reaper of the orphans of its descendants (a tool's `setsid` child
+/// whose parent exited comes to us, not to init), once.
+fn become_subreaper() {
+    static DONE: Once = Once::new();
+    DONE.call_once(|| {
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    });
+}
+
+/// A pipe read to its end on a thread of its own, keeping `keep` bytes: the last ones, or the
+/// first ones with `head`.
+struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+}
+
+fn capture(mut from: impl Read + Send + 'static, keep: usize, head: bool) -> Capture {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let (tx, done) = mpsc::channel();
+    let shared = buf.clone();
+    let read = move || {
+        let mut chunk = vec![0u8; 16 << 10];
+        loop {
+            match from.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let mut b = shared.lock().unwrap_or_else(|p| p.into_inner());
+                    if head {
+                        let room = keep.saturating_sub(b.len());
+                        b.extend_from_slice(&chunk[..n.min(room)]);
+                    } else {
+                        b.extend_from_slice(&chunk[..n]);
+                        if b.len() > 2 * keep {
+                            let cut = b.len() - keep;
+                            b.drain(..cut);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(());
+    };
+    // Without a thread the pipe is closed, and the tool gets SIGPIPE if it writes.
+    let _ = std::thread::Builder::new()
+        .name("codecbench-pipe".into())
+        .spawn(read);
+    Capture { buf, done }
+}
+
+impl Capture {
+    /// What was kept, once the pipe ended or `wait` passed (a process that escaped may hold
+    /// the pipe open).
+    fn take(self, wait: Duration, keep: usize) -> Vec<u8> {
+        let _ = self.done.recv_timeout(wait);
+        let mut b = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = std::mem::take(&mut *b);
+        if v.len() > keep {
+            v.drain(..v.len() - keep);
+        }
+        v
+    }
+}
+
 /// How often a running command's peak RSS is read.
 pub const RSS_SAMPLE: Duration = Duration::from_millis(2);
 
@@ -103,12 +266,15 @@ fn vm_hwm(pid: i32) -> Option<u64> {
 pub struct Finished {
     pub wall: Duration,
     pub usage: ChildUsage,
+    /// The last [`TAIL_BYTES`] of its stdout.
+    pub stdout: Vec<u8>,
+    /// The last [`TAIL_BYTES`] of its stderr.
+    pub stderr: Vec<u8>,
 }
 
 /// The last lines of a tool's stderr, for an error message.
-pub fn stderr_tail(path: &Path) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
+pub fn tail_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(4)..].join(" | ");
     if tail.is_empty() {
@@ -126,26 +292,115 @@ pub fn stderr_tail(path: &Path) -> String {
     }
 }
 
-/// Runs `argv` in `dir` (stdin empty, stdout and stderr to files there) in its own process
-/// group; kills the group after `timeout`. Wall time runs from spawn to exit.
+/// The last lines of a stderr file, for an error message (only its last [`TAIL_BYTES`] read).
+pub fn stderr_tail(path: &Path) -> String {
+    use std::io::{Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let len = f.metadata().map_or(0, |m| m.len());
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES as u64)));
+        let _ = f.take(TAIL_BYTES as u64).read_to_end(&mut bytes);
+    }
+    tail_text(&bytes)
+}
+
+/// How a command ended, before it is judged.
+struct Ended {
+    fin: Finished,
+    timed_out: bool,
+    status: i32,
+}
+
+/// Runs `argv` in `dir` (stdin empty, stdout and stderr through pipes keeping their last
+/// [`TAIL_BYTES`], also left in `stdout.txt` and `stderr.txt` there) in its own process group;
+/// kills the group after `timeout`, and every process it started when it ends. Wall time runs
+/// from spawn to exit.
 pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, String> {
-    let err_path = dir.join("stderr.txt");
-    let file = |p: PathBuf| std::fs::File::create(p).map_err(|e| format!("cannot create {e}"));
+    let e = start(argv, dir, dir, timeout, TAIL_BYTES, false)?;
+    let _ = std::fs::write(dir.join("stderr.txt"), &e.fin.stderr);
+    let _ = std::fs::write(dir.join("stdout.txt"), &e.fin.stdout);
+    let stderr = || tail_text(&e.fin.stderr);
+    if e.timed_out {
+        return Err(format!(
+            "{} timed out after {} s (process group killed); {}",
+            argv[0],
+            timeout.as_secs_f64(),
+            stderr()
+        ));
+    }
+    if libc::WIFSIGNALED(e.status) {
+        return Err(format!(
+            "{} killed by signal {}; {}",
+            argv[0],
+            libc::WTERMSIG(e.status),
+            stderr()
+        ));
+    }
+    let code = libc::WEXITSTATUS(e.status);
+    if code != 0 {
+        return Err(format!(
+            "{} exited with status {code}; {}",
+            argv[0],
+            stderr()
+        ));
+    }
+    Ok(e.fin)
+}
+
+/// Runs a version command (in the current folder, `dir` only naming its processes) like
+/// [`run`], keeping the first [`VERSION_BYTES`] of its stdout and of its stderr; their text,
+/// stdout first, whatever its exit status.
+pub fn run_version(argv: &[String], dir: &Path, timeout: Duration) -> Result<String, String> {
+    let e = start(argv, dir, Path::new("."), timeout, VERSION_BYTES, true)?;
+    if e.timed_out {
+        return Err(format!(
+            "{} timed out after {} s (process group killed)",
+            argv[0],
+            timeout.as_secs_f64()
+        ));
+    }
+    let mut text = String::from_utf8_lossy(&e.fin.stdout).into_owned();
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&e.fin.stderr));
+    Ok(text.chars().take(VERSION_BYTES).collect())
+}
+
+fn start(
+    argv: &[String],
+    dir: &Path,
+    cwd: &Path,
+    timeout: Duration,
+    keep: usize,
+    head: bool,
+) -> Result<Ended, String> {
+    become_subreaper();
+    let token = dir.display().to_string();
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .current_dir(dir)
+        .current_dir(cwd)
+        .env(CELL_ENV, &token)
         .stdin(Stdio::null())
-        .stdout(file(dir.join("stdout.txt"))?)
-        .stderr(file(err_path.clone())?)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0);
+    // SAFETY: the closure only calls prctl (async-signal-safe) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // The command dies with the thread that started it (a killed codecbench too).
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
     let start = Instant::now();
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let pid = child.id() as i32;
     if let Ok(mut g) = LIVE_GROUPS.lock() {
         g.insert(pid);
     }
+    let out = child.stdout.take().map(|p| capture(p, keep, head));
+    let err = child.stderr.take().map(|p| capture(p, keep, head));
     let (tx, rx) = mpsc::channel::<()>();
     // The watchdog kills the group on timeout and samples the leader's peak RSS (VmHWM).
     // wait4's ru_maxrss cannot be used: Linux carries the spawning process's RSS into the
@@ -186,9 +441,11 @@ pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, S
     let wall = start.elapsed();
     drop(tx);
     let (timed_out, peak_rss) = watchdog.join().unwrap_or((false, None));
-    // Whatever the leader left running in its group goes too (no orphans).
+    // Whatever the leader left running goes too: its group, and the processes that left the
+    // group (setsid) but carry the cell's tag.
     // SAFETY: as above.
     unsafe { libc::killpg(pid, libc::SIGKILL) };
+    kill_tagged(&token);
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -204,6 +461,9 @@ pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, S
             std::io::Error::last_os_error()
         ));
     }
+    let wait = Duration::from_secs(1);
+    let stdout = out.map_or_else(Vec::new, |c| c.take(wait, keep));
+    let stderr = err.map_or_else(Vec::new, |c| c.take(wait, keep));
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     let usage = ChildUsage {
         cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
@@ -211,29 +471,14 @@ pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, S
         reported: false,
     };
     LAST_USAGE.with(|c| c.set(Some(usage)));
-    if timed_out {
-        return Err(format!(
-            "{} timed out after {} s (process group killed); {}",
-            argv[0],
-            timeout.as_secs_f64(),
-            stderr_tail(&err_path)
-        ));
-    }
-    if libc::WIFSIGNALED(status) {
-        return Err(format!(
-            "{} killed by signal {}; {}",
-            argv[0],
-            libc::WTERMSIG(status),
-            stderr_tail(&err_path)
-        ));
-    }
-    let code = libc::WEXITSTATUS(status);
-    if code != 0 {
-        return Err(format!(
-            "{} exited with status {code}; {}",
-            argv[0],
-            stderr_tail(&err_path)
-        ));
-    }
-    Ok(Finished { wall, usage })
+    Ok(Ended {
+        fin: Finished {
+            wall,
+            usage,
+            stdout,
+            stderr,
+        },
+        timed_out,
+        status,
+    })
 }
