@@ -228,11 +228,16 @@ class Jxl:
 # ---------------------------------------------------------------- HTJ2K: OpenJPH
 
 class Htj2k:
+    """Encoded by OpenJPH, decoded by OpenJPEG (>= 2.5 reads HTJ2K): OpenJPH's decoder as
+    imagecodecs exposes it wraps samples the 9/7 wavelet pushes past the range (256 -> 0)
+    instead of clamping them, which would measure a bright pixel as black."""
+
     def __init__(self):
         need(IMPORT_ERROR, "imagecodecs")
 
     def version(self):
-        return f"{imagecodecs.htj2k_version()} ({wheel('imagecodecs')}; {BUILD})"
+        return (f"{imagecodecs.htj2k_version()} encoder, {imagecodecs.jpeg2k_version()} decoder "
+                f"({wheel('imagecodecs')}; {BUILD})")
 
     def encode(self, a, p):
         qstep = float(p["qstep"])
@@ -245,7 +250,7 @@ class Htj2k:
 
     def decode(self, data):
         t0, c0 = time.perf_counter_ns(), time.process_time_ns()
-        a = imagecodecs.htj2k_decode(data)
+        a = imagecodecs.jpeg2k_decode(data, numthreads=1)
         return a, time.perf_counter_ns() - t0, time.process_time_ns() - c0
 
 
