@@ -206,17 +206,25 @@ def check(lib, r, what):
 # ---------------------------------------------------------------- JPEG XL: libjxl
 
 class Jxl:
+    """imagecodecs tags 8-bit input sRGB and 16-bit input *linear* sRGB; versions whose
+    jpegxl_encode takes `transfer` are told sRGB for 16-bit too. Without it (2026.3.6) a 16-bit
+    file says linear: lossless samples are exact, lossy ones are coded as if linear light."""
+
     def __init__(self):
         need(IMPORT_ERROR, "imagecodecs")
+        tf = getattr(imagecodecs.JPEGXL, "TRANSFER_FUNCTION", None)
+        self.srgb16 = {"transfer": tf.SRGB} if tf is not None and hasattr(tf, "SRGB") else None
 
     def version(self):
-        return f"{imagecodecs.jpegxl_version()} ({wheel('imagecodecs')}; {BUILD})"
+        tag = "16-bit tagged sRGB" if self.srgb16 else "16-bit input tagged linear by imagecodecs"
+        return f"{imagecodecs.jpegxl_version()} ({wheel('imagecodecs')}; {BUILD}; {tag})"
 
     def encode(self, a, p):
         d, effort = float(p["d"]), int(p["effort"])
+        extra = self.srgb16 if (a.dtype == np.uint16 and self.srgb16) else {}
         t0, c0 = time.perf_counter_ns(), time.process_time_ns()
         b = imagecodecs.jpegxl_encode(a, distance=d, effort=effort, lossless=d == 0.0,
-                                      numthreads=1)
+                                      numthreads=1, **extra)
         return bytes(b), time.perf_counter_ns() - t0, time.process_time_ns() - c0
 
     def decode(self, data):
