@@ -15,10 +15,12 @@ use crate::pixels::Image;
 
 mod details;
 mod jpeg_source;
+mod more_formats;
 
 /// File extensions read when walking a directory (case-insensitive).
 pub const EXTENSIONS: &[&str] = &[
-    "png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "pnm", "pbm", "pgm", "ppm", "pam",
+    "png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "pnm", "pbm", "pgm", "ppm", "pam", "avif",
+    "jxl", "gif",
 ];
 
 /// A source image of the sweep. Its size comes from the file's header when it is opened; its
@@ -446,7 +448,9 @@ pub enum LoadError {
     Read(#[from] std::io::Error),
     #[error("empty file (0 bytes)")]
     Empty,
-    #[error("not a recognised image (expected PNG, JPEG, WebP, TIFF, BMP or PNM content)")]
+    #[error(
+        "not a recognised image (expected PNG, JPEG, WebP, TIFF, BMP, PNM, AVIF, JPEG XL or GIF content)"
+    )]
     NotAnImage,
     #[error("corrupt or truncated {format}: {detail}")]
     Corrupt { format: String, detail: String },
@@ -528,6 +532,9 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
 /// range (`round(v*65535/maxval)` in exact integers, invertible: the factor exceeds 1), and an
 /// animated PNG or WebP is measured on its first frame (the PNG's default image).
 pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), LoadError> {
+    if let Some(decoded) = more_formats::decode(bytes, max_pixels) {
+        return decoded;
+    }
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     let Some(format) = reader.format() else {
         return Err(LoadError::NotAnImage);

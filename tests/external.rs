@@ -410,9 +410,11 @@ fn every_shipped_definition_is_valid_and_joins_the_registry() {
         "cjpeg",
         "cjxl",
         "cwebp",
+        "heic",
         "learned",
         "opj_compress",
         "pngquant",
+        "quantised",
         "x264",
         "x265",
     ];

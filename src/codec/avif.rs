@@ -1,11 +1,16 @@
-//! AVIF by ravif on the rav1e AV1 encoder (not libaom: the numbers are rav1e's), decoded by
-//! rav1d (the Rust port of dav1d) after avif-parse has taken the AV1 items out of the HEIF
-//! container. The YUV->RGB step is ours and is described by [`decoder_description`]: a real
+//! AVIF encoded by one of two AV1 encoders, chosen by `encoder`: rav1e through ravif (the
+//! default: in process, no Python needed), or libaom through libavif (`encoder=aom`: libavif
+//! 1.4 + libaom >= 3.13 from the `imagecodecs` wheel, run in the bundled worker, with libaom's
+//! `tune` iq/ssim/psnr and 4:2:0 or 4:4:4 chroma). Both are decoded by rav1d (the Rust port of
+//! dav1d) after avif-parse has taken the AV1 items out of the HEIF container, so the two
+//! encoders' rows share one decoder. The YUV->RGB step is ours and is described by [`decoder_description`]: a real
 //! AVIF reader (libavif) does the same arithmetic, so its output may differ from ours by a
 //! rounding step.
 //!
 //! ravif takes 8-bit RGB(A) and always writes full-range 4:4:4 YCbCr (BT.601 matrix) at 8 or
-//! 10 bits inside; gray sources are given as RGB with R=G=B, 16-bit sources reduced to 8 bits
+//! 10 bits inside; libavif is given the same 8-bit RGB(A) and writes full-range YCbCr with the
+//! BT.601 matrix (matrix "unspecified" in the file, which AVIF readers take as BT.601), 4:4:4
+//! or 4:2:0 (libavif's RGB->YUV, its default chroma downsampling); gray sources are given as RGB with R=G=B, 16-bit sources reduced to 8 bits
 //! by the harness. Alpha is kept (a second, monochrome AV1 item) with the colour under
 //! transparent pixels left as it is, so the colour channels are measured honestly.
 
@@ -21,7 +26,7 @@ use rav1d::include::dav1d::headers::{
 use rav1d::include::dav1d::picture::Dav1dPicture;
 use rav1d::src::lib as dav1d;
 
-use super::{catch, versions, Codec, CodecError, Decoded, Encoded, Param, Params};
+use super::{bundled, catch, versions, Codec, CodecError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout};
 
 /// AV1 frames are at most 65536 pixels a side; rav1e also needs at least one pixel.
@@ -36,14 +41,14 @@ static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
             1,
             100,
             80,
-            "ravif quality (1..100; ravif rejects 0); alpha uses cavif's alpha quality for it",
+            "quality 1..100 (ravif's, or libavif's for encoder=aom: the scales differ); alpha uses cavif's alpha quality for it",
         ),
         Param::int(
             "speed",
             1,
             10,
             6,
-            "ravif/rav1e speed preset (1 slowest and smallest .. 10 fastest; ravif rejects 0)",
+            "speed preset, 1 slowest and smallest .. 10 fastest (rav1e's, or libavif's for libaom's cpu-used)",
         ),
         Param::choice(
             "depth",
@@ -51,12 +56,36 @@ static PARAMS: LazyLock<Vec<Param>> = LazyLock::new(|| {
             "10",
             "AV1 bit depth inside the file (ravif's default 10 compresses 8-bit input better)",
         ),
+        Param::choice(
+            "encoder",
+            &["rav1e", "aom"],
+            "rav1e",
+            "AV1 encoder: rav1e (ravif, in process) or aom (libavif + libaom >= 3.13, bundled worker)",
+        ),
+        Param::choice(
+            "tune",
+            &["default", "iq", "ssim", "psnr"],
+            "default",
+            "libaom tuning (encoder=aom): default = libavif's choice for stills (iq with libaom >= 3.13); rav1e takes only default",
+        ),
+        Param::choice(
+            "yuv",
+            &["444", "420"],
+            "444",
+            "chroma subsampling; 420 needs encoder=aom (ravif writes 4:4:4 only)",
+        ),
     ]
 });
 
-/// "ravif 0.13.0 (rav1e 0.8.1)".
+/// "ravif 0.13.0 (rav1e 0.8.1); aom: libavif 1.4.0 + libaom 3.13.1 (...)": both encoders,
+/// since either may have made a row.
 fn version() -> String {
-    format!("ravif {} (rav1e {})", versions::RAVIF, versions::RAV1E)
+    format!(
+        "ravif {} (rav1e {}); aom: {}",
+        versions::RAVIF,
+        versions::RAV1E,
+        bundled::version_or_reason("avif", "libavif + libaom")
+    )
 }
 
 /// What reads the files back and how pixels are made from YUV.
@@ -65,7 +94,7 @@ pub fn decoder_description() -> String {
         "rav1d {} + avif-parse {}; YUV->RGB by codecbench: matrix from the AV1 sequence header \
          (ravif writes BT.601; BT.709, BT.2020-NCL and identity/GBR also read; unspecified = \
          BT.601), full or limited range as signalled, float arithmetic rounded to nearest 8-bit \
-         value; 4:2:0/4:2:2 chroma upsampled by nearest neighbour (ravif writes 4:4:4 only); \
+         value; 4:2:0/4:2:2 chroma upsampled by nearest neighbour (as `avifdec --upsampling nearest`; ravif writes 4:4:4 only); \
          alpha item scaled by round(v*255/max), premultiplied alpha undone",
         versions::RAV1D,
         versions::AVIF_PARSE
@@ -142,6 +171,21 @@ impl Codec for Avif {
             .into());
         }
         let q = params.int("q") as f32;
+        if params.choice("encoder") == "aom" {
+            // Alpha gets cavif's alpha quality for both encoders, so that they differ only in
+            // the AV1 encoder.
+            let q_alpha = alpha_quality(q).round() as i64;
+            return bundled::encode("avif", img, params, &[("q_alpha", q_alpha.into())]);
+        }
+        for (key, want) in [("tune", "default"), ("yuv", "444")] {
+            if params.choice(key) != want {
+                return Err(format!(
+                    "avif: {key}={} needs encoder=aom (ravif/rav1e offers only {key}={want})",
+                    params.choice(key)
+                )
+                .into());
+            }
+        }
         let depth = match params.choice("depth") {
             "8" => ravif::BitDepth::Eight,
             _ => ravif::BitDepth::Ten,
@@ -189,6 +233,11 @@ impl Codec for Avif {
     fn relative_cost(&self, params: &Params) -> f64 {
         // rav1e is far slower than mozjpeg; slower presets cost roughly twice per step.
         10.0 * 1.5f64.powi(10 - params.int("speed") as i32)
+    }
+    /// rav1e runs on the calling thread; a libaom cell's thread only waits for the worker,
+    /// whose reported CPU time is added (the wait itself is a few microseconds).
+    fn encode_cpu_on_thread(&self) -> bool {
+        true
     }
 }
 

@@ -10,14 +10,17 @@
 //! Adding a built-in codec: a file here implementing [`Codec`], and its `mod` line and
 //! [`Registry::builtin`] entry below.
 
-mod avif;
+pub(crate) mod avif;
+mod bundled;
 pub mod external;
 mod general;
+mod htj2k;
 mod identity;
 mod jpeg;
 mod jpeg2000;
 mod jpeg_arith;
-mod jxl;
+mod jpegli;
+pub(crate) mod jxl;
 mod palette;
 mod png;
 mod png_gzip;
@@ -363,6 +366,8 @@ impl Registry {
                 Arc::new(jpeg2000::Jpeg2000 { lossless: true }),
                 Arc::new(avif::Avif),
                 Arc::new(jxl::Jxl),
+                Arc::new(jpegli::Jpegli),
+                Arc::new(htj2k::Htj2k),
                 Arc::new(identity::Identity),
                 Arc::new(rle::Rle),
                 Arc::new(general::General::Huffman),

@@ -71,6 +71,9 @@ pub struct Definition {
     /// The folder of the file that declared it, substituted for `{defdir}` (so a definition
     /// can name a script next to it); commands run in the cell's temporary folder.
     pub defdir: PathBuf,
+    /// A persistent worker's command (`worker = [...]`, see [`super::worker`]); then
+    /// `encode` and `decode` hold the same command and are not run per cell.
+    pub worker: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +95,7 @@ struct RawDefinition {
     gray: Option<bool>,
     #[serde(default)]
     params: Vec<toml::Table>,
+    worker: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,8 +246,20 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         }
         Ok(v)
     };
-    let encode = command("encode", raw.encode, true)?;
-    let decode = command("decode", raw.decode, false)?;
+    let worker = match raw.worker {
+        None => None,
+        Some(w) => Some(worker_command(
+            w,
+            raw.encode.is_some() || raw.decode.is_some(),
+        )?),
+    };
+    let (encode, decode) = match &worker {
+        Some(w) => (w.clone(), w.clone()),
+        None => (
+            command("encode", raw.encode, true)?,
+            command("decode", raw.decode, false)?,
+        ),
+    };
     if let Some(v) = &raw.version {
         if v.first().is_none_or(|p| p.trim().is_empty()) {
             return Err("version: missing command (the list is empty)".into());
@@ -302,7 +318,37 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         gray: raw.gray.unwrap_or(true),
         origin: origin.to_string(),
         defdir: PathBuf::new(),
+        worker,
     })
+}
+
+/// Checks a `worker = [...]` command: a program, and no placeholder but `{defdir}`.
+fn worker_command(argv: Vec<String>, with_commands: bool) -> Result<Vec<String>, String> {
+    if with_commands {
+        return Err(
+            "worker: give either a worker or encode/decode commands, not both (a worker \
+             answers encode and decode requests itself)"
+                .into(),
+        );
+    }
+    if argv.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err("worker: missing command (the list is empty)".into());
+    }
+    for arg in &argv {
+        for piece in parse_arg(arg).map_err(|e| format!("worker: {e} in \"{arg}\""))? {
+            match piece {
+                Piece::Text(_) => {}
+                Piece::Var(k) if k == "defdir" => {}
+                Piece::Var(k) | Piece::Flag(k, _) => {
+                    return Err(format!(
+                        "worker: {{{k}}}: a worker's command takes only {{defdir}}; files and \
+                         parameters travel in each request (docs/worker-protocol.md)"
+                    ))
+                }
+            }
+        }
+    }
+    Ok(argv)
 }
 
 fn parse_param(t: &toml::Table) -> Result<Param, String> {

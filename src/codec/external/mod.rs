@@ -20,6 +20,7 @@ use crate::pixels::{Image, Layout};
 mod definition;
 mod formats;
 pub mod process;
+pub mod worker;
 
 use definition::substitute;
 pub use definition::{
@@ -66,12 +67,24 @@ impl External {
             .collect()
     }
 
+    /// A worker definition's command with `{defdir}` filled in.
+    fn worker_argv(&self) -> Option<Vec<String>> {
+        let dir = self.def.defdir.display().to_string();
+        let w = self.def.worker.as_ref()?;
+        Some(w.iter().map(|a| a.replace("{defdir}", &dir)).collect())
+    }
+
     /// Runs the version command (once, with the definition's timeout, in its own process
-    /// group, its output capped): its trimmed output, lines joined by " / ".
+    /// group, its output capped): its trimmed output, lines joined by " / ". A worker without
+    /// a version command is asked for its version.
     fn version_text(&self) -> String {
         self.version
             .get_or_init(|| match &self.def.version {
-                None => "unversioned external".into(),
+                None => match self.worker_argv() {
+                    Some(argv) => worker::version(&argv, self.def.timeout, &self.def.name)
+                        .unwrap_or_else(|e| format!("unknown (worker: {e})")),
+                    None => "unversioned external".into(),
+                },
                 Some(argv) => {
                     let text = CellDir::new()
                         .and_then(|dir| run_version(argv, dir.path(), self.def.timeout));
@@ -241,7 +254,14 @@ impl Codec for External {
         self.version_text()
     }
     fn decoder(&self) -> String {
-        format!("external: {}", self.def.decode[0])
+        match &self.def.worker {
+            Some(w) => format!("external worker: {}", w.join(" ")),
+            None => format!("external: {}", self.def.decode[0]),
+        }
+    }
+    fn encode_cpu_on_thread(&self) -> bool {
+        // A worker's CPU time is the one it reports.
+        self.def.worker.is_none()
     }
     fn extension(&self) -> &str {
         &self.def.extension
@@ -264,6 +284,9 @@ impl Codec for External {
         Layout::new(channels, src.depth.min(self.def.depth))
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
+        if let Some(argv) = self.worker_argv() {
+            return worker::encode(&argv, self.def.timeout, &self.def.name, img, params, &[]);
+        }
         let dir = CellDir::new()?;
         let input = dir.join(&format!(
             "input.{}",
@@ -282,6 +305,9 @@ impl Codec for External {
         })
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
+        if let Some(argv) = self.worker_argv() {
+            return worker::decode(&argv, self.def.timeout, &self.def.name, data);
+        }
         let dir = CellDir::new()?;
         let input = dir.join(&format!("encoded.{}", self.def.extension));
         std::fs::write(&input, data).map_err(|e| format!("cannot write the encoded file: {e}"))?;
