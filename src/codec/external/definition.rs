@@ -68,6 +68,9 @@ pub struct Definition {
     /// The folder of the file that declared it, substituted for `{defdir}` (so a definition
     /// can name a script next to it); commands run in the cell's temporary folder.
     pub defdir: PathBuf,
+    /// Files the commands depend on (`files = ["encode.sh"]`, relative to the definition's
+    /// file), resolved: their contents are part of every cell's cache key.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +91,8 @@ struct RawDefinition {
     gray: Option<bool>,
     #[serde(default)]
     params: Vec<toml::Table>,
+    #[serde(default)]
+    files: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +150,15 @@ pub fn parse_definitions(path: &Path, tables: &[toml::Value]) -> Result<Vec<Defi
                 dir
             };
             d.defdir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            for (j, f) in d.files.iter_mut().enumerate() {
+                *f = d.defdir.join(&*f);
+                if !f.is_file() {
+                    return Err(format!(
+                        "{origin}.files[{j}]: {} is not a file (files are relative to the definition's file)",
+                        f.display()
+                    ));
+                }
+            }
             Ok(d)
         })
         .collect()
@@ -286,6 +300,7 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         gray: raw.gray.unwrap_or(true),
         origin: origin.to_string(),
         defdir: PathBuf::new(),
+        files: raw.files.into_iter().map(PathBuf::from).collect(),
     })
 }
 
