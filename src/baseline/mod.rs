@@ -221,8 +221,9 @@ impl CurveComparison {
             self.curve.clone()
         } else {
             format!(
-                "{} ({} -> {})",
-                self.curve, self.baseline_spec, self.new_spec
+                "{} ({})",
+                self.curve,
+                spec_change(&self.baseline_spec, &self.new_spec)
             )
         }
     }
@@ -365,13 +366,43 @@ pub(crate) fn pct(new: f64, old: f64) -> f64 {
     (new / old - 1.0) * 100.0
 }
 
-/// A matched pair as people read it: `image spec`, or `image old -> new` when the spec changed.
+/// A matched pair as people read it: `image spec`, or `image old -> new` (only what changed)
+/// when the spec changed.
 pub(crate) fn pair_name(b: &CellRecord, n: &CellRecord) -> String {
     if b.spec == n.spec {
         format!("{} {}", n.image, n.spec)
     } else {
-        format!("{} {} -> {}", n.image, b.spec, n.spec)
+        format!("{} {}", n.image, spec_change(&b.spec, &n.spec))
     }
+}
+
+/// `jpeg q=80 -> q=70` for two specs of one codec (only the keys that changed), else both
+/// specs in full.
+pub fn spec_change(old: &str, new: &str) -> String {
+    let split = |s: &str| -> (String, Vec<String>) {
+        let (codec, rest) = s.split_once(':').unwrap_or((s, ""));
+        let keys = rest
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        (codec.to_string(), keys)
+    };
+    let ((c0, k0), (c1, k1)) = (split(old), split(new));
+    if c0 != c1 || old == new {
+        return format!("{old} -> {new}");
+    }
+    let gone: Vec<&str> = k0
+        .iter()
+        .filter(|k| !k1.contains(k))
+        .map(String::as_str)
+        .collect();
+    let came: Vec<&str> = k1
+        .iter()
+        .filter(|k| !k0.contains(k))
+        .map(String::as_str)
+        .collect();
+    format!("{c0} {} -> {}", gone.join(","), came.join(","))
 }
 
 /// The per-pair change `f`, its median and its worst pair (largest or smallest).

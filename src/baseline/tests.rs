@@ -131,3 +131,15 @@ fn a_raised_tolerance_keeps_the_other_defaults() {
     th.set_quality_drop("psnr", f64::INFINITY);
     assert_eq!(th.quality_drop(find("psnr").unwrap()), None);
 }
+
+#[test]
+fn a_spec_change_shows_only_what_changed() {
+    assert_eq!(
+        spec_change("jpeg:q=80,subsampling=420", "jpeg:q=70,subsampling=420"),
+        "jpeg q=80 -> q=70"
+    );
+    assert_eq!(
+        spec_change("jpeg:q=80", "webp:q=80"),
+        "jpeg:q=80 -> webp:q=80"
+    );
+}

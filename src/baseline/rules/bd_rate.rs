@@ -55,7 +55,14 @@ pub fn check(
     let Some(psnr) = metrics.iter().find(|m| m.key == "psnr") else {
         return;
     };
-    if lossless {
+    // A curve needs two settings or more on each side; a single shipped setting has none.
+    let settings = |cells: &[&CellRecord]| {
+        let mut v: Vec<&str> = cells.iter().map(|r| r.spec.as_str()).collect();
+        v.sort();
+        v.dedup();
+        v.len()
+    };
+    if lossless || settings(&p.base) < 2 || settings(&p.new) < 2 {
         return;
     }
     let (bd, warnings) = bd_rate_on(&p.base, &p.new, psnr);
