@@ -1119,3 +1119,30 @@ fn issue22_case8_the_headline_names_the_shipped_setting_not_a_probe() {
         assert!(!l.contains("q=1,") && !l.contains("q=100,"), "{l}");
     }
 }
+
+/// Labels in a sweep file's spec strings name the pipeline as `--codec` does.
+#[test]
+fn issue22_labels_in_sweep_files() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let sweep = d.join("sweep.toml");
+    std::fs::write(&sweep, "codec = [\"site=jpeg:q=80\", \"png\"]\n").unwrap();
+    run_args(
+        &corpus,
+        &d.join("run"),
+        &[
+            "--no-cache",
+            "--metrics",
+            "psnr",
+            "--sweep",
+            sweep.to_str().unwrap(),
+        ],
+    );
+    let rows = common::csv_rows(&d.join("run/results.csv"));
+    assert!(rows
+        .iter()
+        .any(|r| r["codec"] == "jpeg" && r["label"] == "site"));
+    assert!(rows
+        .iter()
+        .any(|r| r["codec"] == "png" && r["label"].is_empty()));
+}
