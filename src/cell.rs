@@ -325,6 +325,7 @@ pub fn record(
         raw_bytes: source.pixel_count() * prep.from.channels as u64 * (prep.from.depth as u64 / 8),
         repeat: repeat.max(1),
         timing_source: crate::cache::TIMING_MEASURED.into(),
+        label: config.label.clone(),
         ..CellRecord::default()
     };
     let m = match result {

@@ -73,6 +73,11 @@ pub struct MergeArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 
+    /// Merge shards of different provenance (codecbench build, codec versions, machine);
+    /// refused by default, since their numbers and times are not one run's.
+    #[arg(long)]
+    pub allow_mixed: bool,
+
     /// Do not write report.html, summary.md and plots/.
     #[arg(long)]
     pub no_report: bool,
@@ -96,25 +101,29 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PERCENT")]
     pub max_bd_rate: Option<String>,
 
-    /// Regressed if any cell grows by more than this percent (default 1; "off" to disable).
+    /// Regressed if any matched cell grows by more than this percent, or a NEW cell needs more
+    /// than this percent more bytes for its quality than BASELINE's curve (default 1; "off").
     #[arg(long, value_name = "PERCENT")]
     pub max_size_increase: Option<String>,
 
-    /// Regressed if any cell's quality drops by more, e.g. psnr=0.05,ssimulacra2=0.5.
+    /// Regressed if any matched cell's quality drops by more, e.g. ssimulacra2=2 (default
+    /// psnr=0.05,ssimulacra2=0.5; each given metric replaces its default; METRIC=off disables).
     #[arg(long, value_name = "METRIC=DROP,...")]
     pub max_quality_drop: Option<String>,
 
-    /// Regressed if total encode or decode time grows by more than this percent (default off).
+    /// Regressed if encode or decode time grows by more than this percent (default off): the
+    /// median change per cell, judged only when both runs used --repeat 3 or more, beyond the
+    /// noise floor and with a sign test; otherwise the output says time was not judged.
     #[arg(long, value_name = "PERCENT")]
     pub max_slowdown: Option<String>,
 
     /// Regressed if the bytes at equal quality (targets.csv of both runs, per curve and
     /// quality target) grow by more than this percent, or a target met in BASELINE is not met
-    /// in NEW (default off; "off" to disable).
+    /// in NEW, or searched in BASELINE only (default 1; "off" to disable).
     #[arg(long, value_name = "PERCENT")]
     pub max_target_bytes_increase: Option<String>,
 
-    /// Time changes within this percent are noise (default 10).
+    /// Noise floor of time, percent: a median change within it is never a verdict (default 10).
     #[arg(long, value_name = "PERCENT")]
     pub noise: Option<f64>,
 
@@ -125,6 +134,15 @@ pub struct CompareArgs {
     /// Also write the table as Markdown (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+
+    /// Also write the full verdict (every pipeline, finding and list) as JSON, for scripts.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// BASELINE cells missing from NEW are listed but not a regression (a shrunk corpus or a
+    /// dropped configuration on purpose).
+    #[arg(long)]
+    pub allow_missing: bool,
 }
 
 /// How the Bjontegaard curves are interpolated.

@@ -169,7 +169,19 @@ pub fn print_summary(o: &Outcome) {
             o.meta.metrics
         );
     }
-    if o.meta.cells_cached > 0 {
+    if o.meta.cells_cached > 0 && o.meta.cells_cached == o.meta.cells_done {
+        let _ = writeln!(
+            out,
+            "every cell ({}) came from the cache ({}): this run measured nothing; a change the cache \
+             key does not cover (a file an external codec runs but its `files` do not list) would \
+             not show: run with --no-cache to re-measure",
+            o.meta.cells_done,
+            o.meta
+                .cache_dir
+                .as_ref()
+                .map_or(String::new(), |d| d.display().to_string())
+        );
+    } else if o.meta.cells_cached > 0 {
         let _ = writeln!(
             out,
             "{} of {} cells taken from the cache ({})",

@@ -162,8 +162,16 @@ fn compare(args: CompareArgs) -> Result<i32> {
     if let (Some(why), Some(_)) = (&th.time_refused, th.max_slowdown) {
         eprintln!("codecbench: note: {why}");
     }
-    let base = load_results(std::slice::from_ref(&args.baseline)).map_err(|e| anyhow!(e))?;
-    let new = load_results(std::slice::from_ref(&args.new)).map_err(|e| anyhow!(e))?;
+    // Every row as written (a duplicate must be seen, not dropped).
+    struct Rows {
+        records: Vec<codecbench::record::CellRecord>,
+    }
+    let read = |p: &std::path::Path| {
+        codecbench::baseline::read_results(p)
+            .map(|records| Rows { records })
+            .map_err(|e| anyhow!(e))
+    };
+    let (base, new) = (read(&args.baseline)?, read(&args.new)?);
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
         if l.records.is_empty() {
             bail!("{what} has no result rows");
@@ -183,38 +191,50 @@ fn compare(args: CompareArgs) -> Result<i32> {
         ("NEW", &new_header, &new.records),
     ])
     .map_err(|e| anyhow!(e))?;
+    // One row per cell: a duplicate would be judged by whichever copy came first.
+    for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
+        if let Some(d) = codecbench::baseline::find_duplicate(&l.records) {
+            bail!("{what} has the same cell twice: {d}; a results.csv has one row per cell (concatenated files? use codecbench merge)");
+        }
+    }
     let c = codecbench::baseline::compare(&base.records, &new.records, &th);
-    if c.curves.is_empty() {
+    if c.curves.is_empty() && c.only_baseline.is_empty() {
         bail!("BASELINE and NEW have no cell in common (same images and specs?)");
     }
-    print!("{}", codecbench::baseline::text(&c));
-    // Bytes at equal quality from both runs' targets.csv (--max-target-bytes-increase).
-    let targets =
-        |p: &std::path::Path| codecbench::baseline::read_targets_beside(p).map_err(|e| anyhow!(e));
+    // Bytes at equal quality from both runs' targets.csv, named by pipeline.
+    let targets = |p: &std::path::Path, records: &[codecbench::record::CellRecord]| {
+        codecbench::baseline::read_targets_beside(p)
+            .map(|t| {
+                t.map(|mut rows| {
+                    codecbench::baseline::label_targets(&mut rows, records);
+                    rows
+                })
+            })
+            .map_err(|e| anyhow!(e))
+    };
     let tg = codecbench::baseline::compare_targets(
-        targets(&args.baseline)?.as_deref(),
-        targets(&args.new)?.as_deref(),
+        targets(&args.baseline, &base.records)?.as_deref(),
+        targets(&args.new, &new.records)?.as_deref(),
         th.max_target_bytes_increase,
     );
-    print!("{}", codecbench::baseline::target_text(&tg));
-    if let codecbench::baseline::TargetGate::NotPossible(why) = &tg {
-        eprintln!("codecbench: warning: {why}");
-    }
+    let c = c.with_targets(tg);
+    print!("{}", codecbench::baseline::text(&c));
     if let Some(path) = &args.markdown {
-        let mut md = codecbench::baseline::markdown(&c);
-        md.push_str(&codecbench::baseline::target_text(&tg));
+        let md = codecbench::baseline::markdown(&c);
         codecbench::export::write_atomic(path, md.as_bytes())
             .with_context(|| format!("--markdown {}", path.display()))?;
     }
-    Ok(if c.regressed() || tg.regressed() {
-        1
-    } else {
-        0
-    })
+    if let Some(path) = &args.json {
+        let json = serde_json::to_vec_pretty(&c)?;
+        codecbench::export::write_atomic(path, &json)
+            .with_context(|| format!("--json {}", path.display()))?;
+    }
+    Ok(c.exit_code())
 }
 
 fn merge(args: MergeArgs) -> Result<i32> {
-    let m = codecbench::merge::merge(&args.runs, &args.out).map_err(|e| anyhow!(e))?;
+    let m = codecbench::merge::merge_with(&args.runs, &args.out, args.allow_mixed)
+        .map_err(|e| anyhow!(e))?;
     for w in &m.warnings {
         eprintln!("codecbench: warning: {w}");
     }

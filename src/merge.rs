@@ -8,7 +8,7 @@ use crate::analysis::summary::summarize;
 use crate::export::{read_csv, write_csv, write_json, OutputError};
 use crate::plan::{JobKey, RowOrder};
 use crate::record::CellRecord;
-use crate::run_meta::{read_run, RunMeta, RunMetaError, TimingMeta, RUN_JSON};
+use crate::run_meta::{read_run, Provenance, RunMeta, RunMetaError, TimingMeta, RUN_JSON};
 use crate::target::TargetRow;
 
 /// What a merge produced.
@@ -167,6 +167,14 @@ pub enum MergeError {
         theirs: String,
         first_value: String,
     },
+    #[error("{} comes from another {what} than {}: {theirs} against {first_value}; its numbers are not the same run's (re-run that shard, or pass --allow-mixed to merge anyway)", dir.display(), first.display())]
+    MixedProvenance {
+        dir: PathBuf,
+        first: PathBuf,
+        what: &'static str,
+        theirs: String,
+        first_value: String,
+    },
     #[error("{}: cell {image} {spec} is not in the plan of its run.json", dir.display())]
     Foreign {
         dir: PathBuf,
@@ -182,10 +190,39 @@ pub enum MergeError {
     Output(#[from] OutputError),
 }
 
-/// Merges `inputs` (run folders or their results.csv) into `out`.
+/// Merges `inputs` (run folders or their results.csv) into `out`, refusing inputs of mixed
+/// provenance.
 pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
+    merge_with(inputs, out, false)
+}
+
+/// Merges `inputs` into `out`; with `allow_mixed`, inputs from another codecbench build, codec
+/// build or machine are merged with a warning instead of refused. Either way the merged
+/// run.json lists each input's provenance.
+pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<Merged, MergeError> {
     let dirs: Vec<PathBuf> = inputs.iter().map(|p| run_dir(p)).collect();
     let metas: Vec<RunMeta> = dirs.iter().map(|d| read_run(d)).collect::<Result<_, _>>()?;
+    let provenance: Vec<Provenance> = metas
+        .iter()
+        .zip(&dirs)
+        .map(|(m, d)| Provenance::of(m, d))
+        .collect();
+    let mut mixed = Vec::new();
+    for (d, p) in dirs.iter().zip(&provenance).skip(1) {
+        if let Some((what, first_value, theirs)) = provenance[0].differs(p) {
+            let e = MergeError::MixedProvenance {
+                dir: d.clone(),
+                first: dirs[0].clone(),
+                what,
+                theirs,
+                first_value,
+            };
+            if !allow_mixed {
+                return Err(e);
+            }
+            mixed.push(format!("{e}"));
+        }
+    }
     let (images, _) = plan(&metas[0]);
     for (d, m) in dirs.iter().zip(&metas).skip(1) {
         if plan(m) != plan(&metas[0]) {
@@ -222,7 +259,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     let n = images.len() * plan(&metas[0]).1.len();
     let order = RowOrder::new(images, &specs);
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = mixed
+        .into_iter()
+        .map(|m| format!("merged with --allow-mixed: {m}"))
+        .collect();
     for d in &dirs {
         let found: Vec<CellRecord> = read_csv(&d.join("results.csv"))?;
         let mut dup = 0;
@@ -254,6 +294,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
 
     let mut meta = merged_meta(&metas, &dirs, &records, n);
     meta.swept_specs = plan(&metas[0]).1.len();
+    meta.shards = provenance;
     meta.specs = specs;
 
     std::fs::create_dir_all(out).map_err(|source| MergeError::OutDir {

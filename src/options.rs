@@ -302,11 +302,10 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
         th.max_target_bytes_increase =
             file_limit("max_target_bytes_increase", g.max_target_bytes_increase)?
                 .or(th.max_target_bytes_increase);
-        th.max_quality_drop.clear();
         for (k, v) in g.max_quality_drop {
             let key = format!("max_quality_drop.{k}");
             known_metric(&at(&key), &k)?;
-            th.max_quality_drop.push((k, non_negative(&at(&key), v)?));
+            th.set_quality_drop(&k, non_negative(&at(&key), v)?);
         }
     }
     if let Some(v) = &args.max_bd_rate {
@@ -324,15 +323,15 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
     if let Some(n) = args.noise {
         th.noise = non_negative("--noise", n)?;
     }
+    th.allow_missing = args.allow_missing;
     if let Some(list) = &args.max_quality_drop {
-        th.max_quality_drop.clear();
         for item in list.split(',') {
             let (k, v) = item.split_once('=').ok_or_else(|| {
                 format!("--max-quality-drop {item}: write METRIC=DROP, e.g. psnr=0.05")
             })?;
             known_metric(&format!("--max-quality-drop {item}"), k.trim())?;
             let v = limit("--max-quality-drop", v.trim())?.unwrap_or(f64::INFINITY);
-            th.max_quality_drop.push((k.trim().to_string(), v));
+            th.set_quality_drop(k.trim(), v);
         }
     }
     Ok(th)

@@ -128,6 +128,10 @@ pub struct CellRecord {
     /// `cache-unknown` (an entry older than the machine record); `compare` judges time only
     /// on `measured` and `cache` rows (issue 13 case 11).
     pub timing_source: String,
+    /// The pipeline's label (`site` in `--codec site=jpeg:q=80`), empty when unlabelled:
+    /// `compare` matches labelled cells by (image, label) whatever the spec. Last column, so
+    /// results.csv files written before it read the same.
+    pub label: String,
 }
 
 /// Whether a cell was measured.

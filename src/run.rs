@@ -533,6 +533,7 @@ fn cached_or_measured(
                 crate::cell::set_source_bytes(&mut record, src.file_bytes);
                 record.encoded_file.clear();
                 record.cached = true;
+                record.label = config.label.clone();
                 return CellOutcome {
                     record,
                     measured: Duration::ZERO,

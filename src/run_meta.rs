@@ -60,6 +60,68 @@ pub struct RunMeta {
     /// Run folders this one was merged from (`codecbench merge`); empty for a plain run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<PathBuf>,
+    /// codecbench's build, version and profile ([`this_build`]); empty in older run.json files.
+    pub build: String,
+    /// A merged run: the provenance of each input, in `merged_from` order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Provenance>,
+}
+
+/// Where a run's numbers come from: the codecbench build, the codecs' versions and builds,
+/// and the machine. Shards of one run must share it (`merge` refuses a mix).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    pub run: PathBuf,
+    pub tool_version: String,
+    pub build: String,
+    pub machine: String,
+    /// `name version (decoder)` per codec, in the run's order.
+    pub codecs: Vec<String>,
+}
+
+impl Provenance {
+    pub fn of(meta: &RunMeta, run: &Path) -> Provenance {
+        Provenance {
+            run: run.to_path_buf(),
+            tool_version: meta.tool_version.clone(),
+            build: meta.build.clone(),
+            machine: format!("{} ({} cores, {})", meta.cpu_model, meta.cpu_count, meta.os),
+            codecs: meta
+                .codecs
+                .iter()
+                .map(|c| format!("{} {} (decoder: {})", c.name, c.version, c.decoder))
+                .collect(),
+        }
+    }
+
+    /// The first way `other` differs from `self`: (what, self's value, other's value).
+    pub fn differs(&self, other: &Provenance) -> Option<(&'static str, String, String)> {
+        for (what, a, b) in [
+            (
+                "codecbench version",
+                &self.tool_version,
+                &other.tool_version,
+            ),
+            ("codecbench build", &self.build, &other.build),
+            ("machine", &self.machine, &other.machine),
+        ] {
+            if a != b {
+                return Some((what, a.clone(), b.clone()));
+            }
+        }
+        for c in &self.codecs {
+            let name = c.split(' ').next().unwrap_or("");
+            if let Some(o) = other
+                .codecs
+                .iter()
+                .find(|o| o.split(' ').next() == Some(name) && *o != c)
+            {
+                return Some(("codec", c.clone(), o.clone()));
+            }
+        }
+        None
+    }
 }
 
 /// One codec used by the run.

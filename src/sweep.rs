@@ -584,6 +584,8 @@ fn run_meta(
         }
         .with_shares(capacity),
         merged_from: Vec::new(),
+        build: crate::run_meta::this_build(),
+        shards: Vec::new(),
         peak_rss_bytes: 0,
         max_memory_bytes: 0,
         max_images_in_flight: 0,

@@ -216,10 +216,12 @@ fn panicking_and_lying_codecs_become_error_rows() {
         CodecConfig {
             codec: Arc::new(Broken { panic: true }),
             params: Params::default(),
+            label: String::new(),
         },
         CodecConfig {
             codec: Arc::new(Broken { panic: false }),
             params: Params::default(),
+            label: String::new(),
         },
         common::parse_spec("png:preset=0").remove(0),
     ];

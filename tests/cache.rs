@@ -362,8 +362,10 @@ fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
 
     // compare: NEW twice as slow. Measured here, that is a regression; served from another
     // machine's cache, the time is not judged.
-    let base: Vec<CellRecord> = (0..4)
+    // Six cells timed five times each: time is judged only from repeated measurements.
+    let base: Vec<CellRecord> = (0..6)
         .map(|i| CellRecord {
+            repeat: 5,
             image: format!("{i}.png"),
             image_hash: format!("h{i}"),
             codec: "jpeg".into(),
@@ -420,4 +422,143 @@ fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
         compare(&base, &same_machine, &th).curves[0].verdict,
         Verdict::Regressed
     );
+}
+
+/// The site's JPEG pipeline: cjpeg (libjpeg-turbo) behind `encode.sh`, at `percent` of the
+/// setting's quality; `files` lists the script when `listed`.
+fn site_pipeline(dir: &Path, percent: u32, listed: bool) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("encode.sh"),
+        format!(
+            "#!/bin/sh\nexec cjpeg -quality $(( $1 * {percent} / 100 )) -outfile \"$3\" \"$2\"\n"
+        ),
+    )
+    .unwrap();
+    let defs = dir.join("site.toml");
+    std::fs::write(
+        &defs,
+        format!(
+            r#"[[external]]
+name = "sitejpeg"
+extension = "jpg"
+input = "ppm"
+output = "ppm"
+depth = 8
+encode = ["sh", "{{defdir}}/encode.sh", "{{q}}", "{{input}}", "{{output}}"]
+decode = ["djpeg", "-outfile", "{{output}}", "{{input}}"]
+version = ["echo", "site pipeline 1"]
+{}
+params = [{{ key = "q", kind = "int", min = 1, max = 100, default = 80 }}]
+"#,
+            if listed {
+                "files = [\"encode.sh\"]"
+            } else {
+                ""
+            }
+        ),
+    )
+    .unwrap();
+    defs
+}
+
+/// Issue 22 case 3: the cache sees the pipeline. The script an external definition runs is
+/// edited (85% of the quality); before, the re-run said "all cells taken from the cache" and
+/// the gate passed. After: the script's content is in the cell key (listed in `files`, or named
+/// as `{defdir}/...` in a command), NEW is measured again and the default gate fails; a run (and
+/// a compare) served wholly from the cache says so.
+#[test]
+fn issue22_case3_an_edited_pipeline_script_is_measured_again() {
+    for listed in [true, false] {
+        let (dir, corpus) = common::small_corpus();
+        let d = dir.path();
+        let cache = d.join("cache");
+        let pipe = d.join("pipe");
+        std::fs::create_dir_all(&pipe).unwrap();
+        let defs = site_pipeline(&pipe, 100, listed);
+        let run = |out: &str, quiet: bool| {
+            let mut cmd = Command::cargo_bin("codecbench").unwrap();
+            cmd.args([
+                "run",
+                "--no-report",
+                "--jobs",
+                "2",
+                "--metrics",
+                "psnr,ssimulacra2",
+            ])
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--external")
+            .arg(&defs)
+            .args(["--codec", "site=sitejpeg:q=70,85"])
+            .arg("--out")
+            .arg(d.join(out));
+            if quiet {
+                cmd.arg("--quiet");
+            }
+            let o = cmd.output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        };
+        run("base", true);
+        let again = run("again", false);
+        assert!(
+            again.contains("every cell (8) came from the cache"),
+            "{again}"
+        );
+        let o = Command::cargo_bin("codecbench")
+            .unwrap()
+            .arg("compare")
+            .arg(d.join("base"))
+            .arg(d.join("again"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{text}");
+        assert!(
+            text.contains("every NEW cell (8) came from the cache"),
+            "{text}"
+        );
+
+        site_pipeline(&pipe, 85, listed);
+        run("new", true);
+        let rows = common::csv_rows(&d.join("new/results.csv"));
+        assert!(
+            rows.iter().all(|r| r["cached"] == "false"),
+            "listed {listed}: re-measured"
+        );
+        let o = Command::cargo_bin("codecbench")
+            .unwrap()
+            .arg("compare")
+            .arg(d.join("base"))
+            .arg(d.join("new"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(
+            text.lines()
+                .last()
+                .unwrap()
+                .starts_with("verdict: REGRESSED (1 of 1 pipeline(s)): site:"),
+            "{text}"
+        );
+    }
+}
+
+/// A listed file that is not there is an error naming the definition and the field.
+#[test]
+fn issue22_a_missing_listed_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let defs = site_pipeline(dir.path(), 100, true);
+    std::fs::remove_file(dir.path().join("encode.sh")).unwrap();
+    Command::cargo_bin("codecbench")
+        .unwrap()
+        .args(["codecs", "--external"])
+        .arg(&defs)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("external[0].files[0]:"))
+        .stderr(predicates::str::contains("encode.sh is not a file"));
 }

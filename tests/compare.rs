@@ -73,11 +73,20 @@ fn sweep(codec: Arc<dyn Codec>) -> Vec<CellRecord> {
         .map(|c| CodecConfig {
             codec: codec.clone(),
             params: c.params,
+            label: String::new(),
         })
         .collect();
     let src = sources();
     let engine = common::engine();
     run_plan(&pool(2).unwrap(), &src, &configs, &engine)
+}
+
+/// The rows as if timed five times each (time is judged only from repeated measurements).
+fn repeated(mut rows: Vec<CellRecord>) -> Vec<CellRecord> {
+    for r in &mut rows {
+        r.repeat = 5;
+    }
+    rows
 }
 
 fn gate() -> Thresholds {
@@ -154,7 +163,7 @@ fn bigger_files_at_the_same_quality_are_caught_by_bd_rate_and_size() {
 
 #[test]
 fn time_changes_inside_the_noise_band_are_not_judged() {
-    let base = sweep(find("jpeg"));
+    let base = repeated(sweep(find("jpeg")));
     let mut slow = base.clone();
     for r in &mut slow {
         r.encode_ms = r.encode_ms.map(|t| t * 1.08);
@@ -195,7 +204,7 @@ fn time_changes_inside_the_noise_band_are_not_judged() {
 /// results) the wall time is judged.
 #[test]
 fn time_is_judged_on_cpu_time_when_both_runs_have_it() {
-    let base = sweep(find("jpeg"));
+    let base = repeated(sweep(find("jpeg")));
     assert!(base.iter().all(|r| r.encode_cpu_ms.is_some()));
     let mut busy = base.clone();
     for r in &mut busy {
@@ -562,17 +571,24 @@ fn bytes_at_equal_quality_from_targets_csv_are_gated() {
         .reasons
         .iter()
         .any(|r| r.contains("met in BASELINE, not in NEW: a.png")));
-    // Only one side searched: said, not passed silently; off without the limit.
-    for g in [
-        compare_targets(Some(&base), None, Some(5.0)),
-        compare_targets(None, Some(&base), Some(5.0)),
-    ] {
-        let TargetGate::NotPossible(why) = &g else {
-            panic!("{g:?}")
-        };
-        assert!(why.contains("NOT CHECKED"), "{why}");
-    }
+    // Only NEW searched: said, not passed silently; off without the limit.
+    let g = compare_targets(None, Some(&base), Some(5.0));
+    let TargetGate::NotPossible(why) = &g else {
+        panic!("{g:?}")
+    };
+    assert!(why.contains("NOT CHECKED"), "{why}");
     assert_eq!(compare_targets(Some(&base), None, None), TargetGate::Off);
+    // Issue 22 case 5: a target BASELINE searched and NEW did not is a regression.
+    let g = compare_targets(Some(&base), None, Some(5.0));
+    assert!(g.regressed(), "{g:?}");
+    let other = vec![met("a.png", "jpeg", 90.0, 1000)];
+    let g = compare_targets(Some(&base), Some(&other), Some(5.0));
+    assert!(g.regressed(), "{g:?}");
+    let TargetGate::Judged(v) = &g else { panic!() };
+    assert!(
+        v[0].reasons[0].contains("searched in BASELINE, not in NEW"),
+        "{v:?}"
+    );
 }
 
 /// The flag end to end: a --target run against itself passes; its targets.csv with every
@@ -642,8 +658,9 @@ fn cli_max_target_bytes_increase() {
         .arg(&new)
         .args(["--max-target-bytes-increase", "5"])
         .assert()
+        .code(1)
         .stdout(predicates::str::contains(
-            "NOT CHECKED: only BASELINE has targets.csv",
+            "searched in BASELINE, not in NEW",
         ));
     let sweep = d.join("gate.toml");
     std::fs::write(&sweep, "[gate]\nmax_target_bytes_increase = -1\n").unwrap();
@@ -658,4 +675,474 @@ fn cli_max_target_bytes_increase() {
         .stderr(predicates::str::contains(
             "[gate] max_target_bytes_increase = -1",
         ));
+}
+
+// ---- Issue 22: a gate that fails when the images got worse --------------------------------
+
+/// `codecbench run --quiet --no-report --corpus CORPUS --out OUT ARGS` (add --no-cache or
+/// --cache yourself).
+fn run_args(corpus: &Path, out: &Path, args: &[&str]) {
+    codecbench()
+        .args(["run", "--quiet", "--no-report", "--jobs", "2", "--corpus"])
+        .arg(corpus)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .assert()
+        .success();
+}
+
+/// `codecbench compare BASELINE NEW ARGS`, its output and exit code.
+fn gate_of(base: &Path, new: &Path, args: &[&str]) -> (i32, String) {
+    let out = codecbench()
+        .arg("compare")
+        .arg(base)
+        .arg(new)
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap(), text)
+}
+
+/// The last line of the output: the headline.
+fn headline(text: &str) -> &str {
+    text.lines()
+        .rfind(|l| l.starts_with("verdict:"))
+        .unwrap_or_else(|| panic!("no headline in:\n{text}"))
+}
+
+/// Identical runs pass with the default flags, with and without a target search.
+#[test]
+fn issue22_identical_runs_pass_with_the_defaults_with_and_without_targets() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let plain = [
+        "--no-cache",
+        "--codec",
+        "site=jpeg:q=60,80",
+        "--codec",
+        "webp:q=70",
+    ];
+    run_args(&corpus, &d.join("a"), &plain);
+    run_args(&corpus, &d.join("b"), &plain);
+    let (code, text) = gate_of(&d.join("a"), &d.join("b"), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        headline(&text).starts_with("verdict: no regression"),
+        "{text}"
+    );
+    let targeted = [
+        "--no-cache",
+        "--codec",
+        "site=jpeg:q=80",
+        "--metrics",
+        "psnr,ssimulacra2",
+        "--target",
+        "ssimulacra2=60",
+    ];
+    run_args(&corpus, &d.join("ta"), &targeted);
+    run_args(&corpus, &d.join("tb"), &targeted);
+    assert!(d.join("ta/targets.csv").is_file());
+    let (code, text) = gate_of(&d.join("ta"), &d.join("tb"), &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("bytes at equal quality (targets.csv)"),
+        "{text}"
+    );
+    assert!(
+        headline(&text).starts_with("verdict: no regression"),
+        "{text}"
+    );
+}
+
+/// Case 1: BASELINE `site=jpeg:q=80`, `thumbs=webp:q=80`; NEW `site=jpeg:q=70`,
+/// `thumbs=webp:q=80,method=0`. Before: the changed cells were "only in BASELINE / only in NEW
+/// (not compared)" and the verdict "no regression", exit 0. After: the labelled pipelines are
+/// matched whatever the spec and judged: exit 1, the headline names the pipeline and both specs.
+#[test]
+fn issue22_case1_changed_settings_under_a_label_fail_the_default_gate() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let m = ["--no-cache", "--metrics", "psnr,ssimulacra2"];
+    let with = |args: &[&'static str]| -> Vec<&'static str> { [&m[..], args].concat() };
+    run_args(
+        &corpus,
+        &d.join("base"),
+        &with(&["--codec", "site=jpeg:q=80", "--codec", "thumbs=webp:q=80"]),
+    );
+    run_args(
+        &corpus,
+        &d.join("new"),
+        &with(&[
+            "--codec",
+            "site=jpeg:q=70",
+            "--codec",
+            "thumbs=webp:q=80,method=0",
+        ]),
+    );
+    let rows = common::csv_rows(&d.join("new/results.csv"));
+    assert!(rows
+        .iter()
+        .all(|r| r["label"] == "site" || r["label"] == "thumbs"));
+    let (code, text) = gate_of(&d.join("base"), &d.join("new"), &[]);
+    assert_eq!(code, 1, "{text}");
+    let h = headline(&text);
+    assert!(
+        h.starts_with("verdict: REGRESSED (2 of 2 pipeline(s))"),
+        "{text}"
+    );
+    assert!(h.contains("site (jpeg q=80 -> q=70)"), "{h}");
+    assert!(
+        text.contains("regressed thumbs (webp method=4 -> method=0)"),
+        "{text}"
+    );
+    // The old and new spec side by side in the table.
+    assert!(
+        text.contains("jpeg:q=80,subsampling=420,progressive=true,arithmetic=false -> jpeg:q=70,"),
+        "{text}"
+    );
+    // Unlabelled, the same change is no longer a silent pass either: the BASELINE cells are
+    // missing from NEW.
+    run_args(&corpus, &d.join("ubase"), &with(&["--codec", "jpeg:q=80"]));
+    run_args(&corpus, &d.join("unew"), &with(&["--codec", "jpeg:q=70"]));
+    let (code, text) = gate_of(&d.join("ubase"), &d.join("unew"), &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        headline(&text).contains("BASELINE cell(s) missing from NEW"),
+        "{text}"
+    );
+}
+
+/// An external JPEG pipeline (libjpeg-turbo's cjpeg behind a script) whose quality is
+/// `percent` of the setting; the definition lists the script in `files`.
+pub fn site_pipeline(dir: &Path, percent: u32) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("encode.sh"),
+        format!(
+            "#!/bin/sh\n# encode.sh Q INPUT OUTPUT: the site's JPEG pipeline\nexec cjpeg -quality $(( $1 * {percent} / 100 )) -outfile \"$3\" \"$2\"\n"
+        ),
+    )
+    .unwrap();
+    let defs = dir.join("site.toml");
+    std::fs::write(
+        &defs,
+        r#"[[external]]
+name = "sitejpeg"
+extension = "jpg"
+input = "ppm"
+output = "ppm"
+depth = 8
+encode = ["sh", "{defdir}/encode.sh", "{q}", "{input}", "{output}"]
+decode = ["djpeg", "-outfile", "{output}", "{input}"]
+version = ["echo", "site pipeline 1"]
+files = ["encode.sh"]
+params = [{ key = "q", kind = "int", min = 1, max = 100, default = 80 }]
+"#,
+    )
+    .unwrap();
+    defs
+}
+
+/// Case 2: the external pipeline edited to encode at 85% of its quality: smaller files, lower
+/// SSIMULACRA2 and PSNR on every image. Before: "no regression", exit 0 with the default flags.
+/// After: exit 1, the headline names the pipeline and the quality drop; a user who raises the
+/// tolerance accepts it (the bytes fell, and BASELINE had no curve to say they did not pay).
+#[test]
+fn issue22_case2_a_quality_drop_with_smaller_files_fails_by_default() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let pipe = d.join("pipeline");
+    std::fs::create_dir_all(&pipe).unwrap();
+    let defs = site_pipeline(&pipe, 100);
+    let args = |out: &str| {
+        vec![
+            "--no-cache".to_string(),
+            "--metrics".into(),
+            "psnr,ssimulacra2".into(),
+            "--external".into(),
+            defs.display().to_string(),
+            "--codec".into(),
+            "site=sitejpeg:q=80".into(),
+            "--out".into(),
+            d.join(out).display().to_string(),
+        ]
+    };
+    let run_pipeline = |out: &str| {
+        codecbench()
+            .args(["run", "--quiet", "--no-report", "--corpus"])
+            .arg(&corpus)
+            .args(args(out))
+            .assert()
+            .success();
+    };
+    run_pipeline("base");
+    site_pipeline(&pipe, 85);
+    run_pipeline("new");
+    let (b, n) = (
+        common::csv_rows(&d.join("base/results.csv")),
+        common::csv_rows(&d.join("new/results.csv")),
+    );
+    let total = |rows: &[common::Row]| {
+        rows.iter()
+            .map(|r| common::num(r, "bytes").unwrap())
+            .sum::<f64>()
+    };
+    assert!(total(&n) < total(&b), "the edit makes smaller files");
+    let (code, text) = gate_of(&d.join("base"), &d.join("new"), &[]);
+    assert_eq!(code, 1, "{text}");
+    let h = headline(&text);
+    assert!(
+        h.starts_with("verdict: REGRESSED (1 of 1 pipeline(s)): site:"),
+        "{h}"
+    );
+    assert!(h.contains("(allowed drop"), "{h}");
+    let (code, text) = gate_of(
+        &d.join("base"),
+        &d.join("new"),
+        &["--max-quality-drop", "ssimulacra2=50,psnr=20"],
+    );
+    assert_eq!(code, 0, "{text}");
+}
+
+/// Case 4: when only bytes at equal quality regress, the headline, the Markdown and the JSON
+/// say regressed, as the exit code does. Before: "verdict: no regression" and exit 1.
+#[test]
+fn issue22_case4_headline_markdown_json_and_exit_code_agree() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let base = d.join("base");
+    run_args(
+        &corpus,
+        &base,
+        &[
+            "--no-cache",
+            "--codec",
+            "jpeg:q=20..90:35",
+            "--metrics",
+            "psnr",
+            "--target",
+            "psnr=30",
+        ],
+    );
+    let new = d.join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::copy(base.join("results.csv"), new.join("results.csv")).unwrap();
+    edit_column(
+        &base.join("targets.csv"),
+        &new.join("targets.csv"),
+        "bytes",
+        Some(&|v: &str| {
+            v.parse::<u64>().map_or(v.to_string(), |b| {
+                ((b as f64 * 1.1).round() as u64).to_string()
+            })
+        }),
+    );
+    let (md, json) = (d.join("gate.md"), d.join("gate.json"));
+    let (code, text) = gate_of(
+        &base,
+        &new,
+        &[
+            "--markdown",
+            md.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    let h = headline(&text);
+    assert!(h.starts_with("verdict: REGRESSED"), "{text}");
+    assert!(h.contains("bytes at PSNR 30 +"), "{h}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.lines().any(|l| l.starts_with("**verdict: REGRESSED")),
+        "{md}"
+    );
+    assert!(!md.contains("no regression"), "{md}");
+    assert!(
+        md.contains("\n- regressed "),
+        "findings are a Markdown list: {md}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["verdict"], "regressed");
+    assert_eq!(v["headline"].as_str().unwrap(), h);
+    assert_eq!(v["targets"]["state"], "judged");
+}
+
+/// Case 5: broken inputs never pass silently. Duplicated rows and a BASELINE without the
+/// lossless columns exit 2 naming them; BASELINE cells missing from NEW regress (listed) unless
+/// --allow-missing.
+#[test]
+fn issue22_case5_broken_inputs_exit_2_or_regress() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run_args(
+        &corpus,
+        &d.join("base"),
+        &[
+            "--no-cache",
+            "--codec",
+            "png",
+            "--codec",
+            "jpeg:q=50,80",
+            "--metrics",
+            "psnr",
+        ],
+    );
+    let csv = std::fs::read_to_string(d.join("base/results.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    // A duplicated row (concatenated files): exit 2 naming the first duplicate.
+    let dup = d.join("dup.csv");
+    std::fs::write(&dup, format!("{csv}{}\n", lines[2])).unwrap();
+    let (code, text) = gate_of(&d.join("base"), &dup, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("NEW has the same cell twice:"), "{text}");
+    assert!(
+        text.contains(&format!("(rows 2 and {})", lines.len() + 1)) || text.contains("rows 3 and"),
+        "{text}"
+    );
+    // BASELINE without the columns the lossless check needs.
+    for col in ["lossless", "roundtrip_exact"] {
+        let cut = d.join(format!("no_{col}.csv"));
+        edit_column(&d.join("base/results.csv"), &cut, col, None);
+        let (code, text) = gate_of(&cut, &d.join("base"), &[]);
+        assert_eq!(code, 2, "{text}");
+        assert!(
+            text.contains(&format!("BASELINE has no {col} column")),
+            "{text}"
+        );
+    }
+    // NEW lost its png cells (a crashed codec): a regression, listed; allowed on request.
+    let lost = d.join("lost.csv");
+    let kept: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.contains(",png,"))
+        .collect();
+    assert!(kept.len() < lines.len());
+    std::fs::write(&lost, kept.join("\n") + "\n").unwrap();
+    let (code, text) = gate_of(&d.join("base"), &lost, &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        headline(&text).contains("BASELINE cell(s) missing from NEW (first: "),
+        "{text}"
+    );
+    assert!(text.contains("missing from NEW (a regression):"), "{text}");
+    let (code, text) = gate_of(&d.join("base"), &lost, &["--allow-missing"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("missing from NEW (allowed):"), "{text}");
+}
+
+/// Case 7: time is judged only from repeated measurements. Single-run timings (however far
+/// apart) are "not enough repeats to judge time"; rows timed 5 times with every cell 40% slower
+/// regress.
+#[test]
+fn issue22_case7_time_needs_repeats() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run_args(
+        &corpus,
+        &d.join("base"),
+        &[
+            "--no-cache",
+            "--codec",
+            "jpeg:q=30..90:20",
+            "--metrics",
+            "psnr",
+        ],
+    );
+    let slow = d.join("slow.csv");
+    edit_column(
+        &d.join("base/results.csv"),
+        &slow,
+        "encode_cpu_ms",
+        Some(&|v: &str| v.parse::<f64>().map_or(v.into(), |t| (t * 3.0).to_string())),
+    );
+    let (code, text) = gate_of(&d.join("base"), &slow, &["--max-slowdown", "10"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("not enough repeats to judge time"), "{text}");
+    let five =
+        |src: &Path, dst: &Path| edit_column(src, dst, "repeat", Some(&|_: &str| "5".to_string()));
+    let (b5, s5) = (d.join("b5.csv"), d.join("s5.csv"));
+    five(&d.join("base/results.csv"), &b5);
+    five(&slow, &s5);
+    let (code, text) = gate_of(&b5, &s5, &["--max-slowdown", "10"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        headline(&text).contains("encode CPU time +200.0%"),
+        "{text}"
+    );
+    let (code, text) = gate_of(&b5, &b5, &["--max-slowdown", "10"]);
+    assert_eq!(code, 0, "{text}");
+}
+
+/// Case 8: with --target, probe cells are not judged one by one: the headline names the
+/// setting the pipeline ships, never a probe at the end of the range.
+#[test]
+fn issue22_case8_the_headline_names_the_shipped_setting_not_a_probe() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let t = [
+        "--no-cache",
+        "--metrics",
+        "psnr,ssimulacra2",
+        "--target",
+        "ssimulacra2=50",
+    ];
+    run_args(
+        &corpus,
+        &d.join("base"),
+        &[&t[..], &["--codec", "site=jpeg:q=80"]].concat(),
+    );
+    run_args(
+        &corpus,
+        &d.join("new"),
+        &[&t[..], &["--codec", "site=jpeg:q=60"]].concat(),
+    );
+    let rows = common::csv_rows(&d.join("new/results.csv"));
+    assert!(
+        rows.iter().any(|r| r["probe"] == "true"),
+        "the search added probes"
+    );
+    let (code, text) = gate_of(&d.join("base"), &d.join("new"), &[]);
+    assert_eq!(code, 1, "{text}");
+    let h = headline(&text);
+    assert!(h.contains("site (jpeg q=80 -> q=60)"), "{h}");
+    assert!(
+        !text.contains("only in NEW"),
+        "probes are not cells to list: {text}"
+    );
+    // The reasons name swept cells only.
+    for l in text.lines().filter(|l| l.starts_with("  regressed")) {
+        assert!(!l.contains("q=1,") && !l.contains("q=100,"), "{l}");
+    }
+}
+
+/// Labels in a sweep file's spec strings name the pipeline as `--codec` does.
+#[test]
+fn issue22_labels_in_sweep_files() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let sweep = d.join("sweep.toml");
+    std::fs::write(&sweep, "codec = [\"site=jpeg:q=80\", \"png\"]\n").unwrap();
+    run_args(
+        &corpus,
+        &d.join("run"),
+        &[
+            "--no-cache",
+            "--metrics",
+            "psnr",
+            "--sweep",
+            sweep.to_str().unwrap(),
+        ],
+    );
+    let rows = common::csv_rows(&d.join("run/results.csv"));
+    assert!(rows
+        .iter()
+        .any(|r| r["codec"] == "jpeg" && r["label"] == "site"));
+    assert!(rows
+        .iter()
+        .any(|r| r["codec"] == "png" && r["label"].is_empty()));
 }

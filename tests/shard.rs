@@ -298,3 +298,73 @@ fn merged_target_shards_equal_the_unsharded_search() {
     assert_eq!(targets(&partial), targets(&d.join("s1")));
     assert_eq!(sorted(&partial.join("results.csv")), all);
 }
+
+/// Issue 22 case 6: shards of another codecbench version, another machine or another codec
+/// build are not merged silently: exit 2 naming the input and what differs, unless
+/// --allow-mixed (then a warning); the merged run.json lists each input's provenance. Before:
+/// merged, and run.json showed only the first shard's.
+#[test]
+fn shards_of_mixed_provenance_are_refused() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    run(&corpus, &d.join("s1"), &["--shard", "1/2", "--no-report"]);
+    run(&corpus, &d.join("s2"), &["--shard", "2/2", "--no-report"]);
+    let edit = |name: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let src = d.join("s2");
+        let dst = d.join(name);
+        std::fs::create_dir_all(&dst).unwrap();
+        for e in std::fs::read_dir(&src).unwrap().flatten() {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+            }
+        }
+        let p = dst.join("run.json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+        dst
+    };
+    let other_version = edit("v", &|v| v["tool_version"] = "9.9.9".into());
+    let other_machine = edit("m", &|v| v["cpu_model"] = "Other CPU".into());
+    let other_codec = edit("c", &|v| {
+        let codecs = v["codecs"].as_array_mut().unwrap();
+        let jpeg = codecs.iter_mut().find(|c| c["name"] == "jpeg").unwrap();
+        jpeg["version"] = "mozjpeg 4.1.5 (no SIMD)".into();
+    });
+    for (input, says) in [
+        (&other_version, "another codecbench version"),
+        (&other_machine, "another machine"),
+        (&other_codec, "another codec"),
+    ] {
+        merge(&[d.join("s1"), input.clone()], &d.join("bad"))
+            .code(2)
+            .stderr(predicates::str::contains(input.display().to_string()))
+            .stderr(predicates::str::contains(says))
+            .stderr(predicates::str::contains("--allow-mixed"));
+    }
+    // Allowed on request, with a warning; run.json records both inputs' provenance.
+    Command::cargo_bin("codecbench")
+        .unwrap()
+        .args(["merge", "--no-report", "--allow-mixed"])
+        .arg(d.join("s1"))
+        .arg(&other_machine)
+        .arg("--out")
+        .arg(d.join("mixed"))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("merged with --allow-mixed"));
+    let meta = read_run(&d.join("mixed")).unwrap();
+    assert_eq!(meta.shards.len(), 2);
+    assert!(
+        meta.shards[1].machine.starts_with("Other CPU"),
+        "{:?}",
+        meta.shards
+    );
+    // Same provenance merges as before, and records it.
+    merge(&[d.join("s1"), d.join("s2")], &d.join("ok")).success();
+    let meta = read_run(&d.join("ok")).unwrap();
+    assert_eq!(meta.shards.len(), 2);
+    assert_eq!(meta.shards[0].codecs, meta.shards[1].codecs);
+    assert!(!meta.build.is_empty());
+}

@@ -26,6 +26,10 @@ pub struct SpecError {
 pub struct CodecConfig {
     pub codec: Arc<dyn Codec>,
     pub params: Params,
+    /// The pipeline's name (`site` in `site=jpeg:q=80`); empty when unlabelled. `compare`
+    /// matches labelled cells by (image, label) whatever the spec; not part of the spec, the
+    /// cache key or the measurement.
+    pub label: String,
 }
 
 impl fmt::Debug for CodecConfig {
@@ -36,7 +40,7 @@ impl fmt::Debug for CodecConfig {
 
 impl PartialEq for CodecConfig {
     fn eq(&self, other: &Self) -> bool {
-        self.spec() == other.spec()
+        self.spec() == other.spec() && self.label == other.label
     }
 }
 
@@ -75,6 +79,7 @@ impl CodecConfig {
         Ok(CodecConfig {
             codec: self.codec.clone(),
             params,
+            label: self.label.clone(),
         })
     }
 
@@ -144,6 +149,7 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
         spec: text.to_string(),
         reason,
     };
+    let (label, text) = split_label(text).map_err(fail)?;
     let (name, rest) = match text.split_once(':') {
         Some((n, r)) => (n.trim(), Some(r)),
         None => (text.trim(), None),
@@ -222,8 +228,29 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
         .map(|c| CodecConfig {
             codec: codec.clone(),
             params: Params(c),
+            label: label.clone(),
         })
         .collect())
+}
+
+/// Splits `label=codec:...` into the label and the spec: the label is the text before an `=`
+/// that comes ahead of the codec name (before the first `:`). No `=` there: no label.
+pub fn split_label(text: &str) -> Result<(String, &str), String> {
+    let head = text.split(':').next().unwrap_or("");
+    let Some((label, _)) = head.split_once('=') else {
+        return Ok((String::new(), text));
+    };
+    let label = label.trim();
+    let ok = !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(format!(
+            "label \"{label}\" before the codec name: write LABEL=CODEC[:KEY=VALUES], the label of letters, digits, - _ ."
+        ));
+    }
+    Ok((label.to_string(), &text[head.find('=').unwrap() + 1..]))
 }
 
 fn dedup_keep_order(vals: &mut Vec<Value>) {
@@ -379,6 +406,24 @@ mod tests {
         assert_eq!(specs("png"), ["png:preset=2,zopfli=false"]);
         assert_eq!(specs("identity"), ["identity"]);
         assert_eq!(specs("webp-lossless"), ["webp-lossless:effort=75,method=4"]);
+    }
+
+    #[test]
+    fn a_label_before_the_codec_name_names_the_pipeline() {
+        let reg = Registry::builtin();
+        let c = &reg.parse_spec("site=jpeg:q=80").unwrap()[0];
+        assert_eq!(
+            (c.label.as_str(), c.spec().as_str()),
+            ("site", &*reg.parse_spec("jpeg:q=80").unwrap()[0].spec())
+        );
+        assert_eq!(reg.parse_spec("jpeg:q=80").unwrap()[0].label, "");
+        assert_eq!(reg.parse_spec("site=png").unwrap()[0].label, "site");
+        // The label is kept by the target search's probes.
+        let probe = c.with_setting(Value::Int(50)).unwrap();
+        assert_eq!(probe.label, "site");
+        assert_ne!(c, &reg.parse_spec("jpeg:q=80").unwrap()[0]);
+        let e = reg.parse_spec("my site=jpeg:q=80").unwrap_err();
+        assert!(e.reason.contains("label \"my site\""), "{e}");
     }
 
     #[test]

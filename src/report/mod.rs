@@ -442,7 +442,8 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, crate::export::OutputE
         let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
         let mut dropped = 0;
         for r in rows {
-            if seen.insert((r.image_hash.clone(), r.image.clone(), r.spec.clone())) {
+            let key = (r.image_hash.clone(), r.image.clone(), r.spec.clone());
+            if seen.insert((key, r.label.clone())) {
                 records.push(r);
             } else {
                 dropped += 1;

@@ -74,6 +74,9 @@ pub struct Definition {
     /// A persistent worker's command (`worker = [...]`, see [`super::worker`]); then
     /// `encode` and `decode` hold the same command and are not run per cell.
     pub worker: Option<Vec<String>>,
+    /// Files the commands depend on (`files = ["encode.sh"]`, relative to the definition's
+    /// file), resolved: their contents are part of every cell's cache key.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +99,8 @@ struct RawDefinition {
     #[serde(default)]
     params: Vec<toml::Table>,
     worker: Option<Vec<String>>,
+    #[serde(default)]
+    files: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +161,15 @@ pub fn parse_definitions(path: &Path, tables: &[toml::Value]) -> Result<Vec<Defi
                 dir
             };
             d.defdir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            for (j, f) in d.files.iter_mut().enumerate() {
+                *f = d.defdir.join(&*f);
+                if !f.is_file() {
+                    return Err(format!(
+                        "{origin}.files[{j}]: {} is not a file (files are relative to the definition's file)",
+                        f.display()
+                    ));
+                }
+            }
             Ok(d)
         })
         .collect()
@@ -319,6 +333,7 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         origin: origin.to_string(),
         defdir: PathBuf::new(),
         worker,
+        files: raw.files.into_iter().map(PathBuf::from).collect(),
     })
 }
 

@@ -35,6 +35,7 @@ use process::{run, run_version, set_child_usage, tail_text, CellDir};
 pub struct External {
     def: Definition,
     version: OnceLock<String>,
+    identity: OnceLock<String>,
 }
 
 impl External {
@@ -42,6 +43,7 @@ impl External {
         External {
             def,
             version: OnceLock::new(),
+            identity: OnceLock::new(),
         }
     }
 
@@ -328,6 +330,64 @@ impl Codec for External {
     }
     fn definition(&self) -> String {
         let d = &self.def;
+        let identity = self.identity.get_or_init(|| pipeline_identity(d));
+        format!("{identity}{}", self.definition_text(d))
+    }
+}
+
+/// What the cell cache must see of an external pipeline besides its definition: the content
+/// of every declared file (`files = [...]`) and of every `{defdir}/...` argument that names a
+/// file, and each command's program as it resolves now (path, size, modification time), so an
+/// edited script or a rebuilt tool on PATH is measured again rather than served.
+fn pipeline_identity(d: &Definition) -> String {
+    let defdir = d.defdir.display().to_string();
+    let mut out = String::new();
+    let content = |p: &Path| match std::fs::read(p) {
+        Ok(b) => blake3::hash(&b).to_hex().to_string(),
+        Err(e) => format!("unreadable ({e})"),
+    };
+    for f in &d.files {
+        out.push_str(&format!("file {} {}\n", f.display(), content(f)));
+    }
+    for argv in [
+        Some(&d.encode),
+        Some(&d.decode),
+        d.version.as_ref(),
+        d.worker.as_ref(),
+    ]
+        .into_iter()
+        .flatten()
+    {
+        for (i, arg) in argv.iter().enumerate() {
+            let a = arg.replace("{defdir}", &defdir);
+            let p = Path::new(&a);
+            if arg.contains("{defdir}") && p.is_file() {
+                out.push_str(&format!("file {a} {}\n", content(p)));
+            } else if i == 0 {
+                let found = find_program(&a).and_then(|p| Some((std::fs::metadata(&p).ok()?, p)));
+                match found {
+                    Some((m, p)) => {
+                        let mtime = m
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |t| t.as_nanos());
+                        out.push_str(&format!(
+                            "program {} {} bytes, modified {mtime}\n",
+                            p.display(),
+                            m.len()
+                        ));
+                    }
+                    None => out.push_str(&format!("program {a} not found\n")),
+                }
+            }
+        }
+    }
+    out
+}
+
+impl External {
+    fn definition_text(&self, d: &Definition) -> String {
         format!(
             "external\nencode {:?}\ndecode {:?}\nversion-command {:?}\nversion {}\nlossless {}\ninput {:?} output {:?} depth {} alpha {} gray {}\ntime_file {:?}\ntimeout {:?}\nparams {:?}\n",
             d.encode, d.decode, d.version, self.version_text(), d.lossless, d.input, d.output,
