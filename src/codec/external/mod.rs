@@ -355,8 +355,8 @@ fn pipeline_identity(d: &Definition) -> String {
         d.version.as_ref(),
         d.worker.as_ref(),
     ]
-        .into_iter()
-        .flatten()
+    .into_iter()
+    .flatten()
     {
         for (i, arg) in argv.iter().enumerate() {
             let a = arg.replace("{defdir}", &defdir);
