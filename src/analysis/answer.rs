@@ -383,9 +383,17 @@ fn at_level(records: &[CellRecord], ask: &Ask, level: f64, imgs: &[String]) -> T
             (None, Some(a)) => configs[a].curve.clone(),
             _ => String::new(),
         },
+        // The fallback: the anchor's uniform spec, else the cheapest JPEG one (every browser
+        // decodes JPEG).
         fallback: configs
             .iter()
-            .find(|c| c.anchor)
+            .find(|c| c.anchor && !c.spec.is_empty())
+            .or_else(|| {
+                configs
+                    .iter()
+                    .filter(|c| c.delivery.format == "jpeg" && !c.spec.is_empty())
+                    .min_by_key(|c| c.total_bytes)
+            })
             .map_or(String::new(), |c| c.spec.clone()),
         configs,
         card: Vec::new(),
@@ -404,12 +412,14 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// A configuration at its uniform setting in words: "avif q=85 (speed=8)".
-pub fn named(c: &ConfigAnswer) -> String {
-    let options = c
-        .curve
-        .split_once(':')
-        .map_or(String::new(), |(_, o)| format!(" ({o})"));
+/// A configuration at its uniform setting in words: "AVIF q=85", with its options when
+/// another configuration of `all` has the same codec ("JPEG q=95 (subsampling=444,...)").
+pub fn named(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
+    let twin = all.iter().filter(|x| x.codec == c.codec).count() > 1;
+    let options = match c.curve.split_once(':') {
+        Some((_, o)) if twin => format!(" ({o})"),
+        _ => String::new(),
+    };
     match c.setting {
         Some(s) => format!("{} {}={s}{options}", c.codec.to_uppercase(), c.setting_key),
         None => format!("{}{options}", c.codec.to_uppercase()),
@@ -436,7 +446,7 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
     };
     let mut line = format!(
         "Use {} (meets {at} on {} of {} images): {}",
-        named(r),
+        named(r, &t.configs),
         r.images_met,
         r.images,
         size(r.total_bytes)
@@ -448,19 +458,37 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
                 ", {:+.0}%{} against {}",
                 r.vs_anchor_pct.unwrap_or(f64::NAN),
                 ci_text(r),
-                named(a)
+                named(a, &t.configs)
             ));
             if r.verdict == "too few images to tell" {
                 line.push_str(" (too few images to tell)");
             }
+            if r.compared < r.images {
+                line.push_str(&format!(
+                    " over the {} of {} images both compare alike",
+                    r.compared, r.images
+                ));
+            }
         }
-        (Some(a), false) => line.push_str(&format!(" (the anchor {}: {})", a.curve, a.note)),
+        (Some(a), false) => line.push_str(&format!(
+            "; no single {} setting meets it on {} of the images ({}), so there is no saving \
+             against it to give",
+            a.codec.to_uppercase(),
+            if t.coverage_pct >= 100.0 {
+                "all".to_string()
+            } else {
+                format!("{}%", t.coverage_pct)
+            },
+            a.note.split_once('(').map_or("", |(_, n)| n.trim_end_matches(')'))
+        )),
         (None, _) => {}
     }
-    if let Some(a) = anchor.filter(|a| !r.anchor && !a.spec.is_empty()) {
-        line.push_str(&format!("; fall back to {}.", named(a)));
-    } else {
-        line.push('.');
+    let fallback = t.configs.iter().find(|c| c.spec == t.fallback && !c.spec.is_empty());
+    match fallback {
+        Some(f) if !f.recommended => {
+            line.push_str(&format!("; fall back to {}.", named(f, &t.configs)))
+        }
+        _ => line.push('.'),
     }
     let mut second = format!("{}.", capitalise(&r.delivery.label));
     if let Some(p) = r.per_image_vs_uniform_pct {
@@ -477,7 +505,7 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
     if let Some(c) = t.configs.iter().find(|c| c.curve == t.cheapest_any) {
         second.push_str(&format!(
             " {} would be {:.0}% smaller than it, but {}.",
-            named(c),
+            named(c, &t.configs),
             (1.0 - c.total_bytes as f64 / r.total_bytes.max(1) as f64) * 100.0,
             if c.delivery.label == "no browser" {
                 "no browser decodes it".to_string()
