@@ -126,9 +126,9 @@ pub fn write(
                 return Err(format!("{} {}: {}", r.image, r.spec, r.message));
             }
             let from: PathBuf = work.path().join(&r.encoded_file);
-            let ext = from.extension().map_or(String::new(), |e| {
-                format!(".{}", e.to_string_lossy())
-            });
+            let ext = from
+                .extension()
+                .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
             let file = format!("{sub}/{}{ext}", r.image.replace('/', "_"));
             std::fs::copy(&from, dir.join(&file))
                 .map_err(|e| format!("cannot write {}: {e}", dir.join(&file).display()))?;

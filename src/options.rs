@@ -36,9 +36,11 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         specs = p.codecs.iter().map(|s| s.to_string()).collect();
     }
     if args.write_chosen.is_some() && args.no_report {
-        return Err("--write-chosen writes the files the answer recommends, which the report \
+        return Err(
+            "--write-chosen writes the files the answer recommends, which the report \
                     makes: drop --no-report"
-            .into());
+                .into(),
+        );
     }
     if !(args.report.coverage > 0.0 && args.report.coverage <= 100.0) {
         return Err(format!(

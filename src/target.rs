@@ -142,8 +142,6 @@ pub struct TargetRow {
     pub achieved: Option<f64>,
     /// Cells this search evaluated (probes and reused swept cells).
     pub probes: usize,
-    /// Cells this search encoded itself (probes, not swept cells it reused).
-    pub encodes: usize,
     pub status: TargetStatus,
     pub message: String,
 }
@@ -343,7 +341,9 @@ impl Search {
             let lo = self
                 .seen
                 .iter()
-                .filter(|(&i, r)| u(i) < hi && matches!(self.value(r), Ok(v) if !self.target.meets(v)))
+                .filter(|(&i, r)| {
+                    u(i) < hi && matches!(self.value(r), Ok(v) if !self.target.meets(v))
+                })
                 .map(|(&i, _)| u(i))
                 .max();
             match lo {
@@ -390,7 +390,6 @@ impl Search {
             metric: self.target.key().to_string(),
             target: self.target.value,
             probes: self.seen.len(),
-            encodes: self.seen.len() - self.swept.len().min(self.seen.len()),
             ..TargetRow::default()
         };
         let fill = |row: &mut TargetRow, r: &CellRecord| {
@@ -795,7 +794,12 @@ pub fn row_order(plan: &Plan, swept: usize) -> impl Fn(&JobKey) -> (usize, usize
 pub fn specs_in_order(plan: &Plan, swept: usize) -> Vec<String> {
     let order = row_order(plan, swept);
     let mut idx: Vec<usize> = (0..plan.configs().len()).collect();
-    idx.sort_by_key(|&c| order(&JobKey { image: 0, config: c }));
+    idx.sort_by_key(|&c| {
+        order(&JobKey {
+            image: 0,
+            config: c,
+        })
+    });
     idx.iter().map(|&c| plan.configs()[c].spec()).collect()
 }
 

@@ -34,7 +34,15 @@ fn the_recommended_uniform_spec_reproduces_its_bytes_and_meets_its_target() {
     let run = dir.path().join("run");
     let chosen = dir.path().join("chosen");
     let out = codecbench()
-        .args(["run", "--quiet", "--no-cache", "--jobs", "2", "--preset", "web"])
+        .args([
+            "run",
+            "--quiet",
+            "--no-cache",
+            "--jobs",
+            "2",
+            "--preset",
+            "web",
+        ])
         .arg("--corpus")
         .arg(&photos)
         .arg("--out")
@@ -59,7 +67,14 @@ fn the_recommended_uniform_spec_reproduces_its_bytes_and_meets_its_target() {
 
     let rec = read_json(&run.join("recommendation.json"));
     // The documented fields (README, "recommendation.json").
-    for k in ["preset", "metric", "coverage_pct", "bootstrap_seed", "images", "targets"] {
+    for k in [
+        "preset",
+        "metric",
+        "coverage_pct",
+        "bootstrap_seed",
+        "images",
+        "targets",
+    ] {
         assert!(rec.get(k).is_some(), "{k} missing");
     }
     assert_eq!(rec["preset"], "web");
@@ -113,7 +128,11 @@ fn the_recommended_uniform_spec_reproduces_its_bytes_and_meets_its_target() {
             n += 1;
         }
         assert_eq!(n, 3);
-        assert_eq!(total, r["total_bytes"].as_u64().unwrap(), "{spec} at {level}");
+        assert_eq!(
+            total,
+            r["total_bytes"].as_u64().unwrap(),
+            "{spec} at {level}"
+        );
         assert_eq!(met, r["images_met"].as_u64().unwrap(), "{spec} at {level}");
         // The coverage default is every image.
         assert_eq!(met, 3);
@@ -125,7 +144,10 @@ fn the_recommended_uniform_spec_reproduces_its_bytes_and_meets_its_target() {
     let manifest = std::fs::read_to_string(chosen.join("manifest.csv")).unwrap();
     let lines: Vec<&str> = manifest.lines().skip(1).collect();
     assert_eq!(lines.len(), 3 * checked, "{manifest}");
-    assert!(lines.iter().all(|l| l.ends_with(",true,true")), "{manifest}");
+    assert!(
+        lines.iter().all(|l| l.ends_with(",true,true")),
+        "{manifest}"
+    );
 
     // Remaking the report gives the same answer (the bootstrap is seeded).
     let before = std::fs::read_to_string(run.join("recommendation.json")).unwrap();

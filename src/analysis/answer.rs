@@ -186,9 +186,9 @@ pub fn bootstrap(n: usize, stat: impl Fn(&[usize]) -> Option<f64>) -> Option<[f6
 
 /// Ratio of sums minus one, percent, over the resampled pairs.
 fn saving(pairs: &[(u64, u64)], idx: &[usize]) -> Option<f64> {
-    let (c, a) = idx.iter().fold((0u64, 0u64), |(c, a), &i| {
-        (c + pairs[i].0, a + pairs[i].1)
-    });
+    let (c, a) = idx
+        .iter()
+        .fold((0u64, 0u64), |(c, a), &i| (c + pairs[i].0, a + pairs[i].1));
     (a > 0).then(|| (c as f64 / a as f64 - 1.0) * 100.0)
 }
 
@@ -209,7 +209,8 @@ fn cell(r: &CellRecord, metric: &MetricDef, level: f64) -> ImageCell {
         setting: r.setting,
         bytes: r.bytes.unwrap_or(0),
         achieved,
-        met: achieved.is_some_and(|v| metric.direction.oriented(v) >= metric.direction.oriented(level)),
+        met: achieved
+            .is_some_and(|v| metric.direction.oriented(v) >= metric.direction.oriented(level)),
     }
 }
 
@@ -299,8 +300,13 @@ fn spec_of(records: &[CellRecord], cells: &[ImageCell]) -> String {
 /// The answer at one level.
 fn at_level(records: &[CellRecord], ask: &Ask, level: f64, imgs: &[String]) -> TargetAnswer {
     let metric = ask.metric;
-    let need = ((ask.coverage / 100.0) * imgs.len() as f64 - 1e-9).ceil().max(1.0) as usize;
-    let lossy: Vec<_> = curves(records).into_iter().filter(|c| !c.lossless).collect();
+    let need = ((ask.coverage / 100.0) * imgs.len() as f64 - 1e-9)
+        .ceil()
+        .max(1.0) as usize;
+    let lossy: Vec<_> = curves(records)
+        .into_iter()
+        .filter(|c| !c.lossless)
+        .collect();
     let mut configs: Vec<ConfigAnswer> = Vec::new();
     for c in &lossy {
         let first = records.iter().find(|r| r.curve == c.name && !r.lossless);
@@ -479,11 +485,16 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
             } else {
                 format!("{}%", t.coverage_pct)
             },
-            a.note.split_once('(').map_or("", |(_, n)| n.trim_end_matches(')'))
+            a.note
+                .split_once('(')
+                .map_or("", |(_, n)| n.trim_end_matches(')'))
         )),
         (None, _) => {}
     }
-    let fallback = t.configs.iter().find(|c| c.spec == t.fallback && !c.spec.is_empty());
+    let fallback = t
+        .configs
+        .iter()
+        .find(|c| c.spec == t.fallback && !c.spec.is_empty());
     match fallback {
         Some(f) if !f.recommended => {
             line.push_str(&format!("; fall back to {}.", named(f, &t.configs)))
@@ -495,12 +506,16 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
         let v: Vec<f64> = r.per_image.iter().filter_map(|c| c.setting).collect();
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        second.push_str(&format!(
-            " Tuning the setting per image ({}={lo}..{hi}) saves a further {:.0}% ({}).",
-            r.setting_key,
-            -p,
-            size(r.per_image_total_bytes.unwrap_or(0))
-        ));
+        if p <= -0.5 {
+            second.push_str(&format!(
+                " Tuning the setting per image ({}={lo}..{hi}) saves a further {:.0}% ({}).",
+                r.setting_key,
+                -p,
+                size(r.per_image_total_bytes.unwrap_or(0))
+            ));
+        } else {
+            second.push_str(" Tuning the setting per image saves nothing more here.");
+        }
     }
     if let Some(c) = t.configs.iter().find(|c| c.curve == t.cheapest_any) {
         second.push_str(&format!(
@@ -522,8 +537,9 @@ fn card(t: &TargetAnswer, n: usize) -> Vec<String> {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+    c.next().map_or(String::new(), |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
 }
 
 /// Mean over the band of ln(bytes_test / bytes_anchor) on one image, and the same over the
@@ -570,7 +586,10 @@ fn quality_range(records: &[CellRecord], image: &str, curve: &str, m: &MetricDef
 /// the images both reach and compare the same channels on).
 fn band_bd(records: &[CellRecord], ask: &Ask, imgs: &[String]) -> Vec<BandBd> {
     let m = ask.metric;
-    let lossy: Vec<_> = curves(records).into_iter().filter(|c| !c.lossless).collect();
+    let lossy: Vec<_> = curves(records)
+        .into_iter()
+        .filter(|c| !c.lossless)
+        .collect();
     let mut out = Vec::new();
     for c in lossy.iter().filter(|c| c.name != ask.anchor) {
         let mut band: Vec<f64> = Vec::new();
@@ -592,15 +611,18 @@ fn band_bd(records: &[CellRecord], ask: &Ask, imgs: &[String]) -> Vec<BandBd> {
             }
         }
         let pct = |v: &[f64], idx: &[usize]| -> Option<f64> {
-            (!idx.is_empty())
-                .then(|| ((idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64).exp() - 1.0) * 100.0)
+            (!idx.is_empty()).then(|| {
+                ((idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64).exp() - 1.0) * 100.0
+            })
         };
         let all: Vec<usize> = (0..band.len()).collect();
         let all_full: Vec<usize> = (0..full.len()).collect();
         let band_pct = pct(&band, &all);
         let full_pct = pct(&full, &all_full);
-        let why = match (band_pct, full_pct) {
-            (Some(b), Some(f)) if (b - f).abs() >= 1.0 => format!(
+        let why =
+            match (band_pct, full_pct) {
+                (Some(b), Some(f)) if (b - f).abs() >= 1.0 => {
+                    format!(
                 "The full-range figure ({f:+.1}%) also averages qualities outside {} {}-{}, \
                  where {} {} the anchor by {}; the band is what such images ship at.",
                 m.name,
@@ -609,14 +631,15 @@ fn band_bd(records: &[CellRecord], ask: &Ask, imgs: &[String]) -> Vec<BandBd> {
                 c.name,
                 if f < b { "beats" } else { "trails" },
                 if (f - b).abs() > 10.0 { "far more" } else { "more" }
-            ),
-            (Some(_), Some(_)) => "The band and full-range figures agree within 1%.".into(),
-            (None, _) => format!(
-                "No image has both curves over a fifth of {} {}-{}.",
-                m.name, ask.band.0, ask.band.1
-            ),
-            _ => String::new(),
-        };
+            )
+                }
+                (Some(_), Some(_)) => "The band and full-range figures agree within 1%.".into(),
+                (None, _) => format!(
+                    "No image has both curves over a fifth of {} {}-{}.",
+                    m.name, ask.band.0, ask.band.1
+                ),
+                _ => String::new(),
+            };
         out.push(BandBd {
             curve: c.name.clone(),
             band_pct,
@@ -730,15 +753,30 @@ mod tests {
         // avif q=50 meets both (500 + 900 B); q=40 misses one.
         let mut rs = Vec::new();
         for (img, extra) in [("a", 0u64), ("b", 200)] {
-            rs.push(row(img, "jpeg", 70.0, 800 + extra, if img == "a" { 81.0 } else { 78.0 }));
+            rs.push(row(
+                img,
+                "jpeg",
+                70.0,
+                800 + extra,
+                if img == "a" { 81.0 } else { 78.0 },
+            ));
             rs.push(row(img, "jpeg", 80.0, 1000 + extra, 85.0));
-            rs.push(row(img, "avif", 40.0, 400 + extra, if img == "a" { 82.0 } else { 70.0 }));
+            rs.push(row(
+                img,
+                "avif",
+                40.0,
+                400 + extra,
+                if img == "a" { 82.0 } else { 70.0 },
+            ));
             rs.push(row(img, "avif", 50.0, 500 + extra * 2, 84.0));
         }
         let r = answer(&rs, &ask("jpeg"));
         let t = &r.targets[0];
         let avif = t.configs.iter().find(|c| c.curve == "avif").unwrap();
-        assert_eq!((avif.setting, avif.total_bytes, avif.images_met), (Some(50.0), 1400, 2));
+        assert_eq!(
+            (avif.setting, avif.total_bytes, avif.images_met),
+            (Some(50.0), 1400, 2)
+        );
         assert_eq!(avif.spec, "avif:q=50");
         let jpeg = t.configs.iter().find(|c| c.curve == "jpeg").unwrap();
         assert_eq!((jpeg.setting, jpeg.total_bytes), (Some(80.0), 2200));
@@ -747,12 +785,27 @@ mod tests {
         assert_eq!(t.recommended, "avif");
         // Per image: avif a at q=40 (400 B) and b at q=50 (900 B).
         assert_eq!(avif.per_image_total_bytes, Some(1300));
-        assert!(t.card[0].starts_with("Use AVIF q=50 (meets SSIMULACRA 2 80 on 2 of 2 images)"), "{}", t.card[0]);
-        assert!(t.card[0].contains("fall back to JPEG q=80"), "{}", t.card[0]);
+        assert!(
+            t.card[0].starts_with("Use AVIF q=50 (meets SSIMULACRA2 80 on 2 of 2 images)"),
+            "{}",
+            t.card[0]
+        );
+        assert!(
+            t.card[0].contains("fall back to JPEG q=80"),
+            "{}",
+            t.card[0]
+        );
         // Coverage 50%: one image is enough, so the cheaper q=40 qualifies.
-        let half = Ask { coverage: 50.0, ..ask("jpeg") };
+        let half = Ask {
+            coverage: 50.0,
+            ..ask("jpeg")
+        };
         let r = answer(&rs, &half);
-        let avif = r.targets[0].configs.iter().find(|c| c.curve == "avif").unwrap();
+        let avif = r.targets[0]
+            .configs
+            .iter()
+            .find(|c| c.curve == "avif")
+            .unwrap();
         assert_eq!((avif.setting, avif.images_met), (Some(40.0), 1));
     }
 
