@@ -170,7 +170,7 @@ impl Progress {
     fn line(&self) -> String {
         let elapsed = self.start.elapsed().as_secs_f64();
         format!(
-            "codecbench: {}/{} cells ({:.0}% of the expected work), {:.0} s elapsed, ETA {}",
+            "codecbench: {}/{} cells ({:.0}%), {:.0} s elapsed, ETA {} (from the expected cost)",
             self.done,
             self.total,
             100.0 * self.cost_done / self.cost_total.max(f64::MIN_POSITIVE),

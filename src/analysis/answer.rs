@@ -421,10 +421,25 @@ pub fn size(bytes: u64) -> String {
 /// A configuration at its uniform setting in words: "AVIF q=85", with its options when
 /// another configuration of `all` has the same codec ("JPEG q=95 (subsampling=444,...)").
 pub fn named(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
-    let twin = all.iter().filter(|x| x.codec == c.codec).count() > 1;
-    let options = match c.curve.split_once(':') {
-        Some((_, o)) if twin => format!(" ({o})"),
-        _ => String::new(),
+    // Only the options that tell it from its twins: "JPEG q=95 (subsampling=444)".
+    let opts = |x: &ConfigAnswer| -> Vec<String> {
+        x.curve.split_once(':').map_or(Vec::new(), |(_, o)| {
+            o.split(',').map(str::to_string).collect()
+        })
+    };
+    let twins: Vec<Vec<String>> = all
+        .iter()
+        .filter(|x| x.codec == c.codec && x.curve != c.curve)
+        .map(opts)
+        .collect();
+    let differ: Vec<String> = opts(c)
+        .into_iter()
+        .filter(|o| twins.iter().any(|t| !t.contains(o)))
+        .collect();
+    let options = if differ.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", differ.join(","))
     };
     match c.setting {
         Some(s) => format!("{} {}={s}{options}", c.codec.to_uppercase(), c.setting_key),
