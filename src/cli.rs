@@ -169,6 +169,17 @@ pub struct ReportFlags {
     /// Target bits per pixel for the visual comparison crops (nearest setting is shown).
     #[arg(long, value_name = "BPP", default_value_t = 0.5)]
     pub crop_bpp: f64,
+
+    /// Where the images go: web (default: formats browsers decode), photo-archive, lossless,
+    /// medical, satellite, textbook, all (every codec family). Picks the codecs, settings,
+    /// metrics and the quality levels of the answer; --codec/--sweep replace its codecs.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// The answer's single setting per format must meet the target on this percent of the
+    /// images (default 100: every image).
+    #[arg(long, value_name = "PERCENT", default_value_t = 100.0)]
+    pub coverage: f64,
 }
 
 #[derive(Debug, Args)]
@@ -192,9 +203,8 @@ pub struct RunArgs {
     pub corpus: Vec<PathBuf>,
 
     /// Codec spec, repeatable: NAME[:KEY=VALUES,...], e.g. jpeg:q=10..95:5,subsampling=444
-    /// or webp:q=50,75,90. `codecbench codecs` lists the keys. Default: png,
-    /// jpeg:q=10..95:5, webp:q=10..95:5, webp-lossless, rle, huffman, gzip, zstd,
-    /// brotli, xz, png-gzip and palette:colors=16,256.
+    /// or webp:q=50,75,90. `codecbench codecs` lists the keys. Default: the preset's codecs
+    /// (see --preset).
     #[arg(long = "codec", value_name = "SPEC")]
     pub codecs: Vec<String>,
 
@@ -224,13 +234,10 @@ pub struct RunArgs {
     pub save_encoded: bool,
 
     /// Quality metrics, comma-separated: psnr (always), psnr-y, ssim, ms-ssim, ssimulacra2,
-    /// butteraugli (adds butteraugli_3norm; slow, not in the default set).
-    #[arg(
-        long,
-        value_name = "LIST",
-        default_value = "psnr,psnr-y,ssim,ssimulacra2"
-    )]
-    pub metrics: String,
+    /// butteraugli (adds butteraugli_3norm; slow, not in the default set). Default: the
+    /// preset's (web: psnr,ssimulacra2), or psnr,psnr-y,ssim,ssimulacra2 with --codec/--sweep.
+    #[arg(long, value_name = "LIST")]
+    pub metrics: Option<String>,
 
     /// Target search, repeatable: METRIC=V[,V...] (e.g. ssimulacra2=70,80,90, psnr=40,
     /// bpp=1.0, bytes=20000). For every image and lossy curve, finds the cheapest setting
@@ -270,6 +277,11 @@ pub struct RunArgs {
     /// Do not write report.html, summary.md and plots/ at the end.
     #[arg(long)]
     pub no_report: bool,
+
+    /// Write the recommended files (the answer's uniform setting at its first target), one per
+    /// image, with manifest.csv, into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub write_chosen: Option<PathBuf>,
 
     #[command(flatten)]
     pub report: ReportFlags,

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod cache;
 pub mod cell;
+pub mod chosen;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -105,10 +105,21 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
             meta: Some(outcome.meta.clone()),
             ..opts
         };
+        if !args.quiet {
+            eprintln!("codecbench: writing the answer and the report (plots, tables)...");
+        }
         // A report failure does not stop the run (the measurements are already on disk), but
         // the exit code says that something the user asked for is missing (e.g. a full disk).
         match write_report(&outcome.records, &opts) {
-            Ok(files) => print_written(&files),
+            Ok(files) => {
+                print_written(&files);
+                return Ok(codecbench::chosen::after_run(
+                    registry,
+                    &sweep,
+                    args.write_chosen.as_deref(),
+                    outcome.exit_code(),
+                ));
+            }
             Err(e) => {
                 eprintln!(
                     "codecbench: error: report not written: {}",

@@ -10,7 +10,10 @@ use crate::baseline::Thresholds;
 use crate::cache::Cache;
 use crate::cli::{BdMethod, CompareArgs, ReportFlags, RunArgs};
 use crate::codec::Registry;
-use crate::config::{expand, read_gate, read_sweep_file, DEFAULT_SWEEP};
+use crate::config::{expand, read_gate, read_sweep_file, PRESETS};
+
+/// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
+pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
 use crate::progress::Mode;
 use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
@@ -23,8 +26,27 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         specs.extend(read_sweep_file(path).map_err(|e| format!("--sweep {e}"))?);
     }
     specs.extend(args.codecs.iter().cloned());
-    if specs.is_empty() {
-        specs = DEFAULT_SWEEP.iter().map(|s| s.to_string()).collect();
+    let preset = match &args.report.preset {
+        Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),
+        None => None,
+    };
+    // No codec given: the preset's (the web preset by default).
+    let chosen = specs.is_empty().then(|| preset.unwrap_or(&PRESETS[0]));
+    if let Some(p) = chosen {
+        specs = p.codecs.iter().map(|s| s.to_string()).collect();
+    }
+    if args.write_chosen.is_some() && args.no_report {
+        return Err(
+            "--write-chosen writes the files the answer recommends, which the report \
+                    makes: drop --no-report"
+                .into(),
+        );
+    }
+    if !(args.report.coverage > 0.0 && args.report.coverage <= 100.0) {
+        return Err(format!(
+            "--coverage {}: give a percentage of the images above 0 and at most 100",
+            args.report.coverage
+        ));
     }
     let configs = expand(registry, &specs).map_err(|errs| {
         errs.iter()
@@ -32,8 +54,13 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    let metrics = crate::metrics::parse_metrics(&args.metrics)
-        .map_err(|e| format!("--metrics {}: {e}", args.metrics))?;
+    let metric_list = match (&args.metrics, preset.or(chosen)) {
+        (Some(m), _) => m.clone(),
+        (None, Some(p)) => p.metrics.to_string(),
+        (None, None) => DEFAULT_METRICS.to_string(),
+    };
+    let metrics = crate::metrics::parse_metrics(&metric_list)
+        .map_err(|e| format!("--metrics {metric_list}: {e}"))?;
     let mut targets = Vec::new();
     let mut target_texts: Vec<(String, String)> = Vec::new();
     if let Some(path) = &args.sweep {
@@ -248,6 +275,18 @@ pub fn report_options(
         },
         crop_bpp: flags.crop_bpp,
         meta: None,
+        preset: match &flags.preset {
+            Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),
+            None => None,
+        },
+        coverage: if flags.coverage > 0.0 && flags.coverage <= 100.0 {
+            flags.coverage
+        } else {
+            return Err(format!(
+                "--coverage {}: give a percentage of the images above 0 and at most 100",
+                flags.coverage
+            ));
+        },
     })
 }
 

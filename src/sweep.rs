@@ -314,8 +314,13 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let swept_total = plan.len();
     let mut searcher = (!sweep.targets.is_empty())
         .then(|| crate::target::Searcher::new(&plan, &jobs, &sweep.targets));
+    let swept_configs = plan.configs().len();
+    // Probes expected beyond the first ones, counted up front for the progress total.
+    let mut expected_probes = 0;
     if let Some(s) = &mut searcher {
-        jobs.extend(s.start(&mut plan));
+        let first = s.start(&mut plan);
+        expected_probes = s.expected_probes().saturating_sub(first.len());
+        jobs.extend(first);
     }
     let planned = jobs.len();
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
@@ -341,6 +346,8 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     }
     let mut journal = crate::journal::Journal::start(&sweep.out, &identity, rows.values())?;
     let mut progress = Progress::new(jobs.len(), sweep.progress);
+    progress.expect(expected_probes);
+    progress.set_costs(&jobs);
     let cache = match &sweep.cache {
         Some(dir) => Some(Arc::new(Cache::open(dir)?)),
         None => None,
@@ -365,6 +372,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
                 rec.image, rec.spec, rec.message
             ));
         }
+        progress.done_cost(job.cost);
         progress.inc(&format!("{} {}", rec.image, rec.spec));
         let mut rec = rec;
         let more = match &mut searcher {
@@ -374,7 +382,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
             }
             None => Vec::new(),
         };
-        progress.add_total(more.len());
+        progress.add_probes(&more);
         if let Err(e) = journal.append(&rec) {
             flush_error.get_or_insert(e);
         }
@@ -382,6 +390,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         more
     });
     progress.finish();
+    progress.writing("all cells measured; writing results.csv, run.json and the crops");
     if let Some(e) = flush_error {
         progress.message(&format!("codecbench: warning: {e}"));
     }
@@ -425,7 +434,10 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         return Err(no_readable_image(sweep, &skipped));
     }
 
-    let records: Vec<CellRecord> = rows.into_values().collect();
+    let order = crate::target::row_order(&plan, swept_configs);
+    let mut rows: Vec<(JobKey, CellRecord)> = rows.into_iter().collect();
+    rows.sort_by_key(|(k, _)| order(k));
+    let records: Vec<CellRecord> = rows.into_iter().map(|(_, r)| r).collect();
     let summary = summarize(&crate::target::swept(&records));
     let mut files = Vec::new();
     write_csv(&results_path, &records)?;
@@ -458,6 +470,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         planned, cpu,
     );
     meta.cells_total = (swept_total + probes).saturating_sub(times.dropped);
+    meta.specs = crate::target::specs_in_order(&plan, swept_configs);
     meta.peak_rss_bytes = usage.peak_rss;
     meta.max_memory_bytes = sweep.max_memory;
     meta.max_images_in_flight = times.max_images_in_flight;

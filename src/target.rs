@@ -180,6 +180,11 @@ impl Grid {
         }
     }
 
+    /// The grid index of setting `v`, when `v` lies on the grid.
+    fn index_of(&self, v: f64) -> Option<usize> {
+        (0..=self.n()).find(|&i| self.value(i).as_f64() == Some(v))
+    }
+
     fn value(&self, i: usize) -> Value {
         match *self {
             Grid::Int { min, .. } => Value::Int(min + i as i64),
@@ -205,6 +210,7 @@ enum Phase {
     },
 }
 
+#[derive(Clone)]
 enum Answer {
     Met(usize),
     Unreachable,
@@ -229,6 +235,14 @@ struct Search {
     phase: Phase,
     /// u = n - index when true (the pass side is at low settings).
     flip: bool,
+    /// Swept cells of this curve on this image not finished yet: the search starts from the
+    /// swept cells (they bracket the boundary), so it waits for them.
+    pending: HashSet<JobKey>,
+    /// Swept cells of this curve on this image, by grid index.
+    swept: Vec<(usize, JobKey)>,
+    /// How the search ended; its row is made at the end of the run, from every cell of the
+    /// curve measured by then (another search's probes too).
+    answer: Option<Answer>,
 }
 
 impl Search {
@@ -260,31 +274,93 @@ impl Search {
         Ok(self.target.meets(v))
     }
 
+    /// Whether the cells of grid indices `a` and `b` say that a higher setting costs more
+    /// bytes, when both are measured and usable.
+    fn ascending(&self, a: usize, b: usize) -> Option<bool> {
+        let (ra, rb) = (self.seen.get(&a)?, self.seen.get(&b)?);
+        if self.value(ra).is_err() || self.value(rb).is_err() {
+            return None;
+        }
+        Some(rb.bytes? >= ra.bytes?)
+    }
+
     fn step(&mut self) -> Step {
         let n = self.grid.n();
         if let Phase::Ends = self.phase {
-            let (Some(a), Some(b)) = (self.seen.get(&0), self.seen.get(&n)) else {
-                return Step::Need(vec![0, n]);
+            // Orientation (does a higher setting cost more bytes?) from the lowest and highest
+            // swept settings when there are two, else from the ends of the range.
+            let usable: Vec<usize> = self
+                .seen
+                .iter()
+                .filter(|(_, r)| self.value(r).is_ok() && r.bytes.is_some())
+                .map(|(i, _)| *i)
+                .collect();
+            let ascending = match (usable.first(), usable.last()) {
+                (Some(&a), Some(&b)) if a < b => self.ascending(a, b),
+                _ => None,
             };
-            for r in [a, b] {
-                if let Err(e) = self.value(r) {
-                    return Step::Done(Answer::Failed(e));
+            let ascending = match ascending {
+                Some(a) => a,
+                None => {
+                    let missing: Vec<usize> = [0, n]
+                        .into_iter()
+                        .filter(|i| !self.seen.contains_key(i))
+                        .collect();
+                    if !missing.is_empty() {
+                        return Step::Need(missing);
+                    }
+                    for i in [0, n] {
+                        if let Err(e) = self.value(&self.seen[&i]) {
+                            return Step::Done(Answer::Failed(e));
+                        }
+                    }
+                    self.ascending(0, n).unwrap_or(true)
+                }
+            };
+            self.flip = ascending == self.target.is_budget();
+            // The bracket from what is measured: the passing point nearest the failing end,
+            // and the failing point just below it (in u coordinates).
+            let u = |i: usize| if self.flip { n - i } else { i };
+            let mut pass: Option<usize> = None;
+            for (&i, r) in &self.seen {
+                if matches!(self.value(r), Ok(v) if self.target.meets(v)) {
+                    pass = Some(pass.map_or(u(i), |p: usize| p.min(u(i))));
                 }
             }
-            // Orientation from the probes: does the top of the range cost more bytes?
-            let ascending = b.bytes.unwrap_or(0) >= a.bytes.unwrap_or(0);
-            self.flip = ascending == self.target.is_budget();
-            match self.pass(self.idx(n)) {
-                Err(e) => return Step::Done(Answer::Failed(e)),
-                Ok(false) => return Step::Done(Answer::Unreachable),
-                Ok(true) => {}
+            let Some(hi) = pass else {
+                // Nothing passes: the passing end decides.
+                let top = self.idx(n);
+                if !self.seen.contains_key(&top) {
+                    return Step::Need(vec![top]);
+                }
+                return match self.value(&self.seen[&top]) {
+                    Err(e) => Step::Done(Answer::Failed(e)),
+                    Ok(_) => Step::Done(Answer::Unreachable),
+                };
+            };
+            let lo = self
+                .seen
+                .iter()
+                .filter(|(&i, r)| {
+                    u(i) < hi && matches!(self.value(r), Ok(v) if !self.target.meets(v))
+                })
+                .map(|(&i, _)| u(i))
+                .max();
+            match lo {
+                None if hi == 0 => return Step::Done(Answer::Met(self.idx(0))),
+                None => {
+                    let bottom = self.idx(0);
+                    if !self.seen.contains_key(&bottom) {
+                        return Step::Need(vec![bottom]);
+                    }
+                    return match self.value(&self.seen[&bottom]) {
+                        Err(e) => Step::Done(Answer::Failed(e)),
+                        // A pass would have set hi = 0 above.
+                        Ok(_) => Step::Done(Answer::Met(self.idx(hi))),
+                    };
+                }
+                Some(lo) => self.phase = Phase::Bisect { lo, hi },
             }
-            match self.pass(self.idx(0)) {
-                Err(e) => return Step::Done(Answer::Failed(e)),
-                Ok(true) => return Step::Done(Answer::Met(self.idx(0))),
-                Ok(false) => {}
-            }
-            self.phase = Phase::Bisect { lo: 0, hi: n };
         }
         let Phase::Bisect { mut lo, mut hi } = self.phase else {
             unreachable!("phase set above")
@@ -389,7 +465,20 @@ impl Search {
                 match contradiction {
                     None => {
                         row.status = TargetStatus::Met;
-                        fill(&mut row, chosen);
+                        // The cheapest measured cell meeting the target, by bytes: a codec
+                        // whose bytes are not monotonic in the setting (JPEG on a 16-bit
+                        // source) can meet it for fewer bytes away from the boundary.
+                        let best = best_passing().map_or(chosen, |p| p.0);
+                        if best.setting != chosen.setting && best.bytes < chosen.bytes {
+                            row.message = format!(
+                                "boundary at setting {s}, but setting {} meets the target for \
+                                 fewer bytes (bytes not monotonic in the setting)",
+                                best.setting.unwrap_or(f64::NAN)
+                            );
+                            fill(&mut row, best);
+                        } else {
+                            fill(&mut row, chosen);
+                        }
                     }
                     Some(p) => {
                         row.status = TargetStatus::NonMonotonic;
@@ -417,7 +506,6 @@ impl Search {
 /// probes, [`Searcher::finished`] takes each finished cell (swept or probe) and gives the next.
 pub struct Searcher {
     searches: Vec<Search>,
-    rows: Vec<Option<TargetRow>>,
     /// Every finished cell.
     points: HashMap<JobKey, CellRecord>,
     /// Cells given to the engine (swept and probes).
@@ -453,23 +541,38 @@ impl Searcher {
                     continue;
                 }
                 let base = plan.configs()[*config].clone();
+                let grid = Grid::of(&base).expect("checked above");
+                // The swept cells of this curve on this image, on the search's grid.
+                let swept: Vec<(usize, JobKey)> = plan
+                    .configs()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.curve() == *curve && !c.lossless())
+                    .filter_map(|(config, c)| {
+                        let key = JobKey { image, config };
+                        let i = grid.index_of(c.setting_value()?)?;
+                        queued.contains(&key).then_some((i, key))
+                    })
+                    .collect();
                 for t in targets {
                     searches.push(Search {
                         image,
                         curve: curve.clone(),
-                        grid: Grid::of(&base).expect("checked above"),
+                        grid,
                         base: base.clone(),
                         target: *t,
                         asked: BTreeMap::new(),
                         seen: BTreeMap::new(),
                         phase: Phase::Ends,
                         flip: false,
+                        pending: swept.iter().map(|(_, k)| *k).collect(),
+                        swept: swept.clone(),
+                        answer: None,
                     });
                 }
             }
         }
         Searcher {
-            rows: vec![None; searches.len()],
             searches,
             points: HashMap::new(),
             queued,
@@ -478,11 +581,41 @@ impl Searcher {
         }
     }
 
-    /// The first probes of every search (the range's ends not already swept).
+    /// Probe cells the searches are expected to add, counted before anything runs (for the
+    /// progress total and ETA): per search, the bisection of the widest gap between its swept
+    /// settings, or of the whole range (plus its two ends) when fewer than two are swept.
+    pub fn expected_probes(&self) -> usize {
+        let log2 = |w: usize| (w.max(1) as f64).log2().ceil() as usize;
+        self.searches
+            .iter()
+            .map(|s| {
+                let mut idx: Vec<usize> = s.swept.iter().map(|(i, _)| *i).collect();
+                idx.sort_unstable();
+                idx.dedup();
+                if idx.len() < 2 {
+                    2 + log2(s.grid.n())
+                } else {
+                    // The boundary lies in one gap; the typical gap is the median one.
+                    let mut gaps: Vec<usize> = idx.windows(2).map(|w| w[1] - w[0]).collect();
+                    gaps.sort_unstable();
+                    log2(gaps[gaps.len() / 2])
+                }
+            })
+            .sum()
+    }
+
+    /// The first probes of every search whose swept cells are all finished (none swept:
+    /// the range's ends); the others start when their last swept cell finishes.
     pub fn start(&mut self, plan: &mut Plan) -> Vec<Job> {
         let mut jobs = Vec::new();
         for s in 0..self.searches.len() {
-            self.advance(s, plan, &mut jobs);
+            if self.searches[s].pending.is_empty() {
+                self.advance(s, plan, &mut jobs);
+            } else {
+                for key in self.searches[s].pending.clone() {
+                    self.waiting.entry(key).or_default().push(s);
+                }
+            }
         }
         jobs
     }
@@ -492,6 +625,10 @@ impl Searcher {
         self.points.insert(key, record.clone());
         let mut jobs = Vec::new();
         for s in self.waiting.remove(&key).unwrap_or_default() {
+            let search = &mut self.searches[s];
+            if search.pending.remove(&key) && !search.pending.is_empty() {
+                continue;
+            }
             self.advance(s, plan, &mut jobs);
         }
         jobs
@@ -508,12 +645,37 @@ impl Searcher {
     }
 
     /// One row per search in (image, curve, target) order; unfinished searches are marked so.
+    /// Each row is made from every cell of its curve measured by the end of the run, so a
+    /// point another search measured (a non-monotonic curve) is never left out.
     pub fn rows(&self, plan: &Plan) -> Vec<TargetRow> {
+        let mut by_curve: HashMap<(usize, String), Vec<&CellRecord>> = HashMap::new();
+        for (k, r) in &self.points {
+            by_curve
+                .entry((k.image, plan.configs()[k.config].curve()))
+                .or_default()
+                .push(r);
+        }
         self.searches
             .iter()
-            .zip(&self.rows)
-            .map(|(s, r)| {
-                r.clone().unwrap_or_else(|| TargetRow {
+            .map(|s| match &s.answer {
+                Some(answer) => {
+                    let mut points = by_curve
+                        .get(&(s.image, s.curve.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    // Setting order, so the row does not depend on the order cells finished.
+                    points.sort_by(|a, b| {
+                        a.setting
+                            .unwrap_or(f64::NAN)
+                            .total_cmp(&b.setting.unwrap_or(f64::NAN))
+                    });
+                    let mut row = s.row(answer.clone(), &points);
+                    if row.image.is_empty() {
+                        row.image = plan.images()[s.image].id.clone();
+                    }
+                    row
+                }
+                None => TargetRow {
                     image: plan.images()[s.image].id.clone(),
                     curve: s.curve.clone(),
                     metric: s.target.key().into(),
@@ -522,30 +684,31 @@ impl Searcher {
                     status: TargetStatus::Unfinished,
                     message: "the run ended before the search did".into(),
                     ..TargetRow::default()
-                })
+                },
             })
             .collect()
     }
 
+    /// Fills a search's known cells with its curve's swept cells once they are all finished.
+    fn seed(&mut self, s: usize) {
+        let search = &mut self.searches[s];
+        if !search.pending.is_empty() {
+            return;
+        }
+        for (i, key) in &search.swept {
+            if let Some(r) = self.points.get(key) {
+                search.asked.entry(*i).or_insert(*key);
+                search.seen.entry(*i).or_insert_with(|| r.clone());
+            }
+        }
+    }
+
     fn advance(&mut self, s: usize, plan: &mut Plan, jobs: &mut Vec<Job>) {
+        self.seed(s);
         loop {
             match self.searches[s].step() {
                 Step::Done(answer) => {
-                    let search = &self.searches[s];
-                    let curve_points: Vec<&CellRecord> = self
-                        .points
-                        .iter()
-                        .filter(|(k, _)| {
-                            k.image == search.image
-                                && plan.configs()[k.config].curve() == search.curve
-                        })
-                        .map(|(_, r)| r)
-                        .collect();
-                    let mut row = search.row(answer, &curve_points);
-                    if row.image.is_empty() {
-                        row.image = plan.images()[search.image].id.clone();
-                    }
-                    self.rows[s] = Some(row);
+                    self.searches[s].answer = Some(answer);
                     return;
                 }
                 Step::Need(indices) => {
@@ -564,16 +727,7 @@ impl Searcher {
                                     key
                                 }
                                 Err(e) => {
-                                    self.rows[s] = Some(TargetRow {
-                                        image: plan.images()[search.image].id.clone(),
-                                        curve: search.curve.clone(),
-                                        metric: search.target.key().into(),
-                                        target: search.target.value,
-                                        probes: search.seen.len(),
-                                        status: TargetStatus::Failed,
-                                        message: e.to_string(),
-                                        ..TargetRow::default()
-                                    });
+                                    search.answer = Some(Answer::Failed(e.to_string()));
                                     return;
                                 }
                             },
@@ -601,6 +755,54 @@ impl Searcher {
     }
 }
 
+/// The sort key that puts cells in row order whatever order they finished in: image, then
+/// the plan order of the curve's first swept configuration, then swept cells in plan order,
+/// then the target search's probes of that curve in setting order. `swept` is the number of
+/// configurations the plan had before the search added any.
+pub fn row_order(plan: &Plan, swept: usize) -> impl Fn(&JobKey) -> (usize, usize, usize, u64) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let curves: Vec<String> = plan.configs().iter().map(|c| c.curve()).collect();
+    for (i, c) in curves.iter().enumerate() {
+        first.entry(c.clone()).or_insert(i);
+    }
+    let settings: Vec<u64> = plan
+        .configs()
+        .iter()
+        .map(|c| {
+            let x = c.setting_value().unwrap_or(0.0);
+            // Ordered bits: the total order of f64.
+            let b = x.to_bits();
+            if x.is_sign_negative() {
+                !b
+            } else {
+                b | (1 << 63)
+            }
+        })
+        .collect();
+    move |k: &JobKey| {
+        let c = k.config;
+        if c < swept {
+            (k.image, first[&curves[c]], c, 0)
+        } else {
+            (k.image, first[&curves[c]], usize::MAX, settings[c])
+        }
+    }
+}
+
+/// The plan's specs in row order (swept in plan order, then probes by curve and setting), for
+/// run.json: the same for identical runs whatever order their cells finished in.
+pub fn specs_in_order(plan: &Plan, swept: usize) -> Vec<String> {
+    let order = row_order(plan, swept);
+    let mut idx: Vec<usize> = (0..plan.configs().len()).collect();
+    idx.sort_by_key(|&c| {
+        order(&JobKey {
+            image: 0,
+            config: c,
+        })
+    });
+    idx.iter().map(|&c| plan.configs()[c].spec()).collect()
+}
+
 /// Runs `configs` on `sources` with the target search (for tests and library users): every
 /// row (swept and probes, `probe` set) in row order, and the targets.csv rows.
 pub fn run(
@@ -611,6 +813,7 @@ pub fn run(
     targets: &[Target],
 ) -> (Vec<CellRecord>, Vec<TargetRow>) {
     let mut plan = Plan::new(sources, configs);
+    let swept = plan.configs().len();
     let mut jobs = plan.jobs();
     let mut searcher = Searcher::new(&plan, &jobs, targets);
     jobs.extend(searcher.start(&mut plan));
@@ -622,7 +825,13 @@ pub fn run(
         rows.insert(job.key, rec);
         more
     });
-    (rows.into_values().collect(), searcher.rows(&plan))
+    let order = row_order(&plan, swept);
+    let mut rows: Vec<(JobKey, CellRecord)> = rows.into_iter().collect();
+    rows.sort_by_key(|(k, _)| order(k));
+    (
+        rows.into_iter().map(|(_, r)| r).collect(),
+        searcher.rows(&plan),
+    )
 }
 
 /// `records` without the search's probe cells: summaries, corpus curves and BD tables are made

@@ -28,6 +28,13 @@ enum Curve {
     Down,
     /// As `Up`, but perfect (m = 0) for s in 600..=700: not monotonic.
     Bump,
+    /// As `Up` in quality, but with no padding from s = 990 up: the top of the range is the
+    /// cheapest way to meet a high target (bytes not monotonic in the setting, as JPEG's on a
+    /// 16-bit source).
+    CheapTop,
+    /// Quality peaks at s = 500 (m = 1) and falls on both sides: m = 501 - s below,
+    /// (s - 500) / 10 + 1 above; padding s.
+    Peak,
 }
 
 struct Synthetic {
@@ -62,6 +69,19 @@ impl Synthetic {
                     0
                 } else {
                     (1000 - s).max(1)
+                };
+                (m, s)
+            }
+            Curve::CheapTop => {
+                let s = p.int("s") as usize;
+                ((1000 - s).max(1), if s >= 990 { 0 } else { s })
+            }
+            Curve::Peak => {
+                let s = p.int("s") as usize;
+                let m = if s <= 500 {
+                    501 - s
+                } else {
+                    (s - 500) / 10 + 1
                 };
                 (m, s)
             }
@@ -131,6 +151,10 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         .unwrap();
     r.add(Arc::new(Synthetic::new("bump", Curve::Bump)))
         .unwrap();
+    r.add(Arc::new(Synthetic::new("cheaptop", Curve::CheapTop)))
+        .unwrap();
+    r.add(Arc::new(Synthetic::new("peak", Curve::Peak)))
+        .unwrap();
     r
 });
 
@@ -151,6 +175,14 @@ fn search(
     specs: &[&str],
     targets: &[&str],
 ) -> (Vec<codecbench::record::CellRecord>, Vec<TargetRow>) {
+    search_with(2, specs, targets)
+}
+
+fn search_with(
+    jobs: usize,
+    specs: &[&str],
+    targets: &[&str],
+) -> (Vec<codecbench::record::CellRecord>, Vec<TargetRow>) {
     let image = Image::new_u8(32, 32, 1, vec![100; N]).unwrap();
     let sources = vec![common::source("flat", image)];
     let configs: Vec<_> = specs
@@ -162,7 +194,7 @@ fn search(
         .flat_map(|t| parse_target(t).unwrap())
         .collect();
     run(
-        &pool(2).unwrap(),
+        &pool(jobs).unwrap(),
         &sources,
         &configs,
         &common::engine(),
@@ -220,8 +252,8 @@ fn a_float_setting_where_higher_is_cheaper_is_oriented_from_the_probes() {
     assert_eq!(rows[1].status, TargetStatus::Met, "{:?}", rows[1]);
     assert_eq!(m35, 82);
     assert_eq!(rows[1].setting, Some(m35 as f64 / 10.0));
-    // Two ends plus a bisection of 100 steps: at most 2 + 7 cells.
-    assert!(rows[0].probes <= 9, "{} probes", rows[0].probes);
+    // The swept d = 1, two ends and a bisection of at most 100 steps: at most 1 + 2 + 7.
+    assert!(rows[0].probes <= 10, "{} probes", rows[0].probes);
 }
 
 #[test]
@@ -232,17 +264,112 @@ fn an_unreachable_target_reports_the_best_achieved() {
     // The best the curve does is m = 1 at s = 999 and 1000 (54.15 dB), measured at s = 1000.
     assert!((r.achieved.unwrap() - psnr(1)).abs() < 1e-9, "{r:?}");
     assert_eq!(r.setting, Some(1000.0));
-    assert_eq!(r.probes, 2);
+    // The swept s = 500 and the two ends (the search starts from its swept cells).
+    assert_eq!(r.probes, 3);
+}
+
+#[test]
+fn a_met_row_is_the_cheapest_measured_cell_meeting_the_target_by_bytes() {
+    // Quality rises with s (boundary for PSNR 40 at s = 974, 974 padding bytes), but from
+    // s = 990 up there is no padding: the measured cells there meet 40 dB for fewer bytes.
+    let (records, rows) = search(&["cheaptop:s=500"], &["psnr=40"]);
+    let r = &rows[0];
+    let cheapest = records
+        .iter()
+        .filter(|c| c.psnr.unwrap() >= 40.0)
+        .min_by_key(|c| c.bytes.unwrap())
+        .unwrap();
+    assert!(cheapest.setting.unwrap() >= 990.0, "{cheapest:?}");
+    assert_eq!(r.status, TargetStatus::Met, "{r:?}");
+    assert_eq!(
+        (r.setting, r.bytes),
+        (cheapest.setting, cheapest.bytes),
+        "{r:?}"
+    );
+    assert_eq!(r.bytes, Some((HEADER + N) as u64));
+    assert!(r.message.contains("fewer bytes"), "{}", r.message);
+}
+
+#[test]
+fn a_target_met_by_a_cell_another_search_measured_is_never_unreachable() {
+    // Both ends miss PSNR 50 (27.2 and 37.1 dB), so its search stops at once; the search for
+    // 35 then bisects through s = 500 (m = 1, 54.2 dB), which meets 50 too.
+    let (records, rows) = search(&["peak:s=0"], &["psnr=35", "psnr=50"]);
+    let s500 = records.iter().find(|c| c.setting == Some(500.0)).unwrap();
+    assert!(s500.psnr.unwrap() >= 50.0);
+    let r = &rows[1];
+    assert_ne!(r.status, TargetStatus::Unreachable, "{r:?}");
+    assert_eq!(r.status, TargetStatus::NonMonotonic, "{r:?}");
+    assert_eq!(r.setting, Some(500.0), "{r:?}");
+    assert!(r.achieved.unwrap() >= 50.0);
+}
+
+#[test]
+fn rows_come_in_plan_order_then_probes_by_setting_whatever_the_thread_count() {
+    let order = |jobs| {
+        let (records, rows) =
+            search_with(jobs, &["peak:s=0", "up:s=500,974"], &["psnr=35", "psnr=50"]);
+        let specs: Vec<String> = records.iter().map(|c| c.spec.clone()).collect();
+        (specs, rows, records)
+    };
+    let (one, rows1, records) = order(1);
+    for _ in 0..3 {
+        let (two, rows2, _) = order(2);
+        assert_eq!(one, two);
+        assert_eq!(rows1, rows2);
+    }
+    // Each curve: its swept cells, then its probes in setting order.
+    let curves: Vec<&str> = records.iter().map(|c| c.curve.as_str()).collect();
+    let first_up = curves.iter().position(|c| *c == "up").unwrap();
+    assert!(curves[..first_up].iter().all(|c| *c == "peak"));
+    assert!(curves[first_up..].iter().all(|c| *c == "up"));
+    for curve in ["peak", "up"] {
+        let probes: Vec<f64> = records
+            .iter()
+            .filter(|c| c.curve == curve && c.probe)
+            .map(|c| c.setting.unwrap())
+            .collect();
+        assert!(
+            probes.windows(2).all(|w| w[0] < w[1]),
+            "{curve}: {probes:?}"
+        );
+        let first_probe = records.iter().position(|c| c.curve == curve && c.probe);
+        let last_swept = records.iter().rposition(|c| c.curve == curve && !c.probe);
+        assert!(first_probe > last_swept);
+    }
+}
+
+#[test]
+fn a_search_starts_from_the_swept_cells_and_needs_few_encodes() {
+    // Swept every 10: the boundary (974) lies between the swept 970 (fails) and 980 (meets),
+    // so the search bisects 10 steps: at most 4 encodes, and the same answer as from scratch.
+    let (records, rows) = search(&["up:s=0..1000:10"], &["psnr=40"]);
+    let r = &rows[0];
+    assert_eq!(
+        (r.status, r.setting),
+        (TargetStatus::Met, Some(974.0)),
+        "{r:?}"
+    );
+    let encodes = records.iter().filter(|c| c.probe).count();
+    assert!(encodes <= 4, "{encodes} encodes");
 }
 
 #[test]
 fn a_non_monotonic_curve_is_reported_with_the_cheapest_point_that_meets() {
-    // Bisection finds the boundary at 974, but the swept s = 650 is perfect and cheaper.
-    let (_, rows) = search(&["bump:s=650"], &["psnr=40"]);
+    // The swept s = 650 (perfect) brackets the boundary with the failing end s = 0, so the
+    // search finds s = 600, the cheapest setting that meets 40 dB (the perfect band starts
+    // there); the swept s = 800 (m = 200, 31 dB) misses above it: not monotonic.
+    let (_, rows) = search(&["bump:s=650,800"], &["psnr=40"]);
     let r = &rows[0];
     assert_eq!(r.status, TargetStatus::NonMonotonic, "{r:?}");
-    assert_eq!(r.setting, Some(650.0));
-    assert!(r.message.contains("650"), "{}", r.message);
+    assert_eq!(r.setting, Some(600.0));
+    assert!(r.message.contains("800"), "{}", r.message);
+    // Without a measured contradiction the row is met, at the same cheapest setting.
+    let (_, rows) = search(&["bump:s=650"], &["psnr=40"]);
+    assert_eq!(
+        (rows[0].status, rows[0].setting),
+        (TargetStatus::Met, Some(600.0))
+    );
     // The same search on the monotonic curve with the same swept point is simply met.
     let (_, rows) = search(&["up:s=650"], &["psnr=40"]);
     assert_eq!(rows[0].status, TargetStatus::Met);

@@ -1,7 +1,9 @@
 //! Rate-distortion analysis of measured results: Bjøntegaard delta rate and quality between two
 //! codecs' curves, per image and averaged over a corpus.
 
+pub mod answer;
 pub mod bdrate;
+pub mod delivery;
 pub mod equal_quality;
 pub mod pairs;
 pub mod series;

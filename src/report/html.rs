@@ -597,6 +597,7 @@ fn crops_section(r: &Report, out: &mut String) {
 /// The whole page.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut body = String::new();
+    super::answer::html(r, &mut body);
     super::recommend::html(r, &mut body);
     meta_section(r, &mut body);
     summary_section(r, summary, &mut body);
@@ -610,7 +611,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>codecbench report</title><style>{CSS}</style></head><body>\
-         <header><h1>codecbench report</h1><nav><a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
+         <header><h1>codecbench report</h1><nav><a href=\"#answer\">Answer</a> <a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
          <a href=\"#recommendation\">Recommendation</a> <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
          <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
          <script>{JS}</script></body></html>\n"

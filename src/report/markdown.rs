@@ -45,6 +45,7 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         );
     }
     let _ = writeln!(out, "{line}.\n");
+    super::answer::markdown(r, &mut out);
     super::recommend::markdown(r, &mut out);
 
     out.push_str("| codec configuration | version | settings | bpp (of totals) | PSNR dB (pooled) | encode s | decode s | failed |\n");

@@ -3,6 +3,7 @@
 //! `run` saved), so a report can be remade, or made from merged runs, without any codec or
 //! corpus file.
 
+pub mod answer;
 pub mod bd;
 pub mod crops;
 mod html;
@@ -42,6 +43,11 @@ pub struct ReportOptions {
     pub crop_bpp: f64,
     /// run.json of the run, if there is one.
     pub meta: Option<RunMeta>,
+    /// The preset the answer is given for (`None`: the run's `--preset` from run.json's
+    /// command, else the web preset).
+    pub preset: Option<&'static crate::config::Preset>,
+    /// Percent of the images the answer's single setting must meet the target on (100).
+    pub coverage: f64,
 }
 
 /// One plot, kept as SVG text and as files.
@@ -65,6 +71,8 @@ pub struct Report<'a> {
     pub targets: Option<Vec<crate::target::TargetRow>>,
     /// Why targets.csv was not used, when it exists but cannot be read.
     pub target_note: Option<String>,
+    /// The answer (recommendation.json).
+    pub answer: Option<crate::analysis::answer::Recommendation>,
 }
 
 /// File name of the target search's rows in a run folder.
@@ -397,8 +405,17 @@ pub fn write_report(
         crops,
         targets,
         target_note,
+        answer: None,
     };
     let summary = summarize(records);
+    let answer = answer::make(all, &report);
+    let rec_path = opts.out.join(answer::RECOMMENDATION_JSON);
+    crate::export::write_json(&rec_path, &answer)?;
+    files.push(rec_path);
+    let report = Report {
+        answer: Some(answer),
+        ..report
+    };
     let html_path = opts.out.join("report.html");
     write_file(&html_path, html::render(&report, &summary).as_bytes())?;
     files.push(html_path);
