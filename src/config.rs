@@ -91,7 +91,7 @@ pub struct Preset {
 /// search's grid (integers; JPEG XL distance in steps of 0.25) so a search starts from them.
 pub const WEB: Preset = Preset {
     name: "web",
-    about: "formats browsers decode (JPEG anchor, WebP, AVIF; JPEG XL shown with where it serves),             answer at SSIMULACRA 2 70/80/90",
+    about: "formats browsers decode (JPEG anchor, WebP, AVIF; JPEG XL shown with where it serves), answer at SSIMULACRA 2 70/80/90",
     codecs: &[
         "jpeg:q=50..100:5",
         // Full-resolution chroma at the top: text and charts reach SSIMULACRA 2 80-90 only so.
@@ -115,7 +115,7 @@ pub const PRESETS: &[Preset] = &[
     WEB,
     Preset {
         name: "photo-archive",
-        about: "high-quality masters: JPEG XL, AVIF, JPEG 2000 and JPEG at SSIMULACRA 2 85/90,                 plus the lossless formats",
+        about: "high-quality masters: JPEG XL, AVIF, JPEG 2000 and JPEG at SSIMULACRA 2 85/90, plus the lossless formats",
         codecs: &[
             "jpeg:q=80..100:2",
             "jxl:d=0.25,0.5,0.75,1,1.25,1.5,effort=5",
@@ -138,6 +138,7 @@ pub const PRESETS: &[Preset] = &[
             "png",
             "webp-lossless",
             "jpeg2000-lossless",
+            "htj2k:qstep=0",
             "jxl:d=0,effort=5",
             "qoi",
             "png-gzip",
@@ -154,13 +155,16 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "medical",
-        about: "16-bit grey kept: lossless first, then near-lossless by PSNR (JPEG 2000, JPEG XL)",
+        about: "16-bit grey kept: lossless first, then near-lossless by PSNR (JPEG 2000, HTJ2K, JPEG XL)",
         codecs: &[
             "png",
             "jpeg2000-lossless",
             "jxl:d=0,effort=5",
             "jpeg2000:ratio=2,3,4,6,8,12,16",
             "jxl:d=0.25,0.5,0.75,1,1.5,2,effort=5",
+            // HTJ2K (OpenJPH): the faster JPEG 2000 route, lossless and near-lossless.
+            "htj2k:qstep=0",
+            "htj2k:qstep=0.0005,0.001,0.002,0.004",
         ],
         metrics: "psnr",
         metric: "psnr",
@@ -170,10 +174,12 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "satellite",
-        about: "large rasters: the JPEG 2000 family beside JPEG XL, AVIF and lossless",
+        about: "large rasters: the JPEG 2000 family (with HTJ2K) beside JPEG XL, AVIF and lossless",
         codecs: &[
             "jpeg2000:ratio=4,6,8,12,16,24,32,48",
             "jpeg2000-lossless",
+            "htj2k:qstep=0",
+            "htj2k:qstep=0.005,0.01,0.02,0.04",
             "jxl:d=0.5,1,1.5,2,3,effort=5",
             "avif:q=50..95:5,speed=8",
             "jxl:d=0,effort=5",
@@ -187,7 +193,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "textbook",
-        about: "the classic techniques side by side: RLE, Huffman, arithmetic-coded and                 Huffman-coded JPEG, vector quantisation (palette), gzip of PNG",
+        about: "the classic techniques side by side: RLE, Huffman, arithmetic-coded and Huffman-coded JPEG, vector quantisation (palette), gzip of PNG",
         codecs: &[
             "rle",
             "huffman",

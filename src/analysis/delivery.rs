@@ -24,6 +24,7 @@ const FORMAT_OF_CODEC: &[(&str, &str)] = &[
     ("libjxl", "jxl"),
     ("jpeg2000", "jpeg2000"),
     ("jpeg2000-lossless", "jpeg2000"),
+    ("htj2k", "jpeg2000"),
     ("png", "png"),
 ];
 
