@@ -1125,7 +1125,7 @@ mod tests {
             serde_json::to_vec(&manifest).unwrap(),
         )
         .unwrap();
-        let crops = load(dir.path(), &[rec.clone()], &[], 0.5);
+        let crops = load(dir.path(), std::slice::from_ref(&rec), &[], 0.5);
         assert_eq!(crops.sets.len(), 1);
         assert_eq!(crops.sets[0].cells.len(), 1, "{:?}", crops.sets[0].notes);
         // Another byte count is another cell: left out with a note.
