@@ -534,24 +534,6 @@ fn limited(
     )
 }
 
-/// Processes whose command line is exactly `argv` (a unique `sleep N` a test started).
-fn processes(argv: &[&str]) -> Vec<String> {
-    let want: Vec<u8> = argv
-        .iter()
-        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
-        .collect();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            let p = e.path();
-            std::fs::read(p.join("cmdline")).is_ok_and(|c| c == want)
-                && !std::fs::read_to_string(p.join("stat")).is_ok_and(|s| s.contains(") Z "))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 /// A definition `name` whose encode and decode copy the file, with `encode` (a shell script
 /// given the input as $0 and the output as $1) in place of the encoder when given.
 fn copy_def(name: &str, encode: Option<&str>, extra: &str) -> String {
@@ -685,7 +667,7 @@ fn a_hanging_or_flooding_version_command_is_cut_short() {
         "{stdout}"
     );
     assert!(
-        processes(&["sleep", "1021"]).is_empty(),
+        common::processes(&["sleep", "1021"]).is_empty(),
         "the version command's sleep lives on"
     );
     let chatty = stdout.lines().find(|l| l.starts_with("chatty")).unwrap();
@@ -790,7 +772,7 @@ fn detached_children_die_with_their_cell_and_cell_folders_are_private() {
     assert!(row("hangs").message.contains("timed out after 1 s"));
     for n in ["1007", "1008", "1009"] {
         assert!(
-            processes(&["sleep", n]).is_empty(),
+            common::processes(&["sleep", n]).is_empty(),
             "sleep {n} outlived its cell"
         );
     }

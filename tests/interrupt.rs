@@ -171,24 +171,6 @@ fn sigterm_is_treated_like_ctrl_c() {
     assert!(out.join("summary.csv").is_file());
 }
 
-/// Processes whose command line is exactly `argv` and that are not zombies.
-fn processes(argv: &[&str]) -> Vec<String> {
-    let want: Vec<u8> = argv
-        .iter()
-        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
-        .collect();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            let p = e.path();
-            std::fs::read(p.join("cmdline")).is_ok_and(|c| c == want)
-                && !std::fs::read_to_string(p.join("stat")).is_ok_and(|s| s.contains(") Z "))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 /// Issue 26 case 9: results.csv is a journal. While an external codec sleeps in one cell, the
 /// cells that finished are already in results.csv; after `kill -9` (at a random moment) they
 /// are all still there, whole; the killed run's tool dies with it and its temp folder and
@@ -311,7 +293,7 @@ decode = ["cp", "{{input}}", "{{output}}"]
     }
     // The killed run's stray sleep and temp folder are gone.
     assert!(
-        processes(&["sleep", "1011"]).is_empty(),
+        common::processes(&["sleep", "1011"]).is_empty(),
         "the killed run's sleep lives on"
     );
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);

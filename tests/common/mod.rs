@@ -254,3 +254,22 @@ pub fn saved_run(
     );
     (dir, out, rows)
 }
+
+/// Processes whose command line is exactly `argv` (a unique `sleep N` a test started) and
+/// that are not zombies.
+pub fn processes(argv: &[&str]) -> Vec<String> {
+    let want: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let p = e.path();
+            std::fs::read(p.join("cmdline")).is_ok_and(|c| c == want)
+                && !std::fs::read_to_string(p.join("stat")).is_ok_and(|s| s.contains(") Z "))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
