@@ -534,6 +534,12 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
         assert!(s.contains("ringed: the recommended setting"));
     }
     assert!(md.contains("Settings: interpolated"), "{md:.800}");
+    // The per-image section says how it differs from the answer card above it (issue 23).
+    assert!(
+        md.contains("Per-image tuning, not the answer:")
+            && md.contains("ship the answer's setting"),
+        "{md:.800}"
+    );
 }
 
 /// Issue 12: on a `--target` run the recommendation, its tables and the crops use the

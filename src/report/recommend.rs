@@ -109,8 +109,17 @@ pub fn marks(records: &[crate::record::CellRecord], levels: &[Level]) -> Vec<(St
     out
 }
 
-/// One sentence saying where the settings come from.
+/// Why this section's figures can differ from the answer card's (issue 23: one page must not
+/// show two unexplained figures for one question).
+const PER_IMAGE_NOTE: &str = "Per-image tuning, not the answer: here each image gets its own setting, only the images every configuration reaches are compared, and formats are not filtered by where they can be delivered. The answer above uses one setting per format measured on every image and compares each configuration with the anchor on the images both reach, so its ranking and savings can differ from these; ship the answer's setting, and read this section as what tuning per image could add.";
+
+/// Where the settings come from, after the note on how this section differs from the answer.
 fn basis_note(b: Basis, r: &Report) -> String {
+    format!("{PER_IMAGE_NOTE} {}", basis_only(b, r))
+}
+
+/// One sentence saying where the settings come from.
+fn basis_only(b: Basis, r: &Report) -> String {
     match b {
         Basis::Searched => format!(
             "Settings: searched. Each image's setting and bytes are the target search's (targets.csv of this run, `--target`): measured cells, nothing interpolated.{}",
