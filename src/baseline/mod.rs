@@ -102,10 +102,11 @@ impl Thresholds {
 }
 
 /// Three-way verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Improved,
+    #[default]
     Unchanged,
     Regressed,
 }
@@ -184,7 +185,7 @@ pub struct Change {
 }
 
 /// The comparison of one pipeline.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct CurveComparison {
     /// The label, or the codec configuration (curve) of an unlabelled pipeline.
     pub curve: String,

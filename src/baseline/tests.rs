@@ -44,22 +44,7 @@ pub fn pairs<'a>(
 pub fn empty_comparison() -> CurveComparison {
     CurveComparison {
         curve: "jpeg".into(),
-        labelled: false,
-        baseline_spec: String::new(),
-        new_spec: String::new(),
-        baseline_version: String::new(),
-        new_version: String::new(),
-        cells: 0,
-        bd_rate: None,
-        bd_warnings: Vec::new(),
-        bytes: None,
-        quality: Vec::new(),
-        encode_time: None,
-        decode_time: None,
-        findings: Vec::new(),
-        notes: Vec::new(),
-        verdict: Verdict::Unchanged,
-        reasons: Vec::new(),
+        ..CurveComparison::default()
     }
 }
 

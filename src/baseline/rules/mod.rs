@@ -29,16 +29,7 @@ pub fn judge(p: &Pipeline, metrics: &[&'static MetricDef], th: &Thresholds) -> C
         baseline_version: version(&p.base),
         new_version: version(&p.new),
         cells: p.pairs.len(),
-        bd_rate: None,
-        bd_warnings: Vec::new(),
-        bytes: None,
-        quality: Vec::new(),
-        encode_time: None,
-        decode_time: None,
-        findings: Vec::new(),
-        notes: Vec::new(),
-        verdict: Verdict::Unchanged,
-        reasons: Vec::new(),
+        ..CurveComparison::default()
     };
     failed::check(p, metrics, &mut out);
     lossless::check(p, &mut out);
