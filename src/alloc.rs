@@ -56,6 +56,7 @@ fn mark_installed() {
 // SAFETY: every call is forwarded unchanged to `System`; the bookkeeping touches only
 // const-initialised thread-locals without destructors, which never allocate.
 unsafe impl GlobalAlloc for Counting {
+    // SAFETY (callers): GlobalAlloc's contract, passed on unchanged to `System`.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
@@ -65,6 +66,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 
+    // SAFETY (callers): GlobalAlloc's contract, passed on unchanged to `System`.
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
@@ -74,11 +76,13 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 
+    // SAFETY (callers): GlobalAlloc's contract, passed on unchanged to `System`.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
         sub(layout.size());
     }
 
+    // SAFETY (callers): GlobalAlloc's contract, passed on unchanged to `System`.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {

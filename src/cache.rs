@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecConfig;
 use crate::export::write_atomic;
-use crate::record::CellRecord;
+use crate::record::{CellRecord, TimingSource};
 
 /// Bump whenever a change to codecbench alters any measured value or column meaning; every
 /// older cache entry then misses. 2: entries carry their key's text and a checksum.
@@ -37,21 +37,10 @@ pub struct Cache {
     build: String,
 }
 
-/// results.csv's `timing_source`: the cell's times were measured in this run.
-pub const TIMING_MEASURED: &str = "measured";
-/// From the cache, measured on this machine by this build: comparable with this run's.
-pub const TIMING_CACHE: &str = "cache";
-/// From the cache, measured on another machine (CPU model, cores or OS differ).
-pub const TIMING_CACHE_OTHER_MACHINE: &str = "cache-other-machine";
-/// From the cache, measured on this machine by another codecbench build.
-pub const TIMING_CACHE_OTHER_BUILD: &str = "cache-other-build";
-/// From a cache entry written before entries recorded their machine and build.
-pub const TIMING_CACHE_UNKNOWN: &str = "cache-unknown";
-
 /// Whether a row's times can be compared with times measured now on this machine and build
-/// (`measured` or `cache`; empty for results.csv files older than the column).
-pub fn timing_is_local(timing_source: &str) -> bool {
-    matches!(timing_source, "" | TIMING_MEASURED | TIMING_CACHE)
+/// (see [`TimingSource::is_local`]).
+pub fn timing_is_local(timing_source: &TimingSource) -> bool {
+    timing_source.is_local()
 }
 
 /// One cache file. The record is kept as a CSV row (header + row) because JSON cannot hold
@@ -294,7 +283,7 @@ impl Cache {
             Ok(mut r) => match mismatch(&e.key_text, &r) {
                 Some(why) => bad(&why),
                 None => {
-                    r.timing_source = self.timing_source(&e).into();
+                    r.timing_source = self.timing_source(&e);
                     Lookup::Hit(Box::new(r), e.measured_s)
                 }
             },
@@ -303,15 +292,15 @@ impl Cache {
     }
 
     /// Where a hit's times come from, relative to this machine and build.
-    fn timing_source(&self, e: &Entry) -> &'static str {
+    fn timing_source(&self, e: &Entry) -> TimingSource {
         if e.machine.is_empty() {
-            TIMING_CACHE_UNKNOWN
+            TimingSource::CacheUnknown
         } else if e.machine != self.machine {
-            TIMING_CACHE_OTHER_MACHINE
+            TimingSource::CacheOtherMachine
         } else if e.build != self.build {
-            TIMING_CACHE_OTHER_BUILD
+            TimingSource::CacheOtherBuild
         } else {
-            TIMING_CACHE
+            TimingSource::Cache
         }
     }
 

@@ -12,7 +12,7 @@ use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
 use crate::metrics::Distortion;
 use crate::pixels::{conform, Image, Prep};
-use crate::record::{CellRecord, Status};
+use crate::record::{CellRecord, MetricsSource, Status};
 
 /// What was measured of one cell. Fields are `None` where the cell failed before reaching
 /// them, so a late failure keeps what was already measured.
@@ -324,7 +324,7 @@ pub fn record(
         lossless: config.lossless(),
         raw_bytes: source.pixel_count() * prep.from.channels as u64 * (prep.from.depth as u64 / 8),
         repeat: repeat.max(1),
-        timing_source: crate::cache::TIMING_MEASURED.into(),
+        timing_source: crate::record::TimingSource::Measured,
         label: config.label.clone(),
         ..CellRecord::default()
     };
@@ -404,5 +404,9 @@ fn apply_scores(rec: &mut CellRecord, s: &Scores) {
         (metric.set)(rec, value);
     }
     rec.metric_notes = s.notes.join("; ");
-    rec.metrics_source = if s.exact { "exact" } else { "computed" }.to_string();
+    rec.metrics_source = if s.exact {
+        MetricsSource::Exact
+    } else {
+        MetricsSource::Computed
+    };
 }

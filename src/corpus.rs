@@ -518,7 +518,7 @@ pub fn load(id: &str, path: &Path, max_pixels: u64) -> Result<SourceImage, LoadE
 pub fn jpeg_source_decoder() -> String {
     format!(
         "mozjpeg-sys {} libjpeg decoder (islow, fancy upsampling); libjpeg warnings refuse the file",
-        crate::codec::versions::MOZJPEG_SYS
+        crate::versions::MOZJPEG_SYS
     )
 }
 
@@ -612,34 +612,9 @@ pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), L
     Ok((from_dynamic(dynamic)?, notes.join("; ")))
 }
 
-/// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
+/// Converts a decoded `image` buffer (see [`crate::pixels::from_dynamic`]).
 pub fn from_dynamic(d: DynamicImage) -> Result<Image, LoadError> {
-    let (w, h) = (d.width(), d.height());
-    let img = match d {
-        DynamicImage::ImageLuma8(b) => Image::new_u8(w, h, 1, b.into_raw()),
-        DynamicImage::ImageLumaA8(b) => Image::new_u8(w, h, 2, b.into_raw()),
-        DynamicImage::ImageRgb8(b) => Image::new_u8(w, h, 3, b.into_raw()),
-        DynamicImage::ImageRgba8(b) => Image::new_u8(w, h, 4, b.into_raw()),
-        DynamicImage::ImageLuma16(b) => Image::new_u16(w, h, 1, b.into_raw()),
-        DynamicImage::ImageLumaA16(b) => Image::new_u16(w, h, 2, b.into_raw()),
-        DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
-        DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
-        DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
-            return Err(LoadError::Unsupported(
-                "unsupported (32-bit float samples); convert it to 8- or 16-bit integer \
-                 samples first"
-                    .into(),
-            ))
-        }
-        other => {
-            return Err(LoadError::Unsupported(format!(
-                "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
-                 convert it to 8- or 16-bit first",
-                other.color()
-            )))
-        }
-    };
-    img.map_err(LoadError::Unsupported)
+    crate::pixels::from_dynamic(d).map_err(LoadError::Unsupported)
 }
 
 /// results.csv's `conversion`: what reading the file did (`source_note`), then what the

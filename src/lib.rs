@@ -6,6 +6,9 @@
 //! jobs, [`run`] schedules them in parallel, [`cell`] measures one job and builds its row, and
 //! [`sweep`] writes the run folder.
 
+// Every unsafe block says why it is sound (`// SAFETY:`); CI's clippy -D warnings enforces it.
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod alloc;
 pub mod analysis;
 pub mod baseline;
@@ -35,3 +38,4 @@ pub mod score;
 pub mod shard;
 pub mod sweep;
 pub mod target;
+pub mod versions;

@@ -367,6 +367,36 @@ pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
     Ok(prep.apply(&img))
 }
 
+/// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
+pub fn from_dynamic(d: image::DynamicImage) -> Result<Image, String> {
+    let (w, h) = (d.width(), d.height());
+    let img = match d {
+        image::DynamicImage::ImageLuma8(b) => Image::new_u8(w, h, 1, b.into_raw()),
+        image::DynamicImage::ImageLumaA8(b) => Image::new_u8(w, h, 2, b.into_raw()),
+        image::DynamicImage::ImageRgb8(b) => Image::new_u8(w, h, 3, b.into_raw()),
+        image::DynamicImage::ImageRgba8(b) => Image::new_u8(w, h, 4, b.into_raw()),
+        image::DynamicImage::ImageLuma16(b) => Image::new_u16(w, h, 1, b.into_raw()),
+        image::DynamicImage::ImageLumaA16(b) => Image::new_u16(w, h, 2, b.into_raw()),
+        image::DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
+        image::DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
+        image::DynamicImage::ImageRgb32F(_) | image::DynamicImage::ImageRgba32F(_) => {
+            return Err(
+                "unsupported (32-bit float samples); convert it to 8- or 16-bit integer \
+                 samples first"
+                    .into(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
+                 convert it to 8- or 16-bit first",
+                other.color()
+            ))
+        }
+    };
+    img
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,7 +77,7 @@ pub struct CellRecord {
     /// How the perceptual scores were obtained: `computed`, or `exact` when the decoded image
     /// equals the source bit for bit and the scores are those of identical images (PSNR-Y inf,
     /// SSIM/MS-SSIM 1, SSIMULACRA2 100, butteraugli 0) without computing; empty when none.
-    pub metrics_source: String,
+    pub metrics_source: MetricsSource,
     /// Why a selected metric has no value in this row (e.g. image too small for SSIM).
     pub metric_notes: String,
     /// Median over `repeat` timed encode calls, milliseconds.
@@ -127,7 +127,7 @@ pub struct CellRecord {
     /// machine and codecbench build), `cache-other-machine`, `cache-other-build` or
     /// `cache-unknown` (an entry older than the machine record); `compare` judges time only
     /// on `measured` and `cache` rows (issue 13 case 11).
-    pub timing_source: String,
+    pub timing_source: TimingSource,
     /// The pipeline's label (`site` in `--codec site=jpeg:q=80`), empty when unlabelled:
     /// `compare` matches labelled cells by (image, label) whatever the spec. Last column, so
     /// results.csv files written before it read the same.
@@ -157,6 +157,80 @@ impl Status {
 impl CellRecord {
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
+    }
+}
+
+/// results.csv's `timing_source`: where a row's times come from. Serialised by the names below
+/// (the empty name for rows of results.csv files older than the column).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TimingSource {
+    /// Not recorded: results.csv written before the column existed.
+    #[default]
+    #[serde(rename = "")]
+    Unrecorded,
+    /// Measured in this run.
+    #[serde(rename = "measured")]
+    Measured,
+    /// From the cache, measured on this machine by this build: comparable with this run's.
+    #[serde(rename = "cache")]
+    Cache,
+    /// From the cache, measured on another machine (CPU model, cores or OS differ).
+    #[serde(rename = "cache-other-machine")]
+    CacheOtherMachine,
+    /// From the cache, measured on this machine by another codecbench build.
+    #[serde(rename = "cache-other-build")]
+    CacheOtherBuild,
+    /// From a cache entry written before entries recorded their machine and build.
+    #[serde(rename = "cache-unknown")]
+    CacheUnknown,
+}
+
+impl TimingSource {
+    /// The name written in results.csv.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimingSource::Unrecorded => "",
+            TimingSource::Measured => "measured",
+            TimingSource::Cache => "cache",
+            TimingSource::CacheOtherMachine => "cache-other-machine",
+            TimingSource::CacheOtherBuild => "cache-other-build",
+            TimingSource::CacheUnknown => "cache-unknown",
+        }
+    }
+
+    /// Whether the times can be compared with times measured now on this machine and build
+    /// (`measured` or `cache`; also unrecorded, for results.csv files older than the column).
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            TimingSource::Unrecorded | TimingSource::Measured | TimingSource::Cache
+        )
+    }
+}
+
+/// results.csv's `metrics_source`: how the perceptual scores were obtained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MetricsSource {
+    /// No scores (failed cell, or results.csv older than the column): the empty name.
+    #[default]
+    #[serde(rename = "")]
+    None,
+    /// Computed from the decoded image.
+    #[serde(rename = "computed")]
+    Computed,
+    /// The decoded image equals the source bit for bit: the scores of identical images.
+    #[serde(rename = "exact")]
+    Exact,
+}
+
+impl MetricsSource {
+    /// The name written in results.csv.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricsSource::None => "",
+            MetricsSource::Computed => "computed",
+            MetricsSource::Exact => "exact",
+        }
     }
 }
 
@@ -216,4 +290,42 @@ pub struct SummaryRow {
     pub mean_butteraugli_3norm: Option<f64>,
     pub encode_ms_total: f64,
     pub decode_ms_total: f64,
+}
+
+/// How a search ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetStatus {
+    /// The setting meets the target and its neighbour on the failing side does not.
+    Met,
+    /// No setting of the range meets the target; the row holds the best achieved.
+    Unreachable,
+    /// A measured point contradicts monotonic order; the row holds the best point measured.
+    NonMonotonic,
+    /// A probe failed (error row or the metric missing): see `message`.
+    Failed,
+    /// The run was interrupted before the search ended.
+    #[default]
+    Unfinished,
+}
+
+/// One row of targets.csv: one (image, curve, target).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetRow {
+    pub image: String,
+    pub curve: String,
+    /// `bpp`, `bytes` or a metric key.
+    pub metric: String,
+    pub target: f64,
+    /// The chosen setting (for `unreachable`: the setting of the best achieved).
+    pub setting: Option<f64>,
+    pub bytes: Option<u64>,
+    pub bpp: Option<f64>,
+    /// The target's metric (or bpp/bytes) at that setting.
+    pub achieved: Option<f64>,
+    /// Cells this search evaluated (probes and reused swept cells).
+    pub probes: usize,
+    pub status: TargetStatus,
+    pub message: String,
 }

@@ -15,8 +15,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::codec::{CodecConfig, Kind, Value};
 use crate::metrics::Metric;
 use crate::plan::{Job, JobKey, Plan};
@@ -108,43 +106,7 @@ pub fn parse_target(text: &str) -> Result<Vec<Target>, String> {
     Ok(out)
 }
 
-/// How a search ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TargetStatus {
-    /// The setting meets the target and its neighbour on the failing side does not.
-    Met,
-    /// No setting of the range meets the target; the row holds the best achieved.
-    Unreachable,
-    /// A measured point contradicts monotonic order; the row holds the best point measured.
-    NonMonotonic,
-    /// A probe failed (error row or the metric missing): see `message`.
-    Failed,
-    /// The run was interrupted before the search ended.
-    #[default]
-    Unfinished,
-}
-
-/// One row of targets.csv: one (image, curve, target).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TargetRow {
-    pub image: String,
-    pub curve: String,
-    /// `bpp`, `bytes` or a metric key.
-    pub metric: String,
-    pub target: f64,
-    /// The chosen setting (for `unreachable`: the setting of the best achieved).
-    pub setting: Option<f64>,
-    pub bytes: Option<u64>,
-    pub bpp: Option<f64>,
-    /// The target's metric (or bpp/bytes) at that setting.
-    pub achieved: Option<f64>,
-    /// Cells this search evaluated (probes and reused swept cells).
-    pub probes: usize,
-    pub status: TargetStatus,
-    pub message: String,
-}
+pub use crate::record::{TargetRow, TargetStatus};
 
 /// The setting values a search moves over: index 0..=n, increasing with the index.
 #[derive(Clone, Copy, Debug)]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 
 use assert_cmd::Command;
-use codecbench::record::CellRecord;
+use codecbench::record::{CellRecord, TimingSource};
 
 fn run(
     corpus: &Path,
@@ -58,7 +58,7 @@ fn unchanged_rerun_is_served_from_the_cache() {
         );
         let b = CellRecord {
             cached: false,
-            timing_source: a.timing_source.clone(),
+            timing_source: a.timing_source,
             ..b.clone()
         };
         assert_eq!(*a, b);
@@ -328,13 +328,13 @@ fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
         codec_version: version,
         spec: jpeg[0].spec(),
         encode_ms: Some(10.0),
-        timing_source: "measured".into(),
+        timing_source: TimingSource::Measured,
         ..Default::default()
     };
     let source = |writer: Cache| {
         writer.put(&text, &rec, 0.1).unwrap();
         match here.get(&key) {
-            Lookup::Hit(r, _) => r.timing_source,
+            Lookup::Hit(r, _) => r.timing_source.as_str(),
             _ => panic!("expected a hit"),
         }
     };
@@ -380,7 +380,7 @@ fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
             decode_ms: Some(5.0),
             encode_cpu_ms: Some(10.0),
             decode_cpu_ms: Some(5.0),
-            timing_source: "measured".into(),
+            timing_source: TimingSource::Measured,
             ..Default::default()
         })
         .collect();
@@ -398,23 +398,27 @@ fn timings_from_another_machine_or_build_are_marked_and_not_judged() {
     };
     let c = compare(&base, &slow, &th);
     assert_eq!(c.curves[0].verdict, Verdict::Regressed, "{c:?}");
-    for other in ["cache-other-machine", "cache-other-build", "cache-unknown"] {
+    for other in [
+        TimingSource::CacheOtherMachine,
+        TimingSource::CacheOtherBuild,
+        TimingSource::CacheUnknown,
+    ] {
         let elsewhere: Vec<CellRecord> = slow
             .iter()
             .map(|r| CellRecord {
-                timing_source: other.into(),
+                timing_source: other,
                 cached: true,
                 ..r.clone()
             })
             .collect();
         let c = compare(&base, &elsewhere, &th);
-        assert_eq!(c.curves[0].verdict, Verdict::Unchanged, "{other}: {c:?}");
-        assert_eq!(c.curves[0].encode_time, None, "{other}");
+        assert_eq!(c.curves[0].verdict, Verdict::Unchanged, "{other:?}: {c:?}");
+        assert_eq!(c.curves[0].encode_time, None, "{other:?}");
     }
     let same_machine: Vec<CellRecord> = slow
         .iter()
         .map(|r| CellRecord {
-            timing_source: "cache".into(),
+            timing_source: TimingSource::Cache,
             ..r.clone()
         })
         .collect();

@@ -13,7 +13,7 @@ use crate::analysis::pairs::source_channels;
 use crate::analysis::series::{image_points, images, Curve};
 use crate::metrics::MetricDef;
 use crate::record::CellRecord;
-use crate::target::{TargetRow, TargetStatus};
+use crate::record::{TargetRow, TargetStatus};
 
 /// One curve's interpolated cost of a quality level on one image.
 #[derive(Clone, Debug, PartialEq)]

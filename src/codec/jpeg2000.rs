@@ -34,6 +34,8 @@ fn decoder() -> String {
 }
 
 /// Collects OpenJPEG's error messages for the cell's error row.
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `msg` is a NUL-terminated
+// string and `data` the `String` registered with opj_set_error_handler, both live for the call.
 unsafe extern "C" fn on_error(msg: *const c_char, data: *mut c_void) {
     let errors = &mut *(data as *mut String);
     let text = CStr::from_ptr(msg).to_string_lossy();
@@ -48,6 +50,9 @@ struct Sink {
     pos: usize,
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Sink
+// registered as the stream's user data, which outlives the codec calls; OpenJPEG passes a
+// buffer of at least `n` bytes.
 unsafe extern "C" fn sink_write(buf: *mut c_void, n: usize, data: *mut c_void) -> usize {
     let sink = &mut *(data as *mut Sink);
     let end = sink.pos + n;
@@ -59,6 +64,9 @@ unsafe extern "C" fn sink_write(buf: *mut c_void, n: usize, data: *mut c_void) -
     n
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Sink
+// registered as the stream's user data, which outlives the codec calls and is used by one
+// thread.
 unsafe extern "C" fn sink_skip(n: i64, data: *mut c_void) -> i64 {
     let sink = &mut *(data as *mut Sink);
     match usize::try_from(sink.pos as i64 + n) {
@@ -70,6 +78,9 @@ unsafe extern "C" fn sink_skip(n: i64, data: *mut c_void) -> i64 {
     }
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Sink
+// registered as the stream's user data, which outlives the codec calls and is used by one
+// thread.
 unsafe extern "C" fn sink_seek(to: i64, data: *mut c_void) -> i32 {
     let sink = &mut *(data as *mut Sink);
     match usize::try_from(to) {
@@ -87,6 +98,9 @@ struct Source<'a> {
     pos: usize,
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Source
+// registered as the stream's user data, which outlives the codec calls; OpenJPEG passes a
+// buffer of at least `n` bytes.
 unsafe extern "C" fn source_read(buf: *mut c_void, n: usize, data: *mut c_void) -> usize {
     let src = &mut *(data as *mut Source);
     let left = src.bytes.len() - src.pos;
@@ -99,6 +113,9 @@ unsafe extern "C" fn source_read(buf: *mut c_void, n: usize, data: *mut c_void) 
     n
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Source
+// registered as the stream's user data, which outlives the codec calls and is used by one
+// thread.
 unsafe extern "C" fn source_skip(n: i64, data: *mut c_void) -> i64 {
     let src = &mut *(data as *mut Source);
     let to = (src.pos as i64 + n).clamp(0, src.bytes.len() as i64);
@@ -107,6 +124,9 @@ unsafe extern "C" fn source_skip(n: i64, data: *mut c_void) -> i64 {
     skipped
 }
 
+// SAFETY (callers): OpenJPEG calls this only with valid arguments: `data` is the Source
+// registered as the stream's user data, which outlives the codec calls and is used by one
+// thread.
 unsafe extern "C" fn source_seek(to: i64, data: *mut c_void) -> i32 {
     let src = &mut *(data as *mut Source);
     if to < 0 || to as usize > src.bytes.len() {

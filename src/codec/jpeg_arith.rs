@@ -21,6 +21,8 @@ extern "C" {
 /// libjpeg's fatal-error hook: unwind with libjpeg's message (the codec's `catch` turns the
 /// panic into an error row); libjpeg cannot return from here.
 extern "C-unwind" fn error_exit(cinfo: &mut ffi::jpeg_common_struct) {
+    // SAFETY: libjpeg calls this hook with its live common struct, whose `err` is null or points
+    // to the error manager the Guard owns for the whole compression.
     let code = unsafe { cinfo.err.as_ref().map_or(0, |e| e.msg_code) };
     std::panic::resume_unwind(Box::new(format!("libjpeg fatal error (JERR code {code})")));
 }
@@ -38,6 +40,9 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // SAFETY: `cinfo` was created by jpeg_CreateCompress before the Guard could be dropped
+        // (destroying a zeroed struct is a no-op in libjpeg), and `buf` is null or the buffer
+        // jpeg_mem_dest allocated with malloc, freed exactly once here.
         unsafe {
             ffi::jpeg_destroy_compress(&mut self.cinfo);
             if !self.buf.is_null() {
@@ -59,6 +64,12 @@ pub fn encode(
 ) -> Result<Vec<u8>, String> {
     let data = img.as_u8().ok_or("jpeg: input must be 8-bit")?;
     let gray = img.channels == 1;
+    // SAFETY: the zeroed structs are plain C data that jpeg_std_error/jpeg_CreateCompress
+    // initialise before use; the error manager is boxed so its address stays valid while
+    // `cinfo.common.err` points to it; `comp_info` holds `num_components` entries after
+    // jpeg_set_defaults; each scanline pointer covers `width x channels` bytes of `data`
+    // (checked by `Image`); `buf`/`size` are read only after jpeg_finish_compress set them,
+    // and the Guard frees everything on every path, including a libjpeg unwind.
     unsafe {
         let mut err: Box<ffi::jpeg_error_mgr> = Box::new(mem::zeroed());
         ffi::jpeg_std_error(&mut err);

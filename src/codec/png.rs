@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::sync::LazyLock;
 
 use super::{versions, Codec, CodecError, Decoded, Encoded, Param, Params};
-use crate::corpus::from_dynamic;
+use crate::pixels::from_dynamic;
 use crate::pixels::{Image, Layout};
 
 pub struct Png;

@@ -63,6 +63,8 @@ fn encode(img: &Image, config: &sys::WebPConfig) -> Result<Vec<u8>, String> {
         }
     };
     if imported == 0 {
+        // SAFETY: the picture was initialised above; freeing a picture whose import failed
+        // releases whatever it allocated and is allowed once.
         unsafe { sys::WebPPictureFree(&mut picture) };
         return Err("libwebp: out of memory importing the picture".into());
     }
@@ -89,6 +91,7 @@ fn encode(img: &Image, config: &sys::WebPConfig) -> Result<Vec<u8>, String> {
 fn decode(data: &[u8]) -> Result<Image, String> {
     // SAFETY: `features` is plain data filled by libwebp; pointers and lengths come from a slice.
     let mut features: sys::WebPBitstreamFeatures = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer and length come from one live slice; `features` outlives the call.
     let status = unsafe { sys::WebPGetFeatures(data.as_ptr(), data.len(), &mut features) };
     if status != sys::VP8StatusCode::VP8_STATUS_OK {
         return Err(format!("WebP decode failed: {status:?}"));
@@ -111,7 +114,10 @@ fn decode(data: &[u8]) -> Result<Image, String> {
     }
     let channels: u8 = if alpha { 4 } else { 3 };
     let len = w as usize * h as usize * channels as usize;
+    // SAFETY: `ptr` is non-null (checked above) and libwebp allocated w x h x channels bytes
+    // for the decoded picture, which we copy before freeing.
     let pixels = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
+    // SAFETY: `ptr` came from WebPDecodeRGB(A) and is freed once, after the copy.
     unsafe { sys::WebPFree(ptr.cast()) };
     Image::new_u8(w as u32, h as u32, channels, pixels)
 }

@@ -80,6 +80,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
 fn decode_inner(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
     // SAFETY: a zeroed error manager is what jpeg_std_error expects to fill in.
     let mut err: ffi::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    // SAFETY: `err` is a live local; jpeg_std_error only fills in its fields.
     unsafe { ffi::jpeg_std_error(&mut err) };
     err.error_exit = Some(fatal);
     err.emit_message = Some(emit);

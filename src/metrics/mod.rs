@@ -4,7 +4,7 @@
 //! precision, which direction is better, and how the metric is scored.
 //!
 //! Adding a metric: its kernel file, a `mod` line and one [`MetricDef`] entry here, plus its
-//! columns in `CellRecord` (src/record.rs) and `SummaryRow` (src/analysis/summary.rs), which
+//! columns in `CellRecord` (src/record.rs) and `SummaryRow` (both in src/record.rs), which
 //! serde needs as named fields.
 
 pub mod butteraugli;
@@ -19,9 +19,8 @@ pub use psnr::{distortion, psnr_from_mse, Distortion};
 use std::any::Any;
 use std::fmt;
 
-use crate::analysis::summary::SummaryRow;
 use crate::pixels::Image;
-use crate::record::CellRecord;
+use crate::record::{CellRecord, SummaryRow};
 
 use self::butteraugli::ButteraugliOriginal;
 use self::ssim::SsimReference;

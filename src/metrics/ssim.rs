@@ -470,11 +470,14 @@ macro_rules! kernels {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident) => {
         $(#[$doc])*
         fn $name(kernel: Kernel, $($arg: $ty),*) -> $ret {
+            // SAFETY (callers): call only on a CPU with AVX-512F/VL, AVX2 and FMA; the body is
+            // safe Rust, so the features are the whole contract.
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
             unsafe fn avx512($($arg: $ty),*) -> $ret {
                 $body($($arg),*)
             }
+            // SAFETY (callers): call only on a CPU with AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2($($arg: $ty),*) -> $ret {
@@ -484,6 +487,7 @@ macro_rules! kernels {
                 // SAFETY: `Kernel::available` lists these only when the CPU has the features.
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: as above, listed only when the CPU has AVX2 and FMA.
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Avx2 => unsafe { avx2($($arg),*) },
                 _ => $body($($arg),*),

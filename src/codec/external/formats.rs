@@ -3,7 +3,7 @@
 use std::io::Cursor;
 
 use super::Format;
-use crate::corpus::from_dynamic;
+use crate::pixels::from_dynamic;
 use crate::pixels::{Image, Samples};
 
 /// Writes `img` in `format` (the layout was already chosen by `input_layout`).

@@ -115,6 +115,7 @@ impl Drop for CellDir {
 /// Removes the cell folders of codecbench processes that are gone (killed, or lost with the
 /// machine), killing whatever their tools left running first.
 fn remove_stale() {
+    // SAFETY: geteuid takes no arguments and cannot fail.
     let me = unsafe { libc::geteuid() };
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
@@ -426,6 +427,7 @@ fn start(
     loop {
         // SAFETY: siginfo is plain data that waitid fills in.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live local that waitid writes; WNOWAIT leaves the child unreaped.
         let r = unsafe {
             libc::waitid(
                 libc::P_PID,
@@ -449,6 +451,7 @@ fn start(
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `ru` are live locals that wait4 writes.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     if let Ok(mut g) = LIVE_GROUPS.lock() {
         g.remove(&pid);
