@@ -31,6 +31,7 @@ pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod record;
+pub mod crops;
 pub mod report;
 pub mod run;
 pub mod run_meta;

@@ -321,7 +321,7 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
         write_csv(&path, &rows)?;
         files.push(path);
     }
-    let crops = crate::report::crops::merge(&dirs, out, &records);
+    let crops = crate::crops::merge(&dirs, out, &records);
     files.extend(crops.files);
     warnings.extend(crops.warnings);
     Ok(Merged {

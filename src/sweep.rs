@@ -482,13 +482,14 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     }
     if let Some(bpp) = sweep.crop_bpp {
         let saved = pool.install(|| {
-            crate::report::crops::save(
+            crate::crops::save(
                 &sweep.out,
                 // All rows: a crop may show the setting the target search found (a probe).
                 &records,
                 &sources,
                 &sweep.configs,
                 bpp,
+                &sweep.command,
             )
         });
         for w in &saved.warnings {

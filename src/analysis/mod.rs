@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod bdrate;
+pub mod crop_cells;
 pub mod delivery;
 pub mod equal_quality;
 pub mod pairs;

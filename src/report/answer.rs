@@ -10,7 +10,7 @@ use crate::analysis::answer::{answer, named, size, Ask, Recommendation};
 use crate::config::{Preset, PRESETS};
 use crate::record::CellRecord;
 
-use super::html::esc;
+use super::markup::esc;
 use super::Report;
 
 /// File name of the answer in a run folder.

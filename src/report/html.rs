@@ -4,40 +4,15 @@
 
 use std::fmt::Write;
 
-use base64::Engine as _;
-
 use super::Report;
 use crate::analysis::series::{images, metrics_present};
 use crate::analysis::summary::SummaryRow;
 use crate::metrics::MetricDef;
-use crate::plot::color_hex;
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A number with `d` decimals; `inf` and `-` for infinite and missing values.
-pub fn num(v: Option<f64>, d: usize) -> String {
-    match v {
-        Some(x) if x.is_infinite() => "inf".into(),
-        Some(x) if x.is_finite() => format!("{x:.d$}"),
-        _ => "-".into(),
-    }
-}
-
-pub(super) fn swatch(color: usize) -> String {
-    format!(
-        "<span class=\"sw\" style=\"background:{}\"></span>",
-        color_hex(color)
-    )
-}
+pub use super::markup::{esc, num, swatch};
 
 fn color_of(r: &Report, curve: &str) -> usize {
     r.curves
@@ -62,10 +37,7 @@ fn scalable(svg: &str) -> String {
 }
 
 fn data_uri(png: &[u8]) -> String {
-    format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(png)
-    )
+    super::markup::data_uri("image/png", png)
 }
 
 fn meta_section(r: &Report, out: &mut String) {

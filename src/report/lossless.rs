@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::analysis::series::images;
 use crate::record::CellRecord;
 
-use super::html::esc;
+use super::markup::esc;
 
 /// Codecs that know nothing about images (they compress the raw sample bytes).
 const GENERAL_PURPOSE: &[&str] = &["identity", "rle", "huffman", "gzip", "zstd", "brotli", "xz"];

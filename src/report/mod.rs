@@ -9,6 +9,7 @@ pub mod crops;
 mod html;
 mod lossless;
 mod markdown;
+pub mod markup;
 mod recommend;
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use crate::analysis::equal_quality::{level, searched_level, speed, Basis, Level}
 use crate::analysis::series::metrics_present;
 use crate::metrics::MetricDef;
 
-use super::html::esc;
+use super::markup::esc;
 use super::Report;
 use crate::target::TargetRow;
 
@@ -20,25 +20,7 @@ use crate::target::TargetRow;
 /// quality on its published scale).
 pub const LEVELS: [f64; 3] = [70.0, 80.0, 90.0];
 
-/// The quality metric and levels of a target search's rows: SSIMULACRA 2 when it was a
-/// target, else the first quality metric targeted; levels ascending. `None` when the search
-/// had only bpp/bytes budgets.
-pub fn searched_targets(rows: &[TargetRow]) -> Option<(&'static MetricDef, Vec<f64>)> {
-    let keys: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
-    let key = keys
-        .iter()
-        .find(|k| **k == "ssimulacra2")
-        .or_else(|| keys.iter().find(|k| crate::metrics::find(k).is_some()))?;
-    let metric = crate::metrics::find(key)?;
-    let mut v: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.metric == metric.key)
-        .map(|r| r.target)
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    Some((metric, v))
-}
+pub use crate::analysis::crop_cells::searched_targets;
 
 /// The metric, the equal-quality comparisons and where their settings come from: the target
 /// search's when the run folder has targets.csv with a quality target, else interpolated at
@@ -363,7 +345,7 @@ pub fn html(r: &Report, out: &mut String) {
                 let _ = write!(
                     out,
                     "<tr><td>{}{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{wins} of {}</td></tr>",
-                    super::html::swatch(curve.color),
+                    super::markup::swatch(curve.color),
                     kib(l.totals[c]),
                     if Some(c) == l.anchor {
                         "anchor".to_string()

@@ -1,0 +1,577 @@
+//! Cutting the crops during the run: the cells chosen by [`crate::analysis::crop_cells`] are
+//! decoded again (from the saved file, or by encoding the source again and checking the byte
+//! count), cut at the original's most detailed region and written as lossless WebP, each with
+//! a butteraugli error map ([`heatmap_rgb`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::analysis::answer::TargetAnswer;
+use crate::analysis::crop_cells::{self, choose, quality_rule, QualityRule, Role};
+use crate::analysis::series::{curves, images, Curve};
+use crate::codec::CodecConfig;
+use crate::corpus::SourceImage;
+use crate::pixels::{conform, Image, Prep};
+use crate::record::CellRecord;
+use crate::target::TargetRow;
+
+use super::{slug, write_crop, write_manifest, CellEntry, ImageEntry, Manifest, Rect, Saved, CROP};
+
+/// The configuration of a cell: one of the sweep's, or (a target-search probe) the sweep's
+/// configuration of the same curve at the cell's setting.
+fn config_of(
+    rec: &CellRecord,
+    by_spec: &HashMap<String, &CodecConfig>,
+) -> Result<CodecConfig, String> {
+    if let Some(c) = by_spec.get(&rec.spec) {
+        return Ok((*c).clone());
+    }
+    let base = by_spec
+        .values()
+        .find(|c| c.curve() == rec.curve)
+        .ok_or_else(|| format!("{} is not a configuration of this sweep", rec.spec))?;
+    let v = rec
+        .setting
+        .ok_or_else(|| format!("{} has no setting", rec.spec))?;
+    let value = match base.codec.params().first().map(|p| &p.kind) {
+        Some(crate::codec::Kind::Int { .. }) => crate::codec::Value::Int(v.round() as i64),
+        _ => crate::codec::Value::Float(v),
+    };
+    let c = base.with_setting(value).map_err(|e| e.to_string())?;
+    if c.spec() != rec.spec {
+        return Err(format!(
+            "{}: cannot rebuild its configuration (got {})",
+            rec.spec,
+            c.spec()
+        ));
+    }
+    Ok(c)
+}
+
+/// Saves the crops of every measured image into `<run_dir>/crops/` (PNGs and the manifest).
+/// For each image and lossy curve, the cell [`choose`] picks is shown (at equal quality; by
+/// `target_bpp` only when no quality metric was measured; `command`, the run's command line,
+/// names the preset and coverage of the answer); the target search's rows are read
+/// from `<run_dir>/targets.csv` when the run wrote one. `records` are all rows, probes too.
+/// Pixels come from the saved encoded file when there is one, else from encoding the source
+/// again with the matching configuration.
+pub fn save(
+    run_dir: &Path,
+    records: &[CellRecord],
+    sources: &[SourceImage],
+    configs: &[CodecConfig],
+    target_bpp: f64,
+    command: &[String],
+) -> Saved {
+    use rayon::prelude::*;
+    let mut saved = Saved::default();
+    if !(target_bpp.is_finite() && target_bpp > 0.0) {
+        saved.warnings.push(format!(
+            "--crop-bpp {target_bpp}: not a positive number of bits per pixel; no crops saved"
+        ));
+        return saved;
+    }
+    let curves = curves(records);
+    let by_id: HashMap<&str, &SourceImage> = sources.iter().map(|s| (s.id.as_str(), s)).collect();
+    let by_spec: HashMap<String, &CodecConfig> = configs.iter().map(|c| (c.spec(), c)).collect();
+    let (targets, note) = crate::report::read_targets(run_dir);
+    saved.warnings.extend(note);
+    let swept = crate::target::swept(records);
+    // The answer card's middle target: crops at its uniform settings (and per-image ones).
+    let answer = crop_cells::middle_target(records, command);
+    let rule = match &answer {
+        Some(t) => Some(crop_cells::rule_of(t)),
+        None => quality_rule(&swept, targets.as_deref()),
+    };
+    let pick = Pick {
+        records,
+        targets: targets.as_deref(),
+        rule: rule.as_ref(),
+        target_bpp,
+        answer: answer.as_ref(),
+    };
+    let ids = images(records);
+    let made: Vec<(Option<ImageEntry>, Saved)> = ids
+        .par_iter()
+        .filter_map(|id| by_id.get(id.as_str()))
+        // The sweep dropped the pixels after the image's last cell: the file is read again.
+        .map(|src| match src.pixels() {
+            Ok(px) => {
+                let (entry, s) = image_crops(run_dir, &pick, &curves, &by_spec, src, &px);
+                src.release();
+                (Some(entry), s)
+            }
+            Err(e) => {
+                let mut s = Saved::default();
+                s.warnings.push(format!(
+                    "{}: cannot read the source again for its crops ({e}); none saved",
+                    src.path.display()
+                ));
+                (None, s)
+            }
+        })
+        .collect();
+    let mut manifest = Manifest {
+        target_bpp,
+        quality: rule.clone(),
+        notes: Vec::new(),
+        images: Vec::new(),
+    };
+    for (entry, s) in made {
+        manifest.images.extend(entry);
+        saved.files.extend(s.files);
+        saved.warnings.extend(s.warnings);
+    }
+    write_manifest(run_dir, &manifest, &mut saved);
+    saved
+}
+
+/// What [`choose`] needs, shared by every image.
+struct Pick<'a> {
+    records: &'a [CellRecord],
+    targets: Option<&'a [TargetRow]>,
+    rule: Option<&'a QualityRule>,
+    target_bpp: f64,
+    answer: Option<&'a TargetAnswer>,
+}
+
+/// The cells to crop for one image: the answer's (uniform and per-image) when there is an
+/// answer, else the one [`choose`] picks, per lossy curve.
+fn wanted<'a>(
+    pick: &Pick<'a>,
+    curves: &[Curve],
+    src: &SourceImage,
+) -> Vec<(&'a CellRecord, Role, String)> {
+    let mut out = Vec::new();
+    for curve in curves.iter().filter(|c| !c.lossless) {
+        let key = (src.id.as_str(), src.hash());
+        match pick.answer {
+            Some(t) => out.extend(crop_cells::answer_cells(pick.records, t, key, &curve.name)),
+            None => out.extend(
+                choose(
+                    pick.records,
+                    pick.targets,
+                    key,
+                    &curve.name,
+                    pick.rule,
+                    pick.target_bpp,
+                )
+                .map(|(r, why)| (r, Role::Level, why)),
+            ),
+        }
+    }
+    out
+}
+
+/// The crops of one source image, written as files.
+fn image_crops(
+    run_dir: &Path,
+    pick: &Pick,
+    curves: &[Curve],
+    by_spec: &HashMap<String, &CodecConfig>,
+    src: &SourceImage,
+    original: &Image,
+) -> (ImageEntry, Saved) {
+    let mut saved = Saved::default();
+    let rect = busiest_region(original);
+    let window = (original.depth() == 16).then(|| sample_window(original, rect));
+    let mut notes = Vec::new();
+    if let Some((lo, hi)) = window {
+        notes.push(format!(
+            "16-bit samples shown with a display window {lo}..{hi} stretched to 0..255 (same window for every crop)"
+        ));
+    }
+    let folder = slug(&src.id);
+    let original_file = format!("{folder}/original.webp");
+    let (w, h) = (rect.2, rect.3);
+    let orig_rgba = display_rgba(original, rect, window, original.depth());
+    write_crop(run_dir, &original_file, &webp_lossless(&orig_rgba, w, h), &mut saved);
+    let reference = heat_reference(&orig_rgba, w, h);
+    let mut cells = Vec::new();
+    for (rec, role, why) in wanted(pick, curves, src) {
+        match cell_pixels(rec, run_dir, by_spec, original) {
+            Ok((img, source)) => {
+                let name = slug(&rec.spec);
+                let file = format!("{folder}/{name}.webp");
+                let rgba = display_rgba(&img, rect, window, original.depth());
+                if !write_crop(run_dir, &file, &webp_lossless(&rgba, w, h), &mut saved) {
+                    continue;
+                }
+                let heat = reference.as_ref().and_then(|r| heatmap_rgb(r, &orig_rgba, &rgba, w, h));
+                let heat_file = format!("{folder}/{name}.heat.webp");
+                let heatmap = heat
+                    .filter(|px| write_crop(run_dir, &heat_file, &webp_lossless(px, w, h), &mut saved))
+                    .map(|_| heat_file);
+                cells.push(CellEntry {
+                    spec: rec.spec.clone(),
+                    bpp: rec.bpp.unwrap_or(f64::NAN),
+                    psnr: rec.psnr,
+                    bytes: rec.bytes,
+                    file,
+                    source: source.into(),
+                    chosen: why,
+                    role,
+                    setting: rec.setting,
+                    heatmap,
+                });
+            }
+            Err(e) => {
+                saved
+                    .warnings
+                    .push(format!("crop of {} {}: {e}", src.id, rec.spec));
+                notes.push(format!("{}: {e}", rec.spec));
+            }
+        }
+    }
+    let (x, y, width, height) = rect;
+    let entry = ImageEntry {
+        image: src.id.clone(),
+        image_hash: src.hash().to_string(),
+        rect: Rect {
+            x,
+            y,
+            width,
+            height,
+        },
+        notes,
+        original: original_file,
+        cells,
+    };
+    (entry, saved)
+}
+
+/// The decoded pixels of a cell, and where they came from: the saved encoded file when the
+/// run kept it, else the source encoded again.
+fn cell_pixels(
+    rec: &CellRecord,
+    run_dir: &Path,
+    by_spec: &HashMap<String, &CodecConfig>,
+    original: &Image,
+) -> Result<(Image, &'static str), String> {
+    let config = &config_of(rec, by_spec)?;
+    let path = run_dir.join(&rec.encoded_file);
+    if !rec.encoded_file.is_empty() && path.is_file() {
+        let kept = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if Some(kept.len() as u64) != rec.bytes {
+            return Err(format!(
+                "{} has {} bytes, the run measured {:?}; not shown",
+                path.display(),
+                kept.len(),
+                rec.bytes
+            ));
+        }
+        Ok((
+            codec_pixels(config, original, Some(&kept), rec.bytes)?,
+            "saved file",
+        ))
+    } else {
+        Ok((
+            codec_pixels(config, original, None, rec.bytes)?,
+            "re-encoded",
+        ))
+    }
+}
+
+/// Every call into the codec: plans the codec's input layout, encodes `original` again unless
+/// `kept` holds the encoded bytes (a new encoding must have `measured_bytes` bytes), decodes,
+/// and brings the decoded image to the codec's input layout.
+fn codec_pixels(
+    config: &CodecConfig,
+    original: &Image,
+    kept: Option<&[u8]>,
+    measured_bytes: Option<u64>,
+) -> Result<Image, String> {
+    let codec = &config.codec;
+    let prep = Prep::plan(original.layout(), codec.input_layout(original.layout()))?;
+    let encoded;
+    let bytes = match kept {
+        Some(b) => b,
+        None => {
+            let input = prep.apply(original);
+            encoded = crate::codec::catch(|| codec.encode(&input, &config.params))
+                .map_err(|e| e.to_string())?
+                .bytes;
+            if Some(encoded.len() as u64) != measured_bytes {
+                return Err(format!(
+                    "re-encoding gave {} bytes, the run measured {:?}; not shown (rerun with --save-encoded)",
+                    encoded.len(),
+                    measured_bytes
+                ));
+            }
+            &encoded
+        }
+    };
+    let img = crate::codec::catch(|| codec.decode(bytes))
+        .map_err(|e| e.to_string())?
+        .image;
+    conform(img, prep.to)
+}
+
+/// Top-left corner and size of the crop with the most detail: gradient energy (absolute
+/// horizontal plus vertical differences of the first channel) summed per 16x16 block once,
+/// then the best window of blocks found with a 2-D prefix sum, so large images stay cheap.
+pub fn busiest_region(img: &Image) -> (u32, u32, u32, u32) {
+    const B: usize = 16;
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (cw, ch) = (CROP.min(img.width), CROP.min(img.height));
+    let (bw, bh) = (w / B, h / B);
+    let (kw, kh) = (cw as usize / B, ch as usize / B);
+    if bw == 0 || bh == 0 || kw == 0 || kh == 0 {
+        return (0, 0, cw, ch);
+    }
+    let c = img.channels as usize;
+    let at = |x: usize, y: usize| img.sample((y * w + x) * c) as i64;
+    // prefix[(by)(bw+1) + bx]: energy of blocks above and left of (bx, by).
+    let mut prefix = vec![0i64; (bw + 1) * (bh + 1)];
+    for by in 0..bh {
+        for bx in 0..bw {
+            let mut e = 0i64;
+            for y in by * B..((by + 1) * B).min(h - 1) {
+                for x in bx * B..((bx + 1) * B).min(w - 1) {
+                    e += (at(x + 1, y) - at(x, y)).abs() + (at(x, y + 1) - at(x, y)).abs();
+                }
+            }
+            let i = (by + 1) * (bw + 1) + bx + 1;
+            prefix[i] = e + prefix[i - 1] + prefix[i - bw - 1] - prefix[i - bw - 2];
+        }
+    }
+    let sum = |x0: usize, y0: usize| {
+        let (x1, y1) = (x0 + kw, y0 + kh);
+        let p = |x: usize, y: usize| prefix[y * (bw + 1) + x];
+        p(x1, y1) - p(x0, y1) - p(x1, y0) + p(x0, y0)
+    };
+    let mut best = (0, 0, -1i64);
+    for y0 in 0..=bh - kh {
+        for x0 in 0..=bw - kw {
+            let e = sum(x0, y0);
+            if e > best.2 {
+                best = (x0, y0, e);
+            }
+        }
+    }
+    let x = ((best.0 * B) as u32).min(img.width - cw);
+    let y = ((best.1 * B) as u32).min(img.height - ch);
+    (x, y, cw, ch)
+}
+
+/// Min and max sample of the crop (16-bit display window).
+fn sample_window(img: &Image, (x0, y0, w, h): (u32, u32, u32, u32)) -> (u32, u32) {
+    let c = img.channels as usize;
+    let colour = if img.layout().has_alpha() { c - 1 } else { c };
+    let (mut lo, mut hi) = (u32::MAX, 0);
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            for k in 0..colour {
+                let v = img.sample((y as usize * img.width as usize + x as usize) * c + k);
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    (lo, hi.max(lo + 1))
+}
+
+/// The crop as RGBA8 for display; samples are first brought to `source_depth` (8-bit decodes of a
+/// 16-bit source are multiplied by 257), then windowed if a window is given.
+fn display_rgba(
+    img: &Image,
+    (x0, y0, w, h): (u32, u32, u32, u32),
+    window: Option<(u32, u32)>,
+    source_depth: u8,
+) -> Vec<u8> {
+    let c = img.channels as usize;
+    let scale = if source_depth == 16 && img.depth() == 8 {
+        257
+    } else {
+        1
+    };
+    let peak = img.layout().peak() * scale;
+    let to8 = |v: u32| -> u8 {
+        let v = v * scale;
+        match window {
+            Some((lo, hi)) => ((v.clamp(lo, hi) - lo) as u64 * 255 / (hi - lo) as u64) as u8,
+            None => (v as u64 * 255 / peak as u64) as u8,
+        }
+    };
+    let mut out = Vec::with_capacity((w * h * 4) as usize);
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            let p = (y as usize * img.width as usize + x as usize) * c;
+            let s = |k: usize| img.sample(p + k);
+            let (r, g, b, a) = match c {
+                1 => (s(0), s(0), s(0), None),
+                2 => (s(0), s(0), s(0), Some(s(1))),
+                3 => (s(0), s(1), s(2), None),
+                _ => (s(0), s(1), s(2), Some(s(3))),
+            };
+            let alpha = a.map_or(255, |a| (a as u64 * 255 / img.layout().peak() as u64) as u8);
+            out.extend_from_slice(&[to8(r), to8(g), to8(b), alpha]);
+        }
+    }
+    out
+}
+
+/// Lossless WebP of RGBA8 pixels (libwebp's simple lossless encoder): the decoded pixels
+/// exactly, in about two thirds of a PNG's bytes on photographs.
+fn webp_lossless(rgba: &[u8], w: u32, h: u32) -> Vec<u8> {
+    assert_eq!(rgba.len(), (w * h * 4) as usize);
+    let mut out: *mut u8 = std::ptr::null_mut();
+    // SAFETY: `rgba` holds w*h RGBA pixels with stride 4*w (asserted above); libwebp writes a
+    // buffer it allocates into `out` and returns its length (0 on failure); it is copied and
+    // released with WebPFree exactly once.
+    unsafe {
+        let len = libwebp_sys::WebPEncodeLosslessRGBA(
+            rgba.as_ptr(),
+            w as i32,
+            h as i32,
+            (w * 4) as i32,
+            &mut out,
+        );
+        if out.is_null() {
+            return Vec::new();
+        }
+        let bytes = std::slice::from_raw_parts(out, len).to_vec();
+        libwebp_sys::WebPFree(out.cast());
+        bytes
+    }
+}
+
+/// sRGB 8-bit to linear light 0..1.
+fn linear(v: u8) -> f32 {
+    let c = v as f32 / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear RGB of RGBA8 pixels (alpha ignored: the crops show colour as stored).
+fn linear_rgb(rgba: &[u8]) -> Vec<f32> {
+    rgba.chunks_exact(4)
+        .flat_map(|p| [linear(p[0]), linear(p[1]), linear(p[2])])
+        .collect()
+}
+
+/// Butteraugli's prepared view of the original crop (needs at least 8x8 pixels).
+fn heat_reference(rgba: &[u8], w: u32, h: u32) -> Option<butteraugli::ButteraugliReference> {
+    let params = butteraugli::ButteraugliParams::new().with_compute_diffmap(true);
+    butteraugli::ButteraugliReference::new_linear(&linear_rgb(rgba), w as usize, h as usize, params)
+        .ok()
+}
+
+/// The error map of a crop: butteraugli's per-pixel difference map of the displayed crop
+/// against the original's displayed crop (both 8-bit sRGB, computed on the crop alone), drawn
+/// over the original in gray: transparent below 0.5 (no visible difference), then blue
+/// (about 1: just noticeable), yellow (2) and red (3 and above: clearly visible). `None` for
+/// crops smaller than 8x8.
+pub fn heatmap_rgb(
+    reference: &butteraugli::ButteraugliReference,
+    original: &[u8],
+    distorted: &[u8],
+    w: u32,
+    h: u32,
+) -> Option<Vec<u8>> {
+    let res = reference.compare_linear(&linear_rgb(distorted)).ok()?;
+    let map = res.diffmap?;
+    let diff = map.buf();
+    if diff.len() != (w * h) as usize {
+        return None;
+    }
+    let mut out = Vec::with_capacity(original.len());
+    for (p, &d) in original.chunks_exact(4).zip(diff.iter()) {
+        let gray = (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) * 0.5;
+        let (c, a) = heat_colour(d);
+        let mix = |k: usize| (gray * (1.0 - a) + c[k] * a).round().clamp(0.0, 255.0) as u8;
+        out.extend_from_slice(&[mix(0), mix(1), mix(2), 255]);
+    }
+    Some(out)
+}
+
+/// Colour and opacity of a butteraugli difference `d`.
+fn heat_colour(d: f32) -> ([f32; 3], f32) {
+    const STOPS: [(f32, [f32; 3]); 4] = [
+        (0.5, [40.0, 60.0, 255.0]),
+        (1.0, [0.0, 170.0, 255.0]),
+        (2.0, [255.0, 230.0, 0.0]),
+        (3.0, [255.0, 0.0, 0.0]),
+    ];
+    if !(d > STOPS[0].0) {
+        return ([0.0; 3], 0.0);
+    }
+    let a = ((d - 0.5) / 1.0).clamp(0.0, 1.0) * 0.85 + 0.15;
+    for k in 1..STOPS.len() {
+        let (x0, c0) = STOPS[k - 1];
+        let (x1, c1) = STOPS[k];
+        if d <= x1 {
+            let t = (d - x0) / (x1 - x0);
+            return ([0, 1, 2].map(|i| c0[i] + (c1[i] - c0[i]) * t), a);
+        }
+    }
+    (STOPS[3].1, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busiest_region_finds_the_detail() {
+        // Flat 1000x700 gray with a noisy square at (800, 500).
+        let (w0, h0) = (1000, 700);
+        let mut data = vec![100u8; w0 * h0];
+        for y in 500..500 + 64 {
+            for x in 800..800 + 64 {
+                data[y * w0 + x] = ((x * 31 + y * 17) % 256) as u8;
+            }
+        }
+        let img = Image::new_u8(w0 as u32, h0 as u32, 1, data).unwrap();
+        let (x, y, w, h) = busiest_region(&img);
+        assert_eq!((w, h), (CROP, CROP));
+        assert!(
+            x <= 800 && x + w >= 864 && y <= 500 && y + h >= 564,
+            "{x},{y}"
+        );
+    }
+
+    #[test]
+    fn sixteen_bit_crops_are_windowed() {
+        let img = Image::new_u16(2, 1, 1, vec![1000, 2000]).unwrap();
+        let rgba = display_rgba(&img, (0, 0, 2, 1), Some((1000, 2000)), 16);
+        assert_eq!(rgba, vec![0, 0, 0, 255, 255, 255, 255, 255]);
+    }
+
+    #[test]
+    fn webp_crops_are_lossless() {
+        // Opaque pixels (libwebp may change the colour of fully transparent ones, unseen).
+        let rgba: Vec<u8> = (0..16 * 8 * 4)
+            .map(|i| if i % 4 == 3 { 255 } else { (i * 37 % 251) as u8 })
+            .collect();
+        let webp = webp_lossless(&rgba, 16, 8);
+        let back = image::load_from_memory(&webp).unwrap().to_rgba8();
+        assert_eq!(back.into_raw(), rgba);
+    }
+
+    #[test]
+    fn heatmap_is_gray_where_equal_and_red_where_very_different() {
+        let (w, h) = (32u32, 32u32);
+        let orig: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let v = ((i % w) * 8) as u8;
+                [v, v, v, 255]
+            })
+            .collect();
+        let reference = heat_reference(&orig, w, h).unwrap();
+        let same = heatmap_rgb(&reference, &orig, &orig, w, h).unwrap();
+        let gray = |p: &[u8]| p[0] == p[1] && p[1] == p[2];
+        assert!(same.chunks_exact(4).all(gray), "no difference: no colour");
+        let mut bad = orig.clone();
+        for p in bad.chunks_exact_mut(4).take((w * h / 2) as usize) {
+            p[0] = 255;
+            p[1] = 0;
+        }
+        let hot = heatmap_rgb(&reference, &orig, &bad, w, h).unwrap();
+        let red = hot.chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 80).count();
+        assert!(red > 50, "{red} red pixels");
+    }
+}
