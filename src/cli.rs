@@ -111,11 +111,36 @@ pub struct CompareArgs {
     #[arg(long, value_name = "METRIC=DROP,...")]
     pub max_quality_drop: Option<String>,
 
-    /// Regressed if encode or decode time grows by more than this percent (default off): the
-    /// median change per cell, judged only when both runs used --repeat 3 or more, beyond the
-    /// noise floor and with a sign test; otherwise the output says time was not judged.
+    /// Regressed if encode or decode time grows by more than this percent (default off; the
+    /// noise floor with --retime): the median change per cell, beyond the noise floor and with
+    /// a sign test. Judged only with --retime; otherwise the output says time was not judged.
     #[arg(long, value_name = "PERCENT")]
     pub max_slowdown: Option<String>,
+
+    /// Judge time: re-encode and decode every matched cell with BASELINE's and NEW's spec in
+    /// this process, alternating them (A B, B A, ...) over ROUNDS rounds (default 5) on one
+    /// thread, so a busy machine slows both alike. Needs the images (run.json's paths, or
+    /// --retime-corpus) and the codecs (built-ins; external ones from --external and
+    /// --baseline-external, or the files each run.json names).
+    #[arg(long, value_name = "ROUNDS", num_args = 0..=1, default_missing_value = "5",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub retime: Option<u32>,
+
+    /// With --retime: find the images as <DIR>/<image id> (the folder the runs' --corpus
+    /// pointed at) instead of the paths run.json recorded; their pixel hashes are checked.
+    #[arg(long, value_name = "DIR", requires = "retime")]
+    pub retime_corpus: Option<PathBuf>,
+
+    /// With --retime: NEW's external codec definitions (TOML), repeatable (default: the
+    /// --external/--sweep files NEW's run.json names).
+    #[arg(long = "external", value_name = "FILE", requires = "retime")]
+    pub external: Vec<PathBuf>,
+
+    /// With --retime: BASELINE's external codec definitions (TOML), repeatable, when they
+    /// differ from NEW's (an edited encode script: point at BASELINE's copy). Default: the
+    /// files BASELINE's run.json names, as they are now, else NEW's.
+    #[arg(long = "baseline-external", value_name = "FILE", requires = "retime")]
+    pub baseline_external: Vec<PathBuf>,
 
     /// Regressed if the bytes at equal quality (targets.csv of both runs, per curve and
     /// quality target) grow by more than this percent, or a target met in BASELINE is not met

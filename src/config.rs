@@ -7,6 +7,9 @@
 //! codec = ["png", "jpeg:q=10..95:5", { name = "webp", q = "50..90:10", method = [4, 6] }]
 //! ```
 //!
+//! A configuration may carry a label, the pipeline's name for `compare` (`site=jpeg:q=80` as a
+//! string, `label = "site"` in a table).
+//!
 //! or, as TOML forbids mixing the two forms of one key, with `[[codec]]` tables only:
 //!
 //! ```toml
@@ -333,8 +336,15 @@ fn spec_of(v: &toml::Value) -> Result<String, String> {
                 .get("name")
                 .and_then(|n| n.as_str())
                 .ok_or("a codec table needs name = \"...\"")?;
+            // `label = "site"`: the pipeline's name, as `site=` before a spec string.
+            let label = match t.get("label") {
+                None => String::new(),
+                Some(toml::Value::String(l)) => format!("{l}="),
+                Some(other) => return Err(format!("label must be a string, found {other}")),
+            };
+            let name = format!("{label}{name}");
             let mut parts = Vec::new();
-            for (k, v) in t.iter().filter(|(k, _)| *k != "name") {
+            for (k, v) in t.iter().filter(|(k, _)| *k != "name" && *k != "label") {
                 let items = match v {
                     toml::Value::Array(a) => a.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
                     other => vec![scalar(other)?],
@@ -417,6 +427,38 @@ mod tests {
         assert_eq!(configs.len(), 7);
         let (_d, p) = write("codec = [\"png\", \"jpeg:q=10..95:5\"]\n");
         assert_eq!(expand(&read_sweep_file(&p).unwrap()).unwrap().len(), 19);
+    }
+
+    #[test]
+    fn a_codec_table_takes_a_label() {
+        // The table form names its pipeline like the string form (`site=jpeg:q=80`).
+        let (_d, p) = write(
+            "[[codec]]\nlabel = \"site\"\nname = \"jpeg\"\nq = [70, 80]\n\
+             [[codec]]\nname = \"png\"\n",
+        );
+        let specs = read_sweep_file(&p).unwrap();
+        assert_eq!(specs, ["site=jpeg:q=70,80", "png"]);
+        let configs = expand(&specs).unwrap();
+        let labels: Vec<(&str, String)> = configs
+            .iter()
+            .map(|c| (c.label.as_str(), c.spec()))
+            .collect();
+        assert_eq!(labels[0].0, "site");
+        assert_eq!(labels[1].0, "site");
+        assert_eq!(labels[2].0, "");
+        assert!(labels[2].1.starts_with("png:"), "{labels:?}");
+        // Inline tables and strings of one list agree.
+        let (_d, p) = write(
+            "codec = [{ name = \"webp\", label = \"thumbs\", q = 60 }, \"hero=jpeg:q=90\"]\n",
+        );
+        assert_eq!(
+            read_sweep_file(&p).unwrap(),
+            ["thumbs=webp:q=60", "hero=jpeg:q=90"]
+        );
+        // A label that is not a string is named.
+        let (_d, p) = write("[[codec]]\nname = \"png\"\nlabel = 3\n");
+        let e = read_sweep_file(&p).unwrap_err().to_string();
+        assert!(e.contains("codec[0]: label must be a string"), "{e}");
     }
 
     #[test]

@@ -156,7 +156,6 @@ fn report(args: ReportArgs) -> Result<i32> {
 
 fn compare(args: CompareArgs) -> Result<i32> {
     let mut th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
-    // Time is judged only between runs of one machine and build (when both say which).
     let run_dir = |p: &std::path::Path| {
         if p.is_dir() {
             p.to_path_buf()
@@ -164,14 +163,9 @@ fn compare(args: CompareArgs) -> Result<i32> {
             p.parent().map(|d| d.to_path_buf()).unwrap_or_default()
         }
     };
-    if let (Ok(b), Ok(n)) = (
-        codecbench::run_meta::read_run(&run_dir(&args.baseline)),
-        codecbench::run_meta::read_run(&run_dir(&args.new)),
-    ) {
-        th.time_refused = codecbench::baseline::time_comparable(&b, &n).err();
-    }
-    if let (Some(why), Some(_)) = (&th.time_refused, th.max_slowdown) {
-        eprintln!("codecbench: note: {why}");
+    if args.retime.is_some() && args.max_slowdown.is_none() && th.max_slowdown.is_none() {
+        // --retime asks for the time gate: any slowdown beyond the noise floor.
+        th.max_slowdown = Some(th.noise);
     }
     // Every row as written (a duplicate must be seen, not dropped).
     struct Rows {
@@ -208,7 +202,27 @@ fn compare(args: CompareArgs) -> Result<i32> {
             bail!("{what} has the same cell twice: {d}; a results.csv has one row per cell (concatenated files? use codecbench merge)");
         }
     }
-    let c = codecbench::baseline::compare(&base.records, &new.records, &th);
+    let retimed = match args.retime {
+        Some(rounds) if th.max_slowdown.is_some() => {
+            let meta = |p: &std::path::Path| codecbench::run_meta::read_run(&run_dir(p)).ok();
+            let opts = codecbench::baseline::retime::RetimeOptions {
+                rounds,
+                corpus: args.retime_corpus.clone(),
+                base_meta: meta(&args.baseline),
+                new_meta: meta(&args.new),
+                base_external: args.baseline_external.clone(),
+                new_external: args.external.clone(),
+                progress: true,
+            };
+            Some(
+                codecbench::baseline::retime::retime(&base.records, &new.records, &opts)
+                    .map_err(|e| anyhow!(e))?,
+            )
+        }
+        _ => None,
+    };
+    let c =
+        codecbench::baseline::compare_retimed(&base.records, &new.records, &th, retimed.as_ref());
     if c.curves.is_empty() && c.only_baseline.is_empty() {
         bail!("BASELINE and NEW have no cell in common (same images and specs?)");
     }

@@ -17,8 +17,11 @@ OUT=${OUT:-reports/ci-gate}
 
 cargo build --release --quiet
 bin=target/release/codecbench
-# Sizes and qualities are deterministic; timings are not, so the gate leaves time to the
-# noise band (no --max-slowdown) and --repeat only matters for the report.
+# Sizes and qualities are deterministic; timings are not. Time is judged only with RETIME=N:
+# compare then re-encodes BASELINE's and NEW's settings of every cell in one process,
+# interleaved over N rounds (docs/gate.md, "The time gate"); it times the settings with this
+# build's codecs, so it catches a slower setting or external pipeline, not an older build.
+RETIME=${RETIME:-}
 "$bin" run --quiet --no-cache --corpus "$CORPUS" --sweep "$SWEEP" --out "$OUT" || [ $? -eq 1 ]
 
 if [ "${1:-}" = "--update" ]; then
@@ -29,4 +32,5 @@ if [ "${1:-}" = "--update" ]; then
   exit 0
 fi
 
-"$bin" compare "$BASELINE" "$OUT" --sweep "$SWEEP" --markdown "$OUT/gate.md"
+"$bin" compare "$BASELINE" "$OUT" --sweep "$SWEEP" --markdown "$OUT/gate.md" \
+  --json "$OUT/gate.json" ${RETIME:+--retime "$RETIME"}

@@ -12,6 +12,7 @@
 mod inputs;
 mod pipeline;
 mod render;
+pub mod retime;
 pub mod rules;
 mod targets;
 #[cfg(test)]
@@ -22,7 +23,6 @@ use serde::Serialize;
 use crate::analysis::series::metrics_present;
 use crate::metrics::{find, MetricDef};
 use crate::record::CellRecord;
-use crate::run_meta::RunMeta;
 
 pub use inputs::{check_columns, find_duplicate, read_results, REQUIRED_COLUMNS};
 pub use pipeline::{pipelines, Pipeline};
@@ -43,14 +43,12 @@ pub struct Thresholds {
     /// direction (default psnr 0.05 dB, ssimulacra2 0.5); also the metrics on which bytes at
     /// equal quality are judged.
     pub max_quality_drop: Vec<(String, f64)>,
-    /// Largest allowed slowdown of encode or decode time, percent (default off); judged only
-    /// from repeated measurements (see [`rules::time`]).
+    /// Largest allowed slowdown of encode or decode time, percent (default off; the noise
+    /// floor with `--retime`); judged only from an interleaved re-measurement ([`retime`],
+    /// [`rules::time`]).
     pub max_slowdown: Option<f64>,
     /// Noise floor of time, percent: a median change inside it is never a verdict (default 10).
     pub noise: f64,
-    /// Why time cannot be judged at all (the runs come from different machines or builds, see
-    /// [`time_comparable`]); `None` when it can.
-    pub time_refused: Option<String>,
     /// Largest allowed increase of total bytes at equal quality (targets.csv of both runs),
     /// percent, per pipeline and quality target (default 1); see [`compare_targets`].
     pub max_target_bytes_increase: Option<f64>,
@@ -74,7 +72,6 @@ impl Default for Thresholds {
                 .collect(),
             max_slowdown: None,
             noise: 10.0,
-            time_refused: None,
             max_target_bytes_increase: Some(1.0),
             allow_missing: false,
         }
@@ -207,6 +204,8 @@ pub struct CurveComparison {
     /// Median encode / decode time change, percent (when time was judged).
     pub encode_time: Option<f64>,
     pub decode_time: Option<f64>,
+    /// What the time rule measured (re-timed cells, rounds, both clocks, the sign test).
+    pub time: Option<rules::time::TimeResult>,
     pub findings: Vec<Finding>,
     /// Checks that could not be made (e.g. time without repeats).
     pub notes: Vec<String>,
@@ -244,6 +243,8 @@ pub struct Comparison {
     pub targets: TargetGate,
     /// Said once for the whole comparison (cache, repeats, skipped checks).
     pub notes: Vec<String>,
+    /// The time gate in one line: judged how, or why not (`None` without --max-slowdown).
+    pub time: Option<String>,
     pub thresholds: Thresholds,
 }
 
@@ -310,6 +311,17 @@ impl Comparison {
                 self.curves.iter().map(|c| c.cells).sum::<usize>()
             ),
         };
+        // A time gate that was asked for and could not run is said in the headline, never
+        // left to a note under it.
+        if let Some(t) = self
+            .time
+            .as_deref()
+            .filter(|t| t.starts_with("not enough repeats"))
+        {
+            if verdict != Verdict::Regressed {
+                self.headline.push_str(&format!("; {t}"));
+            }
+        }
     }
 
     pub fn regressed(&self) -> bool {
@@ -330,27 +342,6 @@ impl Comparison {
         self.settle();
         self
     }
-}
-
-/// Whether the times of two runs can be compared at all: only on the same machine (CPU model
-/// and count) and the same codecbench build. `Err` says why not; callers without run.json on
-/// either side cannot tell, and judge (the results.csv carries no machine).
-pub fn time_comparable(base: &RunMeta, new: &RunMeta) -> Result<(), String> {
-    let machine = |m: &RunMeta| format!("{} ({} cores, {})", m.cpu_model, m.cpu_count, m.os);
-    if machine(base) != machine(new) {
-        return Err(format!(
-            "the runs come from different machines (BASELINE {}, NEW {}): time is not judged",
-            machine(base),
-            machine(new)
-        ));
-    }
-    if base.tool_version != new.tool_version {
-        return Err(format!(
-            "the runs come from different codecbench builds (BASELINE {}, NEW {}): time is not judged",
-            base.tool_version, new.tool_version
-        ));
-    }
-    Ok(())
 }
 
 pub(crate) fn median(v: &mut [f64]) -> f64 {
@@ -437,12 +428,23 @@ pub(crate) fn change(
 /// Compares NEW against BASELINE: matches pipelines, runs every rule on each, lists lost
 /// cells, and settles one verdict. Targets are added with [`Comparison::with_targets`].
 pub fn compare(base: &[CellRecord], new: &[CellRecord], th: &Thresholds) -> Comparison {
+    compare_retimed(base, new, th, None)
+}
+
+/// [`compare`], with time judged from `retimed` (BASELINE and NEW re-measured interleaved,
+/// see [`retime`]); without it time is never judged.
+pub fn compare_retimed(
+    base: &[CellRecord],
+    new: &[CellRecord],
+    th: &Thresholds,
+    retimed: Option<&retime::Retimed>,
+) -> Comparison {
     let metrics = metrics_present(base);
     let m = pipelines(base, new);
     let curves: Vec<CurveComparison> = m
         .pipelines
         .iter()
-        .map(|p| rules::judge(p, &metrics, th))
+        .map(|p| rules::judge(p, &metrics, th, retimed))
         .collect();
     let lost = rules::lost::check(&m.only_baseline, th);
     let mut notes = Vec::new();
@@ -453,7 +455,12 @@ pub fn compare(base: &[CellRecord], new: &[CellRecord], th: &Thresholds) -> Comp
             swept.len()
         ));
     }
+    if let Some(rt) = retimed {
+        notes.extend(rt.notes.iter().cloned());
+    }
+    let time = th.max_slowdown.map(|_| time_summary(&curves, retimed));
     let mut c = Comparison {
+        time,
         verdict: Verdict::Unchanged,
         headline: String::new(),
         curves,
@@ -466,6 +473,33 @@ pub fn compare(base: &[CellRecord], new: &[CellRecord], th: &Thresholds) -> Comp
     };
     c.settle();
     c
+}
+
+/// The time gate in one line: how many pipelines it judged from how many re-timed cells and
+/// rounds, or why it judged none.
+fn time_summary(curves: &[CurveComparison], retimed: Option<&retime::Retimed>) -> String {
+    let judged: Vec<&rules::time::TimeResult> =
+        curves.iter().filter_map(|c| c.time.as_ref()).collect();
+    match retimed {
+        None => "not enough repeats to judge time: add --retime (BASELINE and NEW re-measured interleaved in this process)".to_string(),
+        Some(_) if judged.is_empty() => format!(
+            "not enough repeats to judge time: {} re-timed cells and {} rounds per pipeline needed (see notes)",
+            rules::time::MIN_CELLS,
+            rules::time::MIN_ROUNDS
+        ),
+        Some(rt) => format!(
+            "time judged on {} of {} pipeline(s): {} cell(s) re-timed, BASELINE and NEW interleaved over {} round(s){}",
+            judged.len(),
+            curves.len(),
+            judged.iter().map(|t| t.cells).sum::<usize>(),
+            rt.rounds,
+            if judged.len() < curves.len() {
+                " (the others: not enough repeats, see notes)"
+            } else {
+                ""
+            }
+        ),
+    }
 }
 
 fn cell_name(r: &CellRecord) -> String {

@@ -89,7 +89,8 @@ fn lists(c: &Comparison) -> Vec<(String, Vec<String>)> {
         format!("{} cell(s) only in NEW (not judged)", c.only_new.len()),
         cap(&c.only_new),
     ));
-    let mut notes = c.notes.clone();
+    let mut notes: Vec<String> = c.time.iter().cloned().collect();
+    notes.extend(c.notes.iter().cloned());
     for x in &c.curves {
         for n in &x.notes {
             notes.push(format!("{}: {n}", x.curve));
@@ -181,7 +182,7 @@ pub fn markdown(c: &Comparison) -> String {
         }
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
-    out.push_str("\nSize and quality: median / worst matched cell (quality change = NEW - BASELINE). Times: median change per cell, judged only from repeated runs.\n");
+    out.push_str("\nSize and quality: median / worst matched cell (quality change = NEW - BASELINE). Times: median change per cell of NEW against BASELINE, both re-measured interleaved in one process (`--retime`); CPU time where measured, wall time in the findings.\n");
     for (title, items) in lists(c) {
         let _ = writeln!(out, "\n### {}\n", escape_markdown(&title));
         for x in items {

@@ -15,7 +15,12 @@ use super::{CurveComparison, Pipeline, Thresholds, Verdict};
 use crate::metrics::MetricDef;
 
 /// Runs every rule on `p`, in the order their findings are reported.
-pub fn judge(p: &Pipeline, metrics: &[&'static MetricDef], th: &Thresholds) -> CurveComparison {
+pub fn judge(
+    p: &Pipeline,
+    metrics: &[&'static MetricDef],
+    th: &Thresholds,
+    retimed: Option<&super::retime::Retimed>,
+) -> CurveComparison {
     let version = |cells: &[&crate::record::CellRecord]| {
         cells
             .first()
@@ -37,7 +42,7 @@ pub fn judge(p: &Pipeline, metrics: &[&'static MetricDef], th: &Thresholds) -> C
     equal_quality::check(p, metrics, th, &mut out);
     size::check(p, th, &mut out);
     bd_rate::check(p, metrics, th, &mut out);
-    time::check(p, th, &mut out);
+    time::check(p, th, retimed, &mut out);
     out.verdict = Verdict::fold(out.findings.iter().map(|f| f.verdict));
     out.reasons = out
         .findings

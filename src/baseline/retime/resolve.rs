@@ -1,0 +1,256 @@
+//! Finding again what BASELINE and NEW ran, for [`super::retime`]: each image (by the path its
+//! run.json recorded, or by its id under `--retime-corpus`), checked by its pixel hash; each
+//! side's codecs (built-ins by spec; external codecs from their definition files). Whatever
+//! cannot be found is an error that names the flag that fixes it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{RetimeOptions, Side};
+use crate::codec::external::{read_definitions_file, External};
+use crate::codec::{CodecConfig, Registry};
+use crate::pixels::Image;
+use crate::run_meta::RunMeta;
+
+/// The external definition files a run named on its command line (`--external FILE`,
+/// `--sweep FILE`, either as `--flag=FILE`), as it recorded them.
+pub fn recorded_definitions(meta: &RunMeta) -> Vec<(bool, PathBuf)> {
+    let mut out = Vec::new();
+    let mut args = meta.command.iter();
+    while let Some(a) = args.next() {
+        for (flag, sweep) in [("--external", false), ("--sweep", true)] {
+            if a == flag {
+                if let Some(v) = args.next() {
+                    out.push((sweep, PathBuf::from(v)));
+                }
+            } else if let Some(v) = a.strip_prefix(&format!("{flag}=")) {
+                out.push((sweep, PathBuf::from(v)));
+            }
+        }
+    }
+    out
+}
+
+/// Each side's codecs: the built-ins plus its external definitions.
+pub struct Codecs {
+    base: Registry,
+    new: Registry,
+    /// Where each side's external codecs came from (for the error message).
+    base_from: String,
+    new_from: String,
+}
+
+/// A registry of the built-ins plus the definitions of `files` (`true`: a sweep file's
+/// `[[external]]` tables).
+fn registry(files: &[(bool, PathBuf)], flag: &str) -> Result<Registry, String> {
+    let mut reg = Registry::builtin();
+    for (sweep, path) in files {
+        let defs = if *sweep {
+            crate::config::read_sweep_externals(path)
+        } else {
+            read_definitions_file(path)
+        }
+        .map_err(|e| format!("{flag} {e}"))?;
+        for def in defs {
+            let origin = def.origin.clone();
+            reg.add(Arc::new(External::new(def)))
+                .map_err(|e| format!("{flag} {origin}: {e}"))?;
+        }
+    }
+    Ok(reg)
+}
+
+fn describe(files: &[(bool, PathBuf)]) -> String {
+    if files.is_empty() {
+        "no external definition".into()
+    } else {
+        files
+            .iter()
+            .map(|(_, p)| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl Codecs {
+    /// NEW: `--external` files, else those NEW's run.json names. BASELINE:
+    /// `--baseline-external` files, else those BASELINE's run.json names (as they are now),
+    /// else NEW's.
+    pub fn new(opts: &RetimeOptions) -> Result<Codecs, String> {
+        let given = |v: &[PathBuf]| v.iter().map(|p| (false, p.clone())).collect::<Vec<_>>();
+        let recorded = |m: &Option<RunMeta>| {
+            m.as_ref()
+                .map(|m| {
+                    recorded_definitions(m)
+                        .into_iter()
+                        .filter(|(_, p)| p.is_file())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let new_files = if opts.new_external.is_empty() {
+            recorded(&opts.new_meta)
+        } else {
+            given(&opts.new_external)
+        };
+        let base_files = if !opts.base_external.is_empty() {
+            given(&opts.base_external)
+        } else {
+            let r = recorded(&opts.base_meta);
+            if r.is_empty() {
+                new_files.clone()
+            } else {
+                r
+            }
+        };
+        Ok(Codecs {
+            base: registry(&base_files, "--baseline-external")?,
+            new: registry(&new_files, "--external")?,
+            base_from: describe(&base_files),
+            new_from: describe(&new_files),
+        })
+    }
+
+    /// The one configuration `spec` names, for `side`.
+    pub fn config(&self, side: Side, spec: &str) -> Result<CodecConfig, String> {
+        let (reg, from, what, flag) = match side {
+            Side::Baseline => (
+                &self.base,
+                &self.base_from,
+                "BASELINE",
+                "--baseline-external",
+            ),
+            Side::New => (&self.new, &self.new_from, "NEW", "--external"),
+        };
+        let name = spec.split(':').next().unwrap_or(spec);
+        if reg.find(name).is_none() {
+            return Err(format!(
+                "--retime: {what}'s codec `{name}` (spec {spec}) is not built in and not defined in {from}; point {flag} at the TOML file that defined it when {what} ran"
+            ));
+        }
+        let mut v = reg
+            .parse_spec(spec)
+            .map_err(|e| format!("--retime: {what}: {e}"))?;
+        match v.len() {
+            1 => Ok(v.remove(0)),
+            n => Err(format!(
+                "--retime: {what}'s spec {spec} expands to {n} configurations, not one cell's"
+            )),
+        }
+    }
+}
+
+/// Where image `id` is: `<--retime-corpus>/<id>`, else the path NEW's (then BASELINE's)
+/// run.json recorded for it.
+pub fn image_path(id: &str, opts: &RetimeOptions) -> Result<PathBuf, String> {
+    if let Some(dir) = &opts.corpus {
+        let p = dir.join(id);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!(
+                "--retime-corpus {}: image {id} is missing (no file {}); point --retime-corpus at the folder BASELINE and NEW ran on",
+                dir.display(),
+                p.display()
+            ))
+        };
+    }
+    let recorded = [("NEW", &opts.new_meta), ("BASELINE", &opts.base_meta)]
+        .into_iter()
+        .filter_map(|(w, m)| {
+            m.as_ref()?
+                .corpus
+                .iter()
+                .find(|i| i.id == id)
+                .map(|i| (w, i.path.clone()))
+        })
+        .collect::<Vec<_>>();
+    if let Some((_, p)) = recorded.iter().find(|(_, p)| p.is_file()) {
+        return Ok(p.clone());
+    }
+    Err(match recorded.first() {
+        Some((w, p)) => format!(
+            "--retime: image {id} is missing: not found at {} (recorded in {w}'s run.json); pass --retime-corpus DIR, the folder the runs' --corpus pointed at",
+            p.display()
+        ),
+        None => format!(
+            "--retime: image {id} is not in either run.json (results.csv without its run folder?); pass --retime-corpus DIR, the folder the runs' --corpus pointed at"
+        ),
+    })
+}
+
+/// Decodes the image at `path` and checks its pixels are the ones the runs measured.
+pub fn load_image(id: &str, hash: &str, path: &Path, from_flag: bool) -> Result<Image, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("--retime: {}: {e}", path.display()))?;
+    let (img, _) = crate::corpus::decode_source(&bytes, u64::MAX)
+        .map_err(|e| format!("--retime: {}: {e}", path.display()))?;
+    let now = crate::corpus::pixel_hash(&img);
+    if now != hash {
+        let fix = if from_flag {
+            "point --retime-corpus at the corpus the runs measured"
+        } else {
+            "restore it, or pass --retime-corpus DIR holding the corpus the runs measured"
+        };
+        return Err(format!(
+            "--retime: image {id} changed since the runs: {} decodes to pixel hash {now}, the runs measured {hash}; {fix}",
+            path.display()
+        ));
+    }
+    Ok(img)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_files_are_read_from_the_recorded_command() {
+        let meta = RunMeta {
+            command: [
+                "codecbench",
+                "run",
+                "--external",
+                "a.toml",
+                "--codec",
+                "x",
+                "--sweep=s.toml",
+                "--external=b.toml",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            ..RunMeta::default()
+        };
+        assert_eq!(
+            recorded_definitions(&meta),
+            vec![
+                (false, PathBuf::from("a.toml")),
+                (true, PathBuf::from("s.toml")),
+                (false, PathBuf::from("b.toml"))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_codec_names_the_flag() {
+        let c = Codecs::new(&RetimeOptions::default()).unwrap();
+        let spec = c.config(Side::New, "jpeg:q=80").unwrap().spec();
+        assert!(spec.starts_with("jpeg:q=80,"), "{spec}");
+        let e = c.config(Side::Baseline, "site-im:q=80").unwrap_err();
+        assert!(e.contains("point --baseline-external at"), "{e}");
+        let e = c.config(Side::New, "site-im:q=80").unwrap_err();
+        assert!(e.contains("point --external at"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_image_names_the_flag() {
+        let opts = RetimeOptions {
+            corpus: Some(PathBuf::from("/nonexistent-corpus")),
+            ..RetimeOptions::default()
+        };
+        let e = image_path("x.png", &opts).unwrap_err();
+        assert!(e.contains("image x.png is missing"), "{e}");
+        let e = image_path("x.png", &RetimeOptions::default()).unwrap_err();
+        assert!(e.contains("pass --retime-corpus DIR"), "{e}");
+    }
+}
