@@ -17,7 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Encode and decode every corpus image with every codec setting and measure each cell.
+    /// Measure a corpus (default corpus/) with a preset's codecs (default web) and print the
+    /// answer: which format and setting to use.
     Run(RunArgs),
     /// Make report.html, summary.md and plots from results.csv files (or run folders).
     Report(ReportArgs),
@@ -191,7 +192,10 @@ pub struct ReportFlags {
     #[arg(long, value_enum, default_value_t = BdMethod::Pchip)]
     pub bd_method: BdMethod,
 
-    /// Target bits per pixel for the visual comparison crops (nearest setting is shown).
+    /// Used only when no quality metric was measured: the visual comparison's crops are then
+    /// taken at the setting whose bpp is nearest this. Otherwise crops are at equal quality
+    /// (the setting each configuration needs for the middle quality level, e.g. SSIMULACRA 2
+    /// 80) and this changes nothing.
     #[arg(long, value_name = "BPP", default_value_t = 0.5)]
     pub crop_bpp: f64,
 
@@ -228,8 +232,9 @@ pub struct RunArgs {
     pub corpus: Vec<PathBuf>,
 
     /// Codec spec, repeatable: NAME[:KEY=VALUES,...], e.g. jpeg:q=10..95:5,subsampling=444
-    /// or webp:q=50,75,90. `codecbench codecs` lists the keys. Default: the preset's codecs
-    /// (see --preset).
+    /// or webp:q=50,75,90. `codecbench codecs` lists the keys. Default: the preset's codecs;
+    /// web's are jpeg:q=50..100:5, jpeg:q=90,95,100,subsampling=444, webp:q=50..100:5,
+    /// avif:q=55,65,75,80,85,90,95,speed=9 and jxl:d=0.5,0.75,1,1.5,2,3,effort=5.
     #[arg(long = "codec", value_name = "SPEC")]
     pub codecs: Vec<String>,
 

@@ -207,7 +207,8 @@ impl std::fmt::Display for Skipped {
 
 /// Lists image files under the given roots (directories recursively, sorted), with their ids.
 /// Missing roots, unreadable entries and paths too long to open are reported as skipped; files
-/// in directories whose extension is not an image extension are ignored and counted.
+/// in directories whose extension is not an image extension are ignored: counted and the first
+/// few named ([`Ignored`]).
 ///
 /// Ids: a file's path relative to its root (its file name when the root is a file), so a
 /// single root's ids never change. When several roots hold the same id (`a/img.png` and
@@ -215,13 +216,13 @@ impl std::fmt::Display for Skipped {
 /// (`a/img.png`, `b/img.png`), or with as many trailing folder names as make them distinct;
 /// ids that do not collide stay as they are. The same file reached through two roots is
 /// listed once.
-pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, usize) {
+pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, Ignored) {
     // (root index, id relative to its root, path)
     let mut all: Vec<(usize, String, PathBuf)> = Vec::new();
     // Per root: the folder whose trailing names label its files when ids collide.
     let mut labels: Vec<Vec<String>> = Vec::new();
     let mut skipped = Vec::new();
-    let mut ignored = 0;
+    let mut ignored = Ignored::default();
     for (r, root) in roots.iter().enumerate() {
         let meta = match fs::metadata(root) {
             Ok(m) => m,
@@ -364,12 +365,68 @@ fn unique_ids(
     found
 }
 
+/// Files in a corpus folder that codecbench does not read (no image extension): how many, and
+/// the first [`Ignored::NAMED`] paths in walking order, so the message can name them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ignored {
+    pub count: usize,
+    pub first: Vec<PathBuf>,
+}
+
+impl Ignored {
+    /// How many paths the message names.
+    pub const NAMED: usize = 5;
+
+    fn add(&mut self, path: PathBuf) {
+        self.count += 1;
+        if self.first.len() < Self::NAMED {
+            self.first.push(path);
+        }
+    }
+}
+
+/// Compares the count, so `ignored == 0` and `ignored > 0` read as before.
+impl PartialEq<usize> for Ignored {
+    fn eq(&self, n: &usize) -> bool {
+        self.count == *n
+    }
+}
+
+impl PartialOrd<usize> for Ignored {
+    fn partial_cmp(&self, n: &usize) -> Option<std::cmp::Ordering> {
+        self.count.partial_cmp(n)
+    }
+}
+
+/// "ignored 7 file(s) without an image extension (read: .png .jpg ...): corpus/logo.svg,
+/// corpus/notes.txt, ... and 5 more".
+impl std::fmt::Display for Ignored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ignored {} file(s) without an image extension ({}): ",
+            self.count,
+            EXTENSIONS
+                .iter()
+                .map(|e| format!(".{e}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )?;
+        let names: Vec<String> = self.first.iter().map(|p| p.display().to_string()).collect();
+        write!(f, "{}", names.join(", "))?;
+        if self.count > names.len() {
+            write!(f, " and {} more", self.count - names.len())?;
+        }
+        Ok(())
+    }
+}
+
 /// `seen` holds the canonical path of every directory entered under this root, so a symlink
 /// loop (`ln -s . c/a`) or a second link to a folder is followed once, not forever.
 fn walk(
     dir: &Path,
     out: &mut Vec<PathBuf>,
-    ignored: &mut usize,
+    ignored: &mut Ignored,
     skipped: &mut Vec<Skipped>,
     seen: &mut std::collections::HashSet<PathBuf>,
 ) {
@@ -411,7 +468,7 @@ fn walk(
                 path,
             }),
             _ if has_image_extension(&path) => out.push(path),
-            _ => *ignored += 1,
+            _ => ignored.add(path),
         }
     }
 }
@@ -642,6 +699,58 @@ pub fn pixel_hash(img: &Image) -> String {
 mod tests {
     use super::*;
     use image::{DynamicImage, ImageFormat};
+
+    /// Files codecbench does not read are named (the first few, in walking order) with a
+    /// count, not only counted: "ignored 7 file(s)" left the user guessing which.
+    #[test]
+    fn ignored_files_are_named_first_few_with_a_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("c");
+        fs::create_dir_all(c.join("sub")).unwrap();
+        fs::write(c.join("a.png"), b"not decoded by discover").unwrap();
+        for name in [
+            "logo.svg",
+            "notes.txt",
+            "b.heic",
+            "c.psd",
+            "sub/d.svg",
+            "sub/e.svg",
+            "z.md",
+        ] {
+            fs::write(c.join(name), b"x").unwrap();
+        }
+        let (found, skipped, ignored) = discover(std::slice::from_ref(&c));
+        assert_eq!(found.len(), 1);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(ignored.count, 7);
+        assert!(ignored == 7 && ignored > 0);
+        // Sorted walk: b.heic, c.psd, logo.svg, notes.txt, sub/d.svg, (sub/e.svg, z.md).
+        let named: Vec<PathBuf> = ["b.heic", "c.psd", "logo.svg", "notes.txt", "sub/d.svg"]
+            .iter()
+            .map(|n| c.join(n))
+            .collect();
+        assert_eq!(ignored.first, named);
+        let msg = ignored.to_string();
+        assert!(
+            msg.starts_with("ignored 7 file(s) without an image extension (.png "),
+            "{msg}"
+        );
+        let logo = c.join("logo.svg").display().to_string();
+        assert!(msg.contains(&logo), "names the file: {msg}");
+        assert!(msg.ends_with("sub/d.svg and 2 more"), "{msg}");
+        assert!(
+            !msg.contains("e.svg"),
+            "names at most {}: {msg}",
+            Ignored::NAMED
+        );
+
+        // Fewer than the limit: every one named, no "more".
+        let few = Ignored {
+            count: 1,
+            first: vec![PathBuf::from("corpus/x.svg")],
+        };
+        assert!(few.to_string().ends_with("): corpus/x.svg"), "{few}");
+    }
 
     fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
         let mut out = std::io::Cursor::new(Vec::new());

@@ -191,9 +191,7 @@ fn load_corpus(
         });
     }
     if ignored > 0 && sweep.progress != Mode::Quiet {
-        progress.message(&format!(
-            "codecbench: ignored {ignored} file(s) without an image extension"
-        ));
+        progress.message(&format!("codecbench: {ignored}"));
     }
     let loaded: Vec<Result<SourceImage, Skipped>> = pool.install(|| {
         found

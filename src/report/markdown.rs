@@ -1,13 +1,27 @@
-//! summary.md: a compact version of the report that reads well pasted into a pull-request
-//! comment: one line per codec configuration, BD-rate against the anchor, links to the plots.
+//! summary.md: what a pull-request comment needs, in at most [`MAX_LINES`] lines: the run's
+//! counts (measured in this run against taken from the cache), the answer card, and one table
+//! (each configuration's single setting at every quality level of the answer; without an
+//! answer, one line per configuration). Everything else is in report.html, which the last
+//! line names.
 
 use std::fmt::Write;
 
+use crate::analysis::answer::{size, ConfigAnswer, Recommendation};
 use crate::analysis::series::images;
 use crate::analysis::summary::SummaryRow;
+use crate::record::CellRecord;
+use crate::run_meta::RunMeta;
 
-use super::html::num;
 use super::Report;
+
+/// summary.md never grows past this many lines (a PR comment is read, not scrolled).
+pub const MAX_LINES: usize = 60;
+
+/// Table rows kept when a run has more configurations than fit; the rest are counted.
+const MAX_ROWS: usize = 30;
+
+/// Answer notes kept (the report has them all).
+const MAX_NOTES: usize = 3;
 
 fn range(v: impl Iterator<Item = f64>, d: usize) -> String {
     let v: Vec<f64> = v.collect();
@@ -31,26 +45,206 @@ fn range(v: impl Iterator<Item = f64>, d: usize) -> String {
 /// The Markdown text.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut out = String::from("# codecbench summary\n\n");
-    let images = images(r.records).len();
-    let failed = r.records.iter().filter(|x| !x.is_ok()).count();
-    let mut line = format!(
-        "{images} images, {} cells ({failed} failed)",
-        r.records.len()
+    let _ = writeln!(
+        out,
+        "{}\n",
+        counts_line(r.opts.meta.as_ref(), r.records, images(r.records).len())
     );
-    if let Some(m) = &r.opts.meta {
+    let answered = match &r.answer {
+        Some(a) if a.targets.iter().any(|t| !t.configs.is_empty()) => {
+            answer(a, &mut out);
+            true
+        }
+        _ => false,
+    };
+    if !answered {
+        if let Some(a) = &r.answer {
+            notes(a, &mut out);
+        }
+        configurations(r, summary, &mut out);
+    }
+    out.push_str(
+        "\nMore in `report.html` beside this file: the visual comparison at equal quality, \
+         rate-distortion plots (`plots/`), BD-rate per metric and image (`bd.csv`), lossless \
+         sizes, per-image tables and the run's facts. Every cell: `results.csv`.\n",
+    );
+    debug_assert!(out.lines().count() <= MAX_LINES, "{out}");
+    out
+}
+
+/// "11 images; 1094 cells: 558 measured in this run, 536 taken from the cache, 0 failed
+/// (558 of them target-search probes)." From run.json's counts when there is one (they cover
+/// the probes, which `records` leaves out), else from the rows.
+pub fn counts_line(meta: Option<&RunMeta>, records: &[CellRecord], images: usize) -> String {
+    let swept = records.len();
+    let (done, cached, failed) = match meta {
+        Some(m) if m.cells_done > 0 => (m.cells_done, m.cells_cached, m.cells_failed),
+        _ => (
+            swept,
+            records.iter().filter(|r| r.cached).count(),
+            records.iter().filter(|r| !r.is_ok()).count(),
+        ),
+    };
+    let measured = done.saturating_sub(cached);
+    let mut line = format!(
+        "{images} images; {done} cells: {measured} measured in this run, {cached} taken from \
+         the cache, {failed} failed"
+    );
+    if done > swept && meta.is_some() {
+        let _ = write!(line, " ({} of them target-search probes)", done - swept);
+    }
+    if let Some(m) = meta {
+        if m.cells_planned > m.cells_done {
+            let _ = write!(
+                line,
+                "; {} of {} planned cells done (interrupted)",
+                m.cells_done, m.cells_planned
+            );
+        }
+        if let Some([k, n]) = m.shard {
+            let _ = write!(line, "; shard {k} of {n}");
+        }
+        // To the second: "2026-12-07T20:57:21".
+        let started = m.started.split('.').next().unwrap_or(&m.started);
         let _ = write!(
             line,
-            "; codecbench {}, started {}, {} jobs on {}",
-            m.tool_version, m.started, m.jobs, m.cpu_model
+            ". codecbench {}, started {started} UTC, {} jobs on {}",
+            m.tool_version, m.jobs, m.cpu_model
         );
     }
-    let _ = writeln!(out, "{line}.\n");
-    super::answer::markdown(r, &mut out);
-    super::recommend::markdown(r, &mut out);
+    line.push('.');
+    line
+}
 
-    out.push_str("| codec configuration | version | settings | bpp (of totals) | PSNR dB (pooled) | encode s | decode s | failed |\n");
-    out.push_str("|---|---|---|---|---|---:|---:|---:|\n");
-    for c in &r.curves {
+fn notes(a: &Recommendation, out: &mut String) {
+    for n in a.notes.iter().take(MAX_NOTES) {
+        let _ = writeln!(out, "- {n}");
+    }
+    if a.notes.len() > MAX_NOTES {
+        let _ = writeln!(
+            out,
+            "- ... {} more note(s) in report.html",
+            a.notes.len() - MAX_NOTES
+        );
+    }
+    if !a.notes.is_empty() {
+        out.push('\n');
+    }
+}
+
+/// The answer card (each target's lines as the console prints them) and one table: a row per
+/// configuration, a column per quality level, each cell its single setting for all images.
+pub fn answer(a: &Recommendation, out: &mut String) {
+    out.push_str("## Answer\n\n");
+    for t in &a.targets {
+        let mut lines = t.card.iter();
+        if let Some(first) = lines.next() {
+            let _ = writeln!(out, "- **{first}**");
+        }
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    out.push('\n');
+    notes(a, out);
+    let _ = writeln!(
+        out,
+        "One setting for all {} images (meeting the level on {}% of them), total bytes and change \
+         against the anchor with its 95% interval over images; **bold**: recommended. Preset \
+         `{}`; full specs and per-image settings: `recommendation.json`.\n",
+        a.images, a.coverage_pct, a.preset
+    );
+    let Some(first) = a.targets.first() else {
+        return;
+    };
+    let mut head = String::from("| configuration |");
+    let mut rule = String::from("|---|");
+    for t in &a.targets {
+        let _ = write!(head, " {} {} |", t.metric_name, t.target);
+        rule.push_str("---|");
+    }
+    let _ = writeln!(out, "{head} delivery |\n{rule}---|");
+    for c in first.configs.iter().take(MAX_ROWS) {
+        let mut row = format!("| {} |", label(c, &first.configs));
+        for t in &a.targets {
+            let cell = t
+                .configs
+                .iter()
+                .find(|x| x.curve == c.curve)
+                .map_or("-".into(), cell);
+            let _ = write!(row, " {cell} |");
+        }
+        let _ = writeln!(out, "{row} {} |", c.delivery.label);
+    }
+    if first.configs.len() > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "\n{} more configuration(s) in report.html.",
+            first.configs.len() - MAX_ROWS
+        );
+    }
+}
+
+/// A configuration by its codec and only the options that tell it from another configuration
+/// of the same codec: "`jpeg` subsampling=444", "`avif`" (the full curve is in
+/// recommendation.json and report.html; here it would fill the table).
+fn label(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
+    let opts = |x: &ConfigAnswer| -> Vec<String> {
+        x.curve.split_once(':').map_or(Vec::new(), |(_, o)| {
+            o.split(',').map(str::to_string).collect()
+        })
+    };
+    let twins: Vec<Vec<String>> = all
+        .iter()
+        .filter(|x| x.codec == c.codec && x.curve != c.curve)
+        .map(opts)
+        .collect();
+    let differ: Vec<String> = opts(c)
+        .into_iter()
+        .filter(|o| twins.iter().any(|t| !t.contains(o)))
+        .collect();
+    if differ.is_empty() {
+        format!("`{}`", c.codec)
+    } else {
+        format!("`{}` {}", c.codec, differ.join(","))
+    }
+}
+
+/// One table cell: "`q=80` 189.0 KiB, -32% [-44..-16]"; "no single setting".
+fn cell(c: &ConfigAnswer) -> String {
+    let Some(s) = c.setting.filter(|_| !c.spec.is_empty()) else {
+        return "no single setting".into();
+    };
+    let mut text = format!("`{}={s}` {}", c.setting_key, size(c.total_bytes));
+    if c.images_met < c.images {
+        let _ = write!(text, " ({} of {})", c.images_met, c.images);
+    }
+    if c.anchor {
+        text.push_str(", anchor");
+    } else {
+        match (c.vs_anchor_pct, c.ci95_pct) {
+            (Some(p), Some([lo, hi])) => {
+                let _ = write!(text, ", {p:+.0}% [{lo:+.0}..{hi:+.0}]");
+            }
+            (Some(p), None) => {
+                let _ = write!(text, ", {p:+.0}%");
+            }
+            _ => {}
+        }
+    }
+    if c.recommended {
+        format!("**{text}**")
+    } else {
+        text
+    }
+}
+
+/// Without an answer (no lossy configuration, or a preset without quality levels): one line
+/// per configuration.
+fn configurations(r: &Report, summary: &[SummaryRow], out: &mut String) {
+    out.push_str("| codec configuration | settings | bpp (of totals) | PSNR dB (pooled) | encode s | decode s | failed |\n");
+    out.push_str("|---|---|---|---|---:|---:|---:|\n");
+    for c in r.curves.iter().take(MAX_ROWS) {
         let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.curve == c.name).collect();
         let settings: Vec<String> = rows
             .iter()
@@ -63,9 +257,8 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         };
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+            "| `{}` | {} | {} | {} | {:.2} | {:.2} | {} |",
             c.name,
-            rows.first().map_or("", |s| s.codec_version.as_str()),
             settings,
             range(rows.iter().filter_map(|s| s.bpp_of_totals), 3),
             range(rows.iter().filter_map(|s| s.psnr_of_pooled_mse), 2),
@@ -74,113 +267,154 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
             rows.iter().map(|s| s.errors).sum::<usize>()
         );
     }
-
-    for m in &r.bd {
-        if m.curves.is_empty() || m.rate.iter().flatten().all(|c| c.per_image.is_empty()) {
-            continue;
-        }
-        let a = r.anchor.min(m.curves.len() - 1);
-        let _ = write!(
-            out,
-            "\n## BD-rate on {}, {} images, against `{}`\n\nPer image, then aggregated: the headline is the geometric mean of the \
-             per-image rate ratios (symmetric: A vs B and B vs A agree), with the median and range of the per-image values; the \
-             arithmetic mean (AWCY) is a secondary figure. BD-rate: negative = fewer bits for the same quality; \
-             BD-{}: difference at equal rate in {} ({}, so {} = better). Images where the two codecs measured different \
-             channels (alpha dropped by one) are left out of that pair. Every value: `bd.csv`.\n\n\
-             | codec configuration | BD-rate (geomean) | median | range | arithmetic mean | BD-{} | images | left out | warnings |\n\
-             |---|---:|---:|---|---:|---:|---:|---|---|\n",
-            m.metric.axis_label(),
-            crate::analysis::pairs::depth_label(m.bit_depth),
-            m.curves[a].name,
-            m.metric.key,
-            m.metric.header(),
-            m.metric.direction.describe(),
-            m.metric.direction.better_sign(),
-            m.metric.key
-        );
-        for (t, c) in m.curves.iter().enumerate() {
-            if t == a {
-                continue;
-            }
-            let (br, bq) = (&m.rate[t][a], &m.quality[t][a]);
-            let warnings = br.warnings.len() + bq.warnings.len();
-            let left: Vec<&str> = br.excluded.iter().map(|(i, _)| i.as_str()).collect();
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
-                c.name,
-                super::bd::pct(br.headline),
-                super::bd::pct(br.median),
-                super::bd::pct_range(br),
-                super::bd::pct(br.mean),
-                num(bq.headline, m.metric.decimals + 1),
-                br.images_used,
-                left.join(", "),
-                if warnings > 0 {
-                    format!("{warnings} (see report.html)")
-                } else {
-                    String::new()
-                }
-            );
-        }
-        per_image_md(m, a, &mut out);
-    }
-
-    super::lossless::markdown(r.records, &mut out);
-
-    out.push_str("\n## Plots\n\n");
-    for p in &r.plots {
+    if r.curves.len() > MAX_ROWS {
         let _ = writeln!(
             out,
-            "- [{}](plots/{}.svg) ([PNG](plots/{}.png))",
-            p.title, p.id, p.id
+            "\n{} more configuration(s) in report.html.",
+            r.curves.len() - MAX_ROWS
         );
     }
-    out.push_str("\nFull tables, per-image results and visual comparisons: `report.html`.\n");
-    out
 }
 
-/// Per-image BD-rate of every curve against the anchor: rows are images, columns curves.
-fn per_image_md(m: &super::bd::BdMatrix, a: usize, out: &mut String) {
-    let others: Vec<usize> = (0..m.curves.len()).filter(|&t| t != a).collect();
-    let mut imgs: Vec<String> = Vec::new();
-    for &t in &others {
-        for (i, _) in &m.rate[t][a].per_image {
-            if !imgs.contains(i) {
-                imgs.push(i.clone());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::answer::TargetAnswer;
+
+    fn config(curve: &str, setting: Option<f64>, anchor: bool, recommended: bool) -> ConfigAnswer {
+        ConfigAnswer {
+            curve: curve.into(),
+            codec: curve.split(':').next().unwrap().into(),
+            setting_key: "q".into(),
+            setting,
+            spec: setting.map_or(String::new(), |s| format!("{curve},q={s}")),
+            total_bytes: 193_536,
+            images_met: if setting.is_some() { 6 } else { 2 },
+            images: 6,
+            vs_anchor_pct: (!anchor).then_some(-32.4),
+            ci95_pct: (!anchor).then_some([-44.0, -16.0]),
+            anchor,
+            recommended,
+            ..Default::default()
+        }
+    }
+
+    fn recommendation(configs: usize) -> Recommendation {
+        let targets = [70.0, 80.0, 90.0]
+            .iter()
+            .map(|&t| TargetAnswer {
+                metric: "ssimulacra2".into(),
+                metric_name: "SSIMULACRA2".into(),
+                target: t,
+                card: vec![
+                    format!("Use AVIF q=80 (meets SSIMULACRA2 {t} on 6 of 6 images): ..."),
+                    "  Serves in all major browsers.".into(),
+                ],
+                configs: (0..configs)
+                    .map(|i| {
+                        config(
+                            &format!("jpeg:opt={i}"),
+                            (t < 90.0).then_some(80.0),
+                            i == 0,
+                            i == 1,
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        Recommendation {
+            preset: "web".into(),
+            images: 6,
+            coverage_pct: 100.0,
+            targets,
+            notes: (0..5).map(|i| format!("note {i}")).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The card, one table with a column per level, bold for the recommended cell, and
+    /// within the line budget even with many configurations and notes.
+    #[test]
+    fn answer_is_the_card_and_one_table_within_the_line_budget() {
+        for n in [3, 12, 80] {
+            let mut out = String::new();
+            answer(&recommendation(n), &mut out);
+            let lines = out.lines().count();
+            // The title, counts line and the closing paragraph add 6 lines.
+            assert!(
+                lines + 6 <= MAX_LINES,
+                "{n} configurations: {lines} lines\n{out}"
+            );
+            assert_eq!(out.matches("| configuration |").count(), 1, "{out}");
+            assert!(out.contains(
+                "| configuration | SSIMULACRA2 70 | SSIMULACRA2 80 | SSIMULACRA2 90 | delivery |"
+            ));
+            // Each configuration by its codec and the options that tell it from its twins.
+            assert!(
+                out.contains("| `jpeg` opt=0 | `q=80` 189.0 KiB, anchor |"),
+                "{out}"
+            );
+            assert!(
+                out.contains("**`q=80` 189.0 KiB, -32% [-44..-16]**"),
+                "recommended in bold: {out}"
+            );
+            assert!(out.contains("| no single setting |"), "{out}");
+            assert!(
+                out.contains("- **Use AVIF q=80 (meets SSIMULACRA2 70"),
+                "{out}"
+            );
+            assert!(out.contains("- ... 2 more note(s) in report.html"), "{out}");
+            if n > MAX_ROWS {
+                assert!(out.contains(&format!("{} more configuration(s)", n - MAX_ROWS)));
             }
         }
-        for (i, _) in &m.rate[t][a].excluded {
-            if !imgs.contains(i) {
-                imgs.push(i.clone());
-            }
-        }
     }
-    if imgs.is_empty() {
-        return;
-    }
-    let _ = write!(
-        out,
-        "\nPer image (BD-rate against `{}`):\n\n| image |",
-        m.curves[a].name
-    );
-    for &t in &others {
-        let _ = write!(out, " `{}` |", m.curves[t].name);
-    }
-    out.push_str("\n|---|");
-    out.push_str(&"---:|".repeat(others.len()));
-    out.push('\n');
-    for img in &imgs {
-        let _ = write!(out, "| {img} |");
-        for &t in &others {
-            let c = &m.rate[t][a];
-            let cell = if c.excluded.iter().any(|(i, _)| i == img) {
-                "left out".to_string()
-            } else {
-                super::bd::pct(c.per_image.iter().find(|(i, _)| i == img).and_then(|p| p.1))
-            };
-            let _ = write!(out, " {cell} |");
-        }
-        out.push('\n');
+
+    /// The counts say how many cells this run measured and how many came from the cache
+    /// (summary.md said "536 cells" where the console said 1094, 536 of them cached).
+    #[test]
+    fn counts_say_measured_and_cached() {
+        let rows: Vec<CellRecord> = (0..536)
+            .map(|i| CellRecord {
+                cached: i % 2 == 0,
+                ..Default::default()
+            })
+            .collect();
+        let meta = RunMeta {
+            cells_total: 1094,
+            cells_planned: 1094,
+            cells_done: 1094,
+            cells_cached: 536,
+            tool_version: "0.1.0".into(),
+            started: "2026-12-07T21:00:00.123456+00:00".into(),
+            jobs: 2,
+            cpu_model: "cpu".into(),
+            ..Default::default()
+        };
+        let line = counts_line(Some(&meta), &rows, 11);
+        assert!(
+            line == ("11 images; 1094 cells: 558 measured in this run, 536 taken from the cache, \
+                 0 failed (558 of them target-search probes). codecbench 0.1.0, started \
+                 2026-12-07T21:00:00 UTC, 2 jobs on cpu."),
+            "{line}"
+        );
+        // Without run.json: from the rows' `cached` and `status` columns.
+        let line = counts_line(None, &rows, 11);
+        assert_eq!(
+            line,
+            "11 images; 536 cells: 268 measured in this run, 268 taken from the cache, 0 failed."
+        );
+        // An interrupted run says so.
+        let meta = RunMeta {
+            cells_done: 10,
+            cells_planned: 40,
+            ..meta
+        };
+        let line = counts_line(Some(&meta), &rows[..10], 1);
+        assert!(
+            line.contains("10 of 40 planned cells done (interrupted)"),
+            "{line}"
+        );
     }
 }
