@@ -33,6 +33,7 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod run_dir;
 pub mod run_meta;
 pub mod score;
 pub mod shard;

@@ -14,6 +14,7 @@ use codecbench::codec::{spec::describe_keys, Registry};
 use codecbench::console::{print_summary, print_written};
 use codecbench::options;
 use codecbench::report::{load_results, write_report, ReportOptions};
+use codecbench::run_dir::RunDir;
 use codecbench::sweep::execute;
 
 /// Counts heap bytes per thread, for the per-cell peak columns (see `codecbench::alloc`).
@@ -157,16 +158,9 @@ fn report(args: ReportArgs) -> Result<i32> {
 fn compare(args: CompareArgs) -> Result<i32> {
     let mut th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
     // Time is judged only between runs of one machine and build (when both say which).
-    let run_dir = |p: &std::path::Path| {
-        if p.is_dir() {
-            p.to_path_buf()
-        } else {
-            p.parent().map(|d| d.to_path_buf()).unwrap_or_default()
-        }
-    };
     if let (Ok(b), Ok(n)) = (
-        codecbench::run_meta::read_run(&run_dir(&args.baseline)),
-        codecbench::run_meta::read_run(&run_dir(&args.new)),
+        RunDir::of(&args.baseline).read_meta(),
+        RunDir::of(&args.new).read_meta(),
     ) {
         th.time_refused = codecbench::baseline::time_comparable(&b, &n).err();
     }
@@ -177,25 +171,14 @@ fn compare(args: CompareArgs) -> Result<i32> {
     struct Rows {
         records: Vec<codecbench::record::CellRecord>,
     }
-    let read = |p: &std::path::Path| {
-        codecbench::baseline::read_results(p)
-            .map(|records| Rows { records })
-            .map_err(|e| anyhow!(e))
-    };
+    let read = |p: &std::path::Path| RunDir::read_results_at(p).map(|records| Rows { records });
     let (base, new) = (read(&args.baseline)?, read(&args.new)?);
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
         if l.records.is_empty() {
             bail!("{what} has no result rows");
         }
     }
-    let header = |p: &std::path::Path| {
-        let csv = if p.is_dir() {
-            p.join("results.csv")
-        } else {
-            p.to_path_buf()
-        };
-        codecbench::export::csv_header(&csv).map_err(|e| anyhow!(e))
-    };
+    let header = |p: &std::path::Path| codecbench::export::csv_header(&RunDir::results_file(p));
     let (base_header, new_header) = (header(&args.baseline)?, header(&args.new)?);
     codecbench::baseline::check_columns([
         ("BASELINE", &base_header, &base.records),
