@@ -1,10 +1,72 @@
 //! Turns records into bytes (CSV, JSON) and writes files atomically: a temporary file in the
 //! same folder, then a rename, so a reader (or an interrupted run) never sees half a file.
+//!
+//! A run's output formats are [`Exporter`]s, small types that turn a run's results into bytes
+//! and say nothing about where they go; [`crate::run_dir::OUTPUTS`] names the file of each, and
+//! [`crate::run_dir::RunDir::write`] writes them into the run folder. A new format is one
+//! exporter type (here or in a file of its own) plus its line in `OUTPUTS`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use crate::record::{CellRecord, SummaryRow, TargetRow};
+use crate::run_meta::RunMeta;
+
+/// What a finished (or interrupted) run hands to its exporters.
+#[derive(Clone, Copy, Debug)]
+pub struct RunResults<'a> {
+    /// Every cell, in plan order (probes of a target search included).
+    pub records: &'a [CellRecord],
+    /// One row per swept configuration.
+    pub summary: &'a [SummaryRow],
+    /// The target search's rows; `None` when the run had no `--target`.
+    pub targets: Option<&'a [TargetRow]>,
+    pub meta: &'a RunMeta,
+}
+
+/// One output format of a run: results in, bytes out.
+pub trait Exporter: Sync {
+    /// The file's bytes, or `None` when this run has nothing for it (no file is written).
+    fn export(&self, run: &RunResults) -> Exported;
+}
+
+/// An exporter's bytes (`None`: nothing to write), or why it could not encode them.
+pub type Exported = Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>>;
+
+/// results.csv: every cell.
+pub struct ResultsCsv;
+/// summary.csv: one row per swept configuration.
+pub struct SummaryCsv;
+/// targets.csv: the target search, when there was one.
+pub struct TargetsCsv;
+/// run.json: the run's metadata.
+pub struct RunJson;
+
+impl Exporter for ResultsCsv {
+    fn export(&self, run: &RunResults) -> Exported {
+        Ok(Some(csv_bytes(run.records)?))
+    }
+}
+
+impl Exporter for SummaryCsv {
+    fn export(&self, run: &RunResults) -> Exported {
+        Ok(Some(csv_bytes(run.summary)?))
+    }
+}
+
+impl Exporter for TargetsCsv {
+    fn export(&self, run: &RunResults) -> Exported {
+        Ok(run.targets.map(csv_bytes).transpose()?)
+    }
+}
+
+impl Exporter for RunJson {
+    fn export(&self, run: &RunResults) -> Exported {
+        Ok(Some(json_bytes(run.meta)?))
+    }
+}
 
 /// A file that could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -147,19 +209,7 @@ pub fn json_bytes<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// serde `serialize_with` for a setting: an integer value is written as an integer ("75", not
-/// "75.0"), so results of integer settings keep the exact text they had when the column was an
-/// integer (cache keys, golden files and diffs of old runs rely on it); others as floats.
-pub fn setting_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        // Up to 2^53 every integer is exact in both f64 and i64.
-        Some(x) if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 => {
-            s.serialize_some(&(*x as i64))
-        }
-        Some(x) => s.serialize_some(x),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::record::setting_number;
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,10 @@ use crate::corpus::SourceImage;
 use crate::export::{csv_bytes, write_file, OutputError};
 use crate::plan::{Job, JobKey};
 use crate::record::CellRecord;
+use crate::run_dir::RunDir;
 
 /// The mark of an unfinished run: holds [`identity`].
-pub const MARK: &str = ".journal";
+pub use crate::run_dir::JOURNAL_MARK as MARK;
 
 /// What must be equal for a row of an earlier run to stand for a cell of this one (beyond the
 /// image's pixels, the spec and the codec version, which each row holds).
@@ -33,7 +34,7 @@ pub fn identity(metrics: &str, repeat: u32, save_encoded: bool) -> String {
 /// Whether `out` holds an unfinished run taken with the same settings.
 pub fn can_resume(out: &Path, identity: &str) -> bool {
     std::fs::read_to_string(out.join(MARK)).is_ok_and(|t| t == identity)
-        && out.join("results.csv").is_file()
+        && RunDir::new(out).results().is_file()
 }
 
 /// The measured rows of the unfinished run in `out` (empty when there is none to resume). A
@@ -42,7 +43,7 @@ pub fn previous_rows(out: &Path, identity: &str) -> Vec<CellRecord> {
     if !can_resume(out, identity) {
         return Vec::new();
     }
-    let path = out.join("results.csv");
+    let path = RunDir::new(out).results();
     if crate::export::check_results_header(&path).is_err() {
         return Vec::new();
     }
@@ -121,7 +122,7 @@ impl Journal {
         identity: &str,
         rows: impl IntoIterator<Item = &'a CellRecord>,
     ) -> Result<Journal, OutputError> {
-        let path = out.join("results.csv");
+        let path = RunDir::new(out).results();
         write_file(&out.join(MARK), identity.as_bytes())?;
         let bytes = csv_bytes(rows).map_err(|e| OutputError::Encode {
             path: path.clone(),
@@ -162,7 +163,7 @@ impl Journal {
 
 /// A run that failed before any cell finished leaves no journal behind.
 pub fn discard_empty(out: &Path) {
-    let path = out.join("results.csv");
+    let path = RunDir::new(out).results();
     let rows = std::fs::read(&path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
     if rows <= 1 {
         let _ = std::fs::remove_file(path);

@@ -34,6 +34,7 @@ pub mod record;
 pub mod crops;
 pub mod report;
 pub mod run;
+pub mod run_dir;
 pub mod run_meta;
 pub mod score;
 pub mod shard;

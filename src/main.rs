@@ -14,6 +14,7 @@ use codecbench::codec::{spec::describe_keys, Registry};
 use codecbench::console::{print_summary, print_written};
 use codecbench::options;
 use codecbench::report::{load_results, write_report, ReportOptions};
+use codecbench::run_dir::RunDir;
 use codecbench::sweep::execute;
 
 /// Counts heap bytes per thread, for the per-cell peak columns (see `codecbench::alloc`).
@@ -156,13 +157,6 @@ fn report(args: ReportArgs) -> Result<i32> {
 
 fn compare(args: CompareArgs) -> Result<i32> {
     let mut th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
-    let run_dir = |p: &std::path::Path| {
-        if p.is_dir() {
-            p.to_path_buf()
-        } else {
-            p.parent().map(|d| d.to_path_buf()).unwrap_or_default()
-        }
-    };
     if args.retime.is_some() && args.max_slowdown.is_none() && th.max_slowdown.is_none() {
         // --retime asks for the time gate: any slowdown beyond the noise floor.
         th.max_slowdown = Some(th.noise);
@@ -171,25 +165,14 @@ fn compare(args: CompareArgs) -> Result<i32> {
     struct Rows {
         records: Vec<codecbench::record::CellRecord>,
     }
-    let read = |p: &std::path::Path| {
-        codecbench::baseline::read_results(p)
-            .map(|records| Rows { records })
-            .map_err(|e| anyhow!(e))
-    };
+    let read = |p: &std::path::Path| RunDir::read_results_at(p).map(|records| Rows { records });
     let (base, new) = (read(&args.baseline)?, read(&args.new)?);
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
         if l.records.is_empty() {
             bail!("{what} has no result rows");
         }
     }
-    let header = |p: &std::path::Path| {
-        let csv = if p.is_dir() {
-            p.join("results.csv")
-        } else {
-            p.to_path_buf()
-        };
-        codecbench::export::csv_header(&csv).map_err(|e| anyhow!(e))
-    };
+    let header = |p: &std::path::Path| codecbench::export::csv_header(&RunDir::results_file(p));
     let (base_header, new_header) = (header(&args.baseline)?, header(&args.new)?);
     codecbench::baseline::check_columns([
         ("BASELINE", &base_header, &base.records),
@@ -204,7 +187,7 @@ fn compare(args: CompareArgs) -> Result<i32> {
     }
     let retimed = match args.retime {
         Some(rounds) if th.max_slowdown.is_some() => {
-            let meta = |p: &std::path::Path| codecbench::run_meta::read_run(&run_dir(p)).ok();
+            let meta = |p: &std::path::Path| RunDir::of(p).read_meta().ok();
             let opts = codecbench::baseline::retime::RetimeOptions {
                 rounds,
                 corpus: args.retime_corpus.clone(),

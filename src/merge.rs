@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::summary::summarize;
-use crate::export::{read_csv, write_csv, write_json, OutputError};
+use crate::export::{read_csv, OutputError, RunResults};
 use crate::plan::{JobKey, RowOrder};
 use crate::record::CellRecord;
-use crate::run_meta::{read_run, Provenance, RunMeta, RunMetaError, TimingMeta, RUN_JSON};
+use crate::run_dir::RunDir;
+use crate::run_meta::{Provenance, RunMeta, RunMetaError, TimingMeta};
 use crate::target::TargetRow;
 
 /// What a merge produced.
@@ -20,15 +21,6 @@ pub struct Merged {
     /// Cells of the plan that no input had.
     pub missing: usize,
     pub warnings: Vec<String>,
-}
-
-fn run_dir(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.to_path_buf()
-    } else {
-        p.parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    }
 }
 
 /// The plan of a run: image ids with hashes, and the sweep's own specs, in run order (the
@@ -72,12 +64,10 @@ fn merged_targets(
     let mut rows: Vec<TargetRow> = Vec::new();
     let mut without = Vec::new();
     for d in dirs {
-        let path = d.join("targets.csv");
-        if !path.exists() {
+        let Some(found) = RunDir::new(d).read_targets()? else {
             without.push(d.display().to_string());
             continue;
-        }
-        let found: Vec<TargetRow> = read_csv(&path)?;
+        };
         for r in found {
             if !rows.iter().any(|o| {
                 (&o.image, &o.curve, &o.metric, o.target.to_bits())
@@ -200,8 +190,14 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
 /// build or machine are merged with a warning instead of refused. Either way the merged
 /// run.json lists each input's provenance.
 pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<Merged, MergeError> {
-    let dirs: Vec<PathBuf> = inputs.iter().map(|p| run_dir(p)).collect();
-    let metas: Vec<RunMeta> = dirs.iter().map(|d| read_run(d)).collect::<Result<_, _>>()?;
+    let dirs: Vec<PathBuf> = inputs
+        .iter()
+        .map(|p| RunDir::of(p).path().to_path_buf())
+        .collect();
+    let metas: Vec<RunMeta> = dirs
+        .iter()
+        .map(|d| RunDir::new(d).read_meta())
+        .collect::<Result<_, _>>()?;
     let provenance: Vec<Provenance> = metas
         .iter()
         .zip(&dirs)
@@ -264,7 +260,7 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
         .map(|m| format!("merged with --allow-mixed: {m}"))
         .collect();
     for d in &dirs {
-        let found: Vec<CellRecord> = read_csv(&d.join("results.csv"))?;
+        let found: Vec<CellRecord> = read_csv(&RunDir::new(d).results())?;
         let mut dup = 0;
         for r in found {
             let Some(key) = order.key_of(&r.image, &r.image_hash, &r.spec) else {
@@ -301,26 +297,13 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
         path: out.to_path_buf(),
         source,
     })?;
-    let mut files = Vec::new();
-    for (name, result) in [
-        ("results.csv", write_csv(&out.join("results.csv"), &records)),
-        (
-            "summary.csv",
-            write_csv(
-                &out.join("summary.csv"),
-                &summarize(&crate::target::swept(&records)),
-            ),
-        ),
-        (RUN_JSON, write_json(&out.join(RUN_JSON), &meta)),
-    ] {
-        result?;
-        files.push(out.join(name));
-    }
-    if let Some(rows) = targets {
-        let path = out.join("targets.csv");
-        write_csv(&path, &rows)?;
-        files.push(path);
-    }
+    let summary = summarize(&crate::target::swept(&records));
+    let mut files = RunDir::new(out).write(&RunResults {
+        records: &records,
+        summary: &summary,
+        targets: targets.as_deref(),
+        meta: &meta,
+    })?;
     let crops = crate::crops::merge(&dirs, out, &records);
     files.extend(crops.files);
     warnings.extend(crops.warnings);

@@ -27,7 +27,7 @@ pub struct CellRecord {
     pub spec: String,
     pub setting_key: String,
     /// A number, so fractional settings fit; integers are written without a decimal point.
-    #[serde(serialize_with = "crate::export::setting_number")]
+    #[serde(serialize_with = "setting_number")]
     pub setting: Option<f64>,
     pub options: String,
     /// `ok`, or `error` with the reason in `message`.
@@ -132,6 +132,20 @@ pub struct CellRecord {
     /// `compare` matches labelled cells by (image, label) whatever the spec. Last column, so
     /// results.csv files written before it read the same.
     pub label: String,
+}
+
+/// serde `serialize_with` for a setting: an integer value is written as an integer ("75", not
+/// "75.0"), so results of integer settings keep the exact text they had when the column was an
+/// integer (cache keys, golden files and diffs of old runs rely on it); others as floats.
+pub fn setting_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        // Up to 2^53 every integer is exact in both f64 and i64.
+        Some(x) if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_992.0 => {
+            s.serialize_some(&(*x as i64))
+        }
+        Some(x) => s.serialize_some(x),
+        None => s.serialize_none(),
+    }
 }
 
 /// Whether a cell was measured.
@@ -261,7 +275,7 @@ pub struct SummaryRow {
     pub spec: String,
     pub setting_key: String,
     /// As in results.csv: integers without a decimal point.
-    #[serde(serialize_with = "crate::export::setting_number")]
+    #[serde(serialize_with = "setting_number")]
     pub setting: Option<f64>,
     pub options: String,
     /// Images whose cell succeeded.

@@ -15,12 +15,13 @@ use crate::analysis::summary::{summarize, SummaryRow};
 use crate::cache::{Cache, CacheError};
 use crate::codec::CodecConfig;
 use crate::corpus::{self, Skipped, SourceImage};
-use crate::export::{write_csv, write_json, OutputError};
+use crate::export::{OutputError, RunResults};
 use crate::metrics::{set_id, Metric};
-use crate::plan::{JobKey, Plan};
+use crate::plan::{Job, JobKey, Plan};
 use crate::progress::{Mode, Progress};
 use crate::record::CellRecord;
-use crate::run::{pool, run_jobs, Engine, EngineTimes};
+use crate::run::{pool, run_jobs, CellOutcome, Engine, EngineTimes};
+use crate::run_dir::RunDir;
 use crate::run_meta::{CodecMeta, ImageMeta, RunMeta, TimingMeta};
 
 /// Why a sweep could not run (or could not write what it measured).
@@ -140,10 +141,7 @@ pub fn claim_run_dir(parent: &std::path::Path, name: &str) -> std::io::Result<Pa
 
 /// A note when `out` already holds a run whose files this run replaces.
 pub fn replaced_run_note(out: &std::path::Path) -> Option<String> {
-    let held: Vec<&str> = ["results.csv", "run.json", "summary.csv"]
-        .into_iter()
-        .filter(|f| out.join(f).exists())
-        .collect();
+    let held = RunDir::new(out).held_run_files();
     (!held.is_empty()).then(|| {
         format!(
             "{} already holds a run ({}); its files are replaced (give a new --out to keep it)",
@@ -168,14 +166,13 @@ fn cpu_model() -> String {
     crate::run_meta::cpu_model()
 }
 
-/// Opens every image by its header (size checks, nothing decoded: the pool decodes each image
-/// when its first cell starts); failures become skip lines printed as they are found.
-fn load_corpus(
+/// Stage 1, discover: the image files under the corpus paths (nothing opened yet). Files that
+/// cannot be listed become skip lines, printed as they are found.
+fn discover(
     sweep: &Sweep,
-    pool: &rayon::ThreadPool,
     progress: &Progress,
-) -> Result<(Vec<SourceImage>, Vec<Skipped>), SweepError> {
-    let (found, mut skipped, ignored) = corpus::discover(&sweep.corpus);
+) -> Result<(Vec<(String, PathBuf)>, Vec<Skipped>), SweepError> {
+    let (found, skipped, ignored) = corpus::discover(&sweep.corpus);
     for s in &skipped {
         progress.message(&format!("codecbench: {s}"));
     }
@@ -193,6 +190,19 @@ fn load_corpus(
     if ignored > 0 && sweep.progress != Mode::Quiet {
         progress.message(&format!("codecbench: {ignored}"));
     }
+    Ok((found, skipped))
+}
+
+/// Stage 2, admit: opens every image by its header (size checks, nothing decoded: the pool
+/// decodes each image when its first cell starts) and keeps those within `--max-pixels` and
+/// the memory budget; the others become skip lines.
+fn admit(
+    sweep: &Sweep,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+    found: &[(String, PathBuf)],
+    skipped: &mut Vec<Skipped>,
+) -> Vec<SourceImage> {
     let loaded: Vec<Result<SourceImage, Skipped>> = pool.install(|| {
         found
             .par_iter()
@@ -224,7 +234,7 @@ fn load_corpus(
             }
         }
     }
-    Ok((sources, skipped))
+    sources
 }
 
 /// The error of a corpus none of whose files could be read (`skipped` says why, file by file).
@@ -283,11 +293,15 @@ fn journal_identity(sweep: &Sweep) -> String {
     crate::journal::identity(&set_id(&sweep.metrics), sweep.repeat, sweep.save_encoded)
 }
 
+/// The sweep as its stages, each a function with one job: discover the files, admit the
+/// images, plan the cells, schedule them on the pool with a sink that journals every finished
+/// cell, settle the images, write the run folder.
 fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let usage0 = crate::alloc::usage();
-    std::fs::create_dir_all(&sweep.out).map_err(|source| SweepError::OutDir {
+    let out = RunDir::new(&sweep.out);
+    std::fs::create_dir_all(out.path()).map_err(|source| SweepError::OutDir {
         path: sweep.out.clone(),
         source,
     })?;
@@ -296,163 +310,52 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         source,
     })?;
     let pre = Progress::new(0, sweep.progress);
-    let (sources, mut skipped) = load_corpus(sweep, &pool, &pre)?;
+    let (found, mut skipped) = discover(sweep, &pre)?;
+    let sources = admit(sweep, &pool, &pre, &found, &mut skipped);
     if sources.is_empty() {
         return Err(no_readable_image(sweep, &skipped));
     }
     let load_s = t0.elapsed().as_secs_f64();
 
-    let mut plan = Plan::new(&sources, &sweep.configs);
-    let mut jobs = match sweep.shard {
-        // A target search needs each curve's swept cells in one place: shard whole curves.
-        Some((k, n)) if !sweep.targets.is_empty() => plan.shard_curves(k, n),
-        Some((k, n)) => plan.shard(k, n),
-        None => plan.jobs(),
-    };
-    let swept_total = plan.len();
-    let mut searcher = (!sweep.targets.is_empty())
-        .then(|| crate::target::Searcher::new(&plan, &jobs, &sweep.targets));
-    let swept_configs = plan.configs().len();
-    // Probes expected beyond the first ones, counted up front for the progress total.
-    let mut expected_probes = 0;
-    if let Some(s) = &mut searcher {
-        let first = s.start(&mut plan);
-        expected_probes = s.expected_probes().saturating_sub(first.len());
-        jobs.extend(first);
-    }
-    let planned = jobs.len();
-    let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
-    let results_path = sweep.out.join("results.csv");
-    // Cells an unfinished run in this folder measured are kept (not with --target: its search
-    // must see every cell of a curve).
-    let identity = journal_identity(sweep);
-    if sweep.targets.is_empty() {
-        let previous = crate::journal::previous_rows(&sweep.out, &identity);
-        let seen = previous.len();
-        let encoded = sweep.save_encoded.then_some(sweep.out.as_path());
-        rows.extend(crate::journal::keep_finished(
-            &pool, &sources, &mut jobs, previous, encoded,
-        ));
-        if seen > 0 {
-            pre.message(&format!(
-                "codecbench: resuming the unfinished run in {}: {} finished cell(s) kept, {} to run",
-                sweep.out.display(),
-                rows.len(),
-                jobs.len()
-            ));
-        }
-    }
-    let mut journal = crate::journal::Journal::start(&sweep.out, &identity, rows.values())?;
-    let mut progress = Progress::new(jobs.len(), sweep.progress);
-    progress.expect(expected_probes);
-    progress.set_costs(&jobs);
-    let cache = match &sweep.cache {
-        Some(dir) => Some(Arc::new(Cache::open(dir)?)),
-        None => None,
-    };
-    let engine = Engine {
-        repeat: sweep.repeat,
-        save_encoded: sweep.save_encoded.then(|| sweep.out.clone()),
-        cancel: cancel.clone(),
-        cache,
-        metrics: sweep.metrics.clone(),
-        max_memory: Some(sweep.max_memory),
-    };
-    let mut flush_error: Option<OutputError> = None;
-    let times: EngineTimes = run_jobs(&pool, &sources, &engine, jobs, |job, out| {
-        if let Some(w) = &out.warning {
-            progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
-        }
-        let rec = out.record;
-        if !rec.is_ok() {
-            progress.message(&format!(
-                "codecbench: {} {}: {}",
-                rec.image, rec.spec, rec.message
-            ));
-        }
-        progress.done_cost(job.cost);
-        progress.inc(&format!("{} {}", rec.image, rec.spec));
-        let mut rec = rec;
-        let more = match &mut searcher {
-            Some(s) => {
-                rec.probe = s.is_probe(job.key);
-                s.finished(&mut plan, job.key, &rec)
-            }
-            None => Vec::new(),
-        };
-        progress.add_probes(&more);
-        if let Err(e) = journal.append(&rec) {
-            flush_error.get_or_insert(e);
-        }
-        rows.insert(job.key, rec);
-        more
-    });
-    progress.finish();
-    progress.writing("all cells measured; writing results.csv, run.json and the crops");
+    let mut planned = plan(sweep, &pool, &sources, &pre);
+    let mut sink = Sink::start(sweep, &out, &mut planned)?;
+    let times = schedule(sweep, &pool, &sources, &cancel, &mut planned, &mut sink)?;
+    let Sink {
+        progress,
+        rows,
+        flush_error,
+        ..
+    } = sink;
     if let Some(e) = flush_error {
         progress.message(&format!("codecbench: warning: {e}"));
     }
-    // Images whose header read but whose pixels did not: skipped like any unreadable file.
-    let failed: Vec<usize> = times.failed_images.iter().map(|(i, _)| *i).collect();
-    for (i, why) in &times.failed_images {
-        let s = Skipped {
-            path: sources[*i].path.clone(),
-            reason: why.clone(),
-        };
-        progress.message(&format!("codecbench: {s}"));
-        skipped.push(s);
-    }
-    // Every image's hash goes into run.json (merging shards matches images by it): an image
-    // with no cell here (another shard's) is decoded once for it.
-    if !cancel.load(Ordering::SeqCst) {
-        pool.install(|| {
-            sources
-                .par_iter()
-                .enumerate()
-                .filter(|(i, s)| s.hash().is_empty() && !failed.contains(i))
-                .for_each(|(_, s)| {
-                    if s.pixels().is_ok() {
-                        s.release();
-                    }
-                })
-        });
-    }
-    // What reading a file did beyond decoding it (a PNM maxval scaled, an animation's first
-    // frame taken) is known once it was decoded.
-    for s in &sources {
-        if !s.source_note().is_empty() {
-            progress.message(&format!(
-                "codecbench: warning: {}: {}",
-                s.path.display(),
-                s.source_note()
-            ));
-        }
-    }
+    let failed = settle_images(&pool, &sources, &times, &cancel, &progress, &mut skipped);
     if !sources.is_empty() && failed.len() == sources.len() {
         return Err(no_readable_image(sweep, &skipped));
     }
 
+    // Write: the rows in plan order, then every format of the run folder.
+    let Planned {
+        plan,
+        searcher,
+        swept_total,
+        swept_configs,
+        planned,
+        ..
+    } = planned;
     let order = crate::target::row_order(&plan, swept_configs);
     let mut rows: Vec<(JobKey, CellRecord)> = rows.into_iter().collect();
     rows.sort_by_key(|(k, _)| order(k));
     let records: Vec<CellRecord> = rows.into_iter().map(|(_, r)| r).collect();
     let summary = summarize(&crate::target::swept(&records));
-    let mut files = Vec::new();
-    write_csv(&results_path, &records)?;
-    files.push(results_path);
-    let summary_path = sweep.out.join("summary.csv");
-    write_csv(&summary_path, &summary)?;
-    files.push(summary_path);
     // Probes beyond the first ones were not known when the run started.
     let probes = searcher.as_ref().map_or(0, |s| s.probe_count());
     let planned = times.jobs.max(planned).saturating_sub(times.dropped);
-    if let Some(s) = &searcher {
-        let targets_path = sweep.out.join("targets.csv");
+    let targets = searcher.as_ref().map(|s| {
         let mut rows = s.rows(&plan);
         rows.retain(|r| !failed.iter().any(|&i| sources[i].id == r.image));
-        write_csv(&targets_path, &rows)?;
-        files.push(targets_path);
-    }
+        rows
+    });
 
     let wall = t0.elapsed().as_secs_f64();
     let usage = crate::alloc::usage();
@@ -472,11 +375,14 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     meta.peak_rss_bytes = usage.peak_rss;
     meta.max_memory_bytes = sweep.max_memory;
     meta.max_images_in_flight = times.max_images_in_flight;
-    let meta_path = sweep.out.join("run.json");
-    write_json(&meta_path, &meta)?;
-    files.push(meta_path);
+    let mut files = out.write(&RunResults {
+        records: &records,
+        summary: &summary,
+        targets: targets.as_deref(),
+        meta: &meta,
+    })?;
     if !meta.interrupted {
-        crate::journal::finish(&sweep.out);
+        crate::journal::finish(out.path());
     }
     if let Some(bpp) = sweep.crop_bpp {
         let saved = pool.install(|| {
@@ -502,6 +408,225 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         meta,
         files,
     })
+}
+
+/// The cells of a sweep, before any runs.
+struct Planned {
+    plan: Plan,
+    /// This shard's jobs (and a target search's first probes).
+    jobs: Vec<Job>,
+    searcher: Option<crate::target::Searcher>,
+    /// Cells of the whole sweep (every shard).
+    swept_total: usize,
+    swept_configs: usize,
+    /// Probes expected beyond the first ones, counted up front for the progress total.
+    expected_probes: usize,
+    /// Jobs planned for this run, before an unfinished run's cells are taken out.
+    planned: usize,
+    /// Cells an unfinished run in the folder already measured, kept.
+    kept: BTreeMap<JobKey, CellRecord>,
+}
+
+/// Stage 3, plan: images x configurations as jobs (this shard's), the target search's first
+/// probes, and the cells an unfinished run in this folder already measured taken out (not with
+/// `--target`: its search must see every cell of a curve).
+fn plan(
+    sweep: &Sweep,
+    pool: &rayon::ThreadPool,
+    sources: &[SourceImage],
+    progress: &Progress,
+) -> Planned {
+    let mut plan = Plan::new(sources, &sweep.configs);
+    let mut jobs = match sweep.shard {
+        // A target search needs each curve's swept cells in one place: shard whole curves.
+        Some((k, n)) if !sweep.targets.is_empty() => plan.shard_curves(k, n),
+        Some((k, n)) => plan.shard(k, n),
+        None => plan.jobs(),
+    };
+    let swept_total = plan.len();
+    let mut searcher = (!sweep.targets.is_empty())
+        .then(|| crate::target::Searcher::new(&plan, &jobs, &sweep.targets));
+    let swept_configs = plan.configs().len();
+    let mut expected_probes = 0;
+    if let Some(s) = &mut searcher {
+        let first = s.start(&mut plan);
+        expected_probes = s.expected_probes().saturating_sub(first.len());
+        jobs.extend(first);
+    }
+    let planned = jobs.len();
+    let mut kept = BTreeMap::new();
+    if sweep.targets.is_empty() {
+        let previous = crate::journal::previous_rows(&sweep.out, &journal_identity(sweep));
+        let seen = previous.len();
+        let encoded = sweep.save_encoded.then_some(sweep.out.as_path());
+        kept.extend(crate::journal::keep_finished(
+            pool, sources, &mut jobs, previous, encoded,
+        ));
+        if seen > 0 {
+            progress.message(&format!(
+                "codecbench: resuming the unfinished run in {}: {} finished cell(s) kept, {} to run",
+                sweep.out.display(),
+                kept.len(),
+                jobs.len()
+            ));
+        }
+    }
+    Planned {
+        plan,
+        jobs,
+        searcher,
+        swept_total,
+        swept_configs,
+        expected_probes,
+        planned,
+        kept,
+    }
+}
+
+/// Stage 5, sink: takes every finished cell as the pool hands it over: progress, the target
+/// search's next probes, and the journal (results.csv appended and flushed), so a killed run
+/// loses only the cells under way.
+struct Sink {
+    progress: Progress,
+    journal: crate::journal::Journal,
+    rows: BTreeMap<JobKey, CellRecord>,
+    /// The first failure to append to the journal (the run goes on; results.csv is written
+    /// whole at the end).
+    flush_error: Option<OutputError>,
+}
+
+impl Sink {
+    /// Starts the journal with the kept cells and the progress display with the jobs to run.
+    fn start(sweep: &Sweep, out: &RunDir, planned: &mut Planned) -> Result<Sink, SweepError> {
+        let rows = std::mem::take(&mut planned.kept);
+        let journal =
+            crate::journal::Journal::start(out.path(), &journal_identity(sweep), rows.values())?;
+        let mut progress = Progress::new(planned.jobs.len(), sweep.progress);
+        progress.expect(planned.expected_probes);
+        progress.set_costs(&planned.jobs);
+        Ok(Sink {
+            progress,
+            journal,
+            rows,
+            flush_error: None,
+        })
+    }
+
+    /// One finished cell; returns the probes it calls for.
+    fn take(
+        &mut self,
+        plan: &mut Plan,
+        searcher: Option<&mut crate::target::Searcher>,
+        job: &Job,
+        out: CellOutcome,
+    ) -> Vec<Job> {
+        let progress = &mut self.progress;
+        if let Some(w) = &out.warning {
+            progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
+        }
+        let mut rec = out.record;
+        if !rec.is_ok() {
+            progress.message(&format!(
+                "codecbench: {} {}: {}",
+                rec.image, rec.spec, rec.message
+            ));
+        }
+        progress.done_cost(job.cost);
+        progress.inc(&format!("{} {}", rec.image, rec.spec));
+        let more = match searcher {
+            Some(s) => {
+                rec.probe = s.is_probe(job.key);
+                s.finished(plan, job.key, &rec)
+            }
+            None => Vec::new(),
+        };
+        progress.add_probes(&more);
+        if let Err(e) = self.journal.append(&rec) {
+            self.flush_error.get_or_insert(e);
+        }
+        self.rows.insert(job.key, rec);
+        more
+    }
+}
+
+/// Stage 4, schedule: runs the planned jobs (and the probes they call for) on the pool, each
+/// finished cell handed to the sink.
+fn schedule(
+    sweep: &Sweep,
+    pool: &rayon::ThreadPool,
+    sources: &[SourceImage],
+    cancel: &Arc<AtomicBool>,
+    planned: &mut Planned,
+    sink: &mut Sink,
+) -> Result<EngineTimes, SweepError> {
+    let cache = match &sweep.cache {
+        Some(dir) => Some(Arc::new(Cache::open(dir)?)),
+        None => None,
+    };
+    let engine = Engine {
+        repeat: sweep.repeat,
+        save_encoded: sweep.save_encoded.then(|| sweep.out.clone()),
+        cancel: cancel.clone(),
+        cache,
+        metrics: sweep.metrics.clone(),
+        max_memory: Some(sweep.max_memory),
+    };
+    let jobs = std::mem::take(&mut planned.jobs);
+    let (plan, searcher) = (&mut planned.plan, &mut planned.searcher);
+    let times = run_jobs(pool, sources, &engine, jobs, |job, out| {
+        sink.take(plan, searcher.as_mut(), job, out)
+    });
+    sink.progress.finish();
+    sink.progress
+        .writing("all cells measured; writing results.csv, run.json and the crops");
+    Ok(times)
+}
+
+/// After the cells: images whose header read but whose pixels did not are skipped like any
+/// unreadable file (returned by index); every other image's hash is known for run.json
+/// (merging shards matches images by it; an image with no cell here, another shard's, is
+/// decoded once for it); what reading a file did beyond decoding it is reported.
+fn settle_images(
+    pool: &rayon::ThreadPool,
+    sources: &[SourceImage],
+    times: &EngineTimes,
+    cancel: &AtomicBool,
+    progress: &Progress,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<usize> {
+    let failed: Vec<usize> = times.failed_images.iter().map(|(i, _)| *i).collect();
+    for (i, why) in &times.failed_images {
+        let s = Skipped {
+            path: sources[*i].path.clone(),
+            reason: why.clone(),
+        };
+        progress.message(&format!("codecbench: {s}"));
+        skipped.push(s);
+    }
+    if !cancel.load(Ordering::SeqCst) {
+        pool.install(|| {
+            sources
+                .par_iter()
+                .enumerate()
+                .filter(|(i, s)| s.hash().is_empty() && !failed.contains(i))
+                .for_each(|(_, s)| {
+                    if s.pixels().is_ok() {
+                        s.release();
+                    }
+                })
+        });
+    }
+    // (A PNM maxval scaled, an animation's first frame taken: known once decoded.)
+    for s in sources {
+        if !s.source_note().is_empty() {
+            progress.message(&format!(
+                "codecbench: warning: {}: {}",
+                s.path.display(),
+                s.source_note()
+            ));
+        }
+    }
+    failed
 }
 
 #[allow(clippy::too_many_arguments)]
