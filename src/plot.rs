@@ -61,6 +61,9 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Logarithmic y axis (x is logarithmic whenever its range spans more than a decade).
     pub log_y: bool,
+    /// Show only this y range (a quality band): points outside it are left out, and the x
+    /// axis spans the points inside it. `None`: every point.
+    pub y_range: Option<(f64, f64)>,
 }
 
 /// A whole picture: a title, panels in a grid, and a legend.
@@ -373,7 +376,13 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &Panel,
 ) -> Result<Vec<Hover>, String> {
-    let all = || p.series.iter().flat_map(|s| s.points.iter());
+    let keep = |y: f64| p.y_range.is_none_or(|(lo, hi)| y >= lo && y <= hi);
+    let all = || {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|q| keep(q.1))
+    };
     let (xlo, xhi) = range(all().map(|q| q.0), true);
     let log_x = xhi / xlo > 10.0;
     let to_axis = |v: f64, log: bool| if log { v.log10() } else { v };
@@ -382,7 +391,10 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         range(all().map(|q| q.0), false)
     };
-    let (ylo, yhi) = range(all().map(|q| q.1), p.log_y);
+    let (ylo, yhi) = match p.y_range {
+        Some((lo, hi)) if !p.log_y && hi > lo => (lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03),
+        _ => range(all().map(|q| q.1), p.log_y),
+    };
     let (ylo, yhi) = if p.log_y {
         (ylo.log10(), yhi.log10())
     } else {
@@ -420,7 +432,11 @@ fn draw_panel<DB: DrawingBackend>(
             .iter()
             .enumerate()
             .filter(|(_, (x, y))| {
-                x.is_finite() && y.is_finite() && (!log_x || *x > 0.0) && (!p.log_y || *y > 0.0)
+                x.is_finite()
+                    && y.is_finite()
+                    && keep(*y)
+                    && (!log_x || *x > 0.0)
+                    && (!p.log_y || *y > 0.0)
             })
             .map(|(i, &(x, y))| (i, (to_axis(x, log_x), to_axis(y, p.log_y))))
             .collect();
@@ -483,6 +499,7 @@ mod tests {
                     y_label: "PSNR (dB)".into(),
                     series: vec![s(0, 2.0), s(1, 2.5)],
                     log_y: false,
+                    y_range: None,
                 })
                 .collect(),
             columns: 2,
@@ -490,6 +507,17 @@ mod tests {
             legend: vec![("codec 0".into(), 0), ("codec 1".into(), 1)],
             mark_note: Some("ringed: recommended".into()),
         }
+    }
+
+    #[test]
+    fn a_y_range_leaves_out_the_points_outside_it() {
+        let mut f = figure(1);
+        // Codec 0's y: 27, 29, 31, 33, 35; codec 1's: 27.5 .. 37.5. Band 28..33.
+        f.panels[0].y_range = Some((28.0, 33.0));
+        let svg = f.svg().unwrap();
+        assert_eq!(svg.matches("<title>").count(), 3 + 2, "{svg}");
+        assert!(svg.contains("<title>codec 0 point 2</title>"));
+        assert!(!svg.contains("<title>codec 0 point 1</title>"));
     }
 
     #[test]

@@ -51,18 +51,41 @@ fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()
 }
 
-/// The visual comparison section of a report.
+/// The visual comparison section of a report (up to the rate-distortion view).
 fn visual(html: &str) -> &str {
-    &html[html.find("<section id=\"visual\">").unwrap()..]
+    let start = html.find("<section id=\"visual\">").unwrap();
+    let end = html.find("<section id=\"rd\">").unwrap();
+    &html[start..end]
 }
 
-/// The crops (data URIs) of a report, in page order.
-fn crop_images(html: &str) -> Vec<&str> {
-    visual(html)
-        .split("src=\"")
-        .skip(1)
-        .map(|s| &s[..s.find('"').unwrap()])
-        .collect()
+/// A `<section id=...>` of a report, to its end.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("section {id} missing"));
+    let end = start + html[start..].find("</section>").unwrap();
+    &html[start..end]
+}
+
+/// The visual comparison's data (the JSON the page's script reads).
+fn viewer(html: &str) -> serde_json::Value {
+    let tag = "<script type=\"application/json\" id=\"viewer-data\">";
+    let start = html.find(tag).unwrap() + tag.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+/// The crops (data URIs) of a report, in page order: each image's original, then its cells.
+fn crop_images(html: &str) -> Vec<String> {
+    let v = viewer(html);
+    let mut out = Vec::new();
+    for im in v["images"].as_array().unwrap() {
+        out.push(im["original"].as_str().unwrap().to_string());
+        for c in im["cells"].as_array().unwrap() {
+            out.push(c["src"].as_str().unwrap().to_string());
+        }
+    }
+    out
 }
 
 /// What a report says when its run folder has no crops.
@@ -90,7 +113,7 @@ fn check_html(html: &str, expect_crops: bool) {
     }
     assert_eq!(count(html, "<figure id=\"plot-"), ids.len());
     for id in &ids {
-        let start = html.find(&format!("<figure id=\"plot-{id}\">")).unwrap();
+        let start = html.find(&format!("<figure id=\"plot-{id}\"")).unwrap();
         let end = start + html[start..].find("</figure>").unwrap();
         let fig = &html[start..end];
         assert!(fig.contains("<svg") && fig.contains("viewBox"), "{id}");
@@ -104,23 +127,26 @@ fn check_html(html: &str, expect_crops: bool) {
         );
     }
     // Summary table: 8 jpeg + 8 webp + 1 png settings.
-    let summary = &html[html.find("<section id=\"summary\">").unwrap()
-        ..html.find("<section id=\"bdrate\">").unwrap()];
+    let summary = section(html, "summary");
     assert_eq!(count(summary, "<tr><td>"), 17);
     // BD-rate matrix between the two lossy curves, with numbers.
-    let bd = &html[html.find("<section id=\"bdrate\">").unwrap()
-        ..html.find("<section id=\"plots\">").unwrap()];
+    let bd = section(html, "bdrate");
     assert!(bd.contains("BD-rate on PSNR (dB)"));
     assert!(bd.contains("BD-rate on SSIMULACRA2"));
     assert!(bd.contains(" %"), "no BD-rate value: {bd}");
     // Per-image tables for the four images.
     assert_eq!(count(html, "<details><summary><b>"), 4);
     if expect_crops {
-        // Original + 2 lossy codecs for each of 4 images.
-        assert_eq!(count(html, "src=\"data:image/png;base64,"), 4 * 3);
+        // Original + at least the 2 lossy codecs' uniform settings for each of 4 images, all
+        // lossless WebP.
+        let crops = crop_images(html);
+        assert!(crops.len() >= 4 * 3, "{} crops", crops.len());
+        assert!(crops
+            .iter()
+            .all(|c| c.starts_with("data:image/webp;base64,")));
         assert!(!visual(html).contains(CROPS_ABSENT));
     } else {
-        assert_eq!(count(html, "src=\"data:image/png;base64,"), 0);
+        assert!(crop_images(html).is_empty());
         assert!(visual(html).contains(CROPS_ABSENT), "{}", visual(html));
     }
 }
@@ -142,7 +168,9 @@ fn run_writes_a_self_contained_report_and_markdown() {
     assert_eq!(manifest.images.len(), 4);
     let mut saved_pngs = Vec::new();
     for img in &manifest.images {
-        assert_eq!(img.cells.len(), 2, "{}", img.image);
+        // Each lossy codec at the answer's uniform setting, and tuned per image where that
+        // differs.
+        assert!((2..=4).contains(&img.cells.len()), "{}", img.image);
         saved_pngs.push(std::fs::read(out.join("crops").join(&img.original)).unwrap());
         for c in &img.cells {
             assert_eq!(c.source, "saved file");
@@ -154,7 +182,7 @@ fn run_writes_a_self_contained_report_and_markdown() {
         .iter()
         .map(|u| {
             base64::engine::general_purpose::STANDARD
-                .decode(u.strip_prefix("data:image/png;base64,").unwrap())
+                .decode(u.strip_prefix("data:image/webp;base64,").unwrap())
                 .unwrap()
         })
         .collect();
@@ -265,7 +293,7 @@ fn report_is_remade_from_the_run_folder_alone() {
         "{}",
         visual(&html)
     );
-    assert!(visual(&html).contains("at equal quality, SSIMULACRA2 80"));
+    assert!(visual(&html).contains("Visual comparison at SSIMULACRA2 80"));
 
     // results.csv copied alone into an empty folder: the report says the crops are absent
     // and how to get them.
@@ -415,27 +443,19 @@ fn report_renders_in_headless_chromium() {
     assert!(colours.len() > 20, "{} colours", colours.len());
 }
 
-/// The codec crops' `<figure>`s of a report's visual section.
-fn codec_figures(html: &str) -> Vec<&str> {
-    visual(html)
-        .split("<figure class=\"crop\"><img class=\"codec\"")
-        .skip(1)
-        .map(|s| &s[..s.find("</figure>").unwrap()])
-        .collect()
-}
-
-/// Issue 12: crops at equal quality (SSIMULACRA 2 80, measured by default), each caption with
-/// spec, bpp, bytes and every measured metric, a flip and a zoom control; the cell shown is
-/// the cheapest swept cell meeting 80 (checked against results.csv), or the best one when
-/// none does, and says which. Every SVG point has a tooltip. Before: the nearest-bpp cell with
-/// PSNR only, no controls, no `<title>`.
+/// Issues 12 and 24: crops at equal quality, SSIMULACRA 2 80 (the web preset's middle
+/// target): each configuration at the answer's uniform setting (the spec recommendation.json
+/// names for that image) and, where it differs, at the cheapest setting meeting 80 on that
+/// image (checked against results.csv); every crop has an error map, a caption with bytes,
+/// bpp, every measured metric and the saving against the anchor; the viewer's controls and
+/// script are in the page. Every SVG point has a tooltip.
 #[test]
 fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tooltips() {
     let dir = corpus();
     let out = run(dir.path(), &[]);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let v = visual(&html);
-    assert!(v.contains("at equal quality, SSIMULACRA2 80"), "{v:.600}");
+    assert!(v.contains("Visual comparison at SSIMULACRA2 80"), "{v:.600}");
     let manifest = codecbench::report::crops::read_manifest(&out)
         .unwrap()
         .unwrap();
@@ -446,64 +466,75 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     );
     let rows: Vec<codecbench::record::CellRecord> =
         codecbench::export::read_csv(&out.join("results.csv")).unwrap();
-    let mut n = 0;
+    let answer: codecbench::analysis::answer::Recommendation =
+        serde_json::from_slice(&std::fs::read(out.join("recommendation.json")).unwrap())
+            .unwrap();
+    let at80 = answer.targets.iter().find(|t| t.target == 80.0).unwrap();
+    use codecbench::report::crops::Role;
+    let (mut uniform, mut tuned) = (0, 0);
     for img in &manifest.images {
         for c in &img.cells {
-            n += 1;
             let rec = rows
                 .iter()
                 .find(|r| r.image == img.image && r.spec == c.spec)
                 .unwrap();
-            let same: Vec<_> = rows
+            let config = at80.configs.iter().find(|k| k.curve == rec.curve).unwrap();
+            let u = config
+                .uniform_cells
                 .iter()
-                .filter(|r| r.image == img.image && r.curve == rec.curve && r.is_ok())
-                .collect();
-            let meets = |r: &codecbench::record::CellRecord| r.ssimulacra2.unwrap() >= 80.0;
-            if c.chosen
-                .starts_with("cheapest swept setting meeting SSIMULACRA2 80")
-            {
-                assert!(meets(rec), "{} {}", img.image, c.spec);
-                let cheapest = same.iter().filter(|r| meets(r)).map(|r| r.bytes).min();
-                assert_eq!(cheapest.unwrap(), rec.bytes, "{} {}", img.image, c.spec);
-            } else {
-                assert!(
-                    c.chosen.starts_with("never reaches SSIMULACRA2 80"),
-                    "{}",
-                    c.chosen
-                );
-                assert!(same.iter().all(|r| !meets(r)));
-                let best = same
-                    .iter()
-                    .map(|r| r.ssimulacra2.unwrap())
-                    .fold(f64::MIN, f64::max);
-                assert_eq!(rec.ssimulacra2.unwrap(), best);
+                .find(|u| u.image == img.image)
+                .unwrap();
+            assert!(c.heatmap.is_some(), "{} {}: no error map", img.image, c.spec);
+            match c.role {
+                Role::Uniform => {
+                    uniform += 1;
+                    assert_eq!(c.spec, u.spec, "{}", img.image);
+                }
+                Role::PerImage => {
+                    tuned += 1;
+                    assert_ne!(c.spec, u.spec);
+                    let meets = |r: &codecbench::record::CellRecord| r.ssimulacra2.unwrap() >= 80.0;
+                    assert!(meets(rec), "{} {}", img.image, c.spec);
+                    let cheapest = rows
+                        .iter()
+                        .filter(|r| r.image == img.image && r.curve == rec.curve && r.is_ok())
+                        .filter(|r| meets(r))
+                        .map(|r| r.bytes)
+                        .min();
+                    assert_eq!(cheapest.unwrap(), rec.bytes, "{} {}", img.image, c.spec);
+                }
+                Role::Level => panic!("{}: chosen without the answer", c.spec),
             }
         }
     }
-    assert_eq!(n, 8, "2 lossy codecs x 4 images");
-    let figs = codec_figures(&html);
-    assert_eq!(figs.len(), 8);
+    assert_eq!(uniform, 8, "2 lossy codecs x 4 images at the uniform setting");
+    eprintln!("{tuned} per-image crops");
+    // The viewer's captions: bytes, bpp, every measured metric, the saving against the anchor.
+    let data = viewer(&html);
     let measured = codecbench::analysis::series::metrics_present(&rows);
     assert!(measured.len() >= 4, "the default metrics");
-    for f in &figs {
-        let caption = &f[f.find("<figcaption>").unwrap()..];
-        let mut texts = vec![
-            "bpp, ".to_string(),
-            " bytes".into(),
-            "<button type=\"button\" class=\"flip\">flip</button>".into(),
-        ];
-        texts.extend(measured.iter().map(|m| format!("<br>{}: ", m.axis_label())));
-        for text in texts {
-            assert!(caption.contains(&text), "caption lacks {text}: {caption}");
-        }
-        assert!(f.contains("data-orig=\"orig-"));
+    let cells: Vec<&serde_json::Value> = data["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|im| im["cells"].as_array().unwrap())
+        .collect();
+    assert_eq!(cells.len(), uniform + tuned);
+    for c in &cells {
+        assert!(c["bytes"].as_u64().unwrap() > 0 && c["bpp"].as_f64().unwrap() > 0.0);
+        assert_eq!(c["metrics"].as_array().unwrap().len(), measured.len());
+        assert!(c["heat"].as_str().unwrap().starts_with("data:image/webp;base64,"));
+        assert!(c["vs_anchor"].is_number(), "{c}");
     }
-    assert_eq!(count(v, "class=\"zoom\""), 4);
+    for control in ["id=\"v-left\"", "id=\"v-right\"", "id=\"v-heat\"", "data-zoom=\"8\"", "id=\"v-pos\""] {
+        assert!(v.contains(control), "no {control}");
+    }
+    assert!(html.contains("image-rendering: pixelated"));
     // The controls' script is inline.
-    assert!(html.contains("querySelectorAll(\"img.codec\")") && html.contains("button.zoom"));
+    assert!(html.contains("getElementById(\"viewer-data\")") && html.contains("getElementById(\"rd-data\")"));
     // Tooltips: every hover target of every plot has a <title>; the per-image PSNR plot has
     // one per successful lossy cell (2 codecs x 8 settings x 4 images).
-    for svg in html.split("<svg").skip(1) {
+    for svg in section(&html, "plots").split("<svg").skip(1) {
         let svg = &svg[..svg.find("</svg>").unwrap()];
         let targets = count(svg, "fill-opacity=\"0\" pointer-events=\"all\"><title>");
         assert!(targets > 0);
@@ -587,9 +618,6 @@ fn a_target_run_recommends_from_the_searched_settings() {
         .iter()
         .filter(|t| t.target == 80.0 && t.status == codecbench::target::TargetStatus::Met)
         .count();
-    assert!(
-        met > 0 && searched >= met,
-        "{searched} searched crops, {met} met"
-    );
-    assert!(visual(&html).contains("the setting the target search found"));
+    assert!(met > 0, "{searched} searched crops, {met} met");
+    assert!(searched > 0);
 }

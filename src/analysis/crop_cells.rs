@@ -283,12 +283,16 @@ pub fn middle_target(records: &[CellRecord], command: &[String]) -> Option<Targe
     rec.targets.into_iter().next()
 }
 
-/// The rule crops follow when they follow the answer: its metric and target.
-pub fn rule_of(t: &TargetAnswer) -> QualityRule {
+/// The rule crops follow when they follow the answer: its metric and target, searched when
+/// the run's target search had that target.
+pub fn rule_of(t: &TargetAnswer, targets: Option<&[TargetRow]>) -> QualityRule {
     QualityRule {
         metric: t.metric.clone(),
         level: t.target,
-        searched: false,
+        searched: targets.is_some_and(|rows| {
+            rows.iter()
+                .any(|r| r.metric == t.metric && (r.target - t.target).abs() <= 1e-9)
+        }),
     }
 }
 
@@ -328,11 +332,12 @@ pub fn answer_cells<'a>(
     if let Some(c) = tuned {
         if uniform.is_none_or(|u| u.spec != c.spec) {
             if let Some(r) = find(&c.spec) {
-                out.push((
-                    r,
-                    Role::PerImage,
-                    format!("the cheapest measured setting meeting {what} on this image"),
-                ));
+                let why = if r.probe {
+                    format!("searched: meets {what} (the target search's setting for this image)")
+                } else {
+                    format!("the cheapest measured setting meeting {what} on this image")
+                };
+                out.push((r, Role::PerImage, why));
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Cutting the crops during the run: the cells chosen by [`crate::analysis::crop_cells`] are
 //! decoded again (from the saved file, or by encoding the source again and checking the byte
 //! count), cut at the original's most detailed region and written as lossless WebP, each with
-//! a butteraugli error map ([`heatmap_rgb`]).
+//! a butteraugli error map ([`error_map`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -80,7 +80,7 @@ pub fn save(
     // The answer card's middle target: crops at its uniform settings (and per-image ones).
     let answer = crop_cells::middle_target(records, command);
     let rule = match &answer {
-        Some(t) => Some(crop_cells::rule_of(t)),
+        Some(t) => Some(crop_cells::rule_of(t, targets.as_deref())),
         None => quality_rule(&swept, targets.as_deref()),
     };
     let pick = Pick {
@@ -197,7 +197,7 @@ fn image_crops(
                 if !write_crop(run_dir, &file, &webp_lossless(&rgba, w, h), &mut saved) {
                     continue;
                 }
-                let heat = reference.as_ref().and_then(|r| heatmap_rgb(r, &orig_rgba, &rgba, w, h));
+                let heat = reference.as_ref().and_then(|r| error_map(r, &rgba, w, h));
                 let heat_file = format!("{folder}/{name}.heat.webp");
                 let heatmap = heat
                     .filter(|px| write_crop(run_dir, &heat_file, &webp_lossless(px, w, h), &mut saved))
@@ -460,14 +460,18 @@ fn heat_reference(rgba: &[u8], w: u32, h: u32) -> Option<butteraugli::Butteraugl
         .ok()
 }
 
+/// Butteraugli distance per step of an error map's 8-bit value: 64 steps per unit, so the
+/// map saturates at 4 (far beyond "clearly visible", 3).
+pub const ERROR_MAP_SCALE: f32 = 64.0;
+
 /// The error map of a crop: butteraugli's per-pixel difference map of the displayed crop
-/// against the original's displayed crop (both 8-bit sRGB, computed on the crop alone), drawn
-/// over the original in gray: transparent below 0.5 (no visible difference), then blue
-/// (about 1: just noticeable), yellow (2) and red (3 and above: clearly visible). `None` for
+/// against the original's displayed crop (both 8-bit sRGB, computed on the crop alone, so
+/// the borders lack context), stored as gray RGBA with value `min(255, 64 * distance)`.
+/// The page colours it (blue about 1, just noticeable; yellow 2; red 3 and above) over the
+/// original; gray maps are smooth and compress to a fraction of a colour image. `None` for
 /// crops smaller than 8x8.
-pub fn heatmap_rgb(
+pub fn error_map(
     reference: &butteraugli::ButteraugliReference,
-    original: &[u8],
     distorted: &[u8],
     w: u32,
     h: u32,
@@ -478,37 +482,14 @@ pub fn heatmap_rgb(
     if diff.len() != (w * h) as usize {
         return None;
     }
-    let mut out = Vec::with_capacity(original.len());
-    for (p, &d) in original.chunks_exact(4).zip(diff.iter()) {
-        let gray = (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) * 0.5;
-        let (c, a) = heat_colour(d);
-        let mix = |k: usize| (gray * (1.0 - a) + c[k] * a).round().clamp(0.0, 255.0) as u8;
-        out.extend_from_slice(&[mix(0), mix(1), mix(2), 255]);
-    }
-    Some(out)
-}
-
-/// Colour and opacity of a butteraugli difference `d`.
-fn heat_colour(d: f32) -> ([f32; 3], f32) {
-    const STOPS: [(f32, [f32; 3]); 4] = [
-        (0.5, [40.0, 60.0, 255.0]),
-        (1.0, [0.0, 170.0, 255.0]),
-        (2.0, [255.0, 230.0, 0.0]),
-        (3.0, [255.0, 0.0, 0.0]),
-    ];
-    if !(d > STOPS[0].0) {
-        return ([0.0; 3], 0.0);
-    }
-    let a = ((d - 0.5) / 1.0).clamp(0.0, 1.0) * 0.85 + 0.15;
-    for k in 1..STOPS.len() {
-        let (x0, c0) = STOPS[k - 1];
-        let (x1, c1) = STOPS[k];
-        if d <= x1 {
-            let t = (d - x0) / (x1 - x0);
-            return ([0, 1, 2].map(|i| c0[i] + (c1[i] - c0[i]) * t), a);
-        }
-    }
-    (STOPS[3].1, a)
+    Some(
+        diff.iter()
+            .flat_map(|&d| {
+                let v = (d * ERROR_MAP_SCALE).round().clamp(0.0, 255.0) as u8;
+                [v, v, v, 255]
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -553,7 +534,7 @@ mod tests {
     }
 
     #[test]
-    fn heatmap_is_gray_where_equal_and_red_where_very_different() {
+    fn error_map_is_zero_where_equal_and_high_where_very_different() {
         let (w, h) = (32u32, 32u32);
         let orig: Vec<u8> = (0..w * h)
             .flat_map(|i| {
@@ -562,16 +543,16 @@ mod tests {
             })
             .collect();
         let reference = heat_reference(&orig, w, h).unwrap();
-        let same = heatmap_rgb(&reference, &orig, &orig, w, h).unwrap();
-        let gray = |p: &[u8]| p[0] == p[1] && p[1] == p[2];
-        assert!(same.chunks_exact(4).all(gray), "no difference: no colour");
+        let same = error_map(&reference, &orig, w, h).unwrap();
+        assert!(same.chunks_exact(4).all(|p| p[0] == 0), "no difference: zero");
         let mut bad = orig.clone();
         for p in bad.chunks_exact_mut(4).take((w * h / 2) as usize) {
             p[0] = 255;
             p[1] = 0;
         }
-        let hot = heatmap_rgb(&reference, &orig, &bad, w, h).unwrap();
-        let red = hot.chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 80).count();
-        assert!(red > 50, "{red} red pixels");
+        let map = error_map(&reference, &bad, w, h).unwrap();
+        // Distance 3 (clearly visible) and more over much of the changed half.
+        let hot = map.chunks_exact(4).filter(|p| p[0] as f32 >= 3.0 * ERROR_MAP_SCALE).count();
+        assert!(hot > 100, "{hot} pixels at distance 3 or more");
     }
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::export::{json_bytes, write_atomic};
 
 pub use crate::analysis::crop_cells::{QualityRule, Role};
-pub use cut::{busiest_region, heatmap_rgb, save};
+pub use cut::{busiest_region, error_map, save, ERROR_MAP_SCALE};
 pub use merge::merge;
 
 /// Side of the square crop, in pixels (smaller for smaller images).
@@ -92,7 +92,7 @@ pub struct CellEntry {
     /// The cell's setting (the codec's quality knob), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setting: Option<f64>,
-    /// Error map of the crop against the original's (see [`cut::heatmap`]), relative to
+    /// Error map of the crop against the original's (see [`error_map`]), relative to
     /// `crops/`; absent when it could not be made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heatmap: Option<String>,

@@ -1,6 +1,7 @@
-//! report.html: one self-contained file (inline SVG, CSS and PNG crops as data URIs; no
-//! network, no build step, a few lines of plain JavaScript for sorting tables and for the
-//! crops' flip and zoom controls).
+//! report.html: one self-contained file (inline SVG, CSS, crops as data URIs, the
+//! JavaScript of the two interactive views; no network, no CDN), laid out by the
+//! `report.html.j2` template: the answer, the visual comparison, the rate-distortion view,
+//! then the details collapsed.
 
 use std::fmt::Write;
 
@@ -11,6 +12,9 @@ use crate::metrics::MetricDef;
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
+const VIEWER_JS: &str = include_str!("viewer.js");
+const RD_JS: &str = include_str!("rd.js");
+const TEMPLATE: &str = include_str!("report.html.j2");
 
 pub use super::markup::{esc, num, swatch};
 
@@ -36,9 +40,6 @@ fn scalable(svg: &str) -> String {
     }
 }
 
-fn data_uri(png: &[u8]) -> String {
-    super::markup::data_uri("image/png", png)
-}
 
 fn meta_section(r: &Report, out: &mut String) {
     out.push_str("<section id=\"run\"><h2>Run</h2><table class=\"kv\">");
@@ -419,11 +420,17 @@ fn matrix_table(
 }
 
 fn plots_section(r: &Report, out: &mut String) {
-    out.push_str("<section id=\"plots\"><h2>Plots</h2><p>Also in <code>plots/</code> as SVG and PNG. Colours are the same in every plot and table.</p>");
+    out.push_str(
+        "<section id=\"plots\"><h2>Plots</h2><p>Also in <code>plots/</code> as SVG and PNG. \
+         Colours are the same in every plot and table. Plots of the preset's metric show its \
+         quality band only; <code>plots/&lt;name&gt;-full.svg</code> (and .png) show every \
+         point.</p>",
+    );
     for p in &r.plots {
+        // The SVG carries its own title: no caption repeats it.
         let _ = write!(
             out,
-            "<figure id=\"plot-{}\"><figcaption>{}</figcaption>{}</figure>",
+            "<figure id=\"plot-{}\" title=\"{}\">{}</figure>",
             esc(&p.id),
             esc(&p.title),
             scalable(&p.svg)
@@ -488,104 +495,135 @@ fn per_image_section(r: &Report, out: &mut String) {
     out.push_str("</section>\n");
 }
 
-fn crops_section(r: &Report, out: &mut String) {
-    let rule = match &r.crops.quality {
-        Some(q) if q.searched => format!(
-            "at equal quality, {}: the setting the target search found for each image \
-             (targets.csv)",
-            esc(&q.describe())
-        ),
-        Some(q) => format!(
-            "at equal quality, {}: the cheapest swept setting that meets it (no target search \
-             in this run; run with <code>--target</code> for the exact setting)",
-            esc(&q.describe())
-        ),
-        None => format!(
-            "at the setting whose bpp is nearest {:.2}: no quality metric was measured, so \
-             the crops are not at equal quality",
-            r.crops.made_at.unwrap_or(r.opts.crop_bpp)
-        ),
-    };
-    let _ = write!(
-        out,
-        "<section id=\"visual\"><h2>Visual comparison</h2><p>Crops at 1:1 of the most detailed \
-         region of each image, for each lossy codec configuration {rule}, saved by the run in \
-         its <code>crops/</code> folder; each caption says why its cell was chosen. Hold the \
-         mouse on a crop (or press <b>flip</b>) to see the original in its place; \
-         <b>zoom 2&times;</b> doubles the crops of an image (pixels stay sharp). Transparent \
-         areas show the checkerboard.</p>"
-    );
-    for n in &r.crops.notes {
-        let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
-    }
-    for (k, set) in r.crops.sets.iter().enumerate() {
-        let (x, y, w, h) = set.rect;
-        let _ = write!(
-            out,
-            "<div class=\"crops\"><h3>{}</h3><p>region x={x} y={y}, {w}&times;{h} px \
-             <button type=\"button\" class=\"zoom\">zoom 2&times;</button></p>",
-            esc(&set.image)
-        );
-        for n in &set.notes {
-            let _ = write!(out, "<p class=\"warn\">{}</p>", esc(n));
-        }
-        let orig = format!("orig-{k}");
-        if !set.original_png.is_empty() {
-            let _ = write!(
-                out,
-                "<figure class=\"crop\"><img id=\"{orig}\" src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"original\"><figcaption>original</figcaption></figure>",
-                data_uri(&set.original_png)
-            );
-        }
-        for c in &set.cells {
-            let metrics: String = c
-                .metrics
-                .iter()
-                .map(|(label, v)| format!("<br>{}: {}", esc(label), esc(v)))
-                .collect();
-            let flip = if set.original_png.is_empty() {
-                String::new()
-            } else {
-                " <button type=\"button\" class=\"flip\">flip</button>".into()
-            };
-            let _ = write!(
-                out,
-                "<figure class=\"crop\"><img class=\"codec\" data-orig=\"{orig}\" src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"{}\"><figcaption>{}{}{flip}<br><span class=\"shown\">showing: codec</span><br>{} bpp, {} bytes{metrics}<br><small>{}; {}</small></figcaption></figure>",
-                data_uri(&c.png),
-                esc(&c.spec),
-                swatch(c.color),
-                esc(&c.spec),
-                num(Some(c.bpp), 3),
-                c.bytes.map_or("-".into(), |b| b.to_string()),
-                esc(&c.chosen),
-                esc(&c.source)
-            );
-        }
-        out.push_str("</div>");
-    }
-    out.push_str("</section>\n");
+/// One collapsed part of the details.
+#[derive(serde::Serialize)]
+struct Part {
+    id: &'static str,
+    /// Its link in the navigation bar.
+    nav: &'static str,
+    title: &'static str,
+    html: String,
 }
 
-/// The whole page.
+/// The page: the answer, the visual comparison, the rate-distortion view, then the details
+/// collapsed, rendered with minijinja (auto-escaping `.html` templates) from
+/// `report.html.j2`. The details' tables are still built as escaped markup strings.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
-    let mut body = String::new();
-    super::answer::html(r, &mut body);
-    super::recommend::html(r, &mut body);
-    meta_section(r, &mut body);
-    summary_section(r, summary, &mut body);
-    bd_section(r, &mut body);
-    depth_reduced_section(r, &mut body);
-    super::lossless::html(r.records, &mut body);
-    plots_section(r, &mut body);
-    per_image_section(r, &mut body);
-    crops_section(r, &mut body);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>codecbench report</title><style>{CSS}</style></head><body>\
-         <header><h1>codecbench report</h1><nav><a href=\"#answer\">Answer</a> <a href=\"#run\">Run</a> <a href=\"#summary\">Summary</a> \
-         <a href=\"#recommendation\">Recommendation</a> <a href=\"#bdrate\">BD-rate</a> <a href=\"#lossless\">Lossless</a> <a href=\"#plots\">Plots</a> <a href=\"#images\">Per image</a> \
-         <a href=\"#visual\">Visual comparison</a></nav></header><main>{body}</main>\
-         <script>{JS}</script></body></html>\n"
-    )
+    let mut answer = String::new();
+    super::answer::html(r, &mut answer);
+    let part = |(id, nav, title): (&'static str, &'static str, &'static str),
+                f: &dyn Fn(&mut String)| {
+        let mut html = String::new();
+        f(&mut html);
+        (!html.trim().is_empty()).then_some(Part {
+            id,
+            nav,
+            title,
+            html,
+        })
+    };
+    let details: Vec<Part> = [
+        part(("d-recommendation", "Recommendation", "Recommendation per image"), &|o| {
+            super::recommend::html(r, o)
+        }),
+        part(("d-bdrate", "BD-rate", "BD-rate matrices and per-image tables"), &|o| {
+            bd_section(r, o);
+            depth_reduced_section(r, o);
+        }),
+        part(("d-summary", "Summary", "Summary per configuration and setting"), &|o| {
+            summary_section(r, summary, o)
+        }),
+        part(("d-images", "Cells", "Every cell, per image"), &|o| {
+            per_image_section(r, o)
+        }),
+        part(("d-plots", "Plots", "Static plots (SVG and PNG in plots/)"), &|o| {
+            plots_section(r, o)
+        }),
+        part(("d-lossless", "Lossless", "Lossless"), &|o| super::lossless::html(r.records, o)),
+        part(("d-run", "Run", "Run: machine, command, codec versions"), &|o| {
+            meta_section(r, o)
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut nav: Vec<(&str, &str, bool)> = vec![
+        ("answer", "Answer", false),
+        ("visual", "Visual comparison", false),
+        ("rd", "Rate-distortion", false),
+        ("details", "Details:", false),
+    ];
+    nav.extend(details.iter().map(|d| (d.id, d.nav, true)));
+    let mut crop_notes = r.crops.notes.clone();
+    crop_notes.extend(
+        r.crops
+            .sets
+            .iter()
+            .filter(|s| s.cells.is_empty())
+            .map(|s| format!("{}: no crops ({})", s.image, s.notes.join("; "))),
+    );
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .expect("the embedded template parses (tested)");
+    let js = [JS, VIEWER_JS, RD_JS].join("\n");
+    let page = |budget: usize| {
+        env.get_template("report.html").and_then(|t| {
+            t.render(minijinja::context! {
+                css => CSS,
+                js => js,
+                nav => nav,
+                answer => answer,
+                viewer => super::viewer::viewer(r, budget),
+                rd => super::viewer::rd(r),
+                crop_notes => crop_notes,
+                details => details,
+            })
+        })
+    };
+    // The page without crops, then with as many as fit under the size limit.
+    page(0)
+        .and_then(|bare| {
+            let room = super::viewer::MAX_PAGE.saturating_sub(bare.len() + 64 * 1024);
+            page(room / 4 * 3)
+        })
+        .unwrap_or_else(|e| {
+            format!(
+                "<!DOCTYPE html><title>codecbench report</title><p>report template failed: {}</p>",
+                esc(&e.to_string())
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_escapes_text_and_keeps_json_inside_its_script() {
+        let mut env = minijinja::Environment::new();
+        env.add_template("report.html", TEMPLATE).unwrap();
+        let evil = "<img src=x onerror=alert(1)>.png";
+        let viewer = serde_json::json!({
+            "level": "SSIMULACRA2 80", "anchor": "jpeg", "default_curve": "jpeg",
+            "images": [{"id": evil, "rect": [0, 0, 8, 8], "original": "", "notes": [], "cells": []}],
+            "left_out": [evil],
+        });
+        let html = env
+            .get_template("report.html")
+            .unwrap()
+            .render(minijinja::context! {
+                css => "", js => "", answer => "", crop_notes => vec![evil],
+                nav => vec![("answer", "Answer", false)],
+                viewer => viewer, rd => serde_json::json!({}),
+                details => vec![Part { id: "d-run", nav: "Run", title: "Run", html: "<table></table>".into() }],
+            })
+            .unwrap();
+        assert!(!html.contains("<img src=x"), "text is escaped");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.png"));
+        // In the JSON the tag's brackets are escaped too: no `</script>` can end it early.
+        let data = &html[html.find("id=\"viewer-data\">").unwrap()..];
+        assert!(data.contains("\\u003cimg"), "{data:.300}");
+        // Markup built by the details' writers is inserted as is.
+        assert!(html.contains("<details id=\"d-run\"><summary>Run</summary><div class=\"inner\"><table></table>"));
+    }
 }

@@ -48,10 +48,7 @@ pub fn image_mime(name: &str) -> &'static str {
     }
 }
 
-/// A configuration's short label for tables: the curve's codec and options without the
-/// values every configuration of that codec shares would still be long, so the label is the
-/// codec plus the options that differ from the codec's defaults as written in the spec,
-/// cut to `max` characters with an ellipsis; the full spec goes in a `title`.
+/// `spec` cut to `max` characters with an ellipsis (the full text belongs in a `title`).
 pub fn short(spec: &str, max: usize) -> String {
     if spec.chars().count() <= max {
         return spec.to_string();
@@ -61,6 +58,46 @@ pub fn short(spec: &str, max: usize) -> String {
     s
 }
 
+/// Short labels of configurations (curves, `codec:opt=v,...`): the codec alone when it has one
+/// configuration, else the codec and the options that tell its configurations apart.
+pub fn curve_labels(curves: &[&str]) -> Vec<String> {
+    let split = |c: &str| -> (String, Vec<String>) {
+        match c.split_once(':') {
+            Some((codec, opts)) => (codec.into(), opts.split(',').map(String::from).collect()),
+            None => (c.into(), Vec::new()),
+        }
+    };
+    let parts: Vec<(String, Vec<String>)> = curves.iter().map(|c| split(c)).collect();
+    parts
+        .iter()
+        .map(|(codec, opts)| {
+            let same: Vec<&Vec<String>> = parts
+                .iter()
+                .filter(|(k, _)| k == codec)
+                .map(|(_, o)| o)
+                .collect();
+            if same.len() < 2 {
+                return codec.clone();
+            }
+            let differing: Vec<&str> = opts
+                .iter()
+                .filter(|o| !same.iter().all(|other| other.contains(o)))
+                .map(String::as_str)
+                .collect();
+            if differing.is_empty() {
+                codec.clone()
+            } else {
+                format!("{codec} {}", differing.join(","))
+            }
+        })
+        .collect()
+}
+
+/// The setting part of a spec (its first option, e.g. `q=80`), when the cell has a setting.
+pub fn setting_text(spec: &str) -> Option<&str> {
+    spec.split_once(':')?.1.split(',').next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +105,17 @@ mod tests {
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(esc("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn curve_labels_keep_only_what_tells_configurations_apart() {
+        let l = curve_labels(&[
+            "jpeg:subsampling=420,progressive=true,arithmetic=false",
+            "avif:speed=8,depth=10",
+            "avif:speed=6,depth=10",
+        ]);
+        assert_eq!(l, ["jpeg", "avif speed=8", "avif speed=6"]);
+        assert_eq!(setting_text("jpeg:q=85,subsampling=420"), Some("q=85"));
     }
 
     #[test]

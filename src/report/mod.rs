@@ -10,6 +10,7 @@ mod html;
 mod lossless;
 mod markdown;
 pub mod markup;
+mod viewer;
 mod recommend;
 
 use std::path::{Path, PathBuf};
@@ -188,7 +189,11 @@ fn figures(
     curves: &[Curve],
     marks: &[(String, f64)],
     mark_note: Option<String>,
+    band: (&str, (f64, f64)),
 ) -> Vec<(String, Figure)> {
+    // The preset's quality band, on its metric: what such images ship at, so the curves
+    // are not squeezed by a few very low-quality points.
+    let band_of = |m: &crate::metrics::MetricDef| (m.key == band.0).then_some(band.1);
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let lossy_owned: Vec<Curve> = lossy.iter().map(|c| (*c).clone()).collect();
     let mut out = Vec::new();
@@ -232,6 +237,7 @@ fn figures(
                         y_label: format!("{}, mean over images", m.axis_label()),
                         series,
                         log_y: false,
+                        y_range: band_of(m),
                     }],
                     columns: 1,
                     panel_size: PANEL,
@@ -254,6 +260,7 @@ fn figures(
                     })
                     .collect(),
                 log_y: false,
+                y_range: band_of(m),
             })
             .collect();
         out.push((
@@ -298,6 +305,7 @@ fn figures(
                     })
                     .collect(),
                 log_y: true,
+                y_range: None,
             }],
             columns: 1,
             panel_size: PANEL,
@@ -362,17 +370,38 @@ pub fn write_report(
                 .join("/")
         )
     });
+    let preset = opts.preset.unwrap_or_else(|| {
+        opts.meta.as_ref().map_or(&crate::config::PRESETS[0], |m| {
+            crate::analysis::crop_cells::preset_of_command(&m.command)
+        })
+    });
+    let mut figs = figures(records, &curves, &marks, mark_note, (preset.metric, preset.band));
+    // The full range on request: beside each plot clipped to the band, `<id>-full`.
+    let full: Vec<(String, Figure)> = figs
+        .iter()
+        .filter(|(_, f)| f.panels.iter().any(|p| p.y_range.is_some()))
+        .map(|(id, f)| {
+            let mut f = f.clone();
+            f.panels.iter_mut().for_each(|p| p.y_range = None);
+            f.title = format!("{} (full range)", f.title);
+            (format!("{id}-full"), f)
+        })
+        .collect();
+    let n_shown = figs.len();
+    figs.extend(full);
     let rendered: Vec<(String, Figure, String, Vec<u8>)> =
-        figures(records, &curves, &marks, mark_note)
-            .into_par_iter()
+        figs.into_par_iter()
             .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
             .collect::<Result<_, String>>()
             .map_err(ReportError::Plot)?;
-    for (id, fig, svg, png) in rendered {
+    for (k, (id, fig, svg, png)) in rendered.into_iter().enumerate() {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));
             write_file(&p, bytes)?;
             files.push(p);
+        }
+        if k >= n_shown {
+            continue;
         }
         plots.push(Plot {
             id,

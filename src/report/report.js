@@ -20,41 +20,10 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
   });
 });
 
-// Crops: hold the mouse (or a finger) on a codec crop, or press its "flip" button, to show
-// the original in its place; "zoom 2x" doubles the crops of one image.
-document.querySelectorAll("img.codec").forEach(function (img) {
-  var orig = document.getElementById(img.dataset.orig);
-  if (!orig) { return; }
-  var codec = img.src;
-  var label = img.parentNode.querySelector(".shown");
-  var show = function (original) {
-    img.src = original ? orig.src : codec;
-    img.dataset.showing = original ? "original" : "codec";
-    if (label) { label.textContent = "showing: " + img.dataset.showing; }
-  };
-  img.addEventListener("mousedown", function (e) { e.preventDefault(); show(true); });
-  img.addEventListener("touchstart", function () { show(true); }, { passive: true });
-  ["mouseup", "mouseleave", "touchend", "touchcancel"].forEach(function (ev) {
-    img.addEventListener(ev, function () { show(false); });
-  });
-  var button = img.parentNode.querySelector("button.flip");
-  if (button) {
-    button.addEventListener("click", function () {
-      show(img.dataset.showing !== "original");
-    });
-  }
-});
-document.querySelectorAll("button.zoom").forEach(function (button) {
-  button.addEventListener("click", function () {
-    var set = button.closest(".crops");
-    var on = !set.classList.contains("zoomed");
-    set.classList.toggle("zoomed", on);
-    button.textContent = on ? "zoom 1\u00d7" : "zoom 2\u00d7";
-    set.querySelectorAll("figure.crop img").forEach(function (img) {
-      var w = parseInt(img.getAttribute("width"), 10);
-      var h = parseInt(img.getAttribute("height"), 10);
-      img.style.width = on ? 2 * w + "px" : "";
-      img.style.height = on ? 2 * h + "px" : "";
-    });
-  });
-});
+// A link to a section inside a closed <details> opens it.
+function openTarget() {
+  var t = location.hash && document.getElementById(location.hash.slice(1));
+  for (var e = t; e; e = e.parentElement) { if (e.tagName === "DETAILS") { e.open = true; } }
+}
+window.addEventListener("hashchange", openTarget);
+openTarget();
