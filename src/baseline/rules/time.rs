@@ -60,8 +60,11 @@ pub struct TimeResult {
     pub decode: Option<ClockChange>,
 }
 
+/// Picks one step's `[BASELINE, NEW]` samples (encode or decode) out of a round.
+pub type Step = fn(&Round) -> [Sample; 2];
+
 /// One cell's ratio NEW/BASELINE: the median over rounds of the same round's ratio.
-pub fn cell_ratio(rounds: &[Round], step: fn(&Round) -> [Sample; 2], cpu: bool) -> Option<f64> {
+pub fn cell_ratio(rounds: &[Round], step: Step, cpu: bool) -> Option<f64> {
     let mut r: Vec<f64> = rounds
         .iter()
         .map(|x| {
@@ -94,7 +97,7 @@ pub fn judge_ratios(ratios: &[f64]) -> (f64, f64, f64) {
 }
 
 /// The pipeline's change on one step (encode or decode), or `None` without usable samples.
-fn step_change(cells: &[&Vec<Round>], step: fn(&Round) -> [Sample; 2]) -> Option<ClockChange> {
+fn step_change(cells: &[&Vec<Round>], step: Step) -> Option<ClockChange> {
     let all = |cpu: bool| {
         cells
             .iter()
@@ -146,8 +149,7 @@ pub fn check(p: &Pipeline, th: &Thresholds, retimed: Option<&Retimed>, out: &mut
         encode: None,
         decode: None,
     };
-    let steps: [(&str, fn(&Round) -> [Sample; 2]); 2] =
-        [("encode", |r| r.encode), ("decode", |r| r.decode)];
+    let steps: [(&str, Step); 2] = [("encode", |r| r.encode), ("decode", |r| r.decode)];
     for (what, step) in steps {
         let Some(c) = step_change(&cells, step) else {
             continue;
