@@ -179,6 +179,18 @@ pub fn usage() -> Usage {
     }
 }
 
+/// The default memory budget: the smallest of half of `MemAvailable` (4 GiB where it cannot be
+/// read), the address space left under `RLIMIT_AS`, and what the cgroup's `memory.max` leaves.
+pub fn default_max_memory() -> u64 {
+    let half = available_memory().map_or(4 << 30, |m| m / 2);
+    [Some(half), address_space_left(), cgroup_memory_left()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(half)
+        .max(1)
+}
+
 /// `MemAvailable` from /proc/meminfo in bytes, if it can be read.
 pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;

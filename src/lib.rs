@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod cache;
 pub mod cell;
 pub mod chosen;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod journal;
 pub mod measure;
 pub mod merge;
 pub mod metrics;
+#[cfg(feature = "cli")]
 pub mod options;
 pub mod pixels;
 pub mod plan;

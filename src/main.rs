@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Command::Codecs(args) => {
             let mut registry = registry;
             options::add_external_files(&mut registry, None, &args.external)
-                .map_err(|e| anyhow!(e))
+                .map_err(anyhow::Error::from)
                 .map(|warnings| {
                     list_codecs(&registry);
                     warn_all(&warnings);
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             let mut registry = registry;
             options::add_externals(&mut registry, &args)
-                .map_err(|e| anyhow!(e))
+                .map_err(anyhow::Error::from)
                 .and_then(|warnings| {
                     warn_all(&warnings);
                     run(&registry, args)
@@ -82,7 +82,8 @@ fn list_codecs(registry: &Registry) {
 }
 
 fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
-    let sweep = options::sweep(registry, &args).map_err(|e| anyhow!(e))?;
+    let mut sweep = options::sweep(registry, &args)?;
+    sweep.command = std::env::args().collect();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // SIGTERM and SIGHUP (what CI and schedulers send) are handled like Ctrl-C (ctrlc's
@@ -97,11 +98,13 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
         eprintln!("codecbench: interrupted; finishing the cells under way and writing results (Ctrl-C again to quit now)");
     });
 
-    let outcome = execute(&sweep, cancel).map_err(|e| anyhow!(options::sweep_error(e)))?;
+    if let Some(note) = codecbench::sweep::replaces_note(&sweep) {
+        eprintln!("codecbench: warning: {note}");
+    }
+    let outcome = execute(&sweep, cancel).map_err(options::sweep_error)?;
     print_summary(&outcome);
     if !args.no_report && !outcome.records.is_empty() {
-        let opts = options::report_options(&args.report, sweep.out.clone(), sweep.out.clone())
-            .map_err(|e| anyhow!(e))?;
+        let opts = options::report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;
         let opts = ReportOptions {
             meta: Some(outcome.meta.clone()),
             ..opts
@@ -134,7 +137,7 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
 }
 
 fn report(args: ReportArgs) -> Result<i32> {
-    let loaded = load_results(&args.results).map_err(|e| anyhow!(e))?;
+    let loaded = load_results(&args.results)?;
     for w in &loaded.warnings {
         eprintln!("codecbench: warning: {w}");
     }
@@ -146,17 +149,15 @@ fn report(args: ReportArgs) -> Result<i32> {
         .with_context(|| format!("--out {}: cannot create folder", out.display()))?;
     let opts = ReportOptions {
         meta: loaded.meta.clone(),
-        ..options::report_options(&args.report, out, loaded.run_dir.clone())
-            .map_err(|e| anyhow!(e))?
+        ..options::report_options(&args.report, out, loaded.run_dir.clone())?
     };
-    let files =
-        write_report(&loaded.records, &opts).map_err(|e| anyhow!(options::report_error(e)))?;
+    let files = write_report(&loaded.records, &opts).map_err(options::report_error)?;
     print_written(&files);
     Ok(0)
 }
 
 fn compare(args: CompareArgs) -> Result<i32> {
-    let mut th = options::thresholds(&args).map_err(|e| anyhow!(e))?;
+    let mut th = options::thresholds(&args)?;
     if args.retime.is_some() && args.max_slowdown.is_none() && th.max_slowdown.is_none() {
         // --retime asks for the time gate: any slowdown beyond the noise floor.
         th.max_slowdown = Some(th.noise);
@@ -241,8 +242,7 @@ fn compare(args: CompareArgs) -> Result<i32> {
 }
 
 fn merge(args: MergeArgs) -> Result<i32> {
-    let m = codecbench::merge::merge_with(&args.runs, &args.out, args.allow_mixed)
-        .map_err(|e| anyhow!(e))?;
+    let m = codecbench::merge::merge_with(&args.runs, &args.out, args.allow_mixed)?;
     for w in &m.warnings {
         eprintln!("codecbench: warning: {w}");
     }
@@ -256,8 +256,7 @@ fn merge(args: MergeArgs) -> Result<i32> {
     if !args.no_report && !m.records.is_empty() {
         let opts = ReportOptions {
             meta: Some(m.meta.clone()),
-            ..options::report_options(&args.report, args.out.clone(), args.out.clone())
-                .map_err(|e| anyhow!(e))?
+            ..options::report_options(&args.report, args.out.clone(), args.out.clone())?
         };
         match write_report(&m.records, &opts) {
             Ok(files) => print_written(&files),

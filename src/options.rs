@@ -18,9 +18,21 @@ use crate::progress::Mode;
 use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
 
+/// A command line the flag layer refused: the message names the flag (or the sweep file's
+/// field) and says what to give instead. The binary prints it as the error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FlagError(pub String);
+
+impl From<String> for FlagError {
+    fn from(message: String) -> Self {
+        FlagError(message)
+    }
+}
+
 /// The sweep `codecbench run` was asked for: every spec checked (all errors reported together)
 /// before anything runs.
-pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
+pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
     let mut specs = Vec::new();
     if let Some(path) = &args.sweep {
         specs.extend(read_sweep_file(path).map_err(|e| format!("--sweep {e}"))?);
@@ -36,17 +48,17 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         specs = p.codecs.iter().map(|s| s.to_string()).collect();
     }
     if args.write_chosen.is_some() && args.no_report {
-        return Err(
+        return Err(FlagError(
             "--write-chosen writes the files the answer recommends, which the report \
                     makes: drop --no-report"
                 .into(),
-        );
+        ));
     }
     if !(args.report.coverage > 0.0 && args.report.coverage <= 100.0) {
-        return Err(format!(
+        return Err(FlagError(format!(
             "--coverage {}: give a percentage of the images above 0 and at most 100",
             args.report.coverage
-        ));
+        )));
     }
     let configs = expand(registry, &specs).map_err(|errs| {
         errs.iter()
@@ -79,10 +91,10 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
         for t in &parsed {
             if let crate::target::Goal::Quality(m) = t.goal {
                 if !metrics.iter().any(|x| x.key == m.key) {
-                    return Err(format!(
+                    return Err(FlagError(format!(
                         "{flag} {text}: {} is not measured; add it to --metrics",
                         m.key
-                    ));
+                    )));
                 }
             }
         }
@@ -116,7 +128,8 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
             None => default_max_memory(),
         },
         progress: Mode::detect(args.quiet),
-        command: std::env::args().collect(),
+        // Filled in by the binary, which owns the process's arguments.
+        command: Vec::new(),
         cache: if args.no_cache {
             None
         } else {
@@ -129,21 +142,7 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, String> {
     })
 }
 
-/// The default memory budget: the smallest of half of `MemAvailable` (4 GiB where it cannot be
-/// read), the address space left under `RLIMIT_AS`, and what the cgroup's `memory.max` leaves.
-pub fn default_max_memory() -> u64 {
-    let half = crate::alloc::available_memory().map_or(4 << 30, |m| m / 2);
-    [
-        Some(half),
-        crate::alloc::address_space_left(),
-        crate::alloc::cgroup_memory_left(),
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(half)
-    .max(1)
-}
+pub use crate::alloc::default_max_memory;
 
 /// Parses a byte count: a number with an optional K, M, G or T suffix (powers of 1024; an
 /// optional trailing `B` or `iB` is accepted), e.g. `512M`, `1.5G`, `2000000`.
@@ -198,7 +197,7 @@ pub fn parse_pixels(text: &str) -> Result<u64, String> {
 /// `--external` file to `registry`, before any spec is parsed. Every definition is checked;
 /// the message names the file and the field. Returns a warning for each command that is not
 /// found (its cells would fail one by one).
-pub fn add_externals(registry: &mut Registry, args: &RunArgs) -> Result<Vec<String>, String> {
+pub fn add_externals(registry: &mut Registry, args: &RunArgs) -> Result<Vec<String>, FlagError> {
     add_external_files(registry, args.sweep.as_deref(), &args.external)
 }
 
@@ -207,7 +206,7 @@ pub fn add_external_files(
     registry: &mut Registry,
     sweep: Option<&std::path::Path>,
     files: &[PathBuf],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, FlagError> {
     use crate::codec::external::{read_definitions_file, External};
     let mut defs = Vec::new();
     if let Some(path) = sweep {
@@ -236,7 +235,11 @@ pub fn add_external_files(
 }
 
 /// A sweep's failure, with the flag that fixes it where there is one.
-pub fn sweep_error(e: SweepError) -> String {
+pub fn sweep_error(e: SweepError) -> FlagError {
+    FlagError(sweep_message(e))
+}
+
+fn sweep_message(e: SweepError) -> String {
     match e {
         SweepError::NoImages { .. } => format!("{e}; pass image files or folders with --corpus"),
         SweepError::OutDir { .. } => format!("--out: {e}"),
@@ -246,7 +249,11 @@ pub fn sweep_error(e: SweepError) -> String {
 }
 
 /// A report's failure, with the flag that fixes it where there is one.
-pub fn report_error(e: ReportError) -> String {
+pub fn report_error(e: ReportError) -> FlagError {
+    FlagError(report_message(e))
+}
+
+fn report_message(e: ReportError) -> String {
     match e {
         ReportError::Anchor { .. } => format!("--{e}"),
         _ => e.to_string(),
@@ -258,12 +265,12 @@ pub fn report_options(
     flags: &ReportFlags,
     out: PathBuf,
     run_dir: PathBuf,
-) -> Result<ReportOptions, String> {
+) -> Result<ReportOptions, FlagError> {
     if !(flags.crop_bpp.is_finite() && flags.crop_bpp > 0.0) {
-        return Err(format!(
+        return Err(FlagError(format!(
             "--crop-bpp {}: give a positive number of bits per pixel",
             flags.crop_bpp
-        ));
+        )));
     }
     Ok(ReportOptions {
         out,
@@ -282,10 +289,10 @@ pub fn report_options(
         coverage: if flags.coverage > 0.0 && flags.coverage <= 100.0 {
             flags.coverage
         } else {
-            return Err(format!(
+            return Err(FlagError(format!(
                 "--coverage {}: give a percentage of the images above 0 and at most 100",
                 flags.coverage
-            ));
+            )));
         },
     })
 }
@@ -323,7 +330,7 @@ fn known_metric(what: &str, key: &str) -> Result<(), String> {
 }
 
 /// The thresholds of `compare`: defaults, then the sweep file's `[gate]` table, then flags.
-pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, String> {
+pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, FlagError> {
     let mut th = Thresholds::default();
     if let Some(path) = &args.sweep {
         let g = read_gate(path).map_err(|e| format!("--sweep {e}"))?;

@@ -73,7 +73,7 @@ pub struct Sweep {
     /// Largest image accepted, in pixels (default 100 MP).
     pub max_pixels: u64,
     /// Memory budget for images in flight, bytes (default: a fraction of the available
-    /// memory, see [`crate::options::default_max_memory`]).
+    /// memory, see [`crate::alloc::default_max_memory`]).
     pub max_memory: u64,
     pub progress: Mode,
     /// The command line, recorded in run.json.
@@ -166,12 +166,12 @@ fn cpu_model() -> String {
     crate::run_meta::cpu_model()
 }
 
+/// An image file found in the corpus: (image id, path).
+type Found = (String, PathBuf);
+
 /// Stage 1, discover: the image files under the corpus paths (nothing opened yet). Files that
 /// cannot be listed become skip lines, printed as they are found.
-fn discover(
-    sweep: &Sweep,
-    progress: &Progress,
-) -> Result<(Vec<(String, PathBuf)>, Vec<Skipped>), SweepError> {
+fn discover(sweep: &Sweep, progress: &Progress) -> Result<(Vec<Found>, Vec<Skipped>), SweepError> {
     let (found, skipped, ignored) = corpus::discover(&sweep.corpus);
     for s in &skipped {
         progress.message(&format!("codecbench: {s}"));
@@ -200,7 +200,7 @@ fn admit(
     sweep: &Sweep,
     pool: &rayon::ThreadPool,
     progress: &Progress,
-    found: &[(String, PathBuf)],
+    found: &[Found],
     skipped: &mut Vec<Skipped>,
 ) -> Vec<SourceImage> {
     let loaded: Vec<Result<SourceImage, Skipped>> = pool.install(|| {
@@ -269,15 +269,20 @@ fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
     })
 }
 
+/// The warning to show before the sweep starts: `--out` holds a finished run whose files it
+/// replaces (not when the folder is the default one, or an unfinished run it resumes). The
+/// library does not print; the caller shows it.
+pub fn replaces_note(sweep: &Sweep) -> Option<String> {
+    let resuming = crate::journal::can_resume(&sweep.out, &journal_identity(sweep));
+    if sweep.out_is_default || resuming {
+        return None;
+    }
+    replaced_run_note(&sweep.out)
+}
+
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
 pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
     let existed = sweep.out.exists();
-    let resuming = crate::journal::can_resume(&sweep.out, &journal_identity(sweep));
-    if !sweep.out_is_default && !resuming {
-        if let Some(note) = replaced_run_note(&sweep.out) {
-            eprintln!("codecbench: warning: {note}");
-        }
-    }
     remove_temporaries(&sweep.out);
     let result = execute_in(sweep, cancel);
     // A run that failed before writing anything leaves no empty folder behind.
