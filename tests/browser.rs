@@ -219,7 +219,9 @@ fn the_report_reads_and_works_in_chromium() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI must have chromium and chromium-driver installed (.ci/run installs them)"
         );
-        eprintln!("chromium or chromium-driver not installed: the report was not checked in a browser");
+        eprintln!(
+            "chromium or chromium-driver not installed: the report was not checked in a browser"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -231,7 +233,11 @@ fn the_report_reads_and_works_in_chromium() {
     let size = |b: &Browser| -> [f64; 2] {
         serde_json::from_value(b.js("return [window.innerWidth, window.innerHeight];")).unwrap()
     };
-    b.cmd("POST", "/window/rect", json!({"width": 1400, "height": 900}));
+    b.cmd(
+        "POST",
+        "/window/rect",
+        json!({"width": 1400, "height": 900}),
+    );
     let [w, h] = size(&b);
     b.cmd(
         "POST",
@@ -266,7 +272,12 @@ fn the_report_reads_and_works_in_chromium() {
     let [listed, ok, images, left_out]: [u64; 4] = serde_json::from_value(decoded).unwrap();
     assert_eq!(images, 4, "crops of the 4 test images");
     assert_eq!(left_out, 0);
-    assert_eq!(ok, listed, "{} of {listed} crop images do not decode", listed - ok);
+    assert_eq!(
+        ok,
+        listed,
+        "{} of {listed} crop images do not decode",
+        listed - ok
+    );
     let manifest = codecbench::report::crops::read_manifest(html.parent().unwrap())
         .unwrap()
         .unwrap();
@@ -316,11 +327,7 @@ fn the_report_reads_and_works_in_chromium() {
     assert_eq!(b.js(curves), json!([1, 1]));
     let toggle = b.element("#rd-toggles button[data-curve=\"0\"]");
     b.js("document.getElementById('rd').scrollIntoView();");
-    b.cmd(
-        "POST",
-        &format!("/element/{toggle}/click"),
-        json!({}),
-    );
+    b.cmd("POST", &format!("/element/{toggle}/click"), json!({}));
     assert_eq!(b.js(curves), json!([0, 1]));
 
     // Nothing sticks out to the right at 1400 px, details opened too: an element wider than
