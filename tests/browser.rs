@@ -39,35 +39,38 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
         payload.len()
     );
     s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    // The driver keeps the connection open: read the head, then Content-Length bytes.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP answer: {text}"))?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(rest)
-    } else {
-        rest.to_string()
+    let mut buf = [0u8; 65536];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before the answer".into());
+        }
+        raw.extend_from_slice(&buf[..n]);
     };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("no Content-Length in {head}"))?;
+    while raw.len() < head_end + length {
+        let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed inside the answer".into());
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let body = String::from_utf8_lossy(&raw[head_end..head_end + length]).to_string();
     let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
     if v["value"]["error"].is_string() {
         return Err(format!("{method} {path}: {}", v["value"]));
     }
     Ok(v)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// A chromium-driver process and one browser session, ended on drop.
@@ -90,6 +93,12 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromium-driver");
+        // Built first, so that a failure below still ends the driver (Drop).
+        let mut b = Browser {
+            driver,
+            port,
+            session: String::new(),
+        };
         let t0 = Instant::now();
         while http(port, "GET", "/status", None).is_err() {
             assert!(t0.elapsed() < Duration::from_secs(20), "driver not ready");
@@ -107,11 +116,6 @@ impl Browser {
                     "--window-size=1400,900"]
             }
         }}});
-        let mut b = Browser {
-            driver,
-            port,
-            session: String::new(),
-        };
         let v = b.call("POST", "/session", Some(&caps));
         b.session = v["value"]["sessionId"].as_str().unwrap().to_string();
         b
@@ -215,21 +219,33 @@ fn the_report_reads_and_works_in_chromium() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI must have chromium and chromium-driver installed (.ci/run installs them)"
         );
-        eprintln!("chromium or chromium-driver not installed: the report was not checked in a browser");
+        eprintln!(
+            "chromium or chromium-driver not installed: the report was not checked in a browser"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let html = report(dir.path());
     let b = Browser::start(&driver, &chromium);
+    let url = format!("file://{}", html.display());
+    b.cmd("POST", "/url", json!({ "url": url }));
+    // A 1400x900 viewport: the window is made larger by what the browser's frame takes.
+    let size = |b: &Browser| -> [f64; 2] {
+        serde_json::from_value(b.js("return [window.innerWidth, window.innerHeight];")).unwrap()
+    };
     b.cmd(
         "POST",
         "/window/rect",
         json!({"width": 1400, "height": 900}),
     );
-    let url = format!("file://{}", html.display());
-    b.cmd("POST", "/url", json!({ "url": url }));
-    let width = b.js("return window.innerWidth;").as_f64().unwrap();
-    assert!((1380.0..=1400.0).contains(&width), "viewport {width} px wide");
+    let [w, h] = size(&b);
+    b.cmd(
+        "POST",
+        "/window/rect",
+        json!({"width": 2800.0 - w, "height": 1800.0 - h}),
+    );
+    let [w, h] = size(&b);
+    assert_eq!([w, h], [1400.0, 900.0], "the viewport");
 
     // The answer card is in the first viewport, whole.
     let card = b.js(
@@ -256,7 +272,12 @@ fn the_report_reads_and_works_in_chromium() {
     let [listed, ok, images, left_out]: [u64; 4] = serde_json::from_value(decoded).unwrap();
     assert_eq!(images, 4, "crops of the 4 test images");
     assert_eq!(left_out, 0);
-    assert_eq!(ok, listed, "{} of {listed} crop images do not decode", listed - ok);
+    assert_eq!(
+        ok,
+        listed,
+        "{} of {listed} crop images do not decode",
+        listed - ok
+    );
     let manifest = codecbench::report::crops::read_manifest(html.parent().unwrap())
         .unwrap()
         .unwrap();
@@ -306,11 +327,7 @@ fn the_report_reads_and_works_in_chromium() {
     assert_eq!(b.js(curves), json!([1, 1]));
     let toggle = b.element("#rd-toggles button[data-curve=\"0\"]");
     b.js("document.getElementById('rd').scrollIntoView();");
-    b.cmd(
-        "POST",
-        &format!("/element/{toggle}/click"),
-        json!({}),
-    );
+    b.cmd("POST", &format!("/element/{toggle}/click"), json!({}));
     assert_eq!(b.js(curves), json!([0, 1]));
 
     // Nothing sticks out to the right at 1400 px, details opened too: an element wider than

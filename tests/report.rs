@@ -455,7 +455,10 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     let out = run(dir.path(), &[]);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let v = visual(&html);
-    assert!(v.contains("Visual comparison at SSIMULACRA2 80"), "{v:.600}");
+    assert!(
+        v.contains("Visual comparison at SSIMULACRA2 80"),
+        "{v:.600}"
+    );
     let manifest = codecbench::report::crops::read_manifest(&out)
         .unwrap()
         .unwrap();
@@ -467,8 +470,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     let rows: Vec<codecbench::record::CellRecord> =
         codecbench::export::read_csv(&out.join("results.csv")).unwrap();
     let answer: codecbench::analysis::answer::Recommendation =
-        serde_json::from_slice(&std::fs::read(out.join("recommendation.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(out.join("recommendation.json")).unwrap()).unwrap();
     let at80 = answer.targets.iter().find(|t| t.target == 80.0).unwrap();
     use codecbench::report::crops::Role;
     let (mut uniform, mut tuned) = (0, 0);
@@ -484,7 +486,12 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
                 .iter()
                 .find(|u| u.image == img.image)
                 .unwrap();
-            assert!(c.heatmap.is_some(), "{} {}: no error map", img.image, c.spec);
+            assert!(
+                c.heatmap.is_some(),
+                "{} {}: no error map",
+                img.image,
+                c.spec
+            );
             match c.role {
                 Role::Uniform => {
                     uniform += 1;
@@ -507,7 +514,10 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
             }
         }
     }
-    assert_eq!(uniform, 8, "2 lossy codecs x 4 images at the uniform setting");
+    assert_eq!(
+        uniform, 8,
+        "2 lossy codecs x 4 images at the uniform setting"
+    );
     eprintln!("{tuned} per-image crops");
     // The viewer's captions: bytes, bpp, every measured metric, the saving against the anchor.
     let data = viewer(&html);
@@ -523,15 +533,27 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     for c in &cells {
         assert!(c["bytes"].as_u64().unwrap() > 0 && c["bpp"].as_f64().unwrap() > 0.0);
         assert_eq!(c["metrics"].as_array().unwrap().len(), measured.len());
-        assert!(c["heat"].as_str().unwrap().starts_with("data:image/webp;base64,"));
+        assert!(c["heat"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/webp;base64,"));
         assert!(c["vs_anchor"].is_number(), "{c}");
     }
-    for control in ["id=\"v-left\"", "id=\"v-right\"", "id=\"v-heat\"", "data-zoom=\"8\"", "id=\"v-pos\""] {
+    for control in [
+        "id=\"v-left\"",
+        "id=\"v-right\"",
+        "id=\"v-heat\"",
+        "data-zoom=\"8\"",
+        "id=\"v-pos\"",
+    ] {
         assert!(v.contains(control), "no {control}");
     }
     assert!(html.contains("image-rendering: pixelated"));
     // The controls' script is inline.
-    assert!(html.contains("getElementById(\"viewer-data\")") && html.contains("getElementById(\"rd-data\")"));
+    assert!(
+        html.contains("getElementById(\"viewer-data\")")
+            && html.contains("getElementById(\"rd-data\")")
+    );
     // Tooltips: every hover target of every plot has a <title>; the per-image PSNR plot has
     // one per successful lossy cell (2 codecs x 8 settings x 4 images).
     for svg in section(&html, "plots").split("<svg").skip(1) {

@@ -185,7 +185,12 @@ fn image_crops(
     let original_file = format!("{folder}/original.webp");
     let (w, h) = (rect.2, rect.3);
     let orig_rgba = display_rgba(original, rect, window, original.depth());
-    write_crop(run_dir, &original_file, &webp_lossless(&orig_rgba, w, h), &mut saved);
+    write_crop(
+        run_dir,
+        &original_file,
+        &webp_lossless(&orig_rgba, w, h),
+        &mut saved,
+    );
     let reference = heat_reference(&orig_rgba, w, h);
     let mut cells = Vec::new();
     for (rec, role, why) in wanted(pick, curves, src) {
@@ -200,7 +205,9 @@ fn image_crops(
                 let heat = reference.as_ref().and_then(|r| error_map(r, &rgba, w, h));
                 let heat_file = format!("{folder}/{name}.heat.webp");
                 let heatmap = heat
-                    .filter(|px| write_crop(run_dir, &heat_file, &webp_lossless(px, w, h), &mut saved))
+                    .filter(|px| {
+                        write_crop(run_dir, &heat_file, &webp_lossless(px, w, h), &mut saved)
+                    })
                     .map(|_| heat_file);
                 cells.push(CellEntry {
                     spec: rec.spec.clone(),
@@ -526,7 +533,13 @@ mod tests {
     fn webp_crops_are_lossless() {
         // Opaque pixels (libwebp may change the colour of fully transparent ones, unseen).
         let rgba: Vec<u8> = (0..16 * 8 * 4)
-            .map(|i| if i % 4 == 3 { 255 } else { (i * 37 % 251) as u8 })
+            .map(|i| {
+                if i % 4 == 3 {
+                    255
+                } else {
+                    (i * 37 % 251) as u8
+                }
+            })
             .collect();
         let webp = webp_lossless(&rgba, 16, 8);
         let back = image::load_from_memory(&webp).unwrap().to_rgba8();
@@ -544,7 +557,10 @@ mod tests {
             .collect();
         let reference = heat_reference(&orig, w, h).unwrap();
         let same = error_map(&reference, &orig, w, h).unwrap();
-        assert!(same.chunks_exact(4).all(|p| p[0] == 0), "no difference: zero");
+        assert!(
+            same.chunks_exact(4).all(|p| p[0] == 0),
+            "no difference: zero"
+        );
         let mut bad = orig.clone();
         for p in bad.chunks_exact_mut(4).take((w * h / 2) as usize) {
             p[0] = 255;
@@ -552,7 +568,10 @@ mod tests {
         }
         let map = error_map(&reference, &bad, w, h).unwrap();
         // Distance 3 (clearly visible) and more over much of the changed half.
-        let hot = map.chunks_exact(4).filter(|p| p[0] as f32 >= 3.0 * ERROR_MAP_SCALE).count();
+        let hot = map
+            .chunks_exact(4)
+            .filter(|p| p[0] as f32 >= 3.0 * ERROR_MAP_SCALE)
+            .count();
         assert!(hot > 100, "{hot} pixels at distance 3 or more");
     }
 }

@@ -8,6 +8,9 @@ use crate::analysis::crop_cells::{merge_pick, Role};
 use crate::analysis::series::{curves, images};
 use crate::record::CellRecord;
 
+/// A crop that may be shown: (row index, (input folder, entry), bpp, preferred, merged row).
+type Candidate<'a> = (usize, (&'a Path, &'a CellEntry), f64, bool, &'a CellRecord);
+
 use super::{
     read_crop, read_manifest, write_crop, write_manifest, CellEntry, ImageEntry, Manifest, Saved,
     DIR, MANIFEST,
@@ -146,7 +149,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
             continue;
         }
         for curve in curves.iter().filter(|c| !c.lossless) {
-            let cands: Vec<(usize, (&Path, &CellEntry), f64, bool, &CellRecord)> = entries
+            let cands: Vec<Candidate> = entries
                 .iter()
                 .flat_map(|&(d, e)| e.cells.iter().map(move |c| (d, c)))
                 .filter_map(|(d, c)| {
@@ -183,4 +186,3 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
     write_manifest(out, &manifest, &mut saved);
     saved
 }
-

@@ -216,4 +216,3 @@ pub fn read_crop(run_dir: &Path, name: &str) -> Result<Vec<u8>, String> {
         )
     })
 }
-

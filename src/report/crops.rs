@@ -213,7 +213,6 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crops::read_manifest as _;
 
     #[test]
     fn a_crop_is_matched_by_key_not_by_a_bpp_one_ulp_off() {

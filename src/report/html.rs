@@ -40,7 +40,6 @@ fn scalable(svg: &str) -> String {
     }
 }
 
-
 fn meta_section(r: &Report, out: &mut String) {
     out.push_str("<section id=\"run\"><h2>Run</h2><table class=\"kv\">");
     let mut kv = |k: &str, v: String| {
@@ -523,26 +522,47 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         })
     };
     let details: Vec<Part> = [
-        part(("d-recommendation", "Recommendation", "Recommendation per image"), &|o| {
-            super::recommend::html(r, o)
-        }),
-        part(("d-bdrate", "BD-rate", "BD-rate matrices and per-image tables"), &|o| {
-            bd_section(r, o);
-            depth_reduced_section(r, o);
-        }),
-        part(("d-summary", "Summary", "Summary per configuration and setting"), &|o| {
-            summary_section(r, summary, o)
-        }),
+        part(
+            (
+                "d-recommendation",
+                "Recommendation",
+                "Recommendation per image",
+            ),
+            &|o| super::recommend::html(r, o),
+        ),
+        part(
+            (
+                "d-bdrate",
+                "BD-rate",
+                "BD-rate matrices and per-image tables",
+            ),
+            &|o| {
+                bd_section(r, o);
+                depth_reduced_section(r, o);
+            },
+        ),
+        part(
+            (
+                "d-summary",
+                "Summary",
+                "Summary per configuration and setting",
+            ),
+            &|o| summary_section(r, summary, o),
+        ),
         part(("d-images", "Cells", "Every cell, per image"), &|o| {
             per_image_section(r, o)
         }),
-        part(("d-plots", "Plots", "Static plots (SVG and PNG in plots/)"), &|o| {
-            plots_section(r, o)
+        part(
+            ("d-plots", "Plots", "Static plots (SVG and PNG in plots/)"),
+            &|o| plots_section(r, o),
+        ),
+        part(("d-lossless", "Lossless", "Lossless"), &|o| {
+            super::lossless::html(r.records, o)
         }),
-        part(("d-lossless", "Lossless", "Lossless"), &|o| super::lossless::html(r.records, o)),
-        part(("d-run", "Run", "Run: machine, command, codec versions"), &|o| {
-            meta_section(r, o)
-        }),
+        part(
+            ("d-run", "Run", "Run: machine, command, codec versions"),
+            &|o| meta_section(r, o),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -624,6 +644,8 @@ mod tests {
         let data = &html[html.find("id=\"viewer-data\">").unwrap()..];
         assert!(data.contains("\\u003cimg"), "{data:.300}");
         // Markup built by the details' writers is inserted as is.
-        assert!(html.contains("<details id=\"d-run\"><summary>Run</summary><div class=\"inner\"><table></table>"));
+        assert!(html.contains(
+            "<details id=\"d-run\"><summary>Run</summary><div class=\"inner\"><table></table>"
+        ));
     }
 }

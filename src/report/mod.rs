@@ -10,8 +10,8 @@ mod html;
 mod lossless;
 mod markdown;
 pub mod markup;
-mod viewer;
 mod recommend;
+mod viewer;
 
 use std::path::{Path, PathBuf};
 
@@ -375,7 +375,13 @@ pub fn write_report(
             crate::analysis::crop_cells::preset_of_command(&m.command)
         })
     });
-    let mut figs = figures(records, &curves, &marks, mark_note, (preset.metric, preset.band));
+    let mut figs = figures(
+        records,
+        &curves,
+        &marks,
+        mark_note,
+        (preset.metric, preset.band),
+    );
     // The full range on request: beside each plot clipped to the band, `<id>-full`.
     let full: Vec<(String, Figure)> = figs
         .iter()
@@ -389,11 +395,11 @@ pub fn write_report(
         .collect();
     let n_shown = figs.len();
     figs.extend(full);
-    let rendered: Vec<(String, Figure, String, Vec<u8>)> =
-        figs.into_par_iter()
-            .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
-            .collect::<Result<_, String>>()
-            .map_err(ReportError::Plot)?;
+    let rendered: Vec<(String, Figure, String, Vec<u8>)> = figs
+        .into_par_iter()
+        .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
+        .collect::<Result<_, String>>()
+        .map_err(ReportError::Plot)?;
     for (k, (id, fig, svg, png)) in rendered.into_iter().enumerate() {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));

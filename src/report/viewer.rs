@@ -79,7 +79,10 @@ fn cell_bytes(set: &CropSet) -> usize {
 /// bytes (before base64), image by image in page order.
 pub fn viewer(r: &Report, budget: usize) -> ViewerData {
     let lossy: Vec<&super::Curve> = r.curves.iter().filter(|c| !c.lossless).collect();
-    let anchor = lossy.get(r.anchor).map_or("", |c| c.name.as_str()).to_string();
+    let anchor = lossy
+        .get(r.anchor)
+        .map_or("", |c| c.name.as_str())
+        .to_string();
     let level = r
         .crops
         .quality
@@ -110,11 +113,16 @@ pub fn viewer(r: &Report, budget: usize) -> ViewerData {
             continue;
         }
         used += size;
+        // The anchor's crop of the same kind, else (no uniform anchor setting meets the
+        // target) the anchor's crop tuned for this image.
         let anchor_bytes = |role: Role| {
-            set.cells
-                .iter()
-                .find(|c| c.curve == anchor && c.role == role)
-                .and_then(|c| c.bytes)
+            let of = |r: Role| {
+                set.cells
+                    .iter()
+                    .find(|c| c.curve == anchor && c.role == r)
+                    .and_then(|c| c.bytes)
+            };
+            of(role).or_else(|| of(Role::PerImage))
         };
         let cells = set
             .cells
@@ -180,9 +188,21 @@ pub struct RdData {
     pub curves: Vec<RdCurve>,
     pub images: Vec<String>,
     /// [curve, image, setting, bytes, bpp, metric values (null: not measured), spec index].
-    pub cells: Vec<(usize, usize, Option<f64>, Option<u64>, f64, Vec<Option<f64>>, usize)>,
+    pub cells: Vec<RdCell>,
     pub specs: Vec<String>,
 }
+
+/// One cell of the RD view: curve, image, setting, bytes, bpp, the metric values (`None`:
+/// not measured), index of its spec.
+pub type RdCell = (
+    usize,
+    usize,
+    Option<f64>,
+    Option<u64>,
+    f64,
+    Vec<Option<f64>>,
+    usize,
+);
 
 #[derive(Serialize)]
 pub struct RdMetric {
