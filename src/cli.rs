@@ -139,7 +139,8 @@ pub struct CompareArgs {
 
     /// With --retime: BASELINE's external codec definitions (TOML), repeatable, when they
     /// differ from NEW's (an edited encode script: point at BASELINE's copy). Default: the
-    /// files BASELINE's run.json names, as they are now, else NEW's.
+    /// files BASELINE's run.json names, as they are now (an error if gone); NEW's when
+    /// BASELINE has no run.json.
     #[arg(long = "baseline-external", value_name = "FILE", requires = "retime")]
     pub baseline_external: Vec<PathBuf>,
 

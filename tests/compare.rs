@@ -1276,3 +1276,85 @@ fn issue22_labels_in_sweep_files() {
         .iter()
         .any(|r| r["codec"] == "png" && r["label"].is_empty()));
 }
+
+/// An external pipeline (cjpeg behind a script) whose script was edited between BASELINE and
+/// NEW: --retime takes each side's definition from its run.json (BASELINE's old copy, NEW's
+/// new one); when BASELINE's copy is gone it names --baseline-external, and with that flag it
+/// re-times again. Outputs and exit codes only, not speeds.
+#[test]
+fn issue22_retime_finds_each_sides_external_definition() {
+    let (dir, corpus) = common::small_corpus();
+    let d = dir.path();
+    let pipeline = |sub: &str, percent: u32| {
+        let dir = d.join(sub);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("encode.sh"),
+            format!(
+                "#!/bin/sh\nexec cjpeg -quality $(( $1 * {percent} / 100 )) -outfile \"$3\" \"$2\"\n"
+            ),
+        )
+        .unwrap();
+        let defs = dir.join("site.toml");
+        std::fs::write(
+            &defs,
+            r#"[[external]]
+name = "sitejpeg"
+extension = "jpg"
+input = "ppm"
+output = "ppm"
+depth = 8
+encode = ["sh", "{defdir}/encode.sh", "{q}", "{input}", "{output}"]
+decode = ["djpeg", "-outfile", "{output}", "{input}"]
+version = ["echo", "site pipeline 1"]
+files = ["encode.sh"]
+params = [{ key = "q", kind = "int", min = 1, max = 100, default = 80 }]
+"#,
+        )
+        .unwrap();
+        defs
+    };
+    let (old, new) = (pipeline("old", 100), pipeline("new", 85));
+    for (defs, out) in [(&old, "a"), (&new, "b")] {
+        run_args(
+            &corpus,
+            &d.join(out),
+            &[
+                "--no-cache",
+                "--external",
+                defs.to_str().unwrap(),
+                "--codec",
+                "site=sitejpeg:q=60,80",
+                "--metrics",
+                "psnr",
+            ],
+        );
+    }
+    let (a, b) = (d.join("a"), d.join("b"));
+    let (code, text) = gate_of(&a, &b, &["--retime", "3"]);
+    assert_eq!(
+        code, 1,
+        "the quality drop regresses whatever the time: {text}"
+    );
+    assert!(text.contains("re-timed 8 cell(s) of 4 image(s)"), "{text}");
+    assert!(text.contains("time judged on 1 of 1 pipeline(s)"), "{text}");
+    // BASELINE's definition moved away: named, exit 2; pointed at, re-timed.
+    let moved = d.join("moved");
+    std::fs::rename(d.join("old"), &moved).unwrap();
+    let (code, text) = gate_of(&a, &b, &["--retime", "3"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("point --baseline-external at"), "{text}");
+    let defs = moved.join("site.toml");
+    let (code, text) = gate_of(
+        &a,
+        &b,
+        &[
+            "--retime",
+            "3",
+            "--baseline-external",
+            defs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("re-timed 8 cell(s)"), "{text}");
+}

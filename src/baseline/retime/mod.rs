@@ -211,6 +211,7 @@ pub fn retime(
     let codecs = resolve::Codecs::new(opts)?;
     let mut out = Retimed {
         rounds: opts.rounds,
+        notes: codecs.note.iter().cloned().collect(),
         ..Retimed::default()
     };
     // Every configuration and image path first: nothing is timed when one is missing.

@@ -38,6 +38,8 @@ pub struct Codecs {
     /// Where each side's external codecs came from (for the error message).
     base_from: String,
     new_from: String,
+    /// Said once when BASELINE's codecs were taken from NEW's definitions.
+    pub note: Option<String>,
 }
 
 /// A registry of the built-ins plus the definitions of `files` (`true`: a sweep file's
@@ -74,40 +76,46 @@ fn describe(files: &[(bool, PathBuf)]) -> String {
 
 impl Codecs {
     /// NEW: `--external` files, else those NEW's run.json names. BASELINE:
-    /// `--baseline-external` files, else those BASELINE's run.json names (as they are now),
-    /// else NEW's.
+    /// `--baseline-external` files, else those BASELINE's run.json names (as they are now);
+    /// NEW's only when BASELINE has no run.json (then said in `note`). A file a run.json names
+    /// that is gone is an error naming the flag: another side's definition is never used in
+    /// its place silently.
     pub fn new(opts: &RetimeOptions) -> Result<Codecs, String> {
         let given = |v: &[PathBuf]| v.iter().map(|p| (false, p.clone())).collect::<Vec<_>>();
-        let recorded = |m: &Option<RunMeta>| {
-            m.as_ref()
-                .map(|m| {
-                    recorded_definitions(m)
-                        .into_iter()
-                        .filter(|(_, p)| p.is_file())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        };
-        let new_files = if opts.new_external.is_empty() {
-            recorded(&opts.new_meta)
-        } else {
-            given(&opts.new_external)
-        };
-        let base_files = if !opts.base_external.is_empty() {
-            given(&opts.base_external)
-        } else {
-            let r = recorded(&opts.base_meta);
-            if r.is_empty() {
-                new_files.clone()
-            } else {
-                r
+        let recorded = |m: &RunMeta, what: &str, flag: &str| {
+            let files = recorded_definitions(m);
+            match files.iter().find(|(_, p)| !p.is_file()) {
+                Some((_, gone)) => Err(format!(
+                    "--retime: {what}'s run.json names the external definitions {}, which is not there now; point {flag} at {what}'s definition file(s)",
+                    gone.display()
+                )),
+                None => Ok(files),
             }
+        };
+        let new_files = match (&opts.new_external[..], &opts.new_meta) {
+            ([], Some(m)) => recorded(m, "NEW", "--external")?,
+            (given_files, _) => given(given_files),
+        };
+        let mut note = None;
+        let base_files = match (&opts.base_external[..], &opts.base_meta) {
+            ([], Some(m)) => recorded(m, "BASELINE", "--baseline-external")?,
+            ([], None) => {
+                if !new_files.is_empty() {
+                    note = Some(format!(
+                        "BASELINE has no run.json: its external codecs were re-timed from NEW's definitions ({}); give --baseline-external if BASELINE ran others",
+                        describe(&new_files)
+                    ));
+                }
+                new_files.clone()
+            }
+            (given_files, _) => given(given_files),
         };
         Ok(Codecs {
             base: registry(&base_files, "--baseline-external")?,
             new: registry(&new_files, "--external")?,
             base_from: describe(&base_files),
             new_from: describe(&new_files),
+            note,
         })
     }
 
@@ -240,6 +248,36 @@ mod tests {
         assert!(e.contains("point --baseline-external at"), "{e}");
         let e = c.config(Side::New, "site-im:q=80").unwrap_err();
         assert!(e.contains("point --external at"), "{e}");
+    }
+
+    #[test]
+    fn a_recorded_definition_that_is_gone_names_the_flag() {
+        let meta = |file: &str| RunMeta {
+            command: vec![
+                "codecbench".into(),
+                "run".into(),
+                "--external".into(),
+                file.into(),
+            ],
+            ..RunMeta::default()
+        };
+        let opts = RetimeOptions {
+            base_meta: Some(meta("/nonexistent/site.toml")),
+            new_meta: Some(RunMeta::default()),
+            ..RetimeOptions::default()
+        };
+        let e = Codecs::new(&opts).err().unwrap();
+        assert!(
+            e.contains("BASELINE's run.json names the external definitions /nonexistent/site.toml")
+                && e.contains("point --baseline-external at"),
+            "{e}"
+        );
+        let opts = RetimeOptions {
+            new_meta: Some(meta("/nonexistent/site.toml")),
+            ..RetimeOptions::default()
+        };
+        let e = Codecs::new(&opts).err().unwrap();
+        assert!(e.contains("point --external at NEW's"), "{e}");
     }
 
     #[test]

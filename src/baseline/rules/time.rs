@@ -161,8 +161,13 @@ pub fn check(p: &Pipeline, th: &Thresholds, retimed: Option<&Retimed>, out: &mut
             String::new()
         };
         let text = |p: f64| {
+            let p = if p < 0.001 {
+                "p<0.001".to_string()
+            } else {
+                format!("p={p:.3}")
+            };
             format!(
-                "{what} {name} {:+.1}% ({beside}median of {} cells x {} interleaved rounds, sign test p={p:.3}; allowed +{max}%, noise floor {}%)",
+                "{what} {name} {:+.1}% ({beside}median of {} cells x {} interleaved rounds, sign test {p}; allowed +{max}%, noise floor {}%)",
                 c.change,
                 cells.len(),
                 rt.rounds,
@@ -276,6 +281,11 @@ mod tests {
                 .text
                 .starts_with("encode CPU time +25.0% (wall +25.0%; median of 8 cells x 5"),
             "{}",
+            out.findings[0].text
+        );
+        assert!(
+            out.findings[0].text.contains("sign test p=0.004;"),
+            "8 of 8 slower: 1/256 = 0.0039; {}",
             out.findings[0].text
         );
         assert_eq!(out.decode_time, Some(0.0));
