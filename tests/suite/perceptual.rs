@@ -5,8 +5,8 @@
 //! Rows map to images exactly as in tests/reference.rs: encoded files are decoded with
 //! codecbench's own decoders, then both images are brought to the compared channels.
 
-mod common;
-#[path = "oracle/ssimulacra2_libjxl32.rs"]
+use crate::common;
+#[path = "../oracle/ssimulacra2_libjxl32.rs"]
 mod ssimulacra2_libjxl32;
 
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Every kind of bad input gives one clear line naming the file and the reason, the file is
 //! skipped, every other cell is still measured, and the exit code is 1.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! probes), codec-reported times (external tools), and losslessness per configuration (JPEG
 //! XL `d=0`, a lossy codec's lossless mode) held to an exact round trip.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};

@@ -2,7 +2,7 @@
 //! and heap-peak columns of a real run. This test binary installs the counting allocator, as
 //! the `codecbench` binary does.
 
-mod common;
+use crate::common;
 
 use codecbench::alloc::{installed, thread_current, Counting, HeapScope};
 use codecbench::run::{pool, run_plan};

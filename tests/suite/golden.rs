@@ -7,7 +7,7 @@
 //! To accept an intended change of output, run with `CODECBENCH_BLESS=1` and commit the new
 //! files together with the reason in the commit message.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

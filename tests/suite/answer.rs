@@ -3,7 +3,7 @@
 //! uniform spec with `codecbench run --codec SPEC` and compare with the claim in
 //! recommendation.json: the total bytes exactly, and the target met on the claimed images.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

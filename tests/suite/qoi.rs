@@ -3,7 +3,7 @@
 //! saved file decoded by an independent decoder written here from the QOI 1.0 specification
 //! (qoiformat.org/qoi-specification.pdf) gives the same pixels as the `qoi` crate.
 
-mod common;
+use crate::common;
 
 use codecbench::codec::Registry;
 use codecbench::config::expand;

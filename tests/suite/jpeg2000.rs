@@ -4,7 +4,7 @@
 //! 2.5.3) to the same pixels as our decoder, and their size meets the requested ratio; bad
 //! settings are refused naming the keys and their ranges.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

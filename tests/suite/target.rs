@@ -5,7 +5,7 @@
 //! pixels, so MSE = 16² m / 1024 = m / 4 and PSNR = 10 log10(255² · 4 / m) exactly, and they
 //! pad their output with a known number of bytes, so bytes and bpp are known too.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, LazyLock};
 

@@ -13,7 +13,7 @@
 //! transfer function or channel order would not raise every pair, and not by less than 7%).
 //! The bound is the measured worst case (6.46%) rounded up; the test prints the differences.
 
-mod common;
+use crate::common;
 
 use codecbench::metrics::butteraugli::ButteraugliOriginal;
 use codecbench::pixels::conform;

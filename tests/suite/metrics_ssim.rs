@@ -6,10 +6,10 @@
 //! Tolerance: 1e-6 absolute, the agreement codecbench promises with scikit-image; the f32
 //! kernels were built to stay within it (see the module comment of src/metrics/ssim.rs).
 
-#[path = "oracle/ssim_f64.rs"]
+#[path = "../oracle/ssim_f64.rs"]
 mod ssim_f64;
 
-mod common;
+use crate::common;
 
 use codecbench::metrics::ssim::SsimReference;
 use codecbench::pixels::{Image, Prep, Samples};

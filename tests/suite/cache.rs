@@ -2,7 +2,7 @@
 //! only that codec's cells, corrupt entries are reported and re-measured, and two processes
 //! can share one cache.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command as Process, Stdio};

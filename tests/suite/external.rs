@@ -4,7 +4,7 @@
 //! rejected with exit code 2 naming the file and field; the shipped cjpeg definition matching
 //! cjpeg run by hand; the cache key following the definition.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

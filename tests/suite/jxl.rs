@@ -3,7 +3,7 @@
 //! back by Debian's `djxl` 0.7 (an independent build of libjxl's decoder) and by jxl-oxide
 //! agree with the pixels measured; invalid settings rejected with key and range.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

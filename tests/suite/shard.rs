@@ -2,7 +2,7 @@
 //! of all shards gives exactly the unsharded results.csv (timing columns aside), a typed
 //! run.json, and the crops the unsharded run would have saved.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

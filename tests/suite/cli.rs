@@ -1,6 +1,6 @@
 //! End to end through the binary: a small corpus in, every output file parsed and checked.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! Needs `pip install imagecodecs pyjpegli` and the Debian tools; without them the tests are
 //! skipped, except in CI, where .ci/run installs them.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! sources in AVIF, JPEG XL and GIF. Needs only python3 (the template worker uses the standard
 //! library).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! the run folder's files alone (no codec, no corpus file), and says plainly when the crops are
 //! absent; and, where Chromium is installed (CI installs it), a real browser renders it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;

@@ -2,7 +2,7 @@
 //! files read back by an independent decoder (Debian's `avifdec`, libavif on libaom/dav1d)
 //! agree with ours; invalid settings and images AV1 cannot hold are rejected clearly.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

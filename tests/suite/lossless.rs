@@ -2,7 +2,7 @@
 //! 16-bit and alpha kept by PNG; WebP lossless exact on its 8-bit input (for 16-bit sources the
 //! 16->8 bit reduction is reported as distortion, never hidden).
 
-mod common;
+use crate::common;
 
 use codecbench::codec::Registry;
 use codecbench::config::expand;

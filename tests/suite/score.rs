@@ -1,7 +1,7 @@
 //! `codecbench score` and the perceptual columns of a sweep, checked against the reference
 //! values in tests/data/reference (scikit-image for PSNR/SSIM, C++ SSIMULACRA 2.1).
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use codecbench::record::CellRecord;

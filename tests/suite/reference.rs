@@ -7,7 +7,7 @@
 //! integer-valued float64 squares, so the two should differ only by the final division and
 //! log10 rounding (about 1e-15); 1e-9 is the bound the project promises.
 
-mod common;
+use crate::common;
 
 use codecbench::metrics::{distortion, psnr_from_mse};
 use codecbench::pixels::{conform, Layout, Prep};

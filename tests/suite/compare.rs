@@ -1,7 +1,7 @@
 //! The regression gate: a baseline, then a NEW run where the codec is made worse on purpose;
 //! the gate must catch it, and an identical re-run must pass.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! PackBits decoder written in Python) read back to the documented raw layout or the
 //! measured pixels, palette exactness and parameter checking.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
