@@ -15,6 +15,7 @@ mod bdrate;
 mod butteraugli;
 mod cache;
 mod cli;
+mod docs;
 mod compare;
 mod current_codecs;
 mod engine;

@@ -189,7 +189,7 @@ fn run_writes_a_self_contained_report_and_markdown() {
     assert_eq!(shown, saved_pngs);
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.starts_with("# codecbench summary"));
-    // summary.md is the answer card and one table (issue 24, tests/docs.rs); the BD tables
+    // summary.md is the answer card and one table (issue 24, tests/suite/docs.rs); the BD tables
     // and the recommendation's verdicts are in report.html.
     assert!(
         md.lines().count() <= 60 && md.contains("`report.html`"),

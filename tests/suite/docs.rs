@@ -3,7 +3,7 @@
 //!   table against `config::PRESETS`, the flag tables against the CLI definition, and the
 //!   pasted `codecbench --help` against the binary's real output. A codec, preset or flag
 //!   added, removed or reworded fails here and prints the block to paste;
-//!   `CODECBENCH_BLESS=1 cargo test --release --test docs` rewrites the blocks in README.md (the
+//!   `CODECBENCH_BLESS=1 cargo test --release --test suite docs` rewrites the blocks in README.md (the
 //!   codec table keeps each row's hand-written "what" column; a new codec gets `TODO`, which
 //!   fails until it is described).
 //! - `run --help` names the web preset's real codecs and metrics and every preset.
@@ -11,7 +11,7 @@
 //!   many cells were measured and how many came from the cache.
 //! - A corpus folder's ignored files are named, not only counted.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -77,7 +77,7 @@ fn check_block(name: &str, expected: &str) {
         });
     panic!(
         "README.md's `{name}` block is stale: {first_diff}run \
-         `CODECBENCH_BLESS=1 cargo test --release --test docs` or paste:\n{expected}"
+         `CODECBENCH_BLESS=1 cargo test --release --test suite docs` or paste:\n{expected}"
     );
 }
 
