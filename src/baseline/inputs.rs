@@ -69,13 +69,7 @@ pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(),
 /// Every row of a results.csv (or of a run folder's), as written: unlike the report's loader,
 /// nothing is dropped, so [`find_duplicate`] sees duplicates.
 pub fn read_results(path: &std::path::Path) -> Result<Vec<CellRecord>, crate::export::OutputError> {
-    let csv = if path.is_dir() {
-        path.join("results.csv")
-    } else {
-        path.to_path_buf()
-    };
-    crate::export::check_results_header(&csv)?;
-    crate::export::read_csv(&csv)
+    crate::run_dir::RunDir::read_results_at(path)
 }
 
 /// The first cell that appears twice in `records` (same image, label and spec, swept or

@@ -50,17 +50,8 @@ impl TargetGate {
 
 /// Reads targets.csv beside a results.csv (or in a run folder): `Ok(None)` when absent.
 pub fn read_targets_beside(path: &std::path::Path) -> Result<Option<Vec<TargetRow>>, String> {
-    let dir = if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        path.parent().map(|d| d.to_path_buf()).unwrap_or_default()
-    };
-    let csv = dir.join("targets.csv");
-    if !csv.is_file() {
-        return Ok(None);
-    }
-    crate::export::read_csv(&csv)
-        .map(Some)
+    crate::run_dir::RunDir::of(path)
+        .read_targets()
         .map_err(|e| format!("{e}; fix or remove it to judge bytes at equal quality"))
 }
 
