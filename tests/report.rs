@@ -140,7 +140,9 @@ fn check_html(html: &str, expect_crops: bool) {
         // Original + at least the 2 lossy codecs' uniform settings for each of 4 images, all
         // lossless WebP.
         let crops = crop_images(html);
-        assert!(crops.len() >= 4 * 3, "{} crops", crops.len());
+        // (A configuration with no single setting meeting the target on every image has
+        // only per-image crops.)
+        assert!(crops.len() > 4, "{} crops", crops.len());
         assert!(crops
             .iter()
             .all(|c| c.starts_with("data:image/webp;base64,")));
@@ -481,11 +483,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
                 .find(|r| r.image == img.image && r.spec == c.spec)
                 .unwrap();
             let config = at80.configs.iter().find(|k| k.curve == rec.curve).unwrap();
-            let u = config
-                .uniform_cells
-                .iter()
-                .find(|u| u.image == img.image)
-                .unwrap();
+            let u = config.uniform_cells.iter().find(|u| u.image == img.image);
             assert!(
                 c.heatmap.is_some(),
                 "{} {}: no error map",
@@ -495,11 +493,11 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
             match c.role {
                 Role::Uniform => {
                     uniform += 1;
-                    assert_eq!(c.spec, u.spec, "{}", img.image);
+                    assert_eq!(Some(&c.spec), u.map(|u| &u.spec), "{}", img.image);
                 }
                 Role::PerImage => {
                     tuned += 1;
-                    assert_ne!(c.spec, u.spec);
+                    assert_ne!(Some(&c.spec), u.map(|u| &u.spec));
                     let meets = |r: &codecbench::record::CellRecord| r.ssimulacra2.unwrap() >= 80.0;
                     assert!(meets(rec), "{} {}", img.image, c.spec);
                     let cheapest = rows
