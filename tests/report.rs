@@ -569,7 +569,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     for svg in section(&html, "plots").split("<svg").skip(1) {
         let svg = &svg[..svg.find("</svg>").unwrap()];
         let targets = count(svg, "fill-opacity=\"0\" pointer-events=\"all\"><title>");
-        assert!(targets > 0);
+        // (A plot clipped to the quality band may have no point in it.)
         assert_eq!(targets, count(svg, "<title>"));
     }
     let per_image = std::fs::read_to_string(out.join("plots/rd-psnr-per-image.svg")).unwrap();
