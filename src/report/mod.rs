@@ -20,7 +20,8 @@ use crate::analysis::summary::summarize;
 use crate::export::write_file;
 use crate::plot::{Figure, Panel, Series};
 use crate::record::CellRecord;
-use crate::run_meta::{read_run, RunMeta, RUN_JSON};
+use crate::run_dir::RunDir;
+use crate::run_meta::RunMeta;
 
 use crate::analysis::series::{
     corpus_points, curves, image_points, images, metrics_present, speed_points, Curve,
@@ -77,18 +78,13 @@ pub struct Report<'a> {
     pub answer: Option<crate::analysis::answer::Recommendation>,
 }
 
-/// File name of the target search's rows in a run folder.
-pub const TARGETS_CSV: &str = "targets.csv";
+pub use crate::run_dir::TARGETS_CSV;
 
 /// Reads `<run_dir>/targets.csv`: `(None, None)` when absent, `(None, Some(why))` when it
 /// cannot be read (the report then interpolates and says so).
 pub fn read_targets(run_dir: &Path) -> (Option<Vec<crate::target::TargetRow>>, Option<String>) {
-    let path = run_dir.join(TARGETS_CSV);
-    if !path.is_file() {
-        return (None, None);
-    }
-    match crate::export::read_csv(&path) {
-        Ok(rows) => (Some(rows), None),
+    match RunDir::new(run_dir).read_targets() {
+        Ok(rows) => (rows, None),
         Err(e) => (
             None,
             Some(format!(
@@ -482,17 +478,9 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, crate::export::OutputE
     let mut run_dir = None;
     let mut warnings = Vec::new();
     for input in inputs {
-        let csv = if input.is_dir() {
-            input.join("results.csv")
-        } else {
-            input.clone()
-        };
-        let dir = csv
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        crate::export::check_results_header(&csv)?;
-        let rows: Vec<CellRecord> = crate::export::read_csv(&csv)?;
+        let csv = RunDir::results_file(input);
+        let dir = RunDir::of(&csv).path().to_path_buf();
+        let rows: Vec<CellRecord> = RunDir::read_results_at(&csv)?;
         let mut dropped = 0;
         for r in rows {
             let key = (r.image_hash.clone(), r.image.clone(), r.spec.clone());
@@ -508,8 +496,8 @@ pub fn load_results(inputs: &[PathBuf]) -> Result<Loaded, crate::export::OutputE
                 csv.display()
             ));
         }
-        if meta.is_none() && run_dir.is_none() && dir.join(RUN_JSON).exists() {
-            match read_run(&dir) {
+        if meta.is_none() && run_dir.is_none() && RunDir::new(&dir).run_json().exists() {
+            match RunDir::new(&dir).read_meta() {
                 Ok(m) => meta = Some(m),
                 Err(e) => warnings.push(format!("{e}; the report leaves the run's details out")),
             }

@@ -5,7 +5,7 @@
 //! no element sticks out to the right; every crop the page lists decodes. Under CI=true a
 //! missing browser or driver is a failure; elsewhere the test says so and passes.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
