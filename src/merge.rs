@@ -304,7 +304,7 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
         targets: targets.as_deref(),
         meta: &meta,
     })?;
-    let crops = crate::crops::merge(&dirs, out, &records);
+    let crops = crate::crops::merge(&dirs, out, &records, &meta.command);
     files.extend(crops.files);
     warnings.extend(crops.warnings);
     Ok(Merged {

@@ -225,3 +225,13 @@ mod tests {
         assert_eq!(m.only_baseline.len(), 3);
     }
 }
+
+/// The ok pairs of a pipeline (both cells measured without error): what the rules and the
+/// interleaved re-measurement judge.
+pub(crate) fn both_ok<'a>(p: &Pipeline<'a>) -> Vec<(&'a CellRecord, &'a CellRecord)> {
+    p.pairs
+        .iter()
+        .copied()
+        .filter(|(b, n)| b.is_ok() && n.is_ok())
+        .collect()
+}

@@ -74,8 +74,15 @@ pub fn save(
     let curves = curves(records);
     let by_id: HashMap<&str, &SourceImage> = sources.iter().map(|s| (s.id.as_str(), s)).collect();
     let by_spec: HashMap<String, &CodecConfig> = configs.iter().map(|c| (c.spec(), c)).collect();
-    let (targets, note) = crate::report::read_targets(run_dir);
-    saved.warnings.extend(note);
+    let targets = match crate::run_dir::RunDir::new(run_dir).read_targets() {
+        Ok(rows) => rows,
+        Err(e) => {
+            saved.warnings.push(format!(
+                "{e}; the target search's results are not used for the crops"
+            ));
+            None
+        }
+    };
     let swept = crate::target::swept(records);
     // The answer card's middle target: crops at its uniform settings (and per-image ones).
     let answer = crop_cells::middle_target(records, command);

@@ -40,7 +40,7 @@ fn copy_crop(from: &Path, out: &Path, name: &str, saved: &mut Saved) -> bool {
 /// inputs' crops (the one the unsharded run would have chosen, when every input has crops).
 /// Inputs without crops are named in the warnings and the manifest's notes; with none at all,
 /// no manifest is written and the report says crops are absent.
-pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
+pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord], command: &[String]) -> Saved {
     let mut saved = Saved::default();
     let mut found: Vec<(&PathBuf, Manifest)> = Vec::new();
     let mut absent_in: Vec<String> = Vec::new();
@@ -104,6 +104,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
         manifest.notes.extend(m.notes.iter().cloned());
     }
     let curves = curves(records);
+    // The answer on the merged rows: the cells the unsharded run shows (a shard chose its
+    // uniform and per-image cells from its own cells only).
+    let answer = crate::analysis::crop_cells::middle_target(records, command);
     let index: HashMap<(&str, &str), (usize, &CellRecord)> = records
         .iter()
         .enumerate()
@@ -160,15 +163,41 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
                 .collect();
             // Crops chosen by the answer (uniform, per-image) are all kept: each shard chose
             // them for its own images. Older manifests: the one the unsharded run would show.
-            let picked: Vec<(&Path, &CellEntry)> =
-                if cands.iter().any(|c| (c.1).1.role != Role::Level) {
-                    cands.iter().map(|c| c.1).collect()
-                } else {
-                    merge_pick(&cands, quality.as_ref(), target)
-                        .map(|(_, dc, ..)| dc)
-                        .into_iter()
-                        .collect()
-                };
+            let answered = answer.as_ref().map(|t| {
+                crate::analysis::crop_cells::answer_cells(records, t, (&id, hash), &curve.name)
+            });
+            let picked: Vec<(&Path, CellEntry)> = if cands
+                .iter()
+                .any(|c| (c.1).1.role != Role::Level)
+            {
+                let wanted = answered.unwrap_or_default();
+                let mut picked = Vec::new();
+                for (r, role, why) in wanted {
+                    match cands.iter().find(|c| (c.1).1.spec == r.spec) {
+                        Some(c) => {
+                            let (d, e) = c.1;
+                            let mut e = e.clone();
+                            e.role = role;
+                            e.chosen = why;
+                            picked.push((d, e));
+                        }
+                        None => {
+                            let n = format!(
+                                    "{id}: no shard cut the crop of {} (chosen on the merged rows: {why}); run the shards by image (--shard splits cells) or remake the crops with a run of the merged specs",
+                                    r.spec
+                                );
+                            saved.warnings.push(n.clone());
+                            entry.notes.push(n);
+                        }
+                    }
+                }
+                picked
+            } else {
+                merge_pick(&cands, quality.as_ref(), target)
+                    .map(|(_, (d, c), ..)| (d, c.clone()))
+                    .into_iter()
+                    .collect()
+            };
             for (d, c) in picked {
                 if entry.cells.iter().any(|e| e.spec == c.spec) {
                     continue;
@@ -177,7 +206,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, records: &[CellRecord]) -> Saved {
                     if let Some(h) = &c.heatmap {
                         copy_crop(d, out, h, &mut saved);
                     }
-                    entry.cells.push(c.clone());
+                    entry.cells.push(c);
                 }
             }
         }

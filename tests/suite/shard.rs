@@ -140,11 +140,21 @@ fn merged_shards_equal_the_unsharded_run() {
     assert!(m_all.images.iter().all(|i| i.cells.len() == 2));
     assert_eq!(m_merged, m_all);
     assert_eq!(png_merged, png_all);
+    // Embedded in the viewer's data: each image's original, its two crops and their error maps.
+    let embedded = |h: &str| h.matches("\"data:image/webp;base64,").count();
+    let heat = m_all
+        .images
+        .iter()
+        .flat_map(|i| &i.cells)
+        .filter(|c| c.heatmap.is_some())
+        .count();
     assert_eq!(
-        html.matches("src=\"data:image/png;base64,").count(),
-        4 * 3,
+        embedded(&html),
+        4 * 3 + heat,
         "original and two lossy crops per image"
     );
+    let html_all = std::fs::read_to_string(d.join("all/report.html")).unwrap();
+    assert_eq!(embedded(&html), embedded(&html_all));
 
     // The same shard twice gives the same cells (deterministic split).
     run(

@@ -191,7 +191,7 @@ pub fn plan(base: &[CellRecord], new: &[CellRecord]) -> Vec<(CellKey, CellRecord
     let mut v: Vec<(CellKey, CellRecord, CellRecord)> = m
         .pipelines
         .iter()
-        .flat_map(|p| super::rules::both_ok(p))
+        .flat_map(|p| super::pipeline::both_ok(p))
         .map(|(b, n)| (CellKey::of(b, n), b.clone(), n.clone()))
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));

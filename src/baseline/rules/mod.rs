@@ -53,16 +53,7 @@ pub fn judge(
     out
 }
 
-/// The ok pairs of a pipeline.
-pub(crate) fn both_ok<'a>(
-    p: &Pipeline<'a>,
-) -> Vec<(&'a crate::record::CellRecord, &'a crate::record::CellRecord)> {
-    p.pairs
-        .iter()
-        .copied()
-        .filter(|(b, n)| b.is_ok() && n.is_ok())
-        .collect()
-}
+pub(crate) use super::pipeline::both_ok;
 
 #[cfg(test)]
 pub(crate) mod testing {
