@@ -171,6 +171,16 @@ fn pair_labelled<'a>(
     pairs
 }
 
+/// The ok pairs of a pipeline (both cells measured without error): what the rules and the
+/// interleaved re-measurement judge.
+pub(crate) fn both_ok<'a>(p: &Pipeline<'a>) -> Vec<(&'a CellRecord, &'a CellRecord)> {
+    p.pairs
+        .iter()
+        .copied()
+        .filter(|(b, n)| b.is_ok() && n.is_ok())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,14 +234,4 @@ mod tests {
         let m = pipelines(&base, &new[..0]);
         assert_eq!(m.only_baseline.len(), 3);
     }
-}
-
-/// The ok pairs of a pipeline (both cells measured without error): what the rules and the
-/// interleaved re-measurement judge.
-pub(crate) fn both_ok<'a>(p: &Pipeline<'a>) -> Vec<(&'a CellRecord, &'a CellRecord)> {
-    p.pairs
-        .iter()
-        .copied()
-        .filter(|(b, n)| b.is_ok() && n.is_ok())
-        .collect()
 }
