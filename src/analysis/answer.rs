@@ -418,10 +418,9 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// A configuration at its uniform setting in words: "AVIF q=85", with its options when
-/// another configuration of `all` has the same codec ("JPEG q=95 (subsampling=444,...)").
-pub fn named(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
-    // Only the options that tell it from its twins: "JPEG q=95 (subsampling=444)".
+/// The options of `c`'s curve that tell it from the other configurations of `all` with the
+/// same codec ("subsampling=444"); none when it is the codec's only configuration.
+pub fn distinguishing_options(c: &ConfigAnswer, all: &[ConfigAnswer]) -> Vec<String> {
     let opts = |x: &ConfigAnswer| -> Vec<String> {
         x.curve.split_once(':').map_or(Vec::new(), |(_, o)| {
             o.split(',').map(str::to_string).collect()
@@ -432,10 +431,17 @@ pub fn named(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
         .filter(|x| x.codec == c.codec && x.curve != c.curve)
         .map(opts)
         .collect();
-    let differ: Vec<String> = opts(c)
+    opts(c)
         .into_iter()
         .filter(|o| twins.iter().any(|t| !t.contains(o)))
-        .collect();
+        .collect()
+}
+
+/// A configuration at its uniform setting in words: "AVIF q=85", with its options when
+/// another configuration of `all` has the same codec ("JPEG q=95 (subsampling=444,...)").
+pub fn named(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
+    // Only the options that tell it from its twins: "JPEG q=95 (subsampling=444)".
+    let differ = distinguishing_options(c, all);
     let options = if differ.is_empty() {
         String::new()
     } else {

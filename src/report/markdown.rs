@@ -189,20 +189,7 @@ pub fn answer(a: &Recommendation, out: &mut String) {
 /// of the same codec: "`jpeg` subsampling=444", "`avif`" (the full curve is in
 /// recommendation.json and report.html; here it would fill the table).
 fn label(c: &ConfigAnswer, all: &[ConfigAnswer]) -> String {
-    let opts = |x: &ConfigAnswer| -> Vec<String> {
-        x.curve.split_once(':').map_or(Vec::new(), |(_, o)| {
-            o.split(',').map(str::to_string).collect()
-        })
-    };
-    let twins: Vec<Vec<String>> = all
-        .iter()
-        .filter(|x| x.codec == c.codec && x.curve != c.curve)
-        .map(opts)
-        .collect();
-    let differ: Vec<String> = opts(c)
-        .into_iter()
-        .filter(|o| twins.iter().any(|t| !t.contains(o)))
-        .collect();
+    let differ = crate::analysis::answer::distinguishing_options(c, all);
     if differ.is_empty() {
         format!("`{}`", c.codec)
     } else {
