@@ -31,44 +31,132 @@ pub struct ManifestRow {
     pub as_claimed: bool,
 }
 
-/// Prints the card of the run folder's recommendation.json and writes the chosen files when
-/// asked; returns the exit code (`code`, or 1 when the files could not be written).
+/// A cause from another module, whatever its type.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the chosen files could not be written. The cause is quoted in the message (it is
+/// printed as one line after the folder).
+#[derive(Debug, thiserror::Error)]
+pub enum ChosenError {
+    /// run.json, the metric list, the thread pool or a spec could not be set up.
+    #[error("{0}")]
+    Setup(Cause),
+    #[error("unknown metric {0} in recommendation.json")]
+    UnknownMetric(String),
+    #[error("cannot make a temporary folder: {0}")]
+    TempDir(std::io::Error),
+    #[error("run.json does not list image {0}")]
+    NotInRun(String),
+    #[error("{}: {cause}", path.display())]
+    Source { path: PathBuf, cause: Cause },
+    #[error("cannot create {}: {cause}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{image} {spec}: {message}")]
+    Cell {
+        image: String,
+        spec: String,
+        message: String,
+    },
+    #[error("cannot write {}: {cause}", path.display())]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{0}")]
+    Manifest(Cause),
+}
+
+fn setup(e: impl Into<Cause>) -> ChosenError {
+    ChosenError::Setup(e.into())
+}
+
+/// What [`after_run`] has to say, in order; the binary shows it. Data (the card, the files
+/// written) goes to stdout, warnings and errors to stderr (see [`Said::is_data`]). Displayed
+/// without the program's name, which the binary adds to stderr lines.
+#[derive(Debug)]
+pub enum Said {
+    /// The answer card (several lines, each ending in a newline).
+    Card(String),
+    /// The chosen files were written (one line, ending in a newline).
+    Wrote { files: usize, dir: PathBuf },
+    /// recommendation.json could not be read: no card.
+    NoCard(String),
+    /// Written files whose bytes or target differ from the claim.
+    Differ(usize),
+    /// The chosen files could not be written.
+    NotWritten { dir: PathBuf, error: ChosenError },
+}
+
+impl Said {
+    /// Stdout (data) rather than stderr (diagnostics).
+    pub fn is_data(&self) -> bool {
+        matches!(self, Said::Card(_) | Said::Wrote { .. })
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Said::Card(text) => f.write_str(text),
+            Said::Wrote { files, dir } => writeln!(
+                f,
+                "wrote {files} file(s) and manifest.csv into {}",
+                dir.display()
+            ),
+            Said::NoCard(e) => write!(f, "warning: no answer card: {e}"),
+            Said::Differ(bad) => write!(
+                f,
+                "warning: --write-chosen: {bad} file(s) differ from the claim \
+                 (see as_claimed in manifest.csv)"
+            ),
+            Said::NotWritten { dir, error } => {
+                write!(f, "error: --write-chosen {}: {error}", dir.display())
+            }
+        }
+    }
+}
+
+/// Gives `say` the card of the run folder's recommendation.json and writes the chosen files
+/// when asked; returns the exit code (`code`, or 1 when the files could not be written).
 pub fn after_run(
     registry: &Registry,
     sweep: &crate::sweep::Sweep,
     write_chosen: Option<&Path>,
     code: i32,
+    mut say: impl FnMut(Said),
 ) -> i32 {
     let rec = match crate::report::answer::read(&sweep.out) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("codecbench: warning: no answer card: {e}");
+            say(Said::NoCard(e.to_string()));
             return code;
         }
     };
-    print!("{}", crate::report::answer::console(&rec));
+    say(Said::Card(crate::report::answer::console(&rec)));
     let Some(dir) = write_chosen else {
         return code;
     };
     match write(registry, &sweep.out, &rec, dir, sweep.jobs) {
         Ok(rows) => {
             let bad = rows.iter().filter(|r| !r.as_claimed).count();
-            println!(
-                "wrote {} file(s) and manifest.csv into {}",
-                rows.len(),
-                dir.display()
-            );
+            say(Said::Wrote {
+                files: rows.len(),
+                dir: dir.to_path_buf(),
+            });
             if bad > 0 {
-                eprintln!(
-                    "codecbench: warning: --write-chosen: {bad} file(s) differ from the claim \
-                     (see as_claimed in manifest.csv)"
-                );
+                say(Said::Differ(bad));
                 return code.max(1);
             }
             code
         }
-        Err(e) => {
-            eprintln!("codecbench: error: --write-chosen {}: {e}", dir.display());
+        Err(error) => {
+            say(Said::NotWritten {
+                dir: dir.to_path_buf(),
+                error,
+            });
             code.max(1)
         }
     }
@@ -82,20 +170,19 @@ pub fn write(
     rec: &Recommendation,
     dir: &Path,
     jobs: usize,
-) -> Result<Vec<ManifestRow>, String> {
-    let meta = crate::run_meta::read_run(run_dir).map_err(|e| e.to_string())?;
+) -> Result<Vec<ManifestRow>, ChosenError> {
+    let meta = crate::run_meta::read_run(run_dir).map_err(setup)?;
     let metric = crate::metrics::find(&rec.metric)
-        .ok_or_else(|| format!("unknown metric {} in recommendation.json", rec.metric))?;
-    let metrics = crate::metrics::parse_metrics(&format!("psnr,{}", metric.key))
-        .map_err(|e| e.to_string())?;
-    let work = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let pool = pool(jobs).map_err(|e| e.to_string())?;
+        .ok_or_else(|| ChosenError::UnknownMetric(rec.metric.clone()))?;
+    let metrics = crate::metrics::parse_metrics(&format!("psnr,{}", metric.key)).map_err(setup)?;
+    let work = tempfile::tempdir().map_err(ChosenError::TempDir)?;
+    let pool = pool(jobs).map_err(setup)?;
     let mut rows = Vec::new();
     for t in &rec.targets {
         let Some(c) = t.configs.iter().find(|c| c.recommended) else {
             continue;
         };
-        let configs = registry.parse_spec(&c.spec).map_err(|e| e.to_string())?;
+        let configs = registry.parse_spec(&c.spec).map_err(setup)?;
         let sources: Vec<SourceImage> = c
             .uniform_cells
             .iter()
@@ -104,11 +191,13 @@ pub fn write(
                     .corpus
                     .iter()
                     .find(|m| m.id == cell.image)
-                    .ok_or_else(|| format!("run.json does not list image {}", cell.image))?;
-                SourceImage::open(&m.id, &m.path, u64::MAX)
-                    .map_err(|e| format!("{}: {e}", m.path.display()))
+                    .ok_or_else(|| ChosenError::NotInRun(cell.image.clone()))?;
+                SourceImage::open(&m.id, &m.path, u64::MAX).map_err(|e| ChosenError::Source {
+                    path: m.path.clone(),
+                    cause: e.into(),
+                })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, ChosenError>>()?;
         let engine = Engine {
             repeat: 1,
             save_encoded: Some(work.path().to_path_buf()),
@@ -119,19 +208,27 @@ pub fn write(
         };
         let records = run_plan(&pool, &sources, &configs, &engine);
         let sub = format!("{}-{}", t.metric, t.target);
-        std::fs::create_dir_all(dir.join(&sub))
-            .map_err(|e| format!("cannot create {}: {e}", dir.join(&sub).display()))?;
+        std::fs::create_dir_all(dir.join(&sub)).map_err(|cause| ChosenError::CreateDir {
+            path: dir.join(&sub),
+            cause,
+        })?;
         for r in records {
             if !r.is_ok() {
-                return Err(format!("{} {}: {}", r.image, r.spec, r.message));
+                return Err(ChosenError::Cell {
+                    image: r.image.clone(),
+                    spec: r.spec.clone(),
+                    message: r.message.clone(),
+                });
             }
             let from: PathBuf = work.path().join(&r.encoded_file);
             let ext = from
                 .extension()
                 .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
             let file = format!("{sub}/{}{ext}", r.image.replace('/', "_"));
-            std::fs::copy(&from, dir.join(&file))
-                .map_err(|e| format!("cannot write {}: {e}", dir.join(&file).display()))?;
+            std::fs::copy(&from, dir.join(&file)).map_err(|cause| ChosenError::Write {
+                path: dir.join(&file),
+                cause,
+            })?;
             let achieved = (metric.get)(&r);
             let met = achieved.is_some_and(|v| {
                 metric.direction.oriented(v) >= metric.direction.oriented(t.target)
@@ -149,6 +246,7 @@ pub fn write(
             });
         }
     }
-    crate::export::write_csv(&dir.join("manifest.csv"), &rows).map_err(|e| e.to_string())?;
+    crate::export::write_csv(&dir.join("manifest.csv"), &rows)
+        .map_err(|e| ChosenError::Manifest(e.into()))?;
     Ok(rows)
 }

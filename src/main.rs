@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use codecbench::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, ScoreArgs};
@@ -122,6 +122,10 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
                     &sweep,
                     args.write_chosen.as_deref(),
                     outcome.exit_code(),
+                    |said| match said.is_data() {
+                        true => print!("{said}"),
+                        false => eprintln!("codecbench: {said}"),
+                    },
                 ));
             }
             Err(e) => {
@@ -178,8 +182,7 @@ fn compare(args: CompareArgs) -> Result<i32> {
     codecbench::baseline::check_columns([
         ("BASELINE", &base_header, &base.records),
         ("NEW", &new_header, &new.records),
-    ])
-    .map_err(|e| anyhow!(e))?;
+    ])?;
     // One row per cell: a duplicate would be judged by whichever copy came first.
     for (what, l) in [("BASELINE", &base), ("NEW", &new)] {
         if let Some(d) = codecbench::baseline::find_duplicate(&l.records) {
@@ -198,10 +201,12 @@ fn compare(args: CompareArgs) -> Result<i32> {
                 new_external: args.external.clone(),
                 progress: true,
             };
-            Some(
-                codecbench::baseline::retime::retime(&base.records, &new.records, &opts)
-                    .map_err(|e| anyhow!(e))?,
-            )
+            Some(codecbench::baseline::retime::retime(
+                &base.records,
+                &new.records,
+                &opts,
+                |p| eprintln!("codecbench: {p}"),
+            )?)
         }
         _ => None,
     };
@@ -212,14 +217,12 @@ fn compare(args: CompareArgs) -> Result<i32> {
     }
     // Bytes at equal quality from both runs' targets.csv, named by pipeline.
     let targets = |p: &std::path::Path, records: &[codecbench::record::CellRecord]| {
-        codecbench::baseline::read_targets_beside(p)
-            .map(|t| {
-                t.map(|mut rows| {
-                    codecbench::baseline::label_targets(&mut rows, records);
-                    rows
-                })
+        codecbench::baseline::read_targets_beside(p).map(|t| {
+            t.map(|mut rows| {
+                codecbench::baseline::label_targets(&mut rows, records);
+                rows
             })
-            .map_err(|e| anyhow!(e))
+        })
     };
     let tg = codecbench::baseline::compare_targets(
         targets(&args.baseline, &base.records)?.as_deref(),
@@ -273,8 +276,7 @@ fn merge(args: MergeArgs) -> Result<i32> {
 fn score(args: ScoreArgs) -> Result<i32> {
     let metrics = codecbench::metrics::parse_metrics(&args.metrics)
         .with_context(|| format!("--metrics {}", args.metrics))?;
-    let results = codecbench::score::score_files(&args.original, &args.distorted, &metrics)
-        .map_err(|e| anyhow!(e))?;
+    let results = codecbench::score::score_files(&args.original, &args.distorted, &metrics)?;
     let mut rows = Vec::new();
     let mut failed = false;
     for r in results {

@@ -52,40 +52,80 @@ impl Serialize for ScoreRow {
     }
 }
 
-fn load(path: &Path) -> Result<Image, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+/// Why a file cannot be scored. Each message starts with the file; the cause is quoted in it
+/// (a failed file is one line of output, and the run goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("{}: cannot read ({cause})", path.display())]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{}: empty file (0 bytes)", path.display())]
+    Empty { path: PathBuf },
+    #[error("{}: {cause}", path.display())]
+    Decode { path: PathBuf, cause: Cause },
+    /// The distorted image cannot be brought to the layout it is compared in.
+    #[error("{}: {cause}", path.display())]
+    Convert { path: PathBuf, cause: Cause },
+    #[error("{}: {}x{} does not match the original {} ({}x{})", path.display(), size.0, size.1, original.display(), original_size.0, original_size.1)]
+    SizeMismatch {
+        path: PathBuf,
+        size: (u32, u32),
+        original: PathBuf,
+        original_size: (u32, u32),
+    },
+    #[error("{}: {layout} cannot be compared with the original's {original_layout} ({cause})", path.display())]
+    Incomparable {
+        path: PathBuf,
+        layout: String,
+        original_layout: String,
+        cause: Cause,
+    },
+}
+
+/// A cause from another module, whatever its type.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+fn load(path: &Path) -> Result<Image, ScoreError> {
+    let bytes = std::fs::read(path).map_err(|cause| ScoreError::Read {
+        path: path.to_path_buf(),
+        cause,
+    })?;
     if bytes.is_empty() {
-        return Err(format!("{}: empty file (0 bytes)", path.display()));
+        return Err(ScoreError::Empty {
+            path: path.to_path_buf(),
+        });
     }
-    decode_bytes(&bytes, u64::MAX).map_err(|e| format!("{}: {e}", path.display()))
+    decode_bytes(&bytes, u64::MAX).map_err(|e| ScoreError::Decode {
+        path: path.to_path_buf(),
+        cause: e.into(),
+    })
 }
 
 /// Pairs the distorted image's channels with the original's: the distorted layout plays the
 /// role of the codec's layout (gray replicated, alpha dropped, depth reduced as in a sweep).
-fn pair(orig: &Image, dist: Image, o: &Path, d: &Path) -> Result<(Prep, Image), String> {
+fn pair(orig: &Image, dist: Image, o: &Path, d: &Path) -> Result<(Prep, Image), ScoreError> {
     if (orig.width, orig.height) != (dist.width, dist.height) {
-        return Err(format!(
-            "{}: {}x{} does not match the original {} ({}x{})",
-            d.display(),
-            dist.width,
-            dist.height,
-            o.display(),
-            orig.width,
-            orig.height
-        ));
+        return Err(ScoreError::SizeMismatch {
+            path: d.to_path_buf(),
+            size: (dist.width, dist.height),
+            original: o.to_path_buf(),
+            original_size: (orig.width, orig.height),
+        });
     }
     let depth = dist.depth().min(orig.depth());
     let target = Layout::new(dist.channels, depth);
-    let prep = Prep::plan(orig.layout(), target).map_err(|e| {
-        format!(
-            "{}: {} cannot be compared with the original's {} ({e})",
-            d.display(),
-            dist.layout(),
-            orig.layout()
-        )
+    let prep = Prep::plan(orig.layout(), target).map_err(|e| ScoreError::Incomparable {
+        path: d.to_path_buf(),
+        layout: dist.layout().to_string(),
+        original_layout: orig.layout().to_string(),
+        cause: e.into(),
     })?;
-    let dist = conform(dist, target).map_err(|e| format!("{}: {e}", d.display()))?;
+    let dist = conform(dist, target).map_err(|e| ScoreError::Convert {
+        path: d.to_path_buf(),
+        cause: e.into(),
+    })?;
     Ok((prep, dist))
 }
 
@@ -94,7 +134,7 @@ pub fn score_files(
     original: &Path,
     distorted: &[PathBuf],
     metrics: &[Metric],
-) -> Result<Vec<Result<ScoreRow, String>>, String> {
+) -> Result<Vec<Result<ScoreRow, ScoreError>>, ScoreError> {
     let orig = load(original)?;
     let mut refs: Vec<(Prep, Reference)> = Vec::new();
     Ok(distorted

@@ -20,7 +20,7 @@ use crate::plan::{Job, JobKey, Plan};
 use crate::record::CellRecord;
 
 mod goal;
-pub use goal::{known_keys, parse_target, Goal, Target};
+pub use goal::{known_keys, parse_target, Goal, Target, TargetError};
 
 pub use crate::record::{TargetRow, TargetStatus};
 
@@ -88,6 +88,19 @@ enum Phase {
     },
 }
 
+/// Why a measured cell gives the search no value of its target.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum Unusable {
+    #[error("{spec} failed: {message}")]
+    Failed { spec: String, message: String },
+    #[error("{spec} has no {key} value ({notes})")]
+    NoValue {
+        spec: String,
+        key: String,
+        notes: String,
+    },
+}
+
 #[derive(Clone)]
 enum Answer {
     Met(usize),
@@ -133,21 +146,21 @@ impl Search {
     }
 
     /// The target's value of a finished cell, or why there is none.
-    fn value(&self, r: &CellRecord) -> Result<f64, String> {
+    fn value(&self, r: &CellRecord) -> Result<f64, Unusable> {
         if !r.is_ok() {
-            return Err(format!("{} failed: {}", r.spec, r.message));
+            return Err(Unusable::Failed {
+                spec: r.spec.clone(),
+                message: r.message.clone(),
+            });
         }
-        self.target.value_of(r).ok_or_else(|| {
-            format!(
-                "{} has no {} value ({})",
-                r.spec,
-                self.target.key(),
-                r.metric_notes
-            )
+        self.target.value_of(r).ok_or_else(|| Unusable::NoValue {
+            spec: r.spec.clone(),
+            key: self.target.key().to_string(),
+            notes: r.metric_notes.clone(),
         })
     }
 
-    fn pass(&self, idx: usize) -> Result<bool, String> {
+    fn pass(&self, idx: usize) -> Result<bool, Unusable> {
         let v = self.value(&self.seen[&idx])?;
         Ok(self.target.meets(v))
     }
@@ -189,7 +202,7 @@ impl Search {
                     }
                     for i in [0, n] {
                         if let Err(e) = self.value(&self.seen[&i]) {
-                            return Step::Done(Answer::Failed(e));
+                            return Step::Done(Answer::Failed(e.to_string()));
                         }
                     }
                     self.ascending(0, n).unwrap_or(true)
@@ -212,7 +225,7 @@ impl Search {
                     return Step::Need(vec![top]);
                 }
                 return match self.value(&self.seen[&top]) {
-                    Err(e) => Step::Done(Answer::Failed(e)),
+                    Err(e) => Step::Done(Answer::Failed(e.to_string())),
                     Ok(_) => Step::Done(Answer::Unreachable),
                 };
             };
@@ -232,7 +245,7 @@ impl Search {
                         return Step::Need(vec![bottom]);
                     }
                     return match self.value(&self.seen[&bottom]) {
-                        Err(e) => Step::Done(Answer::Failed(e)),
+                        Err(e) => Step::Done(Answer::Failed(e.to_string())),
                         // A pass would have set hi = 0 above.
                         Ok(_) => Step::Done(Answer::Met(self.idx(hi))),
                     };
@@ -251,7 +264,7 @@ impl Search {
                 return Step::Need(vec![i]);
             }
             match self.pass(i) {
-                Err(e) => return Step::Done(Answer::Failed(e)),
+                Err(e) => return Step::Done(Answer::Failed(e.to_string())),
                 Ok(true) => hi = mid,
                 Ok(false) => lo = mid,
             }

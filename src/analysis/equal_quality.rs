@@ -15,6 +15,28 @@ use crate::metrics::MetricDef;
 use crate::record::CellRecord;
 use crate::record::{TargetRow, TargetStatus};
 
+/// Why an image has no cost on a curve at a level: the reason the comparison quotes.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoCost {
+    #[error("no measured point")]
+    NoPoint,
+    /// The curve's cheapest point already exceeds the level (its quality there).
+    #[error("its cheapest setting already gives {0:.1}: below the swept range")]
+    BelowRange(f64),
+    /// The curve never reaches the level (its best quality; `None`: nothing measured).
+    #[error("never reaches it (best {})", best_text(.0))]
+    NeverReaches(Option<f64>),
+    #[error("was not searched")]
+    NotSearched,
+    /// The target search ended otherwise (its status as written in targets.csv, its message).
+    #[error("search ended {status} ({message})")]
+    SearchEnded { status: String, message: String },
+}
+
+fn best_text(best: &Option<f64>) -> String {
+    best.map_or("-".into(), |a| format!("{a:.1}"))
+}
+
 /// One curve's interpolated cost of a quality level on one image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cost {
@@ -32,23 +54,20 @@ pub fn cost_at(
     curve: &str,
     metric: &MetricDef,
     level: f64,
-) -> Result<Cost, String> {
+) -> Result<Cost, NoCost> {
     let pts = image_points(records, image, curve, metric);
     let pixels = records
         .iter()
         .find(|r| r.image == image)
         .map_or(0.0, |r| r.width as f64 * r.height as f64);
     if pts.is_empty() || pixels <= 0.0 {
-        return Err("no measured point".into());
+        return Err(NoCost::NoPoint);
     }
     let o = |q: f64| metric.direction.oriented(q);
     let target = o(level);
     let bytes = |bpp: f64| bpp * pixels / 8.0;
     if o(pts[0].quality) >= target {
-        return Err(format!(
-            "its cheapest setting already gives {:.1}: below the swept range",
-            pts[0].quality
-        ));
+        return Err(NoCost::BelowRange(pts[0].quality));
     }
     for w in pts.windows(2) {
         let (q0, q1) = (o(w[0].quality), o(w[1].quality));
@@ -70,7 +89,7 @@ pub fn cost_at(
             f64::NAN,
             |a, b| if a.is_nan() || o(b) > o(a) { b } else { a },
         );
-    Err(format!("never reaches it (best {best:.1})"))
+    Err(NoCost::NeverReaches(Some(best)))
 }
 
 /// The equal-quality comparison at one level.
@@ -139,7 +158,7 @@ pub fn searched_cost(
     curve: &str,
     metric: &MetricDef,
     level: f64,
-) -> Result<Cost, String> {
+) -> Result<Cost, NoCost> {
     let row = rows
         .iter()
         .find(|r| {
@@ -148,7 +167,7 @@ pub fn searched_cost(
                 && r.metric == metric.key
                 && (r.target - level).abs() <= 1e-9 * level.abs().max(1.0)
         })
-        .ok_or_else(|| "was not searched".to_string())?;
+        .ok_or(NoCost::NotSearched)?;
     let meets = row
         .achieved
         .is_some_and(|a| metric.direction.oriented(a) >= metric.direction.oriented(level));
@@ -157,18 +176,14 @@ pub fn searched_cost(
             bytes: b as f64,
             setting: row.setting,
         }),
-        (TargetStatus::Unreachable, _) => Err(format!(
-            "never reaches it (best {})",
-            row.achieved.map_or("-".into(), |a| format!("{a:.1}"))
-        )),
-        (s, _) => Err(format!(
-            "search ended {} ({})",
-            serde_json::to_value(s)
+        (TargetStatus::Unreachable, _) => Err(NoCost::NeverReaches(row.achieved)),
+        (s, _) => Err(NoCost::SearchEnded {
+            status: serde_json::to_value(s)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            row.message
-        )),
+            message: row.message.clone(),
+        }),
     }
 }
 
@@ -193,11 +208,11 @@ fn level_with(
     anchor: Option<&str>,
     metric: &MetricDef,
     level: f64,
-    cost: impl Fn(&str, &str) -> Result<Cost, String>,
+    cost: impl Fn(&str, &str) -> Result<Cost, NoCost>,
 ) -> Level {
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let imgs = images(records);
-    let all: Vec<Vec<Result<Cost, String>>> = lossy
+    let all: Vec<Vec<Result<Cost, NoCost>>> = lossy
         .iter()
         .map(|c| imgs.iter().map(|i| cost(i, &c.name)).collect())
         .collect();
@@ -339,9 +354,11 @@ mod tests {
         assert!((c.setting.unwrap() - 50.0).abs() < 1e-12);
         assert!(cost_at(&rows, "p.png", "a", m, 45.0)
             .unwrap_err()
+            .to_string()
             .contains("never reaches"));
         assert!(cost_at(&rows, "p.png", "a", m, 25.0)
             .unwrap_err()
+            .to_string()
             .contains("below the swept range"));
 
         let l = level(&rows, &curves(&rows), Some("a"), m, 35.0);

@@ -6,6 +6,7 @@ pub mod bdrate;
 pub mod crop_cells;
 pub mod delivery;
 pub mod equal_quality;
+pub mod metric_key;
 pub mod pairs;
 pub mod series;
 pub mod summary;

@@ -16,7 +16,7 @@ use crate::analysis::bdrate::{
     bd_quality, bd_rate, corpus_bd_quality, corpus_bd_rate, BdOutcome, CorpusBd, Interp, RdPoint,
 };
 use crate::analysis::series::{image_points, images, oriented_points, Curve};
-use crate::metrics::MetricDef;
+use crate::metrics::{Metric, MetricDef};
 use crate::record::CellRecord;
 
 /// The source channels a curve's successful cells on `image` compared (`channels_compared`
@@ -179,9 +179,10 @@ pub fn pair_bd(
 
 /// One row of bd.csv: a per-image BD value (`aggregate` empty) or an aggregate over the
 /// images of one bit depth (`image` is `*`, or `* (16-bit)` when the run has several depths).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BdRow {
-    pub metric: String,
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub curve_a: String,
     pub curve_b: String,
     pub image: String,
@@ -200,6 +201,25 @@ pub struct BdRow {
     pub warnings: String,
 }
 
+/// An empty row (of the core metric), for the CSV writer's header.
+impl Default for BdRow {
+    fn default() -> Self {
+        BdRow {
+            metric: crate::metrics::core(),
+            curve_a: String::new(),
+            curve_b: String::new(),
+            image: String::new(),
+            aggregate: String::new(),
+            bd_rate: None,
+            bd_quality: None,
+            points_a: None,
+            points_b: None,
+            overlap: None,
+            warnings: String::new(),
+        }
+    }
+}
+
 /// Every bd.csv row: for each metric, each ordered pair of distinct lossy curves and each bit
 /// depth, the per-image rows (excluded images included, with no value and the reason) then the
 /// three aggregates.
@@ -212,7 +232,7 @@ pub fn bd_rows(
     let lossy: Vec<&Curve> = curves.iter().filter(|c| !c.lossless).collect();
     let depths = bit_depths(records);
     let mut out = Vec::new();
-    for m in metrics {
+    for &m in metrics {
         for a in &lossy {
             for b in &lossy {
                 if a.name == b.name {
@@ -246,7 +266,7 @@ pub fn bd_rows(
                         ("median", r.median, q.median),
                     ] {
                         out.push(BdRow {
-                            metric: m.key.to_string(),
+                            metric: m,
                             curve_a: a.name.clone(),
                             curve_b: b.name.clone(),
                             image: star.clone(),
@@ -269,7 +289,7 @@ pub fn bd_rows(
 fn pair_rows(
     records: &[CellRecord],
     imgs: &[String],
-    m: &MetricDef,
+    m: Metric,
     a: &str,
     b: &str,
     interp: Interp,
@@ -281,7 +301,7 @@ fn pair_rows(
             continue;
         }
         let mut row = BdRow {
-            metric: m.key.to_string(),
+            metric: m,
             curve_a: a.to_string(),
             curve_b: b.to_string(),
             image: i.clone(),

@@ -21,13 +21,22 @@ pub const REQUIRED_COLUMNS: [&str; 11] = [
     "roundtrip_exact",
 ];
 
+/// Why BASELINE or NEW cannot be judged (`side` is "BASELINE" or "NEW").
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    #[error("{side} has no {column} column; it cannot be judged (is it a codecbench results.csv, complete and from a run with the same --metrics?)")]
+    MissingColumn { side: String, column: String },
+    #[error("{side}: column {column} is empty or NaN in every ok row; it cannot be judged")]
+    EmptyColumn { side: String, column: String },
+}
+
 type Getter = fn(&CellRecord) -> Option<f64>;
 
 /// Checks that BASELINE and NEW can be judged: each has the [`REQUIRED_COLUMNS`] with at least
 /// one value among its ok rows, and NEW has every metric column BASELINE has values in (a
 /// metric NEW lacks would otherwise never be judged). `header` is the file's header row.
 /// Returns the first problem, naming the side and the column.
-pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(), String> {
+pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(), InputError> {
     let base_metrics = metrics_present(sides[0].2);
     for (i, (what, header, records)) in sides.iter().enumerate() {
         let has = |c: &str| header.iter().any(|h| h == c);
@@ -37,9 +46,10 @@ pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(),
         }
         for col in needed {
             if !has(col) {
-                return Err(format!(
-                    "{what} has no {col} column; it cannot be judged (is it a codecbench results.csv, complete and from a run with the same --metrics?)"
-                ));
+                return Err(InputError::MissingColumn {
+                    side: what.to_string(),
+                    column: col.to_string(),
+                });
             }
         }
         let ok: Vec<&CellRecord> = records.iter().filter(|r| r.is_ok()).collect();
@@ -57,9 +67,10 @@ pub fn check_columns(sides: [(&str, &[String], &[CellRecord]); 2]) -> Result<(),
         for (col, get) in valued {
             // inf is a value (a lossless cell's PSNR); NaN and empty are not.
             if !ok.iter().any(|r| get(r).is_some_and(|v| !v.is_nan())) {
-                return Err(format!(
-                    "{what}: column {col} is empty or NaN in every ok row; it cannot be judged"
-                ));
+                return Err(InputError::EmptyColumn {
+                    side: what.to_string(),
+                    column: col.to_string(),
+                });
             }
         }
     }
@@ -126,7 +137,9 @@ mod tests {
         );
         for col in ["lossless", "roundtrip_exact"] {
             let cut: Vec<String> = full.iter().filter(|c| *c != col).cloned().collect();
-            let e = check_columns([("BASELINE", &cut, &rows), ("NEW", &full, &rows)]).unwrap_err();
+            let e = check_columns([("BASELINE", &cut, &rows), ("NEW", &full, &rows)])
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.starts_with(&format!("BASELINE has no {col} column")),
                 "{e}"

@@ -21,14 +21,15 @@ pub(crate) mod tests;
 use serde::Serialize;
 
 use crate::analysis::series::metrics_present;
-use crate::metrics::{find, MetricDef};
+use crate::metrics::{find, Metric, MetricDef};
 use crate::record::CellRecord;
 
-pub use inputs::{check_columns, find_duplicate, read_results, REQUIRED_COLUMNS};
+pub use inputs::{check_columns, find_duplicate, read_results, InputError, REQUIRED_COLUMNS};
 pub use pipeline::{pipelines, Pipeline};
 pub use render::{escape_markdown, markdown, text};
 pub use targets::{
     compare_targets, label_targets, read_targets_beside, target_text, TargetComparison, TargetGate,
+    TargetsUnreadable,
 };
 
 /// Limits beyond which a pipeline has regressed. `None` switches a check off.
@@ -42,7 +43,8 @@ pub struct Thresholds {
     /// Per metric key: how much worse any matched cell may get, in the metric's units and its
     /// direction (default psnr 0.05 dB, ssimulacra2 0.5); also the metrics on which bytes at
     /// equal quality are judged.
-    pub max_quality_drop: Vec<(String, f64)>,
+    #[serde(serialize_with = "crate::analysis::metric_key::pairs")]
+    pub max_quality_drop: Vec<(Metric, f64)>,
     /// Largest allowed slowdown of encode or decode time, percent (default off; the noise
     /// floor with `--retime`); judged only from an interleaved re-measurement ([`retime`],
     /// [`rules::time`]).
@@ -68,7 +70,7 @@ impl Default for Thresholds {
             max_size_increase: Some(1.0),
             max_quality_drop: DEFAULT_QUALITY_DROP
                 .iter()
-                .map(|(k, v)| (k.to_string(), *v))
+                .map(|(k, v)| (find(k).expect("a metric of the table"), *v))
                 .collect(),
             max_slowdown: None,
             noise: 10.0,
@@ -83,17 +85,24 @@ impl Thresholds {
     pub fn quality_drop(&self, metric: &MetricDef) -> Option<f64> {
         self.max_quality_drop
             .iter()
-            .find(|(k, _)| find(k).is_some_and(|d| d == metric))
+            .find(|(m, _)| *m == metric)
             .map(|(_, v)| *v)
     }
 
-    /// Sets the allowed drop of one metric (replacing a default); infinity switches it off.
+    /// Sets the allowed drop of the metric `key` names (a key or a results.csv column),
+    /// replacing a default; infinity switches it off. The caller checks the key first (and
+    /// names the flag or file when it is unknown): an unknown key here changes nothing.
     pub fn set_quality_drop(&mut self, key: &str, max: f64) {
-        let m = find(key);
-        self.max_quality_drop
-            .retain(|(k, _)| find(k).is_none() || find(k) != m);
+        if let Some(m) = find(key) {
+            self.set_metric_drop(m, max);
+        }
+    }
+
+    /// [`set_quality_drop`](Self::set_quality_drop) for a metric already parsed.
+    pub fn set_metric_drop(&mut self, metric: Metric, max: f64) {
+        self.max_quality_drop.retain(|(m, _)| *m != metric);
         if max.is_finite() {
-            self.max_quality_drop.push((key.to_string(), max));
+            self.max_quality_drop.push((metric, max));
         }
     }
 }

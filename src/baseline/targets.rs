@@ -48,11 +48,21 @@ impl TargetGate {
     }
 }
 
+/// A targets.csv beside a results.csv that cannot be read. The reader's message comes first
+/// and the fix after it, so it is part of this message rather than a separate cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{inner}; fix or remove it to judge bytes at equal quality")]
+pub struct TargetsUnreadable {
+    inner: crate::export::OutputError,
+}
+
 /// Reads targets.csv beside a results.csv (or in a run folder): `Ok(None)` when absent.
-pub fn read_targets_beside(path: &std::path::Path) -> Result<Option<Vec<TargetRow>>, String> {
+pub fn read_targets_beside(
+    path: &std::path::Path,
+) -> Result<Option<Vec<TargetRow>>, TargetsUnreadable> {
     crate::run_dir::RunDir::of(path)
         .read_targets()
-        .map_err(|e| format!("{e}; fix or remove it to judge bytes at equal quality"))
+        .map_err(|inner| TargetsUnreadable { inner })
 }
 
 /// Judges NEW's bytes at equal quality against BASELINE's: per curve and quality target

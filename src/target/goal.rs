@@ -60,19 +60,33 @@ pub fn known_keys() -> String {
     format!("bpp, bytes, {}", crate::metrics::known_keys())
 }
 
+/// A target that cannot be parsed. The message says what is wrong; the caller names the flag
+/// or file it came from.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TargetError {
+    #[error("expected METRIC=VALUE[,VALUE...], e.g. ssimulacra2=70,80,90")]
+    Syntax,
+    #[error("unknown metric \"{key}\" (known: {known})")]
+    UnknownKey { key: String, known: String },
+    #[error("\"{0}\" is not a number")]
+    NotANumber(String),
+    #[error("a {key} budget must be positive, not {value}")]
+    NotPositive { key: String, value: String },
+}
+
 /// Parses `METRIC=V[,V...]` (e.g. `ssimulacra2=70,80,90`, `psnr=40`, `bpp=1.0`) into one
 /// target per value. The error says what is wrong; the caller names the flag or file.
-pub fn parse_target(text: &str) -> Result<Vec<Target>, String> {
-    let (key, values) = text
-        .split_once('=')
-        .ok_or_else(|| "expected METRIC=VALUE[,VALUE...], e.g. ssimulacra2=70,80,90".to_string())?;
+pub fn parse_target(text: &str) -> Result<Vec<Target>, TargetError> {
+    let (key, values) = text.split_once('=').ok_or(TargetError::Syntax)?;
     let key = key.trim();
     let goal = match key {
         "bpp" => Goal::Bpp,
         "bytes" => Goal::Bytes,
         _ => Goal::Quality(
-            crate::metrics::find(key)
-                .ok_or_else(|| format!("unknown metric \"{key}\" (known: {})", known_keys()))?,
+            crate::metrics::find(key).ok_or_else(|| TargetError::UnknownKey {
+                key: key.to_string(),
+                known: known_keys(),
+            })?,
         ),
     };
     let mut out = Vec::new();
@@ -81,9 +95,12 @@ pub fn parse_target(text: &str) -> Result<Vec<Target>, String> {
             .parse()
             .ok()
             .filter(|x: &f64| x.is_finite())
-            .ok_or_else(|| format!("\"{v}\" is not a number"))?;
+            .ok_or_else(|| TargetError::NotANumber(v.to_string()))?;
         if matches!(goal, Goal::Bpp | Goal::Bytes) && value <= 0.0 {
-            return Err(format!("a {key} budget must be positive, not {v}"));
+            return Err(TargetError::NotPositive {
+                key: key.to_string(),
+                value: v.to_string(),
+            });
         }
         out.push(Target { goal, value });
     }

@@ -92,7 +92,7 @@ fn repeated(mut rows: Vec<CellRecord>) -> Vec<CellRecord> {
 
 fn gate() -> Thresholds {
     Thresholds {
-        max_quality_drop: vec![("psnr".into(), 0.05)],
+        max_quality_drop: vec![(codecbench::metrics::find("psnr").unwrap(), 0.05)],
         ..Thresholds::default()
     }
 }

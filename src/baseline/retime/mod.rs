@@ -25,6 +25,69 @@ use crate::pixels::{Image, Prep};
 use crate::record::CellRecord;
 use crate::run_meta::RunMeta;
 
+pub use resolve::{Cause, ResolveError};
+
+/// Why `compare --retime` stopped: something could not be found again, or a timed call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RetimeError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// An image could not be converted to what a codec takes.
+    #[error("{0}")]
+    Prepare(Cause),
+    /// A timed call failed on one image.
+    #[error("{image} {spec}: {stage} failed")]
+    Call {
+        image: String,
+        spec: String,
+        /// "encode" or "decode".
+        stage: &'static str,
+        #[source]
+        source: Cause,
+    },
+}
+
+/// One side's timed call that failed (the image is added by [`retime`]).
+#[derive(Debug)]
+struct CallFailed {
+    spec: String,
+    stage: &'static str,
+    source: Cause,
+}
+
+/// What `compare --retime` is doing, for whoever shows progress (the binary prints it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetimeProgress {
+    Starting {
+        cells: usize,
+        rounds: u32,
+    },
+    Done {
+        cells: usize,
+        images: usize,
+        rounds: u32,
+    },
+}
+
+impl std::fmt::Display for RetimeProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetimeProgress::Starting { cells, rounds } => write!(
+                f,
+                "re-timing {cells} matched cell(s), BASELINE and NEW interleaved over {rounds} round(s) ..."
+            ),
+            RetimeProgress::Done {
+                cells,
+                images,
+                rounds,
+            } => write!(
+                f,
+                "re-timed {cells} cell(s) of {images} image(s), BASELINE and NEW interleaved over {rounds} round(s)"
+            ),
+        }
+    }
+}
+
 /// Rounds when `--retime` is given without a number.
 pub const DEFAULT_ROUNDS: u32 = 5;
 
@@ -96,10 +159,10 @@ pub fn order(rounds: u32) -> Vec<Side> {
 
 /// Runs `call` (one side's encode and decode, returning their samples) once per side untimed
 /// (warm-up: code and buffers paged in), then in [`order`], and pairs the samples by round.
-pub fn rounds_of(
+pub fn rounds_of<E>(
     rounds: u32,
-    mut call: impl FnMut(Side) -> Result<(Sample, Sample), String>,
-) -> Result<Vec<Round>, String> {
+    mut call: impl FnMut(Side) -> Result<(Sample, Sample), E>,
+) -> Result<Vec<Round>, E> {
     call(Side::Baseline)?;
     call(Side::New)?;
     let mut out = vec![Round::default(); rounds as usize];
@@ -117,7 +180,7 @@ pub fn rounds_of(
 fn timed<T>(
     cpu_on_thread: bool,
     f: impl FnOnce() -> Result<T, CodecError>,
-) -> Result<(T, Sample), String> {
+) -> Result<(T, Sample), CodecError> {
     let _ = take_child_usage();
     let c = thread_cpu();
     let t = Instant::now();
@@ -125,7 +188,7 @@ fn timed<T>(
     let wall = t.elapsed();
     let cpu = thread_cpu().saturating_sub(c);
     let child = take_child_usage();
-    let value = out.map_err(|e| e.to_string())?;
+    let value = out?;
     let cpu_ms = match child {
         Some(u) => Some((cpu + u.cpu).as_secs_f64() * 1e3),
         None if cpu_on_thread => Some(cpu.as_secs_f64() * 1e3),
@@ -147,25 +210,31 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(config: CodecConfig, source: &Arc<Image>) -> Result<Prepared, String> {
+    fn new(config: CodecConfig, source: &Arc<Image>) -> Result<Prepared, RetimeError> {
         let want = config.codec.input_layout(source.layout());
         let input = if want == source.layout() {
             source.clone()
         } else {
-            Arc::new(Prep::plan(source.layout(), want)?.apply(source))
+            let prep =
+                Prep::plan(source.layout(), want).map_err(|e| RetimeError::Prepare(e.into()))?;
+            Arc::new(prep.apply(source))
         };
         Ok(Prepared { config, input })
     }
 
     /// Encode then decode, each timed.
-    fn call(&self) -> Result<(Sample, Sample), String> {
+    fn call(&self) -> Result<(Sample, Sample), CallFailed> {
         let codec = &self.config.codec;
+        let failed = |stage: &'static str, e: CodecError| CallFailed {
+            spec: self.config.spec(),
+            stage,
+            source: e.into(),
+        };
         let (enc, es) = timed(codec.encode_cpu_on_thread(), || {
             codec.encode(&self.input, &self.config.params)
         })
-        .map_err(|e| format!("{}: encode failed: {e}", self.config.spec()))?;
-        let (_, ds) = timed(true, || codec.decode(&enc.bytes))
-            .map_err(|e| format!("{}: decode failed: {e}", self.config.spec()))?;
+        .map_err(|e| failed("encode", e))?;
+        let (_, ds) = timed(true, || codec.decode(&enc.bytes)).map_err(|e| failed("decode", e))?;
         Ok((es, ds))
     }
 }
@@ -181,7 +250,7 @@ pub struct RetimeOptions {
     /// External codec definitions of each side (empty: those the side's run.json names).
     pub base_external: Vec<PathBuf>,
     pub new_external: Vec<PathBuf>,
-    /// Print progress to stderr.
+    /// Report progress (to the `progress` callback of [`retime`]).
     pub progress: bool,
 }
 
@@ -201,12 +270,14 @@ pub fn plan(base: &[CellRecord], new: &[CellRecord]) -> Vec<(CellKey, CellRecord
 
 /// Re-times every matched cell of BASELINE and NEW ([`plan`]) over `opts.rounds` interleaved
 /// rounds. Fails (naming the flag that fixes it) when an image or a codec cannot be found, an
-/// image changed since the runs, or a call fails.
+/// image changed since the runs, or a call fails. When `opts.progress` is set, `progress`
+/// hears when the timing starts and ends.
 pub fn retime(
     base: &[CellRecord],
     new: &[CellRecord],
     opts: &RetimeOptions,
-) -> Result<Retimed, String> {
+    mut progress: impl FnMut(&RetimeProgress),
+) -> Result<Retimed, RetimeError> {
     let cells = plan(base, new);
     let codecs = resolve::Codecs::new(opts)?;
     let mut out = Retimed {
@@ -238,11 +309,10 @@ pub fn retime(
         }
     }
     if opts.progress {
-        eprintln!(
-            "codecbench: re-timing {} matched cell(s), BASELINE and NEW interleaved over {} round(s) ...",
-            cells.len(),
-            opts.rounds
-        );
+        progress(&RetimeProgress::Starting {
+            cells: cells.len(),
+            rounds: opts.rounds,
+        });
     }
     let mut images = 0;
     let mut i = 0;
@@ -265,17 +335,22 @@ pub fn retime(
             let rounds = rounds_of(opts.rounds, |side| {
                 sides[usize::from(side == Side::New)].call()
             })
-            .map_err(|e| format!("{} {e}", k.image))?;
+            .map_err(|e| RetimeError::Call {
+                image: k.image.clone(),
+                spec: e.spec,
+                stage: e.stage,
+                source: e.source,
+            })?;
             out.cells.insert(k.clone(), rounds);
             i += 1;
         }
     }
     if opts.progress {
-        eprintln!(
-            "codecbench: re-timed {} cell(s) of {images} image(s), BASELINE and NEW interleaved over {} round(s)",
-            out.cells.len(),
-            opts.rounds
-        );
+        progress(&RetimeProgress::Done {
+            cells: out.cells.len(),
+            images,
+            rounds: opts.rounds,
+        });
     }
     Ok(out)
 }
@@ -304,7 +379,7 @@ mod tests {
                 wall_ms: base + n,
                 cpu_ms: Some(base + n),
             };
-            Ok((s, s))
+            Ok::<_, String>((s, s))
         })
         .unwrap();
         assert_eq!(calls.len(), 2 + 8, "one warm-up per side, then 4 rounds");
@@ -318,7 +393,7 @@ mod tests {
         }
         // A failing call stops the cell with its message.
         let e = rounds_of(2, |side| match side {
-            Side::New => Err("boom".into()),
+            Side::New => Err(String::from("boom")),
             Side::Baseline => Ok((Sample::default(), Sample::default())),
         })
         .unwrap_err();
