@@ -272,7 +272,7 @@ impl Comparison {
         if let TargetGate::Judged(t) = &self.targets {
             for c in t {
                 for f in &c.findings {
-                    v.push((format!("{} {}={}", c.curve, c.metric, c.target), f));
+                    v.push((format!("{} {}={}", c.curve, c.metric.key, c.target), f));
                 }
             }
         }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::{Finding, Rule, Verdict};
-use crate::metrics::find;
+use crate::metrics::{find, Metric};
 use crate::record::CellRecord;
 use crate::target::TargetRow;
 
@@ -14,7 +14,8 @@ use crate::target::TargetRow;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TargetComparison {
     pub curve: String,
-    pub metric: String,
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub target: f64,
     /// Images where both runs met the target.
     pub images: usize,
@@ -113,7 +114,7 @@ pub fn compare_targets(
             );
             out.push(TargetComparison {
                 curve: curve.clone(),
-                metric: metric.clone(),
+                metric: m,
                 target,
                 images: 0,
                 base_bytes: 0.0,
@@ -135,7 +136,7 @@ pub fn compare_targets(
         images.dedup();
         let mut c = TargetComparison {
             curve: curve.clone(),
-            metric: metric.clone(),
+            metric: m,
             target,
             images: 0,
             base_bytes: 0.0,
@@ -228,7 +229,7 @@ pub fn target_text(g: &TargetGate) -> String {
                     "  {} {} {}={}: {} image(s), {}{}\n",
                     c.verdict.as_str(),
                     c.curve,
-                    c.metric,
+                    c.metric.key,
                     c.target,
                     c.images,
                     c.change
