@@ -10,7 +10,7 @@ use crate::baseline::Thresholds;
 use crate::cache::Cache;
 use crate::cli::{BdMethod, CompareArgs, ReportFlags, RunArgs};
 use crate::codec::Registry;
-use crate::config::{expand, read_gate, read_sweep_file, PRESETS};
+use crate::config::{expand, expand_entries, read_gate, read_sweep_codecs, PRESETS};
 
 /// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
 pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
@@ -33,17 +33,17 @@ impl From<String> for FlagError {
 /// The sweep `codecbench run` was asked for: every spec checked (all errors reported together)
 /// before anything runs.
 pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
-    let mut specs = Vec::new();
-    if let Some(path) = &args.sweep {
-        specs.extend(read_sweep_file(path).map_err(|e| format!("--sweep {e}"))?);
-    }
-    specs.extend(args.codecs.iter().cloned());
+    let entries = match &args.sweep {
+        Some(path) => read_sweep_codecs(path).map_err(|e| format!("--sweep {e}"))?,
+        None => Vec::new(),
+    };
+    let mut specs: Vec<String> = args.codecs.clone();
     let preset = match &args.report.preset {
         Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),
         None => None,
     };
     // No codec given: the preset's (the web preset by default).
-    let chosen = specs.is_empty().then(|| preset.unwrap_or(&PRESETS[0]));
+    let chosen = (entries.is_empty() && specs.is_empty()).then(|| preset.unwrap_or(&PRESETS[0]));
     if let Some(p) = chosen {
         specs = p.codecs.iter().map(|s| s.to_string()).collect();
     }
@@ -60,12 +60,29 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
             args.report.coverage
         )));
     }
-    let configs = expand(registry, &specs).map_err(|errs| {
-        errs.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    // The file's configurations first, then the flags'; every one checked, all errors
+    // reported together, exact duplicates dropped.
+    let mut errors: Vec<String> = Vec::new();
+    let mut configs: Vec<crate::codec::CodecConfig> = Vec::new();
+    let from_file = match &args.sweep {
+        Some(path) => expand_entries(registry, path, &entries).unwrap_or_else(|errs| {
+            errors.extend(errs.iter().map(|e| format!("--sweep {}", chain(e))));
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let from_flags = expand(registry, &specs).unwrap_or_else(|errs| {
+        errors.extend(errs.iter().map(ToString::to_string));
+        Vec::new()
+    });
+    if !errors.is_empty() {
+        return Err(FlagError(errors.join("\n")));
+    }
+    for c in from_file.into_iter().chain(from_flags) {
+        if !configs.contains(&c) {
+            configs.push(c);
+        }
+    }
     let metric_list = match (&args.metrics, preset.or(chosen)) {
         (Some(m), _) => m.clone(),
         (None, Some(p)) => p.metrics.to_string(),
@@ -232,6 +249,17 @@ pub fn add_external_files(
             .map_err(|e| format!("{origin}.name: {e}"))?;
     }
     Ok(warnings)
+}
+
+/// An error and its sources, `outer: inner: ...`, as `{:#}` prints an anyhow chain.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        text.push_str(&format!(": {s}"));
+        next = s.source();
+    }
+    text
 }
 
 /// A sweep's failure, with the flag that fixes it where there is one.
