@@ -244,7 +244,7 @@ fn combine(
 
 /// Splits `label=codec:...` into the label and the spec: the label is the text before an `=`
 /// that comes ahead of the codec name (before the first `:`). No `=` there: no label.
-pub fn split_label(text: &str) -> Result<(String, &str), String> {
+fn split_label(text: &str) -> Result<(String, &str), String> {
     let head = text.split(':').next().unwrap_or("");
     let Some((label, _)) = head.split_once('=') else {
         return Ok((String::new(), text));
