@@ -80,12 +80,20 @@ fn checksum(key: &str, record_csv: &str, machine: &str, build: &str) -> String {
     h.finalize().to_hex().to_string()
 }
 
-fn from_csv(text: &str) -> Result<CellRecord, String> {
-    csv::Reader::from_reader(text.as_bytes())
+/// A cached row that cannot be read back (the entry is then measured again).
+#[derive(Debug, thiserror::Error)]
+enum RowError {
+    #[error("no record")]
+    Empty,
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+}
+
+fn from_csv(text: &str) -> Result<CellRecord, RowError> {
+    Ok(csv::Reader::from_reader(text.as_bytes())
         .deserialize()
         .next()
-        .ok_or("no record")?
-        .map_err(|e| e.to_string())
+        .ok_or(RowError::Empty)??)
 }
 
 /// The metric set in one canonical order (the metric table's), so `ssim,psnr-y` and
@@ -287,7 +295,7 @@ impl Cache {
                     Lookup::Hit(Box::new(r), e.measured_s)
                 }
             },
-            Err(err) => bad(&err),
+            Err(err) => bad(&err.to_string()),
         }
     }
 

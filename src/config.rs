@@ -23,7 +23,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::codec::spec::{expand_table, TableError, TableValue};
 use crate::codec::{CodecConfig, Registry, SpecError};
+
+mod presets;
+
+pub use presets::{preset, Preset, UnknownPreset, DEFAULT_SWEEP, PRESETS, WEB};
 
 /// A sweep file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,215 +40,30 @@ pub enum ConfigError {
     },
     #[error("{}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
-}
-
-/// The sweep run when neither --codec nor --sweep is given: the image codecs' curves, then the
-/// lossless baselines at their CLIs' default levels and two palette sizes. Timing: README,
-/// "Speed".
-pub const DEFAULT_SWEEP: &[&str] = &[
-    "png",
-    "jpeg:q=10..95:5",
-    "webp:q=10..95:5",
-    "webp-lossless",
-    // 24/ratio bpp on 8-bit RGB: 2 to 0.15 bpp, the span of the jpeg and webp curves.
-    "jpeg2000:ratio=12,20,32,48,80,120,160",
-    "jpeg2000-lossless",
-    // Five points each across the same ~0.15-2 bpp span as the JPEG/WebP curves, at speeds that
-    // keep the default run near two minutes on two cores (README, "Speed").
-    "avif:q=35,55,70,85,95,speed=8",
-    "jxl:d=0.4,0.7,1.5,3,6,effort=5",
-    // JPEG XL's lossless mode beside png, webp-lossless and jpeg2000-lossless (16-bit kept).
-    "jxl:d=0,effort=5",
-    "qoi",
-    "rle",
-    "huffman",
-    "gzip",
-    "zstd",
-    "brotli",
-    "xz",
-    "png-gzip",
-    "palette:colors=16,256",
-];
-
-/// Where the images go: the codecs and settings a run sweeps, the metrics it measures and the
-/// quality levels its answer is given at (`--preset NAME`). A codec added later joins a preset
-/// by one spec line here.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Preset {
-    pub name: &'static str,
-    /// One line for --help and the README.
-    pub about: &'static str,
-    /// The sweep: spec strings as `--codec` takes them.
-    pub codecs: &'static [&'static str],
-    /// `--metrics` when not given.
-    pub metrics: &'static str,
-    /// The metric (a key of the METRICS table) and levels the answer is given at.
-    pub metric: &'static str,
-    pub levels: &'static [f64],
-    /// The quality band the headline BD-rate is computed over (the levels' neighbourhood, what
-    /// such images ship at); the settings of every lossy configuration, the anchor's too,
-    /// cover it.
-    pub band: (f64, f64),
-    /// Only configurations every major browser decodes are recommended (others are shown
-    /// with where they serve).
-    pub web: bool,
-}
-
-/// The web preset: formats browsers decode, settings covering SSIMULACRA 2 60-90 (JPEG up to
-/// q=100 so the anchor reaches 90), no general-purpose compressor. Settings lie on the target
-/// search's grid (integers; JPEG XL distance in steps of 0.25) so a search starts from them.
-pub const WEB: Preset = Preset {
-    name: "web",
-    about: "formats browsers decode (JPEG anchor, WebP, AVIF; JPEG XL shown with where it serves), answer at SSIMULACRA 2 70/80/90",
-    codecs: &[
-        "jpeg:q=50..100:5",
-        // Full-resolution chroma at the top: text and charts reach SSIMULACRA 2 80-90 only so.
-        "jpeg:q=90,95,100,subsampling=444",
-        "webp:q=50..100:5",
-        // AVIF encoding is the costly part of the answer: rav1e at speed 9 takes 2.3x less
-        // CPU than at speed 8 for 1-6% more bytes (flower_large and coffee at q=75 and 90).
-        // Seven settings, denser where SSIMULACRA 2 70-90 lies on photographs.
-        "avif:q=55,65,75,80,85,90,95,speed=9",
-        "jxl:d=0.5,0.75,1,1.5,2,3,effort=5",
-    ],
-    metrics: "psnr,ssimulacra2",
-    metric: "ssimulacra2",
-    levels: &[70.0, 80.0, 90.0],
-    band: (60.0, 90.0),
-    web: true,
-};
-
-/// Every preset; the first is the default when no --codec, --sweep or --preset is given.
-pub const PRESETS: &[Preset] = &[
-    WEB,
-    Preset {
-        name: "photo-archive",
-        about: "high-quality masters: JPEG XL, AVIF, JPEG 2000 and JPEG at SSIMULACRA 2 85/90, plus the lossless formats",
-        codecs: &[
-            "jpeg:q=80..100:2",
-            "jxl:d=0.25,0.5,0.75,1,1.25,1.5,effort=5",
-            "avif:q=70..100:3,speed=6",
-            "jpeg2000:ratio=4,6,8,10,12,16,20",
-            "png",
-            "jxl:d=0,effort=5",
-            "webp-lossless",
-        ],
-        metrics: "psnr,ssimulacra2",
-        metric: "ssimulacra2",
-        levels: &[85.0, 90.0],
-        band: (80.0, 95.0),
-        web: false,
+    /// A `codec` table whose codec, key or value the registry refuses.
+    #[error("{}: codec[{index}] (name = \"{name}\")", path.display())]
+    Table {
+        path: PathBuf,
+        index: usize,
+        name: String,
+        #[source]
+        source: Box<TableError>,
     },
-    Preset {
-        name: "lossless",
-        about: "every exact codec (16-bit kept where the format can): the smallest file",
-        codecs: &[
-            "png",
-            "webp-lossless",
-            "jpeg2000-lossless",
-            "htj2k:qstep=0",
-            "jxl:d=0,effort=5",
-            "qoi",
-            "png-gzip",
-            "gzip",
-            "zstd",
-            "brotli",
-            "xz",
-        ],
-        metrics: "psnr",
-        metric: "psnr",
-        levels: &[],
-        band: (0.0, 0.0),
-        web: false,
+    /// A spec string of the `codec` list that the registry refuses.
+    #[error("{}: codec[{index}]", path.display())]
+    Spec {
+        path: PathBuf,
+        index: usize,
+        #[source]
+        source: SpecError,
     },
-    Preset {
-        name: "medical",
-        about: "16-bit grey kept: lossless first, then near-lossless by PSNR (JPEG 2000, HTJ2K, JPEG XL)",
-        codecs: &[
-            "png",
-            "jpeg2000-lossless",
-            "jxl:d=0,effort=5",
-            "jpeg2000:ratio=2,3,4,6,8,12,16",
-            "jxl:d=0.25,0.5,0.75,1,1.5,2,effort=5",
-            // HTJ2K (OpenJPH): the faster JPEG 2000 route, lossless and near-lossless.
-            "htj2k:qstep=0",
-            "htj2k:qstep=0.0005,0.001,0.002,0.004",
-        ],
-        metrics: "psnr",
-        metric: "psnr",
-        levels: &[45.0, 50.0, 55.0],
-        band: (40.0, 60.0),
-        web: false,
-    },
-    Preset {
-        name: "satellite",
-        about: "large rasters: the JPEG 2000 family (with HTJ2K) beside JPEG XL, AVIF and lossless",
-        codecs: &[
-            "jpeg2000:ratio=4,6,8,12,16,24,32,48",
-            "jpeg2000-lossless",
-            "htj2k:qstep=0",
-            "htj2k:qstep=0.005,0.01,0.02,0.04",
-            "jxl:d=0.5,1,1.5,2,3,effort=5",
-            "avif:q=50..95:5,speed=8",
-            "jxl:d=0,effort=5",
-            "png",
-        ],
-        metrics: "psnr,ssimulacra2",
-        metric: "ssimulacra2",
-        levels: &[70.0, 80.0, 90.0],
-        band: (60.0, 90.0),
-        web: false,
-    },
-    Preset {
-        name: "textbook",
-        about: "the classic techniques side by side: RLE, Huffman, arithmetic-coded and Huffman-coded JPEG, vector quantisation (palette), gzip of PNG",
-        codecs: &[
-            "rle",
-            "huffman",
-            "gzip",
-            "png",
-            "png-gzip",
-            "palette:colors=16,256",
-            "jpeg:q=10..95:5",
-            "jpeg:q=10..95:5,arithmetic=true",
-        ],
-        metrics: "psnr,ssimulacra2",
-        metric: "psnr",
-        levels: &[30.0, 35.0, 40.0],
-        band: (28.0, 45.0),
-        web: false,
-    },
-    Preset {
-        name: "all",
-        about: "today's full sweep (every built-in codec family, general-purpose compressors too)",
-        codecs: DEFAULT_SWEEP,
-        metrics: "psnr,psnr-y,ssim,ssimulacra2",
-        metric: "ssimulacra2",
-        levels: &[70.0, 80.0, 90.0],
-        band: (60.0, 90.0),
-        web: true,
-    },
-];
-
-/// The preset called `name`, or an error listing the known ones.
-pub fn preset(name: &str) -> Result<&'static Preset, String> {
-    PRESETS.iter().find(|p| p.name == name).ok_or_else(|| {
-        format!(
-            "unknown preset \"{name}\" (known: {})",
-            PRESETS
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SweepFile {
     #[serde(default)]
-    codec: Vec<toml::Value>,
+    codec: Vec<SpecEntry>,
     #[serde(default)]
     gate: Option<GateFile>,
     /// External codec definitions (see [`crate::codec::external`]).
@@ -313,54 +133,188 @@ pub fn read_sweep_externals(
     crate::codec::external::parse_definitions(path, &file.external)
 }
 
-/// Reads a sweep file into spec strings (not yet validated).
-pub fn read_sweep_file(path: &Path) -> Result<Vec<String>, ConfigError> {
-    let file = read_file(path)?;
-    file.codec
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            spec_of(v).map_err(|e| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!("codec[{i}]: {e}"),
-            })
-        })
-        .collect()
+/// One entry of a sweep file's `codec` list: a spec string, or a table deserialised as
+/// written (`name`, optional `label`, every other key a codec key with its TOML-typed values).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpecEntry {
+    Text(String),
+    Table {
+        name: String,
+        /// Empty when the table has none.
+        label: String,
+        keys: Vec<(String, Vec<TableValue>)>,
+    },
 }
 
-fn spec_of(v: &toml::Value) -> Result<String, String> {
-    match v {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Table(t) => {
-            let name = t
-                .get("name")
-                .and_then(|n| n.as_str())
-                .ok_or("a codec table needs name = \"...\"")?;
-            // `label = "site"`: the pipeline's name, as `site=` before a spec string.
-            let label = match t.get("label") {
-                None => String::new(),
-                Some(toml::Value::String(l)) => format!("{l}="),
-                Some(other) => return Err(format!("label must be a string, found {other}")),
-            };
-            let name = format!("{label}{name}");
-            let mut parts = Vec::new();
-            for (k, v) in t.iter().filter(|(k, _)| *k != "name" && *k != "label") {
-                let items = match v {
-                    toml::Value::Array(a) => a.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
-                    other => vec![scalar(other)?],
-                };
-                parts.push(format!("{k}={}", items.join(",")));
+impl SpecEntry {
+    /// Checks and expands the entry against `registry`; the error names the file and the entry.
+    pub fn expand(
+        &self,
+        registry: &Registry,
+        path: &Path,
+        index: usize,
+    ) -> Result<Vec<CodecConfig>, ConfigError> {
+        match self {
+            SpecEntry::Text(text) => {
+                registry
+                    .parse_spec(text)
+                    .map_err(|source| ConfigError::Spec {
+                        path: path.to_path_buf(),
+                        index,
+                        source,
+                    })
             }
-            Ok(if parts.is_empty() {
-                name.to_string()
-            } else {
-                format!("{name}:{}", parts.join(","))
-            })
+            SpecEntry::Table { name, label, keys } => expand_table(registry, name, label, keys)
+                .map_err(|source| ConfigError::Table {
+                    path: path.to_path_buf(),
+                    index,
+                    name: name.clone(),
+                    source: Box::new(source),
+                }),
         }
-        other => Err(format!(
-            "expected a spec string or a table, found {}",
-            other.type_str()
-        )),
+    }
+}
+
+impl<'de> Deserialize<'de> for SpecEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+    type Value = SpecEntry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a spec string or a codec table")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SpecEntry, E> {
+        Ok(SpecEntry::Text(v.to_string()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SpecEntry, A::Error> {
+        use serde::de::Error;
+        let (mut name, mut label, mut keys) = (None, String::new(), Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "name" => name = Some(map.next_value::<String>()?),
+                // `label = "site"`: the pipeline's name, as `site=` before a spec string.
+                "label" => match map.next_value::<toml::Value>()? {
+                    toml::Value::String(l) => label = l,
+                    other => {
+                        return Err(A::Error::custom(format!(
+                            "label must be a string, found {other}"
+                        )))
+                    }
+                },
+                _ => {
+                    let TableValues(values) = map.next_value()?;
+                    keys.push((key, values));
+                }
+            }
+        }
+        let name = name.ok_or_else(|| A::Error::custom("a codec table needs name = \"...\""))?;
+        Ok(SpecEntry::Table { name, label, keys })
+    }
+}
+
+/// A codec table key's value: one value or a list of them.
+struct TableValues(Vec<TableValue>);
+
+impl<'de> Deserialize<'de> for TableValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor { list: true })
+    }
+}
+
+/// One value ([`ValueVisitor::list`] false) or one value or a list of values (true).
+struct ValueVisitor {
+    list: bool,
+}
+
+struct OneValue(TableValue);
+
+impl<'de> Deserialize<'de> for OneValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let TableValues(mut v) = d.deserialize_any(ValueVisitor { list: false })?;
+        Ok(OneValue(v.remove(0)))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = TableValues;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(if self.list {
+            "a string, number or boolean, or a list of them"
+        } else {
+            "a string, number or boolean"
+        })
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<TableValues, E> {
+        Ok(TableValues(vec![TableValue::Bool(v)]))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TableValues, E> {
+        Ok(TableValues(vec![TableValue::Int(v)]))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TableValues, E> {
+        i64::try_from(v)
+            .map(|v| TableValues(vec![TableValue::Int(v)]))
+            .map_err(|_| E::custom(format!("{v} is too large")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<TableValues, E> {
+        Ok(TableValues(vec![TableValue::Float(v)]))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TableValues, E> {
+        Ok(TableValues(vec![TableValue::Text(v.to_string())]))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TableValues, A::Error> {
+        if !self.list {
+            return Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Seq,
+                &self,
+            ));
+        }
+        let mut out = Vec::new();
+        while let Some(OneValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(TableValues(out))
+    }
+}
+
+/// Reads a sweep file's `codec` list as written (not yet checked against a registry).
+pub fn read_sweep_codecs(path: &Path) -> Result<Vec<SpecEntry>, ConfigError> {
+    Ok(read_file(path)?.codec)
+}
+
+/// Checks and expands a sweep file's entries against `registry`, in order; every entry is
+/// checked and all errors are returned together.
+pub fn expand_entries(
+    registry: &Registry,
+    path: &Path,
+    entries: &[SpecEntry],
+) -> Result<Vec<CodecConfig>, Vec<ConfigError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        match e.expand(registry, path, i) {
+            Ok(cs) => out.extend(cs),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
     }
 }
 
@@ -415,18 +369,85 @@ mod tests {
         (dir, p)
     }
 
+    /// The file's configurations as canonical specs (label first when there is one), or
+    /// every error with its sources.
+    fn configs(p: &Path) -> Result<Vec<String>, String> {
+        let entries = read_sweep_codecs(p).map_err(|e| e.to_string())?;
+        expand_entries(&Registry::builtin(), p, &entries)
+            .map(|cs| {
+                cs.iter()
+                    .map(|c| match c.label.as_str() {
+                        "" => c.spec(),
+                        l => format!("{l}={}", c.spec()),
+                    })
+                    .collect()
+            })
+            .map_err(|errs| {
+                errs.iter()
+                    .map(|e| {
+                        let mut t = e.to_string();
+                        let mut s = std::error::Error::source(e);
+                        while let Some(x) = s {
+                            t += &format!(": {x}");
+                            s = x.source();
+                        }
+                        t
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+    }
+
+    fn strings(specs: &[&str]) -> Vec<String> {
+        expand(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap()
+            .iter()
+            .map(|c| match c.label.as_str() {
+                "" => c.spec(),
+                l => format!("{l}={}", c.spec()),
+            })
+            .collect()
+    }
+
     #[test]
-    fn tables_and_strings_give_the_same_specs() {
+    fn tables_and_strings_give_the_same_configurations() {
         let (_d, p) = write(
             "[[codec]]\nname = \"webp\"\nq = \"50..90:20\"\nmethod = [4, 6]\n\
              [[codec]]\nname = \"png\"\nzopfli = true\n",
         );
-        let specs = read_sweep_file(&p).unwrap();
-        assert_eq!(specs, ["webp:method=4,6,q=50..90:20", "png:zopfli=true"]);
-        let configs = expand(&specs).unwrap();
-        assert_eq!(configs.len(), 7);
+        let entries = read_sweep_codecs(&p).unwrap();
+        assert_eq!(
+            entries[0],
+            SpecEntry::Table {
+                name: "webp".into(),
+                label: String::new(),
+                keys: vec![
+                    (
+                        "method".into(),
+                        vec![TableValue::Int(4), TableValue::Int(6)]
+                    ),
+                    ("q".into(), vec![TableValue::Text("50..90:20".into())]),
+                ],
+            }
+        );
+        let got = configs(&p).unwrap();
+        assert_eq!(got.len(), 7);
+        assert_eq!(
+            got,
+            strings(&["webp:method=4,6,q=50..90:20", "png:zopfli=true"])
+        );
         let (_d, p) = write("codec = [\"png\", \"jpeg:q=10..95:5\"]\n");
-        assert_eq!(expand(&read_sweep_file(&p).unwrap()).unwrap().len(), 19);
+        assert_eq!(configs(&p).unwrap().len(), 19);
+        // Typed values are checked as they are: a float key takes an integer, an integer key
+        // a whole float, a choice key a number (its name).
+        let (_d, p) = write(
+            "codec = [{ name = \"jpeg\", q = 80.0, subsampling = 444 }, \
+             { name = \"jxl\", d = [1, 1.5] }]\n",
+        );
+        assert_eq!(
+            configs(&p).unwrap(),
+            strings(&["jpeg:q=80,subsampling=444", "jxl:d=1,1.5"])
+        );
     }
 
     #[test]
@@ -436,29 +457,88 @@ mod tests {
             "[[codec]]\nlabel = \"site\"\nname = \"jpeg\"\nq = [70, 80]\n\
              [[codec]]\nname = \"png\"\n",
         );
-        let specs = read_sweep_file(&p).unwrap();
-        assert_eq!(specs, ["site=jpeg:q=70,80", "png"]);
-        let configs = expand(&specs).unwrap();
-        let labels: Vec<(&str, String)> = configs
-            .iter()
-            .map(|c| (c.label.as_str(), c.spec()))
-            .collect();
-        assert_eq!(labels[0].0, "site");
-        assert_eq!(labels[1].0, "site");
-        assert_eq!(labels[2].0, "");
-        assert!(labels[2].1.starts_with("png:"), "{labels:?}");
+        assert_eq!(configs(&p).unwrap(), strings(&["site=jpeg:q=70,80", "png"]));
         // Inline tables and strings of one list agree.
         let (_d, p) = write(
             "codec = [{ name = \"webp\", label = \"thumbs\", q = 60 }, \"hero=jpeg:q=90\"]\n",
         );
         assert_eq!(
-            read_sweep_file(&p).unwrap(),
-            ["thumbs=webp:q=60", "hero=jpeg:q=90"]
+            configs(&p).unwrap(),
+            strings(&["thumbs=webp:q=60", "hero=jpeg:q=90"])
         );
-        // A label that is not a string is named.
+        // A label that is not a string, or not a name, is named.
         let (_d, p) = write("[[codec]]\nname = \"png\"\nlabel = 3\n");
-        let e = read_sweep_file(&p).unwrap_err().to_string();
-        assert!(e.contains("codec[0]: label must be a string"), "{e}");
+        let e = configs(&p).unwrap_err();
+        assert!(e.contains("label must be a string, found 3"), "{e}");
+        let (_d, p) = write("[[codec]]\nname = \"png\"\nlabel = \"my site\"\n");
+        let e = configs(&p).unwrap_err();
+        assert!(
+            e.contains("codec[0] (name = \"png\"): label \"my site\": a label is letters"),
+            "{e}"
+        );
+    }
+
+    /// Every way a codec table can be wrong names the file, the table and the key or value.
+    #[test]
+    fn bad_codec_tables_name_the_file_the_table_and_the_key() {
+        for (text, want) in [
+            (
+                "[[codec]]\nname = \"png\"\n[[codec]]\nname = \"jpg\"\nq = 5\n",
+                "codec[1] (name = \"jpg\"): unknown codec \"jpg\" (known: png, jpeg,",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nquality = 50\n",
+                "codec[0] (name = \"jpeg\"): unknown key \"quality\". jpeg keys: q 1..100",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nq = true\n",
+                "codec[0] (name = \"jpeg\"): q = true: expected a whole number. jpeg keys:",
+            ),
+            (
+                "[[codec]]\nname = \"png\"\nzopfli = 1\n",
+                "codec[0] (name = \"png\"): zopfli = 1: expected true or false. png keys:",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nq = 80.5\n",
+                "q = 80.5: expected a whole number",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nq = [50, 500]\n",
+                "codec[0] (name = \"jpeg\"): q = 500: q=500 is outside 1..100. jpeg keys:",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nq = \"90..10\"\n",
+                "q = \"90..10\": q: range 90..10 is empty",
+            ),
+            (
+                "[[codec]]\nname = \"jpeg\"\nsubsampling = 411\n",
+                "subsampling = 411: subsampling=\"411\" is not one of 420|422|444",
+            ),
+            (
+                "codec = [\"png\", \"jpeg:q=0\"]\n",
+                "codec[1]: invalid codec spec \"jpeg:q=0\": q=0 is outside 1..100",
+            ),
+        ] {
+            let (_d, p) = write(text);
+            let e = configs(&p).unwrap_err();
+            assert!(e.starts_with(&p.display().to_string()), "{e}");
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        // Two bad tables: both reported.
+        let (_d, p) =
+            write("codec = [{ name = \"jpeg\", q = 0 }, { name = \"webp\", speed = 3 }]\n");
+        let e = configs(&p).unwrap_err();
+        assert!(e.contains("codec[0]") && e.contains("codec[1]"), "{e}");
+        // Values TOML can hold but a codec key cannot: named by TOML with the line.
+        for text in [
+            "[[codec]]\nname = \"jpeg\"\nq = { a = 1 }\n",
+            "[[codec]]\nname = \"jpeg\"\nq = [[1, 2]]\n",
+        ] {
+            let (_d, p) = write(text);
+            let e = read_sweep_codecs(&p).unwrap_err().to_string();
+            assert!(e.contains("sweep.toml") && e.contains("line 3"), "{e}");
+            assert!(e.contains("expected a string, number or boolean"), "{e}");
+        }
     }
 
     #[test]
@@ -479,15 +559,18 @@ mod tests {
     #[test]
     fn bad_files_are_rejected_with_the_path() {
         let (_d, p) = write("codecs = [\"png\"]\n");
-        let e = read_sweep_file(&p).unwrap_err().to_string();
+        let e = read_sweep_codecs(&p).unwrap_err().to_string();
         assert!(
             e.contains("sweep.toml") && e.contains("unknown field `codecs`"),
             "{e}"
         );
         let (_d, p) = write("[[codec]]\nq = 5\n");
-        let e = read_sweep_file(&p).unwrap_err().to_string();
-        assert!(e.contains("codec[0]: a codec table needs name"), "{e}");
-        let e = read_sweep_file(Path::new("/nonexistent/s.toml"))
+        let e = read_sweep_codecs(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("a codec table needs name") && e.contains("line 1"),
+            "{e}"
+        );
+        let e = read_sweep_codecs(Path::new("/nonexistent/s.toml"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/s.toml: cannot read"), "{e}");
@@ -537,6 +620,9 @@ mod tests {
                 c.spec()
             );
         }
-        assert!(preset("nope").unwrap_err().contains("web, photo-archive"));
+        assert!(preset("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("web, photo-archive"));
     }
 }

@@ -10,7 +10,7 @@ use crate::baseline::Thresholds;
 use crate::cache::Cache;
 use crate::cli::{BdMethod, CompareArgs, ReportFlags, RunArgs};
 use crate::codec::Registry;
-use crate::config::{expand, read_gate, read_sweep_file, PRESETS};
+use crate::config::{expand, expand_entries, read_gate, read_sweep_codecs, PRESETS};
 
 /// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
 pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
@@ -19,53 +19,107 @@ use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
 
 /// A command line the flag layer refused: the message names the flag (or the sweep file's
-/// field) and says what to give instead. The binary prints it as the error.
+/// field) and says what to give instead. A library error it wraps is its source, so the
+/// binary's `{:#}` prints the chain (`--sweep: sweep.toml: codec[0] (name = "jpeg"): q = 500:
+/// ...`).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FlagError(pub String);
+pub enum FlagError {
+    /// The flag layer's own check.
+    #[error("{0}")]
+    Message(String),
+    /// A library error under the flag whose value it came from.
+    #[error("{flag}")]
+    Input {
+        flag: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl FlagError {
+    /// `source` under `flag`.
+    pub fn input(
+        flag: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> FlagError {
+        FlagError::Input {
+            flag: flag.into(),
+            source: Box::new(source),
+        }
+    }
+}
 
 impl From<String> for FlagError {
     fn from(message: String) -> Self {
-        FlagError(message)
+        FlagError::Message(message)
     }
 }
+
+/// A size (`--max-memory`) that is not a positive byte count.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("expected a positive size such as 4G, 512M or 1000000 (bytes)")]
+pub struct BadSize;
+
+/// A pixel count (`--max-pixels`) that is not a count of at least 1.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("expected a pixel count such as 100000000, 4e8 or 400M")]
+pub struct BadPixels;
 
 /// The sweep `codecbench run` was asked for: every spec checked (all errors reported together)
 /// before anything runs.
 pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
-    let mut specs = Vec::new();
-    if let Some(path) = &args.sweep {
-        specs.extend(read_sweep_file(path).map_err(|e| format!("--sweep {e}"))?);
-    }
-    specs.extend(args.codecs.iter().cloned());
+    let entries = match &args.sweep {
+        Some(path) => read_sweep_codecs(path).map_err(|e| FlagError::input("--sweep", e))?,
+        None => Vec::new(),
+    };
+    let mut specs: Vec<String> = args.codecs.clone();
     let preset = match &args.report.preset {
-        Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),
+        Some(name) => {
+            Some(crate::config::preset(name).map_err(|e| FlagError::input("--preset", e))?)
+        }
         None => None,
     };
     // No codec given: the preset's (the web preset by default).
-    let chosen = specs.is_empty().then(|| preset.unwrap_or(&PRESETS[0]));
+    let chosen = (entries.is_empty() && specs.is_empty()).then(|| preset.unwrap_or(&PRESETS[0]));
     if let Some(p) = chosen {
         specs = p.codecs.iter().map(|s| s.to_string()).collect();
     }
     if args.write_chosen.is_some() && args.no_report {
-        return Err(FlagError(
+        return Err(FlagError::Message(
             "--write-chosen writes the files the answer recommends, which the report \
                     makes: drop --no-report"
                 .into(),
         ));
     }
     if !(args.report.coverage > 0.0 && args.report.coverage <= 100.0) {
-        return Err(FlagError(format!(
+        return Err(FlagError::Message(format!(
             "--coverage {}: give a percentage of the images above 0 and at most 100",
             args.report.coverage
         )));
     }
-    let configs = expand(registry, &specs).map_err(|errs| {
-        errs.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    // The file's configurations first, then the flags'; every one checked, all errors
+    // reported together, exact duplicates dropped.
+    let mut errors: Vec<String> = Vec::new();
+    let mut configs: Vec<crate::codec::CodecConfig> = Vec::new();
+    let from_file = match &args.sweep {
+        Some(path) => expand_entries(registry, path, &entries).unwrap_or_else(|errs| {
+            errors.extend(errs.iter().map(|e| format!("--sweep: {}", chain(e))));
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let from_flags = expand(registry, &specs).unwrap_or_else(|errs| {
+        errors.extend(errs.iter().map(ToString::to_string));
+        Vec::new()
+    });
+    if !errors.is_empty() {
+        return Err(FlagError::Message(errors.join("\n")));
+    }
+    for c in from_file.into_iter().chain(from_flags) {
+        if !configs.contains(&c) {
+            configs.push(c);
+        }
+    }
     let metric_list = match (&args.metrics, preset.or(chosen)) {
         (Some(m), _) => m.clone(),
         (None, Some(p)) => p.metrics.to_string(),
@@ -76,7 +130,7 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
     let mut targets = Vec::new();
     let mut target_texts: Vec<(String, String)> = Vec::new();
     if let Some(path) = &args.sweep {
-        for t in crate::config::read_targets(path).map_err(|e| format!("--sweep {e}"))? {
+        for t in crate::config::read_targets(path).map_err(|e| FlagError::input("--sweep", e))? {
             target_texts.push((format!("--sweep {} [target]", path.display()), t));
         }
     }
@@ -91,7 +145,7 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
         for t in &parsed {
             if let crate::target::Goal::Quality(m) = t.goal {
                 if !metrics.iter().any(|x| x.key == m.key) {
-                    return Err(FlagError(format!(
+                    return Err(FlagError::Message(format!(
                         "{flag} {text}: {} is not measured; add it to --metrics",
                         m.key
                     )));
@@ -122,9 +176,10 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
         repeat: args.repeat,
         save_encoded: args.save_encoded,
         max_pixels: parse_pixels(&args.max_pixels)
-            .map_err(|e| format!("--max-pixels {}: {e}", args.max_pixels))?,
+            .map_err(|e| FlagError::input(format!("--max-pixels {}", args.max_pixels), e))?,
         max_memory: match &args.max_memory {
-            Some(text) => parse_bytes(text).map_err(|e| format!("--max-memory {text}: {e}"))?,
+            Some(text) => parse_bytes(text)
+                .map_err(|e| FlagError::input(format!("--max-memory {text}"), e))?,
             None => default_max_memory(),
         },
         progress: Mode::detect(args.quiet),
@@ -135,7 +190,13 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
         } else {
             Some(args.cache.clone().unwrap_or_else(Cache::default_dir))
         },
-        shard: args.shard.as_deref().map(crate::shard::parse).transpose()?,
+        shard: args
+            .shard
+            .as_deref()
+            .map(|t| {
+                crate::shard::parse(t).map_err(|e| FlagError::input(format!("--shard {t}"), e))
+            })
+            .transpose()?,
         metrics,
         crop_bpp: (!args.no_report).then_some(args.report.crop_bpp),
         targets,
@@ -146,7 +207,7 @@ pub use crate::alloc::default_max_memory;
 
 /// Parses a byte count: a number with an optional K, M, G or T suffix (powers of 1024; an
 /// optional trailing `B` or `iB` is accepted), e.g. `512M`, `1.5G`, `2000000`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn parse_bytes(text: &str) -> Result<u64, BadSize> {
     let t = text.trim();
     let t = t
         .strip_suffix("iB")
@@ -161,14 +222,14 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     };
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok((v * scale as f64) as u64),
-        _ => Err("expected a positive size such as 4G, 512M or 1000000 (bytes)".into()),
+        _ => Err(BadSize),
     }
 }
 
 /// Parses a pixel count: an integer (`100000000`), a decimal or exponent number (`4e8`,
 /// `1.5e7`) or one with a K, M or G suffix in powers of 1000 (`400M`; a trailing `P`, as in
 /// `400MP`, is accepted). Fractions of a pixel are dropped; the count must be at least 1.
-pub fn parse_pixels(text: &str) -> Result<u64, String> {
+pub fn parse_pixels(text: &str) -> Result<u64, BadPixels> {
     let t = text.trim();
     let t = t
         .strip_suffix(['P', 'p'])
@@ -180,10 +241,9 @@ pub fn parse_pixels(text: &str) -> Result<u64, String> {
         Some('G') => (&t[..t.len() - 1], 1e9),
         _ => (t, 1.0),
     };
-    let bad = || "expected a pixel count such as 100000000, 4e8 or 400M".to_string();
-    let v = num.trim().parse::<f64>().map_err(|_| bad())? * scale;
+    let v = num.trim().parse::<f64>().map_err(|_| BadPixels)? * scale;
     if !(v.is_finite() && v >= 1.0) {
-        return Err(bad());
+        return Err(BadPixels);
     }
     // Above 2^64 every image fits; saturate rather than refuse.
     Ok(if v >= u64::MAX as f64 {
@@ -234,9 +294,20 @@ pub fn add_external_files(
     Ok(warnings)
 }
 
+/// An error and its sources, `outer: inner: ...`, as `{:#}` prints an anyhow chain.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        text.push_str(&format!(": {s}"));
+        next = s.source();
+    }
+    text
+}
+
 /// A sweep's failure, with the flag that fixes it where there is one.
 pub fn sweep_error(e: SweepError) -> FlagError {
-    FlagError(sweep_message(e))
+    FlagError::Message(sweep_message(e))
 }
 
 fn sweep_message(e: SweepError) -> String {
@@ -250,7 +321,7 @@ fn sweep_message(e: SweepError) -> String {
 
 /// A report's failure, with the flag that fixes it where there is one.
 pub fn report_error(e: ReportError) -> FlagError {
-    FlagError(report_message(e))
+    FlagError::Message(report_message(e))
 }
 
 fn report_message(e: ReportError) -> String {
@@ -267,7 +338,7 @@ pub fn report_options(
     run_dir: PathBuf,
 ) -> Result<ReportOptions, FlagError> {
     if !(flags.crop_bpp.is_finite() && flags.crop_bpp > 0.0) {
-        return Err(FlagError(format!(
+        return Err(FlagError::Message(format!(
             "--crop-bpp {}: give a positive number of bits per pixel",
             flags.crop_bpp
         )));
@@ -283,13 +354,15 @@ pub fn report_options(
         crop_bpp: flags.crop_bpp,
         meta: None,
         preset: match &flags.preset {
-            Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),
+            Some(name) => {
+                Some(crate::config::preset(name).map_err(|e| FlagError::input("--preset", e))?)
+            }
             None => None,
         },
         coverage: if flags.coverage > 0.0 && flags.coverage <= 100.0 {
             flags.coverage
         } else {
-            return Err(FlagError(format!(
+            return Err(FlagError::Message(format!(
                 "--coverage {}: give a percentage of the images above 0 and at most 100",
                 flags.coverage
             )));
@@ -333,7 +406,7 @@ fn known_metric(what: &str, key: &str) -> Result<(), String> {
 pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, FlagError> {
     let mut th = Thresholds::default();
     if let Some(path) = &args.sweep {
-        let g = read_gate(path).map_err(|e| format!("--sweep {e}"))?;
+        let g = read_gate(path).map_err(|e| FlagError::input("--sweep", e))?;
         // The file's values are checked like the flags: a NaN, negative or misspelt limit
         // would otherwise switch a check off silently (NaN compares false) or fail every run.
         let at = |key: &str| format!("--sweep {}: [gate] {key}", path.display());

@@ -2,9 +2,18 @@
 //! machines (a Slurm job array, a Kubernetes Indexed Job) can split one sweep and `merge` can
 //! put the pieces back together.
 
+/// A share that is not "K/N" with 1 <= K <= N.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("write K/N with 1 <= K <= N, e.g. 2/8 (not \"{text}\")")]
+pub struct BadShard {
+    pub text: String,
+}
+
 /// Parses "K/N" (1 <= K <= N).
-pub fn parse(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("--shard {text}: write K/N with 1 <= K <= N, e.g. --shard 2/8");
+pub fn parse(text: &str) -> Result<(usize, usize), BadShard> {
+    let bad = || BadShard {
+        text: text.to_string(),
+    };
     let (k, n) = text.split_once('/').ok_or_else(bad)?;
     let (k, n): (usize, usize) = (
         k.trim().parse().map_err(|_| bad())?,
@@ -44,7 +53,8 @@ mod tests {
     fn parse_accepts_k_of_n_only() {
         assert_eq!(parse("2/8").unwrap(), (2, 8));
         for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
-            assert!(parse(bad).unwrap_err().contains("--shard"), "{bad}");
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("write K/N") && e.contains(bad), "{e}");
         }
     }
 

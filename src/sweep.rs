@@ -340,6 +340,63 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     }
 
     // Write: the rows in plan order, then every format of the run folder.
+    let start = Start {
+        at: started_at,
+        t0,
+        usage: usage0,
+        load_s,
+    };
+    let measured = Measured {
+        sources: &sources,
+        skipped,
+        failed,
+        planned,
+        rows,
+        times,
+    };
+    write(sweep, &pool, &out, &cancel, &progress, start, measured)
+}
+
+/// When the run started and what the process had used by then.
+struct Start {
+    at: chrono::DateTime<chrono::Utc>,
+    t0: Instant,
+    usage: crate::alloc::Usage,
+    /// Seconds spent finding and admitting the images.
+    load_s: f64,
+}
+
+/// What the schedule left: every cell's row, the images that failed, the engine's times.
+struct Measured<'a> {
+    sources: &'a [SourceImage],
+    skipped: Vec<Skipped>,
+    /// Indices into `sources` of the images that could not be used.
+    failed: Vec<usize>,
+    planned: Planned,
+    rows: BTreeMap<JobKey, CellRecord>,
+    times: EngineTimes,
+}
+
+/// The write stage: the rows in plan order, the summary, the targets and run.json through
+/// the run folder, then the crops the report shows.
+fn write(
+    sweep: &Sweep,
+    pool: &rayon::ThreadPool,
+    out: &RunDir,
+    cancel: &AtomicBool,
+    progress: &Progress,
+    start: Start,
+    measured: Measured,
+) -> Result<Outcome, SweepError> {
+    let Measured {
+        sources,
+        skipped,
+        failed,
+        planned,
+        rows,
+        times,
+    } = measured;
+    let (started_at, t0, usage0, load_s) = (start.at, start.t0, start.usage, start.load_s);
     let Planned {
         plan,
         searcher,
@@ -372,8 +429,8 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         .map(|i| &sources[i])
         .collect();
     let mut meta = run_meta(
-        sweep, &plan, &kept, &skipped, &records, &times, started_at, wall, load_s, &cancel,
-        planned, cpu,
+        sweep, &plan, &kept, &skipped, &records, &times, started_at, wall, load_s, cancel, planned,
+        cpu,
     );
     meta.cells_total = (swept_total + probes).saturating_sub(times.dropped);
     meta.specs = crate::target::specs_in_order(&plan, swept_configs);
@@ -395,7 +452,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
                 &sweep.out,
                 // All rows: a crop may show the setting the target search found (a probe).
                 &records,
-                &sources,
+                sources,
                 &sweep.configs,
                 bpp,
                 &sweep.command,

@@ -202,8 +202,17 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
         dedup_keep_order(&mut vals);
         values.insert(p.key.as_str(), vals);
     }
+    Ok(combine(&codec, &values, &label))
+}
 
-    // Cartesian product: options in declaration order outermost, the setting innermost.
+/// Every combination of the given values (defaults for keys not given): options in
+/// declaration order outermost, the setting innermost.
+fn combine(
+    codec: &Arc<dyn Codec>,
+    values: &BTreeMap<&str, Vec<Value>>,
+    label: &str,
+) -> Vec<CodecConfig> {
+    let params = codec.params();
     let mut order: Vec<&Param> = params.iter().skip(1).collect();
     order.extend(params.first());
     let mut combos: Vec<BTreeMap<String, Value>> = vec![BTreeMap::new()];
@@ -223,34 +232,172 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
             })
             .collect();
     }
-    Ok(combos
+    combos
         .into_iter()
         .map(|c| CodecConfig {
             codec: codec.clone(),
             params: Params(c),
-            label: label.clone(),
+            label: label.to_string(),
         })
-        .collect())
+        .collect()
 }
 
 /// Splits `label=codec:...` into the label and the spec: the label is the text before an `=`
 /// that comes ahead of the codec name (before the first `:`). No `=` there: no label.
-pub fn split_label(text: &str) -> Result<(String, &str), String> {
+fn split_label(text: &str) -> Result<(String, &str), String> {
     let head = text.split(':').next().unwrap_or("");
     let Some((label, _)) = head.split_once('=') else {
         return Ok((String::new(), text));
     };
     let label = label.trim();
-    let ok = !label.is_empty()
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !ok {
+    if !label_ok(label) {
         return Err(format!(
             "label \"{label}\" before the codec name: write LABEL=CODEC[:KEY=VALUES], the label of letters, digits, - _ ."
         ));
     }
     Ok((label.to_string(), &text[head.find('=').unwrap() + 1..]))
+}
+
+/// One value of a codec table in a sweep file, with the type TOML gave it. A string is read in
+/// the spec syntax (`"50..90:10"`, `"444"`); numbers and booleans are checked against the key's
+/// kind as they are, never through text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl fmt::Display for TableValue {
+    /// As written in TOML (`true`, `80`, `1.5`, `"50..90:10"`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableValue::Bool(v) => write!(f, "{v}"),
+            TableValue::Int(v) => write!(f, "{v}"),
+            TableValue::Float(v) => write!(f, "{v:?}"),
+            TableValue::Text(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+/// A key of a codec table that cannot be used: which key or value, and why. The caller adds
+/// the file and the table.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TableError {
+    #[error("unknown codec \"{name}\" (known: {known})")]
+    UnknownCodec { name: String, known: String },
+    #[error("label \"{0}\": a label is letters, digits, - _ .")]
+    Label(String),
+    #[error("unknown key \"{key}\". {keys}")]
+    UnknownKey { key: String, keys: String },
+    #[error("{key} = {value}: expected {expected}. {keys}")]
+    WrongType {
+        key: String,
+        value: String,
+        expected: &'static str,
+        keys: String,
+    },
+    #[error("{key} = {value}: {reason}. {keys}")]
+    BadValue {
+        key: String,
+        value: String,
+        reason: String,
+        keys: String,
+    },
+}
+
+/// Expands a codec table of a sweep file (`name`, optional `label`, then each key with its
+/// values as TOML typed them) against `registry`, as [`parse_spec`] expands a spec string.
+pub fn expand_table(
+    registry: &Registry,
+    name: &str,
+    label: &str,
+    keys: &[(String, Vec<TableValue>)],
+) -> Result<Vec<CodecConfig>, TableError> {
+    let codec = registry
+        .find(name)
+        .ok_or_else(|| TableError::UnknownCodec {
+            name: name.to_string(),
+            known: registry.names().join(", "),
+        })?;
+    if !label.is_empty() && !label_ok(label) {
+        return Err(TableError::Label(label.to_string()));
+    }
+    let help = || describe_keys(codec.as_ref());
+    let params = codec.params();
+    let mut values: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for (k, list) in keys {
+        let p = params
+            .iter()
+            .find(|p| p.key == *k)
+            .ok_or_else(|| TableError::UnknownKey {
+                key: k.clone(),
+                keys: help(),
+            })?;
+        let mut vals = Vec::new();
+        for v in list {
+            vals.extend(table_values(p, v).map_err(|e| match e {
+                Refused::Type(expected) => TableError::WrongType {
+                    key: k.clone(),
+                    value: v.to_string(),
+                    expected,
+                    keys: help(),
+                },
+                Refused::Value(reason) => TableError::BadValue {
+                    key: k.clone(),
+                    value: v.to_string(),
+                    reason,
+                    keys: help(),
+                },
+            })?);
+        }
+        dedup_keep_order(&mut vals);
+        values.insert(p.key.as_str(), vals);
+    }
+    Ok(combine(&codec, &values, label))
+}
+
+/// Why a key refused a table value.
+enum Refused {
+    /// The wrong type: what the key takes.
+    Type(&'static str),
+    /// The right type, refused (out of range, not a choice, an empty range).
+    Value(String),
+}
+
+/// The values one table value stands for.
+fn table_values(p: &Param, v: &TableValue) -> Result<Vec<Value>, Refused> {
+    let one = |v: Value| check(p, v).map(|v| vec![v]).map_err(Refused::Value);
+    match (&p.kind, v) {
+        (_, TableValue::Text(text)) => parse_values(p, text).map_err(Refused::Value),
+        // Choices are names (`420`, `444`): a number or boolean is its text.
+        (Kind::Choice(_), v) => one(Value::Choice(match v {
+            TableValue::Float(f) => f.to_string(),
+            v => v.to_string(),
+        })),
+        (Kind::Int { .. }, TableValue::Int(i)) => one(Value::Int(*i)),
+        // `q = 80.0` is the whole number 80.
+        (Kind::Int { .. }, TableValue::Float(f))
+            if f.fract() == 0.0 && f.abs() < i64::MAX as f64 =>
+        {
+            one(Value::Int(*f as i64))
+        }
+        (Kind::Float { .. }, TableValue::Int(i)) => one(Value::Float(*i as f64)),
+        (Kind::Float { .. }, TableValue::Float(f)) => one(Value::Float(*f)),
+        (Kind::Bool, TableValue::Bool(b)) => Ok(vec![Value::Bool(*b)]),
+        (Kind::Int { .. }, _) => Err(Refused::Type("a whole number")),
+        (Kind::Float { .. }, _) => Err(Refused::Type("a number")),
+        (Kind::Bool, _) => Err(Refused::Type("true or false")),
+    }
+}
+
+/// A pipeline label: letters, digits, `-`, `_` and `.`, not empty.
+fn label_ok(label: &str) -> bool {
+    !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn dedup_keep_order(vals: &mut Vec<Value>) {

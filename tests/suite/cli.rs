@@ -259,6 +259,14 @@ fn invalid_specs_are_rejected_before_any_work() {
         .code(2);
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains("q=500 is outside 1..100"), "{stderr}");
+    // The message names the flag, the file and the table, as one chain.
+    assert!(
+        stderr.contains(&format!(
+            "--sweep: {}: codec[0] (name = \"jpeg\"): q = 500: q=500 is outside 1..100",
+            sweep.display()
+        )),
+        "{stderr}"
+    );
 
     codecbench().args(["run", "--jobs", "0"]).assert().code(2);
     codecbench().args(["run", "--repeat", "0"]).assert().code(2);
