@@ -310,7 +310,7 @@ pub fn read_sweep_externals(
     path: &Path,
 ) -> Result<Vec<crate::codec::external::Definition>, String> {
     let file = read_file(path).map_err(|e| e.to_string())?;
-    crate::codec::external::parse_definitions(path, &file.external)
+    crate::codec::external::parse_definitions(path, &file.external).map_err(|e| e.to_string())
 }
 
 /// Reads a sweep file into spec strings (not yet validated).

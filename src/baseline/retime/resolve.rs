@@ -50,7 +50,7 @@ fn registry(files: &[(bool, PathBuf)], flag: &str) -> Result<Registry, String> {
         let defs = if *sweep {
             crate::config::read_sweep_externals(path)
         } else {
-            read_definitions_file(path)
+            read_definitions_file(path).map_err(|e| e.to_string())
         }
         .map_err(|e| format!("{flag} {e}"))?;
         for def in defs {
