@@ -130,7 +130,7 @@ pub fn read_sweep_externals(
     path: &Path,
 ) -> Result<Vec<crate::codec::external::Definition>, String> {
     let file = read_file(path).map_err(|e| e.to_string())?;
-    crate::codec::external::parse_definitions(path, &file.external)
+    crate::codec::external::parse_definitions(path, &file.external).map_err(|e| e.to_string())
 }
 
 /// One entry of a sweep file's `codec` list: a spec string, or a table deserialised as

@@ -363,7 +363,7 @@ pub fn decode_source(bytes: &[u8], max_pixels: u64) -> Result<(Image, String), L
 
 /// Converts a decoded `image` buffer (see [`crate::pixels::from_dynamic`]).
 pub fn from_dynamic(d: DynamicImage) -> Result<Image, LoadError> {
-    crate::pixels::from_dynamic(d).map_err(LoadError::Unsupported)
+    crate::pixels::from_dynamic(d).map_err(|e| LoadError::Unsupported(e.to_string()))
 }
 
 /// results.csv's `conversion`: what reading the file did (`source_note`), then what the

@@ -136,7 +136,7 @@ impl Reference {
             ..Scores::default()
         };
         // One call per prepared original, for all of its selected metrics (in table order).
-        let mut results: Vec<(Metric, Result<f64, String>)> = Vec::new();
+        let mut results: Vec<(Metric, Result<f64, crate::metrics::ScoreError>)> = Vec::new();
         for (key, p) in &self.prepared {
             let group: Vec<Metric> = METRICS
                 .iter()

@@ -3,6 +3,51 @@
 
 use std::fmt;
 
+/// Why pixels could not be built or converted. The caller names the file or codec.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PixelError {
+    #[error("{0} channels (expected 1 to 4)")]
+    Channels(u8),
+    #[error("buffer holds {samples} samples, a {width}x{height} {layout} image needs {expected}")]
+    BufferLength {
+        samples: usize,
+        width: u32,
+        height: u32,
+        layout: Layout,
+        expected: usize,
+    },
+    #[error("cannot turn {from} into {to} without inventing or mixing colour")]
+    MixesColour { from: Layout, to: Layout },
+    #[error("decoder returned 16-bit samples for an 8-bit input")]
+    Deeper,
+    #[error("decoder returned transparency ({have}) for an input without alpha ({want})")]
+    Transparency {
+        have: &'static str,
+        want: &'static str,
+    },
+    #[error("decoder returned colour ({have}) for a gray input ({want})")]
+    Colour {
+        have: &'static str,
+        want: &'static str,
+    },
+    #[error(
+        "unsupported (32-bit float samples); convert it to 8- or 16-bit integer samples first"
+    )]
+    Float,
+    #[error(
+        "unsupported pixel format {0} (only 8- and 16-bit integer L, LA, RGB, RGBA); convert it \
+         to 8- or 16-bit first"
+    )]
+    Format(String),
+}
+
+/// For callers whose own errors are still messages.
+impl From<PixelError> for String {
+    fn from(e: PixelError) -> String {
+        e.to_string()
+    }
+}
+
 /// Samples of an image, interleaved, row-major, top row first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Samples {
@@ -61,16 +106,31 @@ pub struct Image {
 
 impl Image {
     /// Builds an 8-bit image, checking the buffer length.
-    pub fn new_u8(width: u32, height: u32, channels: u8, data: Vec<u8>) -> Result<Self, String> {
+    pub fn new_u8(
+        width: u32,
+        height: u32,
+        channels: u8,
+        data: Vec<u8>,
+    ) -> Result<Self, PixelError> {
         Self::checked(width, height, channels, Samples::U8(data))
     }
 
     /// Builds a 16-bit image, checking the buffer length.
-    pub fn new_u16(width: u32, height: u32, channels: u8, data: Vec<u16>) -> Result<Self, String> {
+    pub fn new_u16(
+        width: u32,
+        height: u32,
+        channels: u8,
+        data: Vec<u16>,
+    ) -> Result<Self, PixelError> {
         Self::checked(width, height, channels, Samples::U16(data))
     }
 
-    fn checked(width: u32, height: u32, channels: u8, samples: Samples) -> Result<Self, String> {
+    fn checked(
+        width: u32,
+        height: u32,
+        channels: u8,
+        samples: Samples,
+    ) -> Result<Self, PixelError> {
         let img = Image {
             width,
             height,
@@ -78,18 +138,17 @@ impl Image {
             samples,
         };
         if !(1..=4).contains(&channels) {
-            return Err(format!("{channels} channels (expected 1 to 4)"));
+            return Err(PixelError::Channels(channels));
         }
         let expected = img.pixel_count() * channels as usize;
         if img.sample_count() != expected {
-            return Err(format!(
-                "buffer holds {} samples, a {}x{} {} image needs {}",
-                img.sample_count(),
+            return Err(PixelError::BufferLength {
+                samples: img.sample_count(),
                 width,
                 height,
-                img.layout(),
-                expected
-            ));
+                layout: img.layout(),
+                expected,
+            });
         }
         Ok(img)
     }
@@ -190,7 +249,7 @@ pub struct Prep {
 impl Prep {
     /// Plans the conversion from `from` to `to`. Fails only for colour to gray, which the
     /// harness never does on a codec's behalf (it would hide colour loss).
-    pub fn plan(from: Layout, to: Layout) -> Result<Prep, String> {
+    pub fn plan(from: Layout, to: Layout) -> Result<Prep, PixelError> {
         let map: Vec<Option<u8>> = match (from.channels, to.channels) {
             (a, b) if a == b => (0..a).map(Some).collect(),
             (1, 2) => vec![Some(0), None],
@@ -201,11 +260,10 @@ impl Prep {
             (3, 4) => vec![Some(0), Some(1), Some(2), None],
             (4, 3) => vec![Some(0), Some(1), Some(2)],
             (a, b) => {
-                return Err(format!(
-                    "cannot turn {} into {} without inventing or mixing colour",
-                    Layout::new(a, from.depth),
-                    Layout::new(b, to.depth)
-                ))
+                return Err(PixelError::MixesColour {
+                    from: Layout::new(a, from.depth),
+                    to: Layout::new(b, to.depth),
+                })
             }
         };
         Ok(Prep { from, to, map })
@@ -302,7 +360,7 @@ fn remap<S: Copy, T: Copy>(
 /// 8-bit becomes 16-bit by `v * 257`; the reverse steps happen only when they are exact
 /// (R=G=B everywhere, alpha opaque everywhere, every sample a multiple of 257).
 /// PNG optimisers legitimately pick a smaller colour type, so this is needed to compare.
-pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
+pub fn conform(decoded: Image, want: Layout) -> Result<Image, PixelError> {
     let mut img = decoded;
     if img.depth() != want.depth {
         img = match (&img.samples, want.depth) {
@@ -312,7 +370,7 @@ pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
             },
             (Samples::U16(v), _) => {
                 if v.iter().any(|&s| s % 257 != 0) {
-                    return Err("decoder returned 16-bit samples for an 8-bit input".into());
+                    return Err(PixelError::Deeper);
                 }
                 Image {
                     samples: Samples::U8(v.iter().map(|&s| (s / 257) as u8).collect()),
@@ -332,11 +390,10 @@ pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
     if have.has_alpha() && !want.has_alpha() {
         let a = c - 1;
         if (0..img.pixel_count()).any(|p| img.sample(p * c + a) != peak) {
-            return Err(format!(
-                "decoder returned transparency ({}) for an input without alpha ({})",
-                have.color_name(),
-                want.color_name()
-            ));
+            return Err(PixelError::Transparency {
+                have: have.color_name(),
+                want: want.color_name(),
+            });
         }
     }
     if !have.is_gray() && want.is_gray() {
@@ -345,11 +402,10 @@ pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
             r == img.sample(p * c + 1) && r == img.sample(p * c + 2)
         });
         if !gray {
-            return Err(format!(
-                "decoder returned colour ({}) for a gray input ({})",
-                have.color_name(),
-                want.color_name()
-            ));
+            return Err(PixelError::Colour {
+                have: have.color_name(),
+                want: want.color_name(),
+            });
         }
     }
     let map: Vec<Option<u8>> = match (have.channels, want.channels) {
@@ -368,7 +424,7 @@ pub fn conform(decoded: Image, want: Layout) -> Result<Image, String> {
 }
 
 /// Converts a decoded `image` buffer, keeping 8/16-bit samples and the channel count.
-pub fn from_dynamic(d: image::DynamicImage) -> Result<Image, String> {
+pub fn from_dynamic(d: image::DynamicImage) -> Result<Image, PixelError> {
     let (w, h) = (d.width(), d.height());
     let img = match d {
         image::DynamicImage::ImageLuma8(b) => Image::new_u8(w, h, 1, b.into_raw()),
@@ -380,19 +436,9 @@ pub fn from_dynamic(d: image::DynamicImage) -> Result<Image, String> {
         image::DynamicImage::ImageRgb16(b) => Image::new_u16(w, h, 3, b.into_raw()),
         image::DynamicImage::ImageRgba16(b) => Image::new_u16(w, h, 4, b.into_raw()),
         image::DynamicImage::ImageRgb32F(_) | image::DynamicImage::ImageRgba32F(_) => {
-            return Err(
-                "unsupported (32-bit float samples); convert it to 8- or 16-bit integer \
-                 samples first"
-                    .into(),
-            )
+            return Err(PixelError::Float)
         }
-        other => {
-            return Err(format!(
-                "unsupported pixel format {:?} (only 8- and 16-bit integer L, LA, RGB, RGBA); \
-                 convert it to 8- or 16-bit first",
-                other.color()
-            ))
-        }
+        other => return Err(PixelError::Format(format!("{:?}", other.color()))),
     };
     img
 }

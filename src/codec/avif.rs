@@ -26,7 +26,9 @@ use rav1d::include::dav1d::headers::{
 use rav1d::include::dav1d::picture::Dav1dPicture;
 use rav1d::src::lib as dav1d;
 
-use super::{bundled, catch, versions, Codec, CodecError, Decoded, Encoded, Param, Params};
+use super::{
+    bundled, catch, versions, Codec, CodecError, DecodeError, Decoded, Encoded, Param, Params,
+};
 use crate::pixels::{Image, Layout};
 
 /// AV1 frames are at most 65536 pixels a side; rav1e also needs at least one pixel.
@@ -119,7 +121,7 @@ fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         return f();
     }
     thread_local! {
-        static ONE: std::cell::OnceCell<Result<rayon::ThreadPool, String>> =
+        static ONE: std::cell::OnceCell<Result<rayon::ThreadPool, rayon::ThreadPoolBuildError>> =
             const { std::cell::OnceCell::new() };
     }
     ONE.with(|one| {
@@ -128,7 +130,6 @@ fn on_one_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
                 .num_threads(1)
                 .thread_name(|_| "codecbench-avif".to_string())
                 .build()
-                .map_err(|e| e.to_string())
         }) {
             Ok(pool) => pool.install(f),
             // No thread to be had: run here (rav1e then takes the global pool's threads for
@@ -228,7 +229,7 @@ impl Codec for Avif {
         Ok(out.avif_file.into())
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
-        Ok(catch(|| decode(data))?.into())
+        Ok(catch(|| decode(data).map_err(CodecError::from))?.into())
     }
     fn relative_cost(&self, params: &Params) -> f64 {
         // rav1e is far slower than mozjpeg; slower presets cost roughly twice per step.
@@ -242,9 +243,17 @@ impl Codec for Avif {
 }
 
 /// Decodes an AVIF file (still image, optional alpha) to 8-bit RGB or RGBA.
-pub fn decode(data: &[u8]) -> Result<Image, String> {
-    let avif = avif_parse::read_avif(&mut &data[..])
-        .map_err(|e| format!("AVIF decode failed: container: {e}"))?;
+/// What the dav1d-based decoder says went wrong.
+fn failed(detail: impl Into<String>) -> DecodeError {
+    DecodeError::Failed {
+        format: "AVIF",
+        detail: detail.into(),
+    }
+}
+
+pub fn decode(data: &[u8]) -> Result<Image, DecodeError> {
+    let avif =
+        avif_parse::read_avif(&mut &data[..]).map_err(|e| failed(format!("container: {e}")))?;
     let color = decode_av1(&avif.primary_item)?;
     let alpha = match &avif.alpha_item {
         Some(a) => Some(decode_av1(a)?),
@@ -254,13 +263,13 @@ pub fn decode(data: &[u8]) -> Result<Image, String> {
     let n = w * h;
     let rgb = to_rgb(&color)?;
     let Some(a) = alpha else {
-        return Image::new_u8(w as u32, h as u32, 3, rgb);
+        return Ok(Image::new_u8(w as u32, h as u32, 3, rgb)?);
     };
     if (a.width, a.height) != (w, h) {
-        return Err(format!(
-            "AVIF decode failed: alpha is {}x{}, colour {w}x{h}",
+        return Err(failed(format!(
+            "alpha is {}x{}, colour {w}x{h}",
             a.width, a.height
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(n * 4);
     for y in 0..h {
@@ -278,7 +287,7 @@ pub fn decode(data: &[u8]) -> Result<Image, String> {
             out.push(av);
         }
     }
-    Image::new_u8(w as u32, h as u32, 4, out)
+    Ok(Image::new_u8(w as u32, h as u32, 4, out)?)
 }
 
 /// One decoded AV1 picture, copied out of rav1d's buffers.
@@ -316,22 +325,18 @@ fn to8(v: u16, bpc: u32) -> u8 {
 }
 
 /// (Kr, Kb) of a YCbCr matrix.
-fn kr_kb(matrix: u32) -> Result<Option<(f32, f32)>, String> {
+fn kr_kb(matrix: u32) -> Result<Option<(f32, f32)>, DecodeError> {
     Ok(match matrix {
         DAV1D_MC_IDENTITY => None,
         DAV1D_MC_BT709 => Some((0.2126, 0.0722)),
         DAV1D_MC_BT601 | DAV1D_MC_BT470BG | DAV1D_MC_UNKNOWN => Some((0.299, 0.114)),
         DAV1D_MC_BT2020_NCL => Some((0.2627, 0.0593)),
-        m => {
-            return Err(format!(
-                "AVIF decode failed: matrix coefficients {m} not supported"
-            ))
-        }
+        m => return Err(failed(format!("matrix coefficients {m} not supported"))),
     })
 }
 
 /// YUV (or GBR, or gray) to interleaved 8-bit RGB.
-fn to_rgb(p: &Planes) -> Result<Vec<u8>, String> {
+fn to_rgb(p: &Planes) -> Result<Vec<u8>, DecodeError> {
     let max = ((1u32 << p.bpc) - 1) as f32;
     let scale = (1u32 << (p.bpc - 8)) as f32;
     // Normalised luma and centred chroma, per the AV1 spec's range definitions.
@@ -390,9 +395,9 @@ impl Drop for Context {
 const EAGAIN: i32 = -11;
 
 /// Decodes one AV1 bitstream (an AVIF item) to its planes.
-fn decode_av1(obus: &[u8]) -> Result<Planes, String> {
+fn decode_av1(obus: &[u8]) -> Result<Planes, DecodeError> {
     if obus.is_empty() {
-        return Err("AVIF decode failed: empty AV1 item".into());
+        return Err(failed("empty AV1 item"));
     }
     // SAFETY: every pointer passed below is to a live local; rav1d fills `settings`, `data`
     // and `pic` and we release them with the matching unref/close calls.
@@ -406,12 +411,12 @@ fn decode_av1(obus: &[u8]) -> Result<Planes, String> {
         let mut ctx = Context(None);
         let r = dav1d::dav1d_open(NonNull::new(&mut ctx.0), NonNull::new(&mut settings));
         if r.0 != 0 || ctx.0.is_none() {
-            return Err(format!("AVIF decode failed: dav1d_open returned {}", r.0));
+            return Err(failed(format!("dav1d_open returned {}", r.0)));
         }
         let mut data: Dav1dData = std::mem::zeroed();
         let buf = dav1d::dav1d_data_create(NonNull::new(&mut data), obus.len());
         if buf.is_null() {
-            return Err("AVIF decode failed: out of memory".into());
+            return Err(failed("out of memory"));
         }
         std::ptr::copy_nonoverlapping(obus.as_ptr(), buf, obus.len());
         let mut pic: Dav1dPicture = std::mem::zeroed();
@@ -421,7 +426,7 @@ fn decode_av1(obus: &[u8]) -> Result<Planes, String> {
                 let r = dav1d::dav1d_send_data(ctx.0, NonNull::new(&mut data));
                 if r.0 != 0 && r.0 != EAGAIN {
                     dav1d::dav1d_data_unref(NonNull::new(&mut data));
-                    return Err(format!("AVIF decode failed: AV1 data rejected ({})", r.0));
+                    return Err(failed(format!("AV1 data rejected ({})", r.0)));
                 }
             }
             let r = dav1d::dav1d_get_picture(ctx.0, NonNull::new(&mut pic));
@@ -431,12 +436,12 @@ fn decode_av1(obus: &[u8]) -> Result<Planes, String> {
             }
             if r.0 != EAGAIN {
                 dav1d::dav1d_data_unref(NonNull::new(&mut data));
-                return Err(format!("AVIF decode failed: AV1 decode error ({})", r.0));
+                return Err(failed(format!("AV1 decode error ({})", r.0)));
             }
         }
         dav1d::dav1d_data_unref(NonNull::new(&mut data));
         if !got {
-            return Err("AVIF decode failed: the AV1 item holds no picture".into());
+            return Err(failed("the AV1 item holds no picture"));
         }
         let planes = copy_planes(&pic);
         dav1d::dav1d_picture_unref(NonNull::new(&mut pic));
@@ -448,13 +453,13 @@ fn decode_av1(obus: &[u8]) -> Result<Planes, String> {
 ///
 /// # Safety
 /// `pic` must be a picture returned by `dav1d_get_picture` and not yet unreferenced.
-unsafe fn copy_planes(pic: &Dav1dPicture) -> Result<Planes, String> {
+unsafe fn copy_planes(pic: &Dav1dPicture) -> Result<Planes, DecodeError> {
     let (w, h) = (pic.p.w as usize, pic.p.h as usize);
     let bpc = pic.p.bpc as u32;
     let layout = pic.p.layout;
     let seq = pic
         .seq_hdr
-        .ok_or("AVIF decode failed: picture without a sequence header")?;
+        .ok_or_else(|| failed("picture without a sequence header"))?;
     let seq = seq.as_ref();
     let (cw, ch) = match layout {
         DAV1D_PIXEL_LAYOUT_I400 => (0, 0),
@@ -462,12 +467,12 @@ unsafe fn copy_planes(pic: &Dav1dPicture) -> Result<Planes, String> {
         DAV1D_PIXEL_LAYOUT_I422 => (w.div_ceil(2), h),
         _ => (w, h),
     };
-    let read = |plane: usize, pw: usize, ph: usize| -> Result<Vec<u16>, String> {
+    let read = |plane: usize, pw: usize, ph: usize| -> Result<Vec<u16>, DecodeError> {
         if pw == 0 {
             return Ok(Vec::new());
         }
         let base = pic.data[plane]
-            .ok_or("AVIF decode failed: missing plane")?
+            .ok_or_else(|| failed("missing plane"))?
             .as_ptr() as *const u8;
         let stride = pic.stride[plane.min(1)];
         let mut v = Vec::with_capacity(pw * ph);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::external::{worker, DEFAULT_TIMEOUT_S};
+use super::external::{worker, ExternalError, WorkerError, DEFAULT_TIMEOUT_S};
 use super::{CodecError, Decoded, Encoded, Params};
 use crate::pixels::Image;
 
@@ -22,30 +22,27 @@ fn timeout() -> Duration {
     Duration::from_secs_f64(DEFAULT_TIMEOUT_S)
 }
 
-/// What to tell a user whose worker cannot start or lacks its packages.
-fn advice(e: &str) -> String {
-    if e.contains(worker::BUNDLED_INSTALL) {
-        e.to_string()
+/// What to tell a user whose worker cannot start or lacks its packages (unless the worker
+/// said it already).
+fn advice(e: WorkerError) -> WorkerError {
+    if e.to_string().contains(worker::BUNDLED_INSTALL) {
+        e
     } else {
-        format!(
-            "{e}; the built-in avif (encoder=aom), jxl, jpegli and htj2k codecs need Python 3 \
-             with `{}` (set CODECBENCH_PYTHON to choose the interpreter)",
-            worker::BUNDLED_INSTALL
-        )
+        WorkerError::NeedsPython(Box::new(e))
     }
 }
 
 /// The library version behind `codec` in the bundled worker, or why it is not available;
 /// asked once per process.
-pub fn version(codec: &str) -> Result<String, String> {
-    static CACHE: Mutex<Option<HashMap<String, Result<String, String>>>> = Mutex::new(None);
+pub fn version(codec: &str) -> Result<String, WorkerError> {
+    static CACHE: Mutex<Option<HashMap<String, Result<String, WorkerError>>>> = Mutex::new(None);
     let mut guard = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     let cache = guard.get_or_insert_with(HashMap::new);
     cache
         .entry(codec.to_string())
         .or_insert_with(|| {
             let argv = worker::bundled()?;
-            worker::version(&argv, Duration::from_secs(60), codec).map_err(|e| advice(&e))
+            worker::version(&argv, Duration::from_secs(60), codec).map_err(advice)
         })
         .clone()
 }
@@ -65,15 +62,26 @@ pub fn encode(
     params: &Params,
     extra: &[(&str, Json)],
 ) -> Result<Encoded, CodecError> {
-    version(codec).map_err(|e| format!("{codec}: {e}"))?;
-    let argv = worker::bundled().map_err(|e| advice(&e))?;
-    worker::encode(&argv, timeout(), codec, img, params, extra)
-        .map_err(|e| format!("{codec}: {}", e.0).into())
+    let argv = ready(codec)?;
+    worker::encode(&argv, timeout(), codec, img, params, extra).map_err(|e| in_codec(codec, e))
 }
 
 /// Decodes in the bundled worker.
 pub fn decode(codec: &str, data: &[u8]) -> Result<Decoded, CodecError> {
-    version(codec).map_err(|e| format!("{codec}: {e}"))?;
-    let argv = worker::bundled().map_err(|e| advice(&e))?;
-    worker::decode(&argv, timeout(), codec, data).map_err(|e| format!("{codec}: {}", e.0).into())
+    let argv = ready(codec)?;
+    worker::decode(&argv, timeout(), codec, data).map_err(|e| in_codec(codec, e))
+}
+
+/// The worker's command line once `codec` is known to be available in it.
+fn ready(codec: &str) -> Result<Vec<String>, CodecError> {
+    version(codec).map_err(|e| in_codec(codec, e))?;
+    Ok(worker::bundled().map_err(advice)?)
+}
+
+fn in_codec(codec: &str, error: WorkerError) -> CodecError {
+    ExternalError::Bundled {
+        codec: codec.to_string(),
+        error,
+    }
+    .into()
 }

@@ -63,23 +63,19 @@ static XZ: LazyLock<Vec<Param>> = LazyLock::new(|| {
 const BROTLI_MAX_LGWIN: i32 = 24;
 
 impl General {
-    fn io(e: std::io::Error) -> String {
-        e.to_string()
-    }
-
     /// Compresses raw samples into one standard stream of this format.
-    fn compress(self, data: &[u8], level: i64) -> Result<Vec<u8>, String> {
+    fn compress(self, data: &[u8], level: i64) -> std::io::Result<Vec<u8>> {
         match self {
             General::Gzip => {
                 let mut e = flate2::write::GzEncoder::new(
                     Vec::new(),
                     flate2::Compression::new(level as u32),
                 );
-                e.write_all(data).map_err(Self::io)?;
-                e.finish().map_err(Self::io)
+                e.write_all(data)?;
+                e.finish()
             }
             General::Huffman => Ok(huffman_gzip(data)),
-            General::Zstd => zstd::bulk::compress(data, level as i32).map_err(Self::io),
+            General::Zstd => zstd::bulk::compress(data, level as i32),
             General::Brotli => {
                 let mut p = brotli::enc::BrotliEncoderParams {
                     quality: level as i32,
@@ -91,28 +87,27 @@ impl General {
                     .unwrap_or(BROTLI_MAX_LGWIN);
                 p.size_hint = data.len();
                 let mut out = Vec::new();
-                brotli::BrotliCompress(&mut &data[..], &mut out, &p).map_err(Self::io)?;
+                brotli::BrotliCompress(&mut &data[..], &mut out, &p)?;
                 Ok(out)
             }
             General::Xz => {
                 let mut e = liblzma::write::XzEncoder::new(Vec::new(), level as u32);
-                e.write_all(data).map_err(Self::io)?;
-                e.finish().map_err(Self::io)
+                e.write_all(data)?;
+                e.finish()
             }
         }
     }
 
     /// Decompresses one stream, reading at most `limit + 1` bytes so that a corrupt or
     /// hostile stream cannot exhaust memory.
-    fn decompress(self, stream: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    fn decompress(self, stream: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(limit);
         let cap = limit as u64 + 1;
         match self {
             General::Gzip | General::Huffman => flate2::read::GzDecoder::new(stream)
                 .take(cap)
                 .read_to_end(&mut out),
-            General::Zstd => zstd::stream::read::Decoder::new(stream)
-                .map_err(Self::io)?
+            General::Zstd => zstd::stream::read::Decoder::new(stream)?
                 .take(cap)
                 .read_to_end(&mut out),
             General::Brotli => brotli::Decompressor::new(stream, 1 << 16)
@@ -121,8 +116,7 @@ impl General {
             General::Xz => liblzma::read::XzDecoder::new(stream)
                 .take(cap)
                 .read_to_end(&mut out),
-        }
-        .map_err(Self::io)?;
+        }?;
         Ok(out)
     }
 }

@@ -352,9 +352,19 @@ fn decode(data: &[u8]) -> Result<Image, String> {
             }
         }
         if prec <= 8 {
-            Image::new_u8(w, h, n as u8, out.into_iter().map(|v| v as u8).collect())
+            Ok(Image::new_u8(
+                w,
+                h,
+                n as u8,
+                out.into_iter().map(|v| v as u8).collect(),
+            )?)
         } else {
-            Image::new_u16(w, h, n as u8, out.into_iter().map(|v| v as u16).collect())
+            Ok(Image::new_u16(
+                w,
+                h,
+                n as u8,
+                out.into_iter().map(|v| v as u16).collect(),
+            )?)
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use super::{bundled, Codec, CodecError, Decoded, Encoded, Param, Params};
+use super::{bundled, Codec, CodecError, DecodeError, Decoded, Encoded, Param, Params};
 use crate::pixels::{Image, Layout, Samples};
 
 pub struct Jxl;
@@ -79,22 +79,27 @@ impl Codec for Jxl {
 
 /// Decodes a JPEG XL file with jxl-oxide: 8-bit samples for files of at most 8 bits per
 /// sample, 16-bit otherwise; gray stays gray; alpha is kept.
-pub fn decode(data: &[u8]) -> Result<Image, String> {
+pub fn decode(data: &[u8]) -> Result<Image, DecodeError> {
+    fn failed(e: impl std::fmt::Display) -> DecodeError {
+        DecodeError::Failed {
+            format: "JPEG XL",
+            detail: e.to_string(),
+        }
+    }
     let image = jxl_oxide::JxlImage::builder()
         // Single-threaded, like the encoder: the harness runs cells in parallel.
         .pool(jxl_oxide::JxlThreadPool::none())
         .read(data)
-        .map_err(|e| format!("JPEG XL decode failed: {e}"))?;
+        .map_err(failed)?;
     let bits = image.image_header().metadata.bit_depth.bits_per_sample();
-    let render = image
-        .render_frame(0)
-        .map_err(|e| format!("JPEG XL decode failed: {e}"))?;
+    let render = image.render_frame(0).map_err(failed)?;
     let mut stream = render.stream();
     let (w, h, c) = (stream.width(), stream.height(), stream.channels());
     if !(1..=4).contains(&c) {
-        return Err(format!(
-            "JPEG XL decode: {c} channels (CMYK?) not supported"
-        ));
+        return Err(DecodeError::Unsupported {
+            format: "JPEG XL",
+            detail: format!("{c} channels (CMYK?)"),
+        });
     }
     let n = w as usize * h as usize * c as usize;
     let samples = if bits > 8 {

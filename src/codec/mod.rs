@@ -37,7 +37,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::pixels::{Image, Layout};
+use crate::pixels::{Image, Layout, PixelError};
 
 pub use spec::{CodecConfig, SpecError};
 
@@ -239,20 +239,55 @@ impl Params {
     }
 }
 
-/// Why a codec call failed: a message for the cell's error row.
+/// Why a codec call failed; its text is the message of the cell's error row.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct CodecError(pub String);
+pub enum CodecError {
+    /// The codec library's own account (a C library's error text, a malformed stream): the
+    /// kernel's message is all there is.
+    #[error("{0}")]
+    Library(String),
+    /// The decoded pixels do not make an image of the promised shape.
+    #[error(transparent)]
+    Pixels(#[from] PixelError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Raw(#[from] raw::RawError),
+    #[error(transparent)]
+    Rle(#[from] rle::RleError),
+    /// An external codec's command or worker failed.
+    #[error(transparent)]
+    External(#[from] external::ExternalError),
+}
+
+/// Why a built-in decoder could not read a file (also when it reads a source image).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// The decoding library's account of the failure.
+    #[error("{format} decode failed: {detail}")]
+    Failed {
+        format: &'static str,
+        detail: String,
+    },
+    /// A valid file holding something the harness does not take.
+    #[error("{format} decode: {detail} not supported")]
+    Unsupported {
+        format: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    Pixels(#[from] PixelError),
+}
 
 impl From<String> for CodecError {
     fn from(s: String) -> Self {
-        CodecError(s)
+        CodecError::Library(s)
     }
 }
 
 impl From<&str> for CodecError {
     fn from(s: &str) -> Self {
-        CodecError(s.to_string())
+        CodecError::Library(s.to_string())
     }
 }
 

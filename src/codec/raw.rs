@@ -10,7 +10,36 @@
 //! (8 or 16), bytes 4-7 width, bytes 8-11 height. Raw samples: row-major, channels
 //! interleaved, 16-bit samples big-endian (as in PNG).
 
-use crate::pixels::{Image, Layout};
+use crate::pixels::{Image, Layout, PixelError};
+
+/// Why a raw-sample file cannot be read back.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RawError {
+    #[error("{codec}: not a codecbench raw-sample file (no 12-byte \"CB\" layout header)")]
+    NoHeader { codec: String },
+    #[error("{codec}: bad layout header ({channels} channels, {depth}-bit)")]
+    BadHeader {
+        codec: String,
+        channels: u8,
+        depth: u8,
+    },
+    #[error("{width}x{height}: image too large")]
+    TooLarge { width: u32, height: u32 },
+    #[error(
+        "decompressed {got} bytes, the header promises {want} ({width}x{height}, {channels} \
+         channels, {depth}-bit)"
+    )]
+    Length {
+        got: usize,
+        want: usize,
+        width: u32,
+        height: u32,
+        channels: u8,
+        depth: u8,
+    },
+    #[error(transparent)]
+    Pixels(#[from] PixelError),
+}
 
 /// Length of the layout header in bytes.
 pub const HEADER_LEN: usize = 12;
@@ -36,27 +65,30 @@ pub struct Parsed<'a> {
 
 impl Parsed<'_> {
     /// Bytes of raw samples the header promises.
-    pub fn raw_len(&self) -> Result<usize, String> {
+    pub fn raw_len(&self) -> Result<usize, RawError> {
         (self.width as usize)
             .checked_mul(self.height as usize)
             .and_then(|n| n.checked_mul(self.layout.channels as usize))
             .and_then(|n| n.checked_mul(self.layout.depth as usize / 8))
-            .ok_or_else(|| format!("{}x{}: image too large", self.width, self.height))
+            .ok_or(RawError::TooLarge {
+                width: self.width,
+                height: self.height,
+            })
     }
 
     /// The image made of `raw` samples (the decompressed stream), which must be exactly the
     /// promised length.
-    pub fn image(&self, raw: Vec<u8>) -> Result<Image, String> {
+    pub fn image(&self, raw: Vec<u8>) -> Result<Image, RawError> {
         let want = self.raw_len()?;
         if raw.len() != want {
-            return Err(format!(
-                "decompressed {} bytes, the header promises {want} ({}x{}, {} channels, {}-bit)",
-                raw.len(),
-                self.width,
-                self.height,
-                self.layout.channels,
-                self.layout.depth
-            ));
+            return Err(RawError::Length {
+                got: raw.len(),
+                want,
+                width: self.width,
+                height: self.height,
+                channels: self.layout.channels,
+                depth: self.layout.depth,
+            });
         }
         let (w, h, c) = (self.width, self.height, self.layout.channels);
         if self.layout.depth == 16 {
@@ -64,25 +96,27 @@ impl Parsed<'_> {
                 .chunks_exact(2)
                 .map(|b| u16::from_be_bytes([b[0], b[1]]))
                 .collect();
-            Image::new_u16(w, h, c, v)
+            Ok(Image::new_u16(w, h, c, v)?)
         } else {
-            Image::new_u8(w, h, c, raw)
+            Ok(Image::new_u8(w, h, c, raw)?)
         }
     }
 }
 
 /// Splits a raw-sample file into its header and stream; `codec` names the codec in errors.
-pub fn parse<'a>(codec: &str, data: &'a [u8]) -> Result<Parsed<'a>, String> {
+pub fn parse<'a>(codec: &str, data: &'a [u8]) -> Result<Parsed<'a>, RawError> {
     if data.len() < HEADER_LEN || &data[0..2] != b"CB" {
-        return Err(format!(
-            "{codec}: not a codecbench raw-sample file (no 12-byte \"CB\" layout header)"
-        ));
+        return Err(RawError::NoHeader {
+            codec: codec.to_string(),
+        });
     }
     let (channels, depth) = (data[2], data[3]);
     if !(1..=4).contains(&channels) || !(depth == 8 || depth == 16) {
-        return Err(format!(
-            "{codec}: bad layout header ({channels} channels, {depth}-bit)"
-        ));
+        return Err(RawError::BadHeader {
+            codec: codec.to_string(),
+            channels,
+            depth,
+        });
     }
     let be = |i: usize| u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
     Ok(Parsed {
@@ -111,6 +145,10 @@ mod tests {
         assert_eq!((p.width, p.height, p.layout), (3, 2, Layout::new(1, 16)));
         assert_eq!(p.image(p.stream.to_vec()).unwrap(), img);
         assert!(parse("t", b"XX").is_err());
-        assert!(p.image(vec![0; 3]).unwrap_err().contains("promises 12"));
+        assert!(p
+            .image(vec![0; 3])
+            .unwrap_err()
+            .to_string()
+            .contains("promises 12"));
     }
 }

@@ -52,6 +52,17 @@ fn pack_row(row: &[u32], wide: bool, out: &mut Vec<u8>) {
     flush(literal_start, row.len(), out);
 }
 
+/// Why an RLE stream cannot be decoded.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RleError {
+    #[error("rle: stream ends inside a row")]
+    Short,
+    #[error("rle: a packet runs past the end of a row")]
+    PastRow,
+    #[error("rle: bytes left after the last row")]
+    Trailing,
+}
+
 /// Reads one row of `width` samples from `data` at `*pos`.
 fn unpack_row(
     data: &[u8],
@@ -59,11 +70,10 @@ fn unpack_row(
     width: usize,
     wide: bool,
     out: &mut Vec<u32>,
-) -> Result<(), String> {
+) -> Result<(), RleError> {
     let size = if wide { 2 } else { 1 };
-    let short = || "rle: stream ends inside a row".to_string();
-    let get = |pos: &mut usize| -> Result<u32, String> {
-        let b = data.get(*pos..*pos + size).ok_or_else(short)?;
+    let get = |pos: &mut usize| -> Result<u32, RleError> {
+        let b = data.get(*pos..*pos + size).ok_or(RleError::Short)?;
         *pos += size;
         Ok(if wide {
             u16::from_be_bytes([b[0], b[1]]) as u32
@@ -73,7 +83,7 @@ fn unpack_row(
     };
     let mut n = 0;
     while n < width {
-        let c = *data.get(*pos).ok_or_else(short)?;
+        let c = *data.get(*pos).ok_or(RleError::Short)?;
         *pos += 1;
         let (count, repeat) = match c {
             0..=127 => (c as usize + 1, false),
@@ -81,7 +91,7 @@ fn unpack_row(
             _ => (257 - c as usize, true),
         };
         if n + count > width {
-            return Err("rle: a packet runs past the end of a row".into());
+            return Err(RleError::PastRow);
         }
         if repeat {
             let v = get(pos)?;
@@ -154,7 +164,7 @@ impl Codec for Rle {
             unpack_row(p.stream, &mut pos, w, wide, &mut planes)?;
         }
         if pos != p.stream.len() {
-            return Err("rle: bytes left after the last row".into());
+            return Err(RleError::Trailing.into());
         }
         let interleaved = |i: usize| planes[(i % c) * w * h + i / c];
         let n = w * h * c;

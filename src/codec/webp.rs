@@ -119,7 +119,7 @@ fn decode(data: &[u8]) -> Result<Image, String> {
     let pixels = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
     // SAFETY: `ptr` came from WebPDecodeRGB(A) and is freed once, after the copy.
     unsafe { sys::WebPFree(ptr.cast()) };
-    Image::new_u8(w as u32, h as u32, channels, pixels)
+    Ok(Image::new_u8(w as u32, h as u32, channels, pixels)?)
 }
 
 fn base_config() -> Result<sys::WebPConfig, String> {

@@ -119,7 +119,8 @@ fn decode_inner(bytes: &[u8], max_pixels: u64) -> Result<Image, LoadError> {
     let mut started = if gray { d.grayscale() } else { d.rgb() }.map_err(io)?;
     let pixels: Vec<u8> = started.read_scanlines().map_err(io)?;
     started.finish().map_err(io)?;
-    Image::new_u8(w, h, if gray { 1 } else { 3 }, pixels).map_err(LoadError::Unsupported)
+    Image::new_u8(w, h, if gray { 1 } else { 3 }, pixels)
+        .map_err(|e| LoadError::Unsupported(e.to_string()))
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<(Image, String), L
                             signalled; deeper files reduced to 8 bits)";
                 (img, note.to_string())
             })
-            .map_err(|e| corrupt("AVIF", e)),
+            .map_err(|e| corrupt("AVIF", e.to_string())),
         Kind::Jxl => crate::codec::jxl::decode(bytes)
             .map(|img| {
                 let v = crate::codec::versions::JXL_OXIDE;
@@ -60,7 +60,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Option<Result<(Image, String), L
                     format!("JPEG XL: rendered by jxl-oxide {v} at the file's bit depth"),
                 )
             })
-            .map_err(|e| corrupt("JPEG XL", e)),
+            .map_err(|e| corrupt("JPEG XL", e.to_string())),
         Kind::Gif => gif_first_frame(bytes),
     };
     Some(result.and_then(|(img, note)| {
@@ -113,7 +113,7 @@ fn gif_first_frame(bytes: &[u8]) -> Result<(Image, String), LoadError> {
     }
     .map_err(|e| LoadError::Corrupt {
         format: "GIF".into(),
-        detail: e,
+        detail: e.to_string(),
     })?;
     let mut note = format!(
         "GIF: palette image decoded to {}",

@@ -333,7 +333,7 @@ fn codec_pixels(
     let img = crate::codec::catch(|| codec.decode(bytes))
         .map_err(|e| e.to_string())?
         .image;
-    conform(img, prep.to)
+    Ok(conform(img, prep.to)?)
 }
 
 /// Top-left corner and size of the crop with the most detail: gradient energy (absolute

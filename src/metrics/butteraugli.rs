@@ -17,6 +17,7 @@
 use butteraugli::{ButteraugliParams, ButteraugliReference};
 
 use super::ssim::same_shape;
+use super::ScoreError;
 use crate::pixels::{Image, Layout, Samples};
 
 /// Display brightness assumed for the images, in nits (cd/m^2).
@@ -35,7 +36,7 @@ pub struct ButteraugliOriginal {
     width: u32,
     height: u32,
     layout: Layout,
-    refs: Result<Vec<(Option<f32>, ButteraugliReference)>, String>,
+    refs: Result<Vec<(Option<f32>, ButteraugliReference)>, ScoreError>,
 }
 
 fn params(diffmap: bool) -> ButteraugliParams {
@@ -138,9 +139,10 @@ impl ButteraugliOriginal {
     pub fn new(original: &Image) -> ButteraugliOriginal {
         let (w, h) = (original.width as usize, original.height as usize);
         let refs = if w < 8 || h < 8 {
-            Err(format!(
-                "image smaller than butteraugli's 8x8 minimum ({w}x{h})"
-            ))
+            Err(ScoreError::ButteraugliSize {
+                width: w,
+                height: h,
+            })
         } else {
             let alpha = has_alpha(original.layout());
             backgrounds(original.layout())
@@ -148,7 +150,7 @@ impl ButteraugliOriginal {
                 .map(|bg| {
                     ButteraugliReference::new_linear(&linear_rgb(original, bg), w, h, params(alpha))
                         .map(|r| (bg, r))
-                        .map_err(|e| format!("butteraugli: {e}"))
+                        .map_err(|e| ScoreError::Butteraugli(e.to_string()))
                 })
                 .collect()
         };
@@ -165,19 +167,19 @@ impl ButteraugliOriginal {
     pub fn check(
         &self,
         distorted: &Image,
-    ) -> Result<&[(Option<f32>, ButteraugliReference)], String> {
+    ) -> Result<&[(Option<f32>, ButteraugliReference)], ScoreError> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         self.refs.as_deref().map_err(Clone::clone)
     }
 
     /// Max norm and 3-norm of `distorted` (same size and layout) against the original.
-    pub fn score(&self, distorted: &Image) -> Result<ButteraugliScore, String> {
+    pub fn score(&self, distorted: &Image) -> Result<ButteraugliScore, ScoreError> {
         let refs = self.check(distorted)?;
         let mut results = Vec::with_capacity(refs.len());
         for (bg, r) in refs {
             let res = r
                 .compare_linear(&linear_rgb(distorted, *bg))
-                .map_err(|e| format!("butteraugli: {e}"))?;
+                .map_err(|e| ScoreError::Butteraugli(e.to_string()))?;
             results.push(res);
         }
         if let [one] = results.as_slice() {
@@ -192,7 +194,7 @@ impl ButteraugliOriginal {
             .iter()
             .map(|r| r.diffmap.as_ref().map(|m| m.buf().as_slice()))
             .collect::<Option<_>>()
-            .ok_or("butteraugli: difference map missing")?;
+            .ok_or_else(|| ScoreError::Butteraugli("difference map missing".into()))?;
         let merged: Vec<f32> = maps[0]
             .iter()
             .zip(maps[1])
@@ -234,12 +236,16 @@ mod tests {
     #[test]
     fn small_and_mismatched_images_are_errors() {
         let a = textured(7, 20, 3);
-        let e = ButteraugliOriginal::new(&a).score(&a).unwrap_err();
+        let e = ButteraugliOriginal::new(&a)
+            .score(&a)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("7x20") && e.contains("8x8"), "{e}");
         let b = textured(20, 20, 3);
         let e = ButteraugliOriginal::new(&b)
             .score(&textured(20, 21, 3))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("20x21"), "{e}");
     }
 

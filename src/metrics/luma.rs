@@ -1,13 +1,13 @@
 //! PSNR on full-range BT.601 luma, Y = 0.299 R + 0.587 G + 0.114 B (float, not rounded), the
 //! "PSNR-Y" many codec papers report. Gray images: the gray plane is the luma. Alpha is ignored.
 
-use super::psnr_from_mse;
 use super::ssim::same_shape;
+use super::{psnr_from_mse, ScoreError};
 use crate::pixels::{Image, Samples};
 
 /// PSNR in dB between the BT.601 lumas of `original` and `distorted` (same size and layout),
 /// with peak 2^depth-1. Returns `f64::INFINITY` for identical lumas.
-pub fn psnr_y(original: &Image, distorted: &Image) -> Result<f64, String> {
+pub fn psnr_y(original: &Image, distorted: &Image) -> Result<f64, ScoreError> {
     same_shape(
         original.width,
         original.height,
@@ -15,7 +15,7 @@ pub fn psnr_y(original: &Image, distorted: &Image) -> Result<f64, String> {
         distorted,
     )?;
     if original.pixel_count() == 0 {
-        return Err("empty image (0 pixels): PSNR-Y is not defined".into());
+        return Err(ScoreError::Empty { metric: "PSNR-Y" });
     }
     let c = original.channels as usize;
     let sse = match (&original.samples, &distorted.samples) {
@@ -88,9 +88,9 @@ mod tests {
     fn mismatches_are_errors() {
         let a = Image::new_u8(2, 1, 1, vec![0, 0]).unwrap();
         let b = Image::new_u8(1, 2, 1, vec![0, 0]).unwrap();
-        let e = psnr_y(&a, &b).unwrap_err();
+        let e = psnr_y(&a, &b).unwrap_err().to_string();
         assert!(e.contains("2x1") && e.contains("1x2"), "{e}");
         let c = Image::new_u16(2, 1, 1, vec![0, 0]).unwrap();
-        assert!(psnr_y(&a, &c).unwrap_err().contains("L16"));
+        assert!(psnr_y(&a, &c).unwrap_err().to_string().contains("L16"));
     }
 }

@@ -19,7 +19,7 @@ pub use psnr::{distortion, psnr_from_mse, Distortion};
 use std::any::Any;
 use std::fmt;
 
-use crate::pixels::Image;
+use crate::pixels::{Image, Layout};
 use crate::record::{CellRecord, SummaryRow};
 
 use self::butteraugli::ButteraugliOriginal;
@@ -99,15 +99,43 @@ pub struct Scorer {
     /// The value for a distorted view identical to the original, known without computing
     /// (PSNR-Y inf, SSIM 1, SSIMULACRA2 100, butteraugli 0), or the error the metric would
     /// give (e.g. image too small): `exact(prepared, original view)`.
-    pub exact: fn(&(dyn Any + Send + Sync), &Image) -> Result<f64, String>,
+    pub exact: fn(&(dyn Any + Send + Sync), &Image) -> Result<f64, ScoreError>,
 }
 
 /// See [`Scorer::score`].
 pub type ScoreFn =
-    fn(&(dyn Any + Send + Sync), &Image, &Image, &[&str]) -> Vec<Result<f64, String>>;
+    fn(&(dyn Any + Send + Sync), &Image, &Image, &[&str]) -> Vec<Result<f64, ScoreError>>;
+
+/// Why a metric has no value for a pair of images: the text becomes the row's metric note.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScoreError {
+    #[error("image sizes differ: original {}x{}, distorted {}x{}", .original.0, .original.1, .distorted.0, .distorted.1)]
+    Sizes {
+        original: (u32, u32),
+        distorted: (u32, u32),
+    },
+    #[error("layouts differ: original {original}, distorted {distorted}")]
+    Layouts { original: Layout, distorted: Layout },
+    #[error("empty image (0 pixels): {metric} is not defined")]
+    Empty { metric: &'static str },
+    #[error("image smaller than the 11x11 SSIM window ({width}x{height})")]
+    SsimWindow { width: u32, height: u32 },
+    #[error("image too small for 5-scale MS-SSIM ({width}x{height}; both sides must exceed 160)")]
+    MsSsimScales { width: u32, height: u32 },
+    #[error("image smaller than 8x8 ({width}x{height}): SSIMULACRA2 needs at least 8x8 pixels")]
+    Ssimulacra2Size { width: u32, height: u32 },
+    #[error("image smaller than butteraugli's 8x8 minimum ({width}x{height})")]
+    ButteraugliSize { width: usize, height: usize },
+    /// The butteraugli crate's own message.
+    #[error("butteraugli: {0}")]
+    Butteraugli(String),
+    /// A mismatch in the metric table (a bug), reported as a note rather than a crash.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
 
 /// One result per key from a scorer that computes a single metric.
-fn single(keys: &[&str], value: Result<f64, String>) -> Vec<Result<f64, String>> {
+fn single(keys: &[&str], value: Result<f64, ScoreError>) -> Vec<Result<f64, ScoreError>> {
     vec![value; keys.len()]
 }
 
@@ -117,7 +145,7 @@ fn score_ssim(
     _: &Image,
     distorted: &Image,
     keys: &[&str],
-) -> Vec<Result<f64, String>> {
+) -> Vec<Result<f64, ScoreError>> {
     let reference = match prepared::<SsimReference>(p) {
         Ok(r) => r,
         Err(e) => return single(keys, Err(e)),
@@ -135,7 +163,7 @@ fn score_ssim(
             (Err(e), _) => Err(e.clone()),
             (Ok((s, _)), "ssim") => Ok(s.mean),
             (Ok((_, Some(ms))), "ms-ssim") => ms.clone(),
-            _ => Err(format!("internal error: SSIM scorer asked for {k}")),
+            _ => Err(ScoreError::Internal(format!("SSIM scorer asked for {k}"))),
         })
         .collect()
 }
@@ -146,14 +174,16 @@ fn score_butteraugli(
     _: &Image,
     distorted: &Image,
     keys: &[&str],
-) -> Vec<Result<f64, String>> {
+) -> Vec<Result<f64, ScoreError>> {
     let scored = prepared::<ButteraugliOriginal>(p).and_then(|r| r.score(distorted));
     keys.iter()
         .map(|k| match (&scored, *k) {
             (Err(e), _) => Err(e.clone()),
             (Ok(s), "butteraugli") => Ok(s.max_norm),
             (Ok(s), "butteraugli-3norm") => Ok(s.pnorm_3),
-            _ => Err(format!("internal error: butteraugli scorer asked for {k}")),
+            _ => Err(ScoreError::Internal(format!(
+                "butteraugli scorer asked for {k}"
+            ))),
         })
         .collect()
 }
@@ -244,12 +274,12 @@ pub type Metric = &'static MetricDef;
 
 /// The prepared original of `prepare`, or an error naming what was expected (a mismatch is a
 /// bug in the table, reported as a note rather than a crash of the whole sweep).
-fn prepared<T: 'static>(p: &(dyn Any + Send + Sync)) -> Result<&T, String> {
+fn prepared<T: 'static>(p: &(dyn Any + Send + Sync)) -> Result<&T, ScoreError> {
     p.downcast_ref::<T>().ok_or_else(|| {
-        format!(
-            "internal error: prepared reference is not a {}",
+        ScoreError::Internal(format!(
+            "prepared reference is not a {}",
             std::any::type_name::<T>()
-        )
+        ))
     })
 }
 

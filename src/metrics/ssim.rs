@@ -42,6 +42,7 @@
 
 use std::sync::OnceLock;
 
+use super::ScoreError;
 use crate::pixels::{Image, Layout, Samples};
 
 const K1: f64 = 0.01;
@@ -660,22 +661,20 @@ impl SsimReference {
 
     /// Err when `distorted` cannot be scored: a size or layout other than the original's, or
     /// an image smaller than the window.
-    pub(crate) fn check_ssim(&self, distorted: &Image) -> Result<(), String> {
+    pub(crate) fn check_ssim(&self, distorted: &Image) -> Result<(), ScoreError> {
         self.check(distorted).map(|_| ())
     }
 
-    fn check(&self, distorted: &Image) -> Result<&Full, String> {
+    fn check(&self, distorted: &Image) -> Result<&Full, ScoreError> {
         same_shape(self.width, self.height, self.layout, distorted)?;
-        self.full.as_ref().ok_or_else(|| {
-            format!(
-                "image smaller than the 11x11 SSIM window ({}x{})",
-                self.width, self.height
-            )
+        self.full.as_ref().ok_or(ScoreError::SsimWindow {
+            width: self.width,
+            height: self.height,
         })
     }
 
     /// (SSIM, CS) of each channel at full scale. The distorted image is read in place.
-    fn first(&self, distorted: &Image, data_range: f64) -> Result<Vec<(f64, f64)>, String> {
+    fn first(&self, distorted: &Image, data_range: f64) -> Result<Vec<(f64, f64)>, ScoreError> {
         let full = self.check(distorted)?;
         let (w, h) = (self.width as usize, self.height as usize);
         let dist = Src::channels(distorted);
@@ -693,13 +692,17 @@ impl SsimReference {
 
     /// Mean SSIM over channels, and per-channel SSIM (index = channel of the image).
     /// Err("image smaller than the 11x11 SSIM window (WxH)") when width or height < 11.
-    pub fn ssim(&self, distorted: &Image) -> Result<SsimScore, String> {
+    pub fn ssim(&self, distorted: &Image) -> Result<SsimScore, ScoreError> {
         self.ssim_with_range(distorted, self.layout.peak() as f64)
     }
 
     /// [`Self::ssim`] with an explicit `data_range` instead of 2^depth-1 (scikit-image's
     /// `data_range` argument; e.g. max-min of a 16-bit medical image).
-    pub fn ssim_with_range(&self, distorted: &Image, data_range: f64) -> Result<SsimScore, String> {
+    pub fn ssim_with_range(
+        &self,
+        distorted: &Image,
+        data_range: f64,
+    ) -> Result<SsimScore, ScoreError> {
         let channels: Vec<f64> = self
             .first(distorted, data_range)?
             .into_iter()
@@ -717,7 +720,7 @@ impl SsimReference {
     /// weight, multiplied; then the mean over channels. Downsampling is 2x2 average pooling with
     /// zero padding of odd sides (see `downsample`). Both sides must exceed 160 pixels, as in
     /// pytorch_msssim (the 5th scale must still hold the window).
-    pub fn ms_ssim(&self, distorted: &Image) -> Result<f64, String> {
+    pub fn ms_ssim(&self, distorted: &Image) -> Result<f64, ScoreError> {
         self.check(distorted)?;
         self.check_ms()?;
         let first = self.first(distorted, self.layout.peak() as f64)?;
@@ -731,7 +734,7 @@ impl SsimReference {
         &self,
         distorted: &Image,
         with_ms: bool,
-    ) -> Result<(SsimScore, Option<Result<f64, String>>), String> {
+    ) -> Result<(SsimScore, Option<Result<f64, ScoreError>>), ScoreError> {
         let first = self.first(distorted, self.layout.peak() as f64)?;
         let channels: Vec<f64> = first.iter().map(|(ssim, _)| *ssim).collect();
         let mean = channels.iter().sum::<f64>() / channels.len() as f64;
@@ -743,21 +746,24 @@ impl SsimReference {
     }
 
     /// Err unless both sides exceed 160 pixels (5 scales must each still hold the window).
-    pub(crate) fn check_ms(&self) -> Result<(), String> {
+    pub(crate) fn check_ms(&self) -> Result<(), ScoreError> {
         if self.width.min(self.height) <= 160 {
-            return Err(format!(
-                "image too small for 5-scale MS-SSIM ({}x{}; both sides must exceed 160)",
-                self.width, self.height
-            ));
+            return Err(ScoreError::MsSsimScales {
+                width: self.width,
+                height: self.height,
+            });
         }
         Ok(())
     }
 
     /// MS-SSIM given the distorted image and the full-scale (SSIM, CS) of each channel.
-    fn ms_from_first(&self, distorted: &Image, first: &[(f64, f64)]) -> Result<f64, String> {
+    fn ms_from_first(&self, distorted: &Image, first: &[(f64, f64)]) -> Result<f64, ScoreError> {
         let range = self.layout.peak() as f64;
         let Some(full) = &self.full else {
-            return Err("image smaller than the 11x11 SSIM window".into());
+            return Err(ScoreError::SsimWindow {
+                width: self.width,
+                height: self.height,
+            });
         };
         let (w, h) = (self.width as usize, self.height as usize);
         let coarse = self.coarse.get_or_init(|| pyramid(&full.planes, w, h));
@@ -787,18 +793,23 @@ impl SsimReference {
 }
 
 /// Err naming both sizes/layouts when `distorted` does not match the original.
-pub(crate) fn same_shape(w: u32, h: u32, layout: Layout, distorted: &Image) -> Result<(), String> {
+pub(crate) fn same_shape(
+    w: u32,
+    h: u32,
+    layout: Layout,
+    distorted: &Image,
+) -> Result<(), ScoreError> {
     if (w, h) != (distorted.width, distorted.height) {
-        return Err(format!(
-            "image sizes differ: original {w}x{h}, distorted {}x{}",
-            distorted.width, distorted.height
-        ));
+        return Err(ScoreError::Sizes {
+            original: (w, h),
+            distorted: (distorted.width, distorted.height),
+        });
     }
     if layout != distorted.layout() {
-        return Err(format!(
-            "layouts differ: original {layout}, distorted {}",
-            distorted.layout()
-        ));
+        return Err(ScoreError::Layouts {
+            original: layout,
+            distorted: distorted.layout(),
+        });
     }
     Ok(())
 }
@@ -905,9 +916,10 @@ mod tests {
         assert!(SsimReference::new(&a)
             .ssim(&a)
             .unwrap_err()
+            .to_string()
             .contains("10x20"));
         let b = ramp(20, 20, 1);
-        let e = SsimReference::new(&b).ssim(&ramp(20, 21, 1)).unwrap_err();
+        let e = (SsimReference::new(&b).ssim(&ramp(20, 21, 1)).unwrap_err()).to_string();
         assert!(e.contains("20x20") && e.contains("20x21"), "{e}");
         assert!(SsimReference::new(&b).ms_ssim(&b).is_err());
     }

@@ -56,6 +56,7 @@
 use std::sync::Mutex;
 
 use super::ssim::same_shape;
+use super::ScoreError;
 use crate::pixels::{Image, Layout, Samples};
 
 /// Backgrounds for images with alpha, as in the C++ reference.
@@ -153,20 +154,20 @@ impl Ssimulacra2Reference {
 
     /// Err when `distorted` cannot be scored: a size or layout other than the original's, or
     /// an image smaller than 8x8.
-    pub fn check(&self, distorted: &Image) -> Result<(), String> {
+    pub fn check(&self, distorted: &Image) -> Result<(), ScoreError> {
         same_shape(self.width, self.height, self.layout, distorted)?;
         if self.pyramids.is_empty() {
-            return Err(format!(
-                "image smaller than 8x8 ({}x{}): SSIMULACRA2 needs at least 8x8 pixels",
-                self.width, self.height
-            ));
+            return Err(ScoreError::Ssimulacra2Size {
+                width: self.width,
+                height: self.height,
+            });
         }
         Ok(())
     }
 
     /// SSIMULACRA 2.1 score (100 = identical, lower is worse, can go negative).
     /// Err("image smaller than 8x8 ...") below 8x8, like the C++ reference.
-    pub fn score(&self, distorted: &Image) -> Result<f64, String> {
+    pub fn score(&self, distorted: &Image) -> Result<f64, ScoreError> {
         self.check(distorted)?;
         let mut scratch = self
             .scratch
@@ -1841,11 +1842,13 @@ mod tests {
         assert!(Ssimulacra2Reference::new(&a)
             .score(&a)
             .unwrap_err()
+            .to_string()
             .contains("7x8"));
         let b = Image::new_u8(8, 8, 1, vec![0; 64]).unwrap();
         let e = Ssimulacra2Reference::new(&b)
             .score(&Image::new_u8(8, 9, 1, vec![0; 72]).unwrap())
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("8x8") && e.contains("8x9"), "{e}");
     }
 

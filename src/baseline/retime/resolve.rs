@@ -123,7 +123,7 @@ fn registry(files: &[(bool, PathBuf)], flag: &'static str) -> Result<Registry, R
         let defs = if *sweep {
             crate::config::read_sweep_externals(path)
         } else {
-            read_definitions_file(path)
+            read_definitions_file(path).map_err(|e| e.to_string())
         }
         .map_err(|e| ResolveError::Definitions {
             flag,

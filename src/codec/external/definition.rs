@@ -123,6 +123,55 @@ pub(super) struct DefinitionFile {
     pub(super) external: Vec<toml::Value>,
 }
 
+/// One field of a definition that is wrong: where it is inside the `[[external]]` table
+/// (`params[0].min`) and what is wrong with it, saying what to give instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    pub field: String,
+    pub problem: String,
+}
+
+fn bad(field: impl Into<String>, problem: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+impl FieldError {
+    /// The same problem, its field seen from the table around it (`params[0].` + `min`).
+    fn within(self, outer: &str) -> FieldError {
+        FieldError {
+            field: format!("{outer}.{}", self.field),
+            problem: self.problem,
+        }
+    }
+}
+
+/// Why a file of definitions, or a sweep file's `[[external]]` tables, cannot be used. The
+/// text names the file and, for a bad field, the table and the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DefinitionError {
+    #[error("{}: cannot read ({error})", .path.display())]
+    Read { path: PathBuf, error: String },
+    /// Not TOML, or not tables of the expected shape (the parser's message).
+    #[error("{}: {message}", .path.display())]
+    Toml { path: PathBuf, message: String },
+    /// `origin`: the file and the table (`defs.toml: external[0]`).
+    #[error("{origin}.{error}")]
+    Field { origin: String, error: FieldError },
+}
+
+/// A `{...}` placeholder that is not well formed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(super) enum ArgError {
+    #[error("unclosed '{{' (write {{{{ for a literal brace)")]
+    Unclosed,
+    #[error("stray '}}' (write }}}} for a literal brace)")]
+    Stray,
+}
+
 const RESERVED: &[&str] = &["input", "output", "time_file", "defdir"];
 /// Default seconds per command.
 pub const DEFAULT_TIMEOUT_S: f64 = 300.0;
@@ -137,23 +186,34 @@ fn valid_name(s: &str) -> bool {
 }
 
 /// Reads a file holding only `[[external]]` tables.
-pub fn read_definitions_file(path: &Path) -> Result<Vec<Definition>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-    let file: DefinitionFile =
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_definitions_file(path: &Path) -> Result<Vec<Definition>, DefinitionError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DefinitionError::Read {
+        path: path.to_path_buf(),
+        error: e.to_string(),
+    })?;
+    let file: DefinitionFile = toml::from_str(&text).map_err(|e| DefinitionError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     parse_definitions(path, &file.external)
 }
 
 /// Checks the `[[external]]` tables of `path`; the first problem is reported with the file
 /// and the field.
-pub fn parse_definitions(path: &Path, tables: &[toml::Value]) -> Result<Vec<Definition>, String> {
+pub fn parse_definitions(
+    path: &Path,
+    tables: &[toml::Value],
+) -> Result<Vec<Definition>, DefinitionError> {
     tables
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let origin = format!("{}: external[{i}]", path.display());
-            let mut d = parse_definition(t, &origin).map_err(|e| format!("{origin}.{e}"))?;
+            let field = |error| DefinitionError::Field {
+                origin: origin.clone(),
+                error,
+            };
+            let mut d = parse_definition(t).map_err(field)?;
             let dir = path.parent().unwrap_or(Path::new("."));
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -164,88 +224,98 @@ pub fn parse_definitions(path: &Path, tables: &[toml::Value]) -> Result<Vec<Defi
             for (j, f) in d.files.iter_mut().enumerate() {
                 *f = d.defdir.join(&*f);
                 if !f.is_file() {
-                    return Err(format!(
-                        "{origin}.files[{j}]: {} is not a file (files are relative to the definition's file)",
-                        f.display()
-                    ));
+                    return Err(field(bad(
+                        format!("files[{j}]"),
+                        format!(
+                            "{} is not a file (files are relative to the definition's file)",
+                            f.display()
+                        ),
+                    )));
                 }
             }
+            d.origin = origin;
             Ok(d)
         })
         .collect()
 }
 
-fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, String> {
+fn parse_definition(value: &toml::Value) -> Result<Definition, FieldError> {
     let raw: RawDefinition = value
         .clone()
         .try_into()
-        .map_err(|e: toml::de::Error| e.message().replace('\n', " "))
-        .map_err(|e| format!("(table): {e}"))?;
+        .map_err(|e: toml::de::Error| bad("(table)", e.message().replace('\n', " ")))?;
     let name = raw
         .name
-        .ok_or("name: missing; give the name used in specs")?;
+        .ok_or_else(|| bad("name", "missing; give the name used in specs"))?;
     if !valid_name(&name) {
-        return Err(format!(
-            "name: \"{name}\" is not a valid codec name (letters, digits, - _ .)"
+        return Err(bad(
+            "name",
+            format!("\"{name}\" is not a valid codec name (letters, digits, - _ .)"),
         ));
     }
-    let format = |field: &str, v: Option<String>, default: &str| -> Result<Format, String> {
+    let format = |field: &str, v: Option<String>, default: &str| -> Result<Format, FieldError> {
         let v = v.unwrap_or_else(|| default.to_string());
-        Format::parse(&v).ok_or(format!(
-            "{field}: unknown format \"{v}\" (ppm, pgm, png or pam)"
+        Format::parse(&v).ok_or(bad(
+            field,
+            format!("unknown format \"{v}\" (ppm, pgm, png or pam)"),
         ))
     };
     let input = format("input", raw.input, "ppm")?;
     let output = format("output", raw.output, "ppm")?;
     let mut params = Vec::new();
     for (j, t) in raw.params.iter().enumerate() {
-        let p = parse_param(t).map_err(|e| format!("params[{j}].{e}"))?;
+        let p = parse_param(t).map_err(|e| e.within(&format!("params[{j}]")))?;
         if params.iter().any(|q: &Param| q.key == p.key) {
-            return Err(format!("params[{j}].key: \"{}\" is declared twice", p.key));
+            return Err(bad(
+                format!("params[{j}].key"),
+                format!("\"{}\" is declared twice", p.key),
+            ));
         }
         params.push(p);
     }
     let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
     let time_file = raw.time_file;
     let command = |field: &str, v: Option<Vec<String>>, allow_params: bool| {
-        let v = v.ok_or(format!(
-            "{field}: missing command; give an argument list such as [\"tool\", \"{{input}}\", \"{{output}}\"]"
-        ))?;
+        let v = v.ok_or(bad(field, format!(
+            "missing command; give an argument list such as [\"tool\", \"{{input}}\", \"{{output}}\"]"
+        )))?;
         if v.first().is_none_or(|p| p.trim().is_empty()) {
-            return Err(format!("{field}: missing command (the list is empty)"));
+            return Err(bad(field, "missing command (the list is empty)"));
         }
         let mut seen = BTreeSet::new();
         for arg in &v {
-            for piece in parse_arg(arg).map_err(|e| format!("{field}: {e} in \"{arg}\""))? {
+            for piece in parse_arg(arg).map_err(|e| bad(field, format!("{e} in \"{arg}\"")))? {
                 let key = match piece {
                     Piece::Text(_) => continue,
                     Piece::Var(k) => k,
                     Piece::Flag(k, _) => {
                         if !matches!(params.iter().find(|p| p.key == k), Some(p) if p.kind == Kind::Bool)
                         {
-                            return Err(format!(
-                                "{field}: {{{k}?...}} needs a bool parameter named {k}"
+                            return Err(bad(
+                                field,
+                                format!("{{{k}?...}} needs a bool parameter named {k}"),
                             ));
                         }
                         k
                     }
                 };
                 if key == "time_file" && time_file.is_none() {
-                    return Err(format!(
-                        "{field}: {{time_file}} is used but no time_file is declared"
+                    return Err(bad(
+                        field,
+                        format!("{{time_file}} is used but no time_file is declared"),
                     ));
                 }
                 if !RESERVED.contains(&key.as_str()) {
                     if !keys.contains(&key.as_str()) {
-                        return Err(format!(
-                            "{field}: {{{key}}} is not a parameter (params: {}; also input, output, time_file, defdir)",
+                        return Err(bad(field, format!(
+                            "{{{key}}} is not a parameter (params: {}; also input, output, time_file, defdir)",
                             if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
-                        ));
+                        )));
                     }
                     if !allow_params {
-                        return Err(format!(
-                            "{field}: {{{key}}}: the decoder is given no parameters (the encoded file must say all it needs)"
-                        ));
+                        return Err(bad(field, format!(
+                            "{{{key}}}: the decoder is given no parameters (the encoded file must say all it needs)"
+                        )));
                     }
                 }
                 seen.insert(key);
@@ -253,8 +323,11 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         }
         for needed in ["input", "output"] {
             if !seen.contains(needed) {
-                return Err(format!(
-                    "{field}: no {{{needed}}} argument; the command must read {{input}} and write {{output}}"
+                return Err(bad(
+                    field,
+                    format!(
+                    "no {{{needed}}} argument; the command must read {{input}} and write {{output}}"
+                ),
                 ));
             }
         }
@@ -276,43 +349,55 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
     };
     if let Some(v) = &raw.version {
         if v.first().is_none_or(|p| p.trim().is_empty()) {
-            return Err("version: missing command (the list is empty)".into());
+            return Err(bad("version", "missing command (the list is empty)"));
         }
     }
     let extension = raw.extension.unwrap_or_else(|| "bin".into());
     if !valid_name(&extension) {
-        return Err(format!(
-            "extension: \"{extension}\" is not a file extension"
+        return Err(bad(
+            "extension",
+            format!("\"{extension}\" is not a file extension"),
         ));
     }
     if let Some(t) = &time_file {
         if !valid_name(t) {
-            return Err(format!(
-                "time_file: \"{t}\" must be a plain file name (it is made inside the cell folder)"
+            return Err(bad(
+                "time_file",
+                format!("\"{t}\" must be a plain file name (it is made inside the cell folder)"),
             ));
         }
     }
     let timeout = raw.timeout.unwrap_or(DEFAULT_TIMEOUT_S);
     if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(format!(
-            "timeout: {timeout} is not a positive number of seconds"
+        return Err(bad(
+            "timeout",
+            format!("{timeout} is not a positive number of seconds"),
         ));
     }
     if timeout > MAX_TIMEOUT_S {
-        return Err(format!(
-            "timeout: {timeout} s is more than a day ({MAX_TIMEOUT_S} s); give at most {MAX_TIMEOUT_S}"
+        return Err(bad(
+            "timeout",
+            format!(
+                "{timeout} s is more than a day ({MAX_TIMEOUT_S} s); give at most {MAX_TIMEOUT_S}"
+            ),
         ));
     }
     if raw.max_output == Some(0) {
-        return Err("max_output: 0; give the largest output file in bytes".into());
+        return Err(bad(
+            "max_output",
+            "0; give the largest output file in bytes",
+        ));
     }
     let depth = raw.depth.unwrap_or(16);
     if depth != 8 && depth != 16 {
-        return Err(format!("depth: {depth} (give 8 or 16)"));
+        return Err(bad("depth", format!("{depth} (give 8 or 16)")));
     }
     let alpha = raw.alpha.unwrap_or(input != Format::Ppm);
     if alpha && input == Format::Ppm {
-        return Err("alpha: ppm/pgm input cannot carry alpha; use pam or png".into());
+        return Err(bad(
+            "alpha",
+            "ppm/pgm input cannot carry alpha; use pam or png",
+        ));
     }
     Ok(Definition {
         name,
@@ -330,7 +415,7 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
         depth,
         alpha,
         gray: raw.gray.unwrap_or(true),
-        origin: origin.to_string(),
+        origin: String::new(),
         defdir: PathBuf::new(),
         worker,
         files: raw.files.into_iter().map(PathBuf::from).collect(),
@@ -338,26 +423,29 @@ fn parse_definition(value: &toml::Value, origin: &str) -> Result<Definition, Str
 }
 
 /// Checks a `worker = [...]` command: a program, and no placeholder but `{defdir}`.
-fn worker_command(argv: Vec<String>, with_commands: bool) -> Result<Vec<String>, String> {
+fn worker_command(argv: Vec<String>, with_commands: bool) -> Result<Vec<String>, FieldError> {
     if with_commands {
-        return Err(
-            "worker: give either a worker or encode/decode commands, not both (a worker \
-             answers encode and decode requests itself)"
-                .into(),
-        );
+        return Err(bad(
+            "worker",
+            "give either a worker or encode/decode commands, not both (a worker answers \
+             encode and decode requests itself)",
+        ));
     }
     if argv.first().is_none_or(|p| p.trim().is_empty()) {
-        return Err("worker: missing command (the list is empty)".into());
+        return Err(bad("worker", "missing command (the list is empty)"));
     }
     for arg in &argv {
-        for piece in parse_arg(arg).map_err(|e| format!("worker: {e} in \"{arg}\""))? {
+        for piece in parse_arg(arg).map_err(|e| bad("worker", format!("{e} in \"{arg}\"")))? {
             match piece {
                 Piece::Text(_) => {}
                 Piece::Var(k) if k == "defdir" => {}
                 Piece::Var(k) | Piece::Flag(k, _) => {
-                    return Err(format!(
-                        "worker: {{{k}}}: a worker's command takes only {{defdir}}; files and \
+                    return Err(bad(
+                        "worker",
+                        format!(
+                            "{{{k}}}: a worker's command takes only {{defdir}}; files and \
                          parameters travel in each request (docs/worker-protocol.md)"
+                        ),
                     ))
                 }
             }
@@ -366,39 +454,42 @@ fn worker_command(argv: Vec<String>, with_commands: bool) -> Result<Vec<String>,
     Ok(argv)
 }
 
-fn parse_param(t: &toml::Table) -> Result<Param, String> {
+fn parse_param(t: &toml::Table) -> Result<Param, FieldError> {
     let raw: RawParam = toml::Value::Table(t.clone())
         .try_into()
-        .map_err(|e: toml::de::Error| format!("(table): {}", e.message().replace('\n', " ")))?;
-    let key = raw.key.ok_or("key: missing")?;
+        .map_err(|e: toml::de::Error| bad("(table)", e.message().replace('\n', " ")))?;
+    let key = raw.key.ok_or_else(|| bad("key", "missing"))?;
     if !valid_name(&key) || RESERVED.contains(&key.as_str()) {
-        return Err(format!(
-            "key: \"{key}\" is not usable (letters, digits, - _ .; not input, output, time_file or defdir)"
-        ));
+        return Err(bad("key", format!(
+            "\"{key}\" is not usable (letters, digits, - _ .; not input, output, time_file or defdir)"
+        )));
     }
     let kind = raw
         .kind
-        .ok_or("kind: missing (int, float, choice or bool)")?;
+        .ok_or_else(|| bad("kind", "missing (int, float, choice or bool)"))?;
     let default = raw
         .default
-        .ok_or("default: missing; every parameter needs one")?;
+        .ok_or_else(|| bad("default", "missing; every parameter needs one"))?;
     let int = |field: &str, v: Option<toml::Value>| match v {
         Some(toml::Value::Integer(i)) => Ok(i),
-        Some(other) => Err(format!("{field}: {other} is not an integer")),
-        None => Err(format!("{field}: missing")),
+        Some(other) => Err(bad(field, format!("{other} is not an integer"))),
+        None => Err(bad(field, "missing")),
     };
     let float = |field: &str, v: Option<toml::Value>| match v {
         Some(toml::Value::Float(f)) if f.is_finite() => Ok(f),
         Some(toml::Value::Integer(i)) => Ok(i as f64),
-        Some(other) => Err(format!("{field}: {other} is not a number")),
-        None => Err(format!("{field}: missing")),
+        Some(other) => Err(bad(field, format!("{other} is not a number"))),
+        None => Err(bad(field, "missing")),
     };
     let (kind, default) = match kind.as_str() {
         "int" => {
             let (min, max) = (int("min", raw.min)?, int("max", raw.max)?);
             let d = int("default", Some(default))?;
             if min > max || !(min..=max).contains(&d) {
-                return Err(format!("default: {d} is not in min..max ({min}..{max})"));
+                return Err(bad(
+                    "default",
+                    format!("{d} is not in min..max ({min}..{max})"),
+                ));
             }
             (Kind::Int { min, max }, Value::Int(d))
         }
@@ -406,35 +497,42 @@ fn parse_param(t: &toml::Table) -> Result<Param, String> {
             let (min, max) = (float("min", raw.min)?, float("max", raw.max)?);
             let d = float("default", Some(default))?;
             if min > max || d < min || d > max {
-                return Err(format!("default: {d} is not in min..max ({min}..{max})"));
+                return Err(bad(
+                    "default",
+                    format!("{d} is not in min..max ({min}..{max})"),
+                ));
             }
             (Kind::Float { min, max }, Value::Float(d))
         }
         "bool" => match default {
             toml::Value::Boolean(b) => (Kind::Bool, Value::Bool(b)),
-            other => return Err(format!("default: {other} is not true or false")),
+            other => return Err(bad("default", format!("{other} is not true or false"))),
         },
         "choice" => {
             let values = raw
                 .values
-                .ok_or("values: missing; a choice lists its values")?;
+                .ok_or_else(|| bad("values", "missing; a choice lists its values"))?;
             if values.is_empty() || values.iter().any(|v| !valid_name(v)) {
-                return Err("values: give one or more plain words (letters, digits, - _ .)".into());
+                return Err(bad(
+                    "values",
+                    "give one or more plain words (letters, digits, - _ .)",
+                ));
             }
             let d = match default {
                 toml::Value::String(s) if values.contains(&s) => s,
                 other => {
-                    return Err(format!(
-                        "default: {other} is not one of the values ({})",
-                        values.join(", ")
+                    return Err(bad(
+                        "default",
+                        format!("{other} is not one of the values ({})", values.join(", ")),
                     ))
                 }
             };
             (Kind::Choice(values), Value::Choice(d))
         }
         other => {
-            return Err(format!(
-                "kind: unknown kind \"{other}\" (int, float, choice or bool)"
+            return Err(bad(
+                "kind",
+                format!("unknown kind \"{other}\" (int, float, choice or bool)"),
             ))
         }
     };
@@ -457,7 +555,7 @@ pub(super) enum Piece {
 }
 
 /// Splits an argument into text and `{...}` placeholders (`{{` and `}}` are literal braces).
-pub(super) fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
+pub(super) fn parse_arg(arg: &str) -> Result<Vec<Piece>, ArgError> {
     let mut out = Vec::new();
     let mut text = String::new();
     let mut chars = arg.chars().peekable();
@@ -477,7 +575,7 @@ pub(super) fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => inner.push(c),
-                        None => return Err("unclosed '{' (write {{ for a literal brace)".into()),
+                        None => return Err(ArgError::Unclosed),
                     }
                 }
                 if !text.is_empty() {
@@ -488,7 +586,7 @@ pub(super) fn parse_arg(arg: &str) -> Result<Vec<Piece>, String> {
                     None => Piece::Var(inner),
                 });
             }
-            '}' => return Err("stray '}' (write }} for a literal brace)".into()),
+            '}' => return Err(ArgError::Stray),
             c => text.push(c),
         }
     }

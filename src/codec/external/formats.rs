@@ -4,10 +4,25 @@ use std::io::Cursor;
 
 use super::Format;
 use crate::pixels::from_dynamic;
-use crate::pixels::{Image, Samples};
+use crate::pixels::{Image, PixelError, Samples};
+
+/// Why an image file for or from an external command could not be made or read.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FormatError {
+    #[error("ppm/pgm cannot hold {0} channels")]
+    Channels(u8),
+    #[error("cannot write PNG input: {0}")]
+    WritePng(String),
+    #[error("image buffer size mismatch")]
+    BufferSize,
+    #[error("decoder output is not a valid {name} file: {error}")]
+    NotValid { name: &'static str, error: String },
+    #[error("decoder output: {0}")]
+    Pixels(PixelError),
+}
 
 /// Writes `img` in `format` (the layout was already chosen by `input_layout`).
-pub fn write_image(img: &Image, format: Format) -> Result<Vec<u8>, String> {
+pub fn write_image(img: &Image, format: Format) -> Result<Vec<u8>, FormatError> {
     let maxval = img.layout().peak();
     let (w, h) = (img.width, img.height);
     let mut out = match format {
@@ -15,7 +30,7 @@ pub fn write_image(img: &Image, format: Format) -> Result<Vec<u8>, String> {
             let magic = match img.channels {
                 1 => "P5",
                 3 => "P6",
-                c => return Err(format!("ppm/pgm cannot hold {c} channels")),
+                c => return Err(FormatError::Channels(c)),
             };
             format!("{magic}\n{w} {h}\n{maxval}\n").into_bytes()
         }
@@ -33,7 +48,7 @@ pub fn write_image(img: &Image, format: Format) -> Result<Vec<u8>, String> {
             let mut buf = Cursor::new(Vec::new());
             dynamic
                 .write_to(&mut buf, image::ImageFormat::Png)
-                .map_err(|e| format!("cannot write PNG input: {e}"))?;
+                .map_err(|e| FormatError::WritePng(e.to_string()))?;
             return Ok(buf.into_inner());
         }
     };
@@ -41,10 +56,10 @@ pub fn write_image(img: &Image, format: Format) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn to_dynamic(img: &Image) -> Result<image::DynamicImage, String> {
+fn to_dynamic(img: &Image) -> Result<image::DynamicImage, FormatError> {
     use image::{DynamicImage as D, ImageBuffer as B};
     let (w, h) = (img.width, img.height);
-    let bad = || "image buffer size mismatch".to_string();
+    let bad = || FormatError::BufferSize;
     Ok(match (&img.samples, img.channels) {
         (Samples::U8(v), 1) => D::ImageLuma8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
         (Samples::U8(v), 2) => D::ImageLumaA8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
@@ -58,7 +73,7 @@ fn to_dynamic(img: &Image) -> Result<image::DynamicImage, String> {
 }
 
 /// Reads a decoder's output file.
-pub fn read_image(bytes: &[u8], format: Format) -> Result<Image, String> {
+pub fn read_image(bytes: &[u8], format: Format) -> Result<Image, FormatError> {
     let (fmt, name) = match format {
         Format::Png => (image::ImageFormat::Png, "PNG"),
         Format::Ppm => (image::ImageFormat::Pnm, "PPM/PGM"),
@@ -66,8 +81,9 @@ pub fn read_image(bytes: &[u8], format: Format) -> Result<Image, String> {
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), fmt);
     reader.no_limits();
-    let d = reader
-        .decode()
-        .map_err(|e| format!("decoder output is not a valid {name} file: {e}"))?;
-    from_dynamic(d).map_err(|e| format!("decoder output: {e}"))
+    let d = reader.decode().map_err(|e| FormatError::NotValid {
+        name,
+        error: e.to_string(),
+    })?;
+    from_dynamic(d).map_err(FormatError::Pixels)
 }

@@ -24,11 +24,58 @@ pub mod worker;
 
 use definition::substitute;
 pub use definition::{
-    parse_definitions, read_definitions_file, Definition, Format, DEFAULT_TIMEOUT_S,
+    parse_definitions, read_definitions_file, Definition, DefinitionError, FieldError, Format,
+    DEFAULT_TIMEOUT_S,
 };
 
-pub use formats::{read_image, write_image};
-pub use process::{abort_all, take_child_usage, ChildUsage, RSS_SAMPLE};
+pub use formats::{read_image, write_image, FormatError};
+pub use process::{abort_all, take_child_usage, ChildUsage, ProcessError, RSS_SAMPLE};
+pub use worker::WorkerError;
+
+/// Why an external codec's call failed: the text of the cell's error row, naming the command
+/// and ending with the tail of its stderr where that helps.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ExternalError {
+    /// The encode or decode command did not end well.
+    #[error("{what} command {error}")]
+    Command {
+        what: &'static str,
+        error: ProcessError,
+    },
+    /// The command ended but its output file or time file cannot be used.
+    #[error("{0}")]
+    Output(String),
+    /// The command's input file could not be written.
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// A built-in codec run in the bundled worker.
+    #[error("{codec}: {error}")]
+    Bundled { codec: String, error: WorkerError },
+}
+
+impl From<WorkerError> for CodecError {
+    fn from(e: WorkerError) -> Self {
+        CodecError::External(e.into())
+    }
+}
+
+impl From<ProcessError> for CodecError {
+    fn from(e: ProcessError) -> Self {
+        CodecError::External(e.into())
+    }
+}
+
+impl From<FormatError> for CodecError {
+    fn from(e: FormatError) -> Self {
+        CodecError::External(e.into())
+    }
+}
 use process::{run, run_version, set_child_usage, tail_text, CellDir};
 
 /// An external codec.
@@ -113,13 +160,13 @@ impl External {
     /// Runs one command for a cell and returns its output file and timing.
     fn call(
         &self,
-        what: &str,
+        what: &'static str,
         template: &[String],
         dir: &CellDir,
         input: &Path,
         output: &Path,
         params: &Params,
-    ) -> Result<(Vec<u8>, Option<Duration>), CodecError> {
+    ) -> Result<(Vec<u8>, Option<Duration>), ExternalError> {
         let raw_bytes = LAST_RAW.with(|r| r.get());
         let time_path = self.def.time_file.as_ref().map(|t| dir.join(t));
         let vars = |k: &str| -> Option<String> {
@@ -133,10 +180,10 @@ impl External {
         };
         let argv = substitute(template, &vars, params);
         let fin = run(&argv, dir.path(), self.def.timeout)
-            .map_err(|e| CodecError(format!("{what} command {e}")))?;
+            .map_err(|error| ExternalError::Command { what, error })?;
         let stderr = || tail_text(&fin.stderr);
         let Ok(meta) = std::fs::metadata(output) else {
-            return Err(CodecError(format!(
+            return Err(ExternalError::Output(format!(
                 "{what} command {} wrote no output file ({{output}}); {}",
                 argv[0],
                 stderr()
@@ -156,7 +203,7 @@ impl External {
             ),
         };
         if meta.len() > bound {
-            return Err(CodecError(format!(
+            return Err(ExternalError::Output(format!(
                 "{what} command {} wrote a {} output file, larger than the {} allowed ({why}); \
                  not read",
                 argv[0],
@@ -168,20 +215,20 @@ impl External {
         std::fs::File::open(output)
             .and_then(|f| f.take(bound + 1).read_to_end(&mut bytes))
             .map_err(|e| {
-                CodecError(format!(
+                ExternalError::Output(format!(
                     "{what} command {}: cannot read its output file: {e}",
                     argv[0]
                 ))
             })?;
         if bytes.len() as u64 > bound {
-            return Err(CodecError(format!(
+            return Err(ExternalError::Output(format!(
                 "{what} command {} wrote more than the {} allowed ({why}); not read",
                 argv[0],
                 mib(bound)
             )));
         }
         if bytes.is_empty() {
-            return Err(CodecError(format!(
+            return Err(ExternalError::Output(format!(
                 "{what} command {} wrote an empty output file; {}",
                 argv[0],
                 stderr()
@@ -196,7 +243,7 @@ impl External {
                     .and_then(|t| t.parse().ok())
                     .filter(|s: &f64| s.is_finite() && *s >= 0.0)
                     .ok_or_else(|| {
-                        CodecError(format!(
+                        ExternalError::Output(format!(
                             "{what} command {}: time_file holds \"{}\", not a number of seconds",
                             argv[0],
                             text.trim()
@@ -287,7 +334,14 @@ impl Codec for External {
     }
     fn encode(&self, img: &Image, params: &Params) -> Result<Encoded, CodecError> {
         if let Some(argv) = self.worker_argv() {
-            return worker::encode(&argv, self.def.timeout, &self.def.name, img, params, &[]);
+            return Ok(worker::encode(
+                &argv,
+                self.def.timeout,
+                &self.def.name,
+                img,
+                params,
+                &[],
+            )?);
         }
         let dir = CellDir::new()?;
         let input = dir.join(&format!(
@@ -295,7 +349,7 @@ impl Codec for External {
             self.def.input.extension(img.channels == 1)
         ));
         std::fs::write(&input, write_image(img, self.def.input)?)
-            .map_err(|e| format!("cannot write the encoder's input: {e}"))?;
+            .map_err(|e| ExternalError::Input(format!("cannot write the encoder's input: {e}")))?;
         let output = dir.join(&format!("encoded.{}", self.def.extension));
         let raw = img.raw_bytes();
         LAST_RAW.with(|r| r.set(Some(raw)));
@@ -308,11 +362,17 @@ impl Codec for External {
     }
     fn decode(&self, data: &[u8]) -> Result<Decoded, CodecError> {
         if let Some(argv) = self.worker_argv() {
-            return worker::decode(&argv, self.def.timeout, &self.def.name, data);
+            return Ok(worker::decode(
+                &argv,
+                self.def.timeout,
+                &self.def.name,
+                data,
+            )?);
         }
         let dir = CellDir::new()?;
         let input = dir.join(&format!("encoded.{}", self.def.extension));
-        std::fs::write(&input, data).map_err(|e| format!("cannot write the encoded file: {e}"))?;
+        std::fs::write(&input, data)
+            .map_err(|e| ExternalError::Input(format!("cannot write the encoded file: {e}")))?;
         let output = dir.join(&format!("decoded.{}", self.def.output.extension(false)));
         let (bytes, reported_time) = self.call(
             "decode",
@@ -402,7 +462,7 @@ mod tests {
     use super::*;
     use crate::codec::Value;
 
-    fn parse(text: &str) -> Result<Vec<Definition>, String> {
+    fn parse(text: &str) -> Result<Vec<Definition>, DefinitionError> {
         let file: DefinitionFile = toml::from_str(text).unwrap();
         parse_definitions(Path::new("defs.toml"), &file.external)
     }
@@ -467,7 +527,7 @@ params = [{ key = "q", kind = "int", min = 1, max = 100, default = 75 },
             ),
         ];
         for (text, want) in cases {
-            let e = parse(&text).unwrap_err();
+            let e = parse(&text).unwrap_err().to_string();
             assert!(e.starts_with("defs.toml: external[0]"), "{e}");
             assert!(e.contains(want), "{e} lacks {want}");
         }
@@ -491,6 +551,7 @@ params = [{ key = "q", kind = "int", min = 1, max = 100, default = 75 },
         }
         assert!(read_image(b"garbage", Format::Ppm)
             .unwrap_err()
+            .to_string()
             .contains("not a valid PPM/PGM"));
     }
 }

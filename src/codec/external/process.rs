@@ -30,6 +30,41 @@ pub const CELL_ENV: &str = "CODECBENCH_CELL";
 /// Prefix of cell folders in the temporary folder, followed by the owner's process id.
 const DIR_PREFIX: &str = "codecbench-";
 
+/// Why a command could not be run to a successful end. The text names the program and ends
+/// with the tail of its stderr where there is one.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ProcessError {
+    #[error("cannot create a temporary folder: {0}")]
+    TempDir(String),
+    #[error("cannot start {program}: {error}")]
+    Start { program: String, error: String },
+    #[error("{program}: cannot collect its exit status: {error}")]
+    Collect { program: String, error: String },
+    /// `stderr`: the tail of its stderr, `None` for a version command (whose output is kept
+    /// from its start instead).
+    #[error(
+        "{program} timed out after {secs} s (process group killed){}",
+        .stderr.as_ref().map(|t| format!("; {t}")).unwrap_or_default()
+    )]
+    TimedOut {
+        program: String,
+        secs: f64,
+        stderr: Option<String>,
+    },
+    #[error("{program} killed by signal {signal}; {stderr}")]
+    Signal {
+        program: String,
+        signal: i32,
+        stderr: String,
+    },
+    #[error("{program} exited with status {code}; {stderr}")]
+    Status {
+        program: String,
+        code: i32,
+        stderr: String,
+    },
+}
+
 /// What the child process of one call used, for the row's `*_cpu_ms` and `*_peak_rss`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ChildUsage {
@@ -82,7 +117,7 @@ pub fn abort_all() {
 pub struct CellDir(tempfile::TempDir);
 
 impl CellDir {
-    pub fn new() -> Result<CellDir, String> {
+    pub fn new() -> Result<CellDir, ProcessError> {
         static CLEANED: Once = Once::new();
         CLEANED.call_once(remove_stale);
         use std::os::unix::fs::PermissionsExt;
@@ -90,7 +125,7 @@ impl CellDir {
             .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
             .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
-            .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            .map_err(|e| ProcessError::TempDir(e.to_string()))?;
         if let Ok(mut g) = LIVE_DIRS.lock() {
             g.insert(d.path().to_path_buf());
         }
@@ -316,34 +351,32 @@ struct Ended {
 /// [`TAIL_BYTES`], also left in `stdout.txt` and `stderr.txt` there) in its own process group;
 /// kills the group after `timeout`, and every process it started when it ends. Wall time runs
 /// from spawn to exit.
-pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, String> {
+pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, ProcessError> {
     let e = start(argv, dir, dir, timeout, TAIL_BYTES, false)?;
     let _ = std::fs::write(dir.join("stderr.txt"), &e.fin.stderr);
     let _ = std::fs::write(dir.join("stdout.txt"), &e.fin.stdout);
     let stderr = || tail_text(&e.fin.stderr);
     if e.timed_out {
-        return Err(format!(
-            "{} timed out after {} s (process group killed); {}",
-            argv[0],
-            timeout.as_secs_f64(),
-            stderr()
-        ));
+        return Err(ProcessError::TimedOut {
+            program: argv[0].clone(),
+            secs: timeout.as_secs_f64(),
+            stderr: Some(stderr()),
+        });
     }
     if libc::WIFSIGNALED(e.status) {
-        return Err(format!(
-            "{} killed by signal {}; {}",
-            argv[0],
-            libc::WTERMSIG(e.status),
-            stderr()
-        ));
+        return Err(ProcessError::Signal {
+            program: argv[0].clone(),
+            signal: libc::WTERMSIG(e.status),
+            stderr: stderr(),
+        });
     }
     let code = libc::WEXITSTATUS(e.status);
     if code != 0 {
-        return Err(format!(
-            "{} exited with status {code}; {}",
-            argv[0],
-            stderr()
-        ));
+        return Err(ProcessError::Status {
+            program: argv[0].clone(),
+            code,
+            stderr: stderr(),
+        });
     }
     Ok(e.fin)
 }
@@ -351,14 +384,14 @@ pub fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Finished, S
 /// Runs a version command (in the current folder, `dir` only naming its processes) like
 /// [`run`], keeping the first [`VERSION_BYTES`] of its stdout and of its stderr; their text,
 /// stdout first, whatever its exit status.
-pub fn run_version(argv: &[String], dir: &Path, timeout: Duration) -> Result<String, String> {
+pub fn run_version(argv: &[String], dir: &Path, timeout: Duration) -> Result<String, ProcessError> {
     let e = start(argv, dir, Path::new("."), timeout, VERSION_BYTES, true)?;
     if e.timed_out {
-        return Err(format!(
-            "{} timed out after {} s (process group killed)",
-            argv[0],
-            timeout.as_secs_f64()
-        ));
+        return Err(ProcessError::TimedOut {
+            program: argv[0].clone(),
+            secs: timeout.as_secs_f64(),
+            stderr: None,
+        });
     }
     let mut text = String::from_utf8_lossy(&e.fin.stdout).into_owned();
     text.push('\n');
@@ -373,7 +406,7 @@ fn start(
     timeout: Duration,
     keep: usize,
     head: bool,
-) -> Result<Ended, String> {
+) -> Result<Ended, ProcessError> {
     become_subreaper();
     let token = dir.display().to_string();
     let mut cmd = Command::new(&argv[0]);
@@ -393,9 +426,10 @@ fn start(
         });
     }
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let mut child = cmd.spawn().map_err(|e| ProcessError::Start {
+        program: argv[0].clone(),
+        error: e.to_string(),
+    })?;
     let pid = child.id() as i32;
     if let Ok(mut g) = LIVE_GROUPS.lock() {
         g.insert(pid);
@@ -458,11 +492,10 @@ fn start(
     }
     drop(child);
     if r != pid {
-        return Err(format!(
-            "{}: cannot collect its exit status: {}",
-            argv[0],
-            std::io::Error::last_os_error()
-        ));
+        return Err(ProcessError::Collect {
+            program: argv[0].clone(),
+            error: std::io::Error::last_os_error().to_string(),
+        });
     }
     let wait = Duration::from_secs(1);
     let stdout = out.map_or_else(Vec::new, |c| c.take(wait, keep));

@@ -37,10 +37,38 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::process::{set_child_usage, stderr_tail, CellDir};
+use super::process::{set_child_usage, stderr_tail, CellDir, ProcessError};
 use super::ChildUsage;
-use crate::codec::{CodecError, Decoded, Encoded, Params, Value};
+use crate::codec::{Decoded, Encoded, Params, Value};
 use crate::pixels::{Image, Samples};
+
+/// Why a worker call failed. The text says what to do where there is something to do.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum WorkerError {
+    /// The worker, its script or its files could not be set up or started.
+    #[error("{0}")]
+    Start(String),
+    /// The worker stopped answering (did not read, exited, timed out, broke the protocol);
+    /// `stderr` is the tail of its stderr. It is killed; a new one starts for the next call.
+    #[error("{problem}; {stderr}")]
+    Lost { problem: String, stderr: String },
+    /// The worker's own error message (a reply with `ok: false`).
+    #[error("{0}")]
+    Refused(String),
+    /// A reply or a file that does not say what the protocol promises.
+    #[error("{0}")]
+    Reply(String),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error("worker thread panicked")]
+    Panicked,
+    /// The bundled worker cannot run here: what it needs.
+    #[error(
+        "{0}; the built-in avif (encoder=aom), jxl, jpegli and htj2k codecs need Python 3 with \
+         `{BUNDLED_INSTALL}` (set CODECBENCH_PYTHON to choose the interpreter)"
+    )]
+    NeedsPython(Box<WorkerError>),
+}
 
 /// The largest reply line read from a worker (a reply is a few hundred bytes).
 const MAX_LINE: usize = 1 << 20;
@@ -66,14 +94,15 @@ thread_local! {
     static WORKERS: RefCell<HashMap<Vec<String>, Proc>> = RefCell::new(HashMap::new());
 }
 
-fn spawn(argv: &[String]) -> Result<Proc, String> {
+fn spawn(argv: &[String]) -> Result<Proc, WorkerError> {
+    let start = WorkerError::Start;
     let stderr = tempfile::Builder::new()
         .prefix("codecbench-worker-stderr-")
         .tempfile()
-        .map_err(|e| format!("cannot create a file for the worker's stderr: {e}"))?;
+        .map_err(|e| start(format!("cannot create a file for the worker's stderr: {e}")))?;
     let err_file = stderr
         .reopen()
-        .map_err(|e| format!("cannot open the worker's stderr file: {e}"))?;
+        .map_err(|e| start(format!("cannot open the worker's stderr file: {e}")))?;
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())
@@ -81,9 +110,9 @@ fn spawn(argv: &[String]) -> Result<Proc, String> {
         .stderr(err_file)
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start worker {}: {e}", argv[0]))?;
-    let stdin = child.stdin.take().ok_or("worker without stdin")?;
-    let stdout = child.stdout.take().ok_or("worker without stdout")?;
+        .map_err(|e| start(format!("cannot start worker {}: {e}", argv[0])))?;
+    let stdin = (child.stdin.take()).ok_or_else(|| start("worker without stdin".into()))?;
+    let stdout = (child.stdout.take()).ok_or_else(|| start("worker without stdout".into()))?;
     let (tx, rx) = mpsc::channel();
     // A reader thread per worker, so that a reply can be waited for with a timeout.
     std::thread::Builder::new()
@@ -106,7 +135,7 @@ fn spawn(argv: &[String]) -> Result<Proc, String> {
                 }
             }
         })
-        .map_err(|e| format!("cannot start a thread: {e}"))?;
+        .map_err(|e| start(format!("cannot start a thread: {e}")))?;
     Ok(Proc {
         child,
         stdin,
@@ -123,7 +152,7 @@ struct Reply {
 
 /// Sends `request` to this thread's worker for `argv` (starting it if needed) and waits up to
 /// `timeout` for its reply.
-fn call(argv: &[String], timeout: Duration, request: &Json) -> Result<Reply, String> {
+fn call(argv: &[String], timeout: Duration, request: &Json) -> Result<Reply, WorkerError> {
     WORKERS.with(|w| {
         let mut map = w.borrow_mut();
         if !map.contains_key(argv) {
@@ -163,7 +192,10 @@ fn call(argv: &[String], timeout: Duration, request: &Json) -> Result<Reply, Str
             Err(e) => {
                 let tail = stderr_tail(proc.stderr.path());
                 map.remove(argv);
-                return Err(format!("{e}; {tail}"));
+                return Err(WorkerError::Lost {
+                    problem: e,
+                    stderr: tail,
+                });
             }
         };
         let body = match serde_json::from_str::<Json>(&line) {
@@ -172,11 +204,14 @@ fn call(argv: &[String], timeout: Duration, request: &Json) -> Result<Reply, Str
                 let tail = stderr_tail(proc.stderr.path());
                 map.remove(argv);
                 let shown: String = line.trim().chars().take(200).collect();
-                return Err(format!(
-                    "worker {} broke the protocol (a reply must be one JSON object per line; \
-                     print logs to stderr): got \"{shown}\"; {tail}",
-                    argv[0]
-                ));
+                return Err(WorkerError::Lost {
+                    problem: format!(
+                        "worker {} broke the protocol (a reply must be one JSON object per \
+                         line; print logs to stderr): got \"{shown}\"",
+                        argv[0]
+                    ),
+                    stderr: tail,
+                });
             }
         };
         if body.get("ok") != Some(&Json::Bool(true)) {
@@ -184,7 +219,7 @@ fn call(argv: &[String], timeout: Duration, request: &Json) -> Result<Reply, Str
                 .get("error")
                 .and_then(Json::as_str)
                 .unwrap_or("the worker replied ok=false without an error message");
-            return Err(msg.to_string());
+            return Err(WorkerError::Refused(msg.to_string()));
         }
         Ok(Reply { body, peak_rss })
     })
@@ -210,19 +245,21 @@ fn vm_hwm(pid: u32) -> Option<u64> {
 
 /// Asks a worker for its version of `codec` (a worker started for this question only, so
 /// that no cell's worker is started on the main thread).
-pub fn version(argv: &[String], timeout: Duration, codec: &str) -> Result<String, String> {
+pub fn version(argv: &[String], timeout: Duration, codec: &str) -> Result<String, WorkerError> {
     let request = json!({"op": "version", "codec": codec});
     let reply = std::thread::scope(|s| {
         s.spawn(|| call(argv, timeout, &request))
             .join()
-            .unwrap_or_else(|_| Err("worker thread panicked".into()))
+            .unwrap_or(Err(WorkerError::Panicked))
     })?;
     reply
         .body
         .get("version")
         .and_then(Json::as_str)
         .map(str::to_string)
-        .ok_or_else(|| format!("worker {} replied without a \"version\"", argv[0]))
+        .ok_or_else(|| {
+            WorkerError::Reply(format!("worker {} replied without a \"version\"", argv[0]))
+        })
 }
 
 fn param_json(params: &Params) -> Json {
@@ -239,14 +276,16 @@ fn param_json(params: &Params) -> Json {
     Json::Object(m)
 }
 
-fn number(body: &Map<String, Json>, key: &str) -> Result<u64, String> {
-    body.get(key)
-        .and_then(Json::as_u64)
-        .ok_or_else(|| format!("the worker's reply lacks \"{key}\" (a whole number)"))
+fn number(body: &Map<String, Json>, key: &str) -> Result<u64, WorkerError> {
+    body.get(key).and_then(Json::as_u64).ok_or_else(|| {
+        WorkerError::Reply(format!(
+            "the worker's reply lacks \"{key}\" (a whole number)"
+        ))
+    })
 }
 
 /// Records the call's times: `ns` is the codec's time, `cpu_ns` the child's CPU time.
-fn note(reply: &Reply) -> Result<Duration, String> {
+fn note(reply: &Reply) -> Result<Duration, WorkerError> {
     let ns = number(&reply.body, "ns")?;
     let cpu = reply.body.get("cpu_ns").and_then(Json::as_u64);
     set_child_usage(ChildUsage {
@@ -258,16 +297,17 @@ fn note(reply: &Reply) -> Result<Duration, String> {
 }
 
 /// Reads a file the worker wrote, refusing one larger than `limit` bytes.
-fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, WorkerError> {
     let len = std::fs::metadata(path)
-        .map_err(|_| format!("the worker wrote no {what} file"))?
+        .map_err(|_| WorkerError::Reply(format!("the worker wrote no {what} file")))?
         .len();
     if len > limit {
-        return Err(format!(
+        return Err(WorkerError::Reply(format!(
             "the worker's {what} file is {len} bytes, more than the {limit} expected"
-        ));
+        )));
     }
-    std::fs::read(path).map_err(|e| format!("cannot read the worker's {what} file: {e}"))
+    std::fs::read(path)
+        .map_err(|e| WorkerError::Reply(format!("cannot read the worker's {what} file: {e}")))
 }
 
 /// Encodes `img` with `codec` of the worker `argv`; extra keys are added to the parameters.
@@ -278,12 +318,12 @@ pub fn encode(
     img: &Image,
     params: &Params,
     extra: &[(&str, Json)],
-) -> Result<Encoded, CodecError> {
+) -> Result<Encoded, WorkerError> {
     let dir = CellDir::new()?;
     let input = dir.join("input.raw");
     let output = dir.join("encoded.bin");
     std::fs::write(&input, img.to_bytes(false))
-        .map_err(|e| format!("cannot write the worker's input: {e}"))?;
+        .map_err(|e| WorkerError::Start(format!("cannot write the worker's input: {e}")))?;
     let mut p = param_json(params);
     for (k, v) in extra {
         p[*k] = v.clone();
@@ -299,7 +339,9 @@ pub fn encode(
     let limit = 4 * img.to_bytes(false).len() as u64 + (1 << 20);
     let bytes = read_bounded(&output, limit, "encoded")?;
     if bytes.is_empty() {
-        return Err("the worker wrote an empty encoded file".into());
+        return Err(WorkerError::Reply(
+            "the worker wrote an empty encoded file".into(),
+        ));
     }
     Ok(Encoded {
         bytes,
@@ -313,11 +355,12 @@ pub fn decode(
     timeout: Duration,
     codec: &str,
     data: &[u8],
-) -> Result<Decoded, CodecError> {
+) -> Result<Decoded, WorkerError> {
     let dir = CellDir::new()?;
     let input = dir.join("encoded.bin");
     let output = dir.join("decoded.raw");
-    std::fs::write(&input, data).map_err(|e| format!("cannot write the encoded file: {e}"))?;
+    std::fs::write(&input, data)
+        .map_err(|e| WorkerError::Start(format!("cannot write the encoded file: {e}")))?;
     let request = json!({
         "op": "decode", "codec": codec, "input": path_str(&input), "output": path_str(&output),
     });
@@ -331,19 +374,17 @@ pub fn decode(
         number(b, "depth")?,
     );
     if !(1..=4).contains(&c) || !(depth == 8 || depth == 16) || w == 0 || h == 0 {
-        return Err(format!(
+        return Err(WorkerError::Reply(format!(
             "the worker decoded {w}x{h} with {c} channels of {depth} bits (want 1-4 channels of 8 or 16 bits)"
-        )
-        .into());
+        )));
     }
     let want = w * h * c * (depth / 8);
     let raw = read_bounded(&output, want, "decoded")?;
     if raw.len() as u64 != want {
-        return Err(format!(
+        return Err(WorkerError::Reply(format!(
             "the worker's decoded file holds {} bytes, not {want} ({w}x{h}x{c}, {depth}-bit)",
             raw.len()
-        )
-        .into());
+        )));
     }
     let samples = if depth == 8 {
         Samples::U8(raw)
@@ -373,9 +414,9 @@ fn path_str(p: &Path) -> String {
 /// The bundled Python worker (scripts/codecs/codecbench_worker.py, embedded in the binary):
 /// its command line, `$CODECBENCH_PYTHON` (default `python3`) running a copy of the script
 /// written once per process to the temporary folder.
-pub fn bundled() -> Result<Vec<String>, String> {
+pub fn bundled() -> Result<Vec<String>, WorkerError> {
     use std::sync::OnceLock;
-    static ARGV: OnceLock<Result<Vec<String>, String>> = OnceLock::new();
+    static ARGV: OnceLock<Result<Vec<String>, WorkerError>> = OnceLock::new();
     ARGV.get_or_init(|| {
         let python = std::env::var("CODECBENCH_PYTHON").unwrap_or_else(|_| "python3".into());
         let script = write_script()?;
@@ -387,7 +428,8 @@ pub fn bundled() -> Result<Vec<String>, String> {
 /// The script's text.
 pub const BUNDLED_SCRIPT: &str = include_str!("../../../scripts/codecs/codecbench_worker.py");
 
-fn write_script() -> Result<PathBuf, String> {
+fn write_script() -> Result<PathBuf, WorkerError> {
+    let failed = WorkerError::Start;
     let hash = blake3::hash(BUNDLED_SCRIPT.as_bytes()).to_hex();
     let path = std::env::temp_dir().join(format!("codecbench-worker-{}.py", &hash[..16]));
     if std::fs::read(&path).ok().as_deref() == Some(BUNDLED_SCRIPT.as_bytes()) {
@@ -395,11 +437,11 @@ fn write_script() -> Result<PathBuf, String> {
     }
     // Written whole under a private name, then renamed: parallel runs never see half a file.
     let mut tmp = tempfile::NamedTempFile::new_in(std::env::temp_dir())
-        .map_err(|e| format!("cannot write the bundled worker script: {e}"))?;
+        .map_err(|e| failed(format!("cannot write the bundled worker script: {e}")))?;
     tmp.write_all(BUNDLED_SCRIPT.as_bytes())
-        .map_err(|e| format!("cannot write the bundled worker script: {e}"))?;
+        .map_err(|e| failed(format!("cannot write the bundled worker script: {e}")))?;
     tmp.persist(&path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 
@@ -426,7 +468,9 @@ mod tests {
     #[test]
     fn a_missing_worker_program_is_a_clear_error() {
         let argv = vec!["/nonexistent/codecbench-worker".to_string()];
-        let e = version(&argv, Duration::from_secs(5), "x").unwrap_err();
+        let e = version(&argv, Duration::from_secs(5), "x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot start worker /nonexistent"), "{e}");
     }
 }
