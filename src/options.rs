@@ -281,6 +281,7 @@ pub fn report_options(
             BdMethod::Cubic => Interp::Cubic,
         },
         crop_bpp: flags.crop_bpp,
+        max_report_mb: flags.max_report_mb,
         meta: None,
         preset: match &flags.preset {
             Some(name) => Some(crate::config::preset(name).map_err(|e| format!("--preset {e}"))?),

@@ -586,14 +586,15 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     env.add_template("report.html", TEMPLATE)
         .expect("the embedded template parses (tested)");
     let js = [JS, VIEWER_JS, RD_JS].join("\n");
-    let page = |budget: usize| {
+    let max_mb = r.opts.max_report_mb;
+    let page = |bare: Option<usize>| {
         env.get_template("report.html").and_then(|t| {
             t.render(minijinja::context! {
                 css => CSS,
                 js => js,
                 nav => nav,
                 answer => answer,
-                viewer => super::viewer::viewer(r, budget),
+                viewer => super::viewer::viewer(r, max_mb, bare),
                 rd => super::viewer::rd(r),
                 crop_notes => crop_notes,
                 details => details,
@@ -601,11 +602,8 @@ pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
         })
     };
     // The page without crops, then with as many as fit under the size limit.
-    page(0)
-        .and_then(|bare| {
-            let room = super::viewer::MAX_PAGE.saturating_sub(bare.len() + 64 * 1024);
-            page(room / 4 * 3)
-        })
+    page(None)
+        .and_then(|bare| page(Some(bare.len())))
         .unwrap_or_else(|e| {
             format!(
                 "<!DOCTYPE html><title>codecbench report</title><p>report template failed: {}</p>",
@@ -625,8 +623,10 @@ mod tests {
         let evil = "<img src=x onerror=alert(1)>.png";
         let viewer = serde_json::json!({
             "level": "SSIMULACRA2 80", "anchor": "jpeg", "default_curve": "jpeg",
-            "images": [{"id": evil, "rect": [0, 0, 8, 8], "original": "", "notes": [], "cells": []}],
-            "left_out": [evil],
+            "files": [], "crops_url": "crops/", "max_mb": 20.0, "all_mb": 30.5, "all_mb_whole": 31,
+            "images": [{"id": evil, "rect": [0, 0, 8, 8], "original": null, "notes": [], "cells": [],
+                        "embedded": false, "rank": 0}],
+            "linked": [evil],
         });
         let html = env
             .get_template("report.html")
@@ -639,6 +639,7 @@ mod tests {
             })
             .unwrap();
         assert!(!html.contains("<img src=x"), "text is escaped");
+        assert!(html.contains("--max-report-mb 31"), "the flag that embeds every crop");
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;.png"));
         // In the JSON the tag's brackets are escaped too: no `</script>` can end it early.
         let data = &html[html.find("id=\"viewer-data\">").unwrap()..];
