@@ -64,17 +64,17 @@ fn config_of(
         .values()
         .find(|c| c.curve() == rec.curve)
         .ok_or_else(|| CutError::NotInSweep { spec: spec() })?;
-    let v = rec.setting.ok_or_else(|| CutError::NoSetting { spec: spec() })?;
+    let v = rec
+        .setting
+        .ok_or_else(|| CutError::NoSetting { spec: spec() })?;
     let value = match base.codec.params().first().map(|p| &p.kind) {
         Some(crate::codec::Kind::Int { .. }) => crate::codec::Value::Int(v.round() as i64),
         _ => crate::codec::Value::Float(v),
     };
-    let c = base
-        .with_setting(value)
-        .map_err(|e| CutError::Setting {
-            spec: spec(),
-            message: e.to_string(),
-        })?;
+    let c = base.with_setting(value).map_err(|e| CutError::Setting {
+        spec: spec(),
+        message: e.to_string(),
+    })?;
     if c.spec() != rec.spec {
         return Err(CutError::Rebuilt {
             spec: spec(),
@@ -551,8 +551,8 @@ pub struct ErrorMap {
 /// The error map of a crop: butteraugli's per-pixel difference map of the displayed crop
 /// against the original's displayed crop (both 8-bit sRGB, computed on the crop alone, so
 /// the borders lack context), reduced to one value per [`ERROR_MAP_BLOCK`]-pixel block (the
-/// block's largest distance) and stored as gray RGBA with value `min(255, 64 * distance)`
-/// rounded to a multiple of [`ERROR_MAP_STEP`]. The page stretches it over the crop and
+/// block's largest distance) and stored as gray RGBA with value `64 * distance` rounded to a
+/// multiple of [`ERROR_MAP_STEP`], at most 248. The page stretches it over the crop and
 /// colours it (blue about 1, just noticeable; yellow 2; red 3 and above) over the original:
 /// a guide to where to look, a quarter of the bytes of a full-size map. `None` for crops
 /// smaller than 8x8.
@@ -580,7 +580,9 @@ pub fn error_map(
                 }
             }
             let step = ERROR_MAP_STEP as f32;
-            let v = ((d * ERROR_MAP_SCALE / step).round() * step).clamp(0.0, 255.0) as u8;
+            // The top step is the last multiple of the step below 256 (distance 3.9).
+            let top = (255 / ERROR_MAP_STEP) as f32;
+            let v = ((d * ERROR_MAP_SCALE / step).round().clamp(0.0, top) * step) as u8;
             rgba.extend_from_slice(&[v, v, v, 255]);
         }
     }
@@ -649,7 +651,11 @@ mod tests {
             .collect();
         let reference = heat_reference(&orig, w, h).unwrap();
         let same = error_map(&reference, &orig, w, h).unwrap();
-        assert_eq!((same.width, same.height), (w / 2, h / 2), "one value per 2x2 block");
+        assert_eq!(
+            (same.width, same.height),
+            (w / 2, h / 2),
+            "one value per 2x2 block"
+        );
         assert!(
             same.rgba.chunks_exact(4).all(|p| p[0] == 0),
             "no difference: zero"

@@ -6,6 +6,7 @@
 pub mod answer;
 pub mod bd;
 pub mod crops;
+mod details;
 mod html;
 mod lossless;
 mod markdown;

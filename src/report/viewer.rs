@@ -90,10 +90,11 @@ fn label(curve_label: &str, spec: &str) -> String {
 /// The files of one image's crops (original, crops, error maps), each once.
 fn files_of(set: &CropSet) -> Vec<&CropFile> {
     let mut out: Vec<&CropFile> = Vec::new();
-    let all = set
-        .original
-        .iter()
-        .chain(set.cells.iter().flat_map(|c| std::iter::once(&c.file).chain(&c.heatmap)));
+    let all = set.original.iter().chain(
+        set.cells
+            .iter()
+            .flat_map(|c| std::iter::once(&c.file).chain(&c.heatmap)),
+    );
     for f in all {
         if !out.iter().any(|o| o.name == f.name) {
             out.push(f);
@@ -158,11 +159,7 @@ pub fn priority(r: &Report) -> Vec<usize> {
         .enumerate()
         .map(|(i, s)| (i, score(s)))
         .collect();
-    ranked.sort_by(|(i, a), (j, b)| {
-        a.0.total_cmp(&b.0)
-            .then(b.1.total_cmp(&a.1))
-            .then(i.cmp(j))
-    });
+    ranked.sort_by(|(i, a), (j, b)| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)).then(i.cmp(j)));
     // In turn from each class, classes in the order of their first image.
     let mut classes: Vec<((u8, u8), Vec<usize>)> = Vec::new();
     for (i, _) in ranked {
