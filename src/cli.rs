@@ -210,6 +210,10 @@ pub struct ReportFlags {
     /// images (default 100: every image).
     #[arg(long, value_name = "PERCENT", default_value_t = 100.0)]
     pub coverage: f64,
+    /// Size limit of report.html in MB: crops are embedded, most telling images first, while
+    /// the page stays under it; the rest are loaded from the run folder's crops/ when shown.
+    #[arg(long, value_name = "MB", default_value_t = 20.0)]
+    pub max_report_mb: f64,
 }
 
 #[derive(Debug, Args)]

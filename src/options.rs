@@ -352,6 +352,7 @@ pub fn report_options(
             BdMethod::Cubic => Interp::Cubic,
         },
         crop_bpp: flags.crop_bpp,
+        max_report_mb: flags.max_report_mb,
         meta: None,
         preset: match &flags.preset {
             Some(name) => {

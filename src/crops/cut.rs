@@ -15,35 +15,71 @@ use crate::pixels::{conform, Image, Prep};
 use crate::record::CellRecord;
 use crate::target::TargetRow;
 
-use super::{slug, write_crop, write_manifest, CellEntry, ImageEntry, Manifest, Rect, Saved, CROP};
+use super::{
+    slug, write_crop, write_manifest, CellEntry, ImageEntry, Manifest, Rect, Saved, Source, CROP,
+};
+
+/// Why one cell's crop could not be cut (the rest of the image's crops are still cut).
+#[derive(Debug, thiserror::Error)]
+pub enum CutError {
+    #[error("{spec} is not a configuration of this sweep")]
+    NotInSweep { spec: String },
+    #[error("{spec} has no setting")]
+    NoSetting { spec: String },
+    #[error("{spec}: cannot rebuild its configuration ({message})")]
+    Setting { spec: String, message: String },
+    #[error("{spec}: cannot rebuild its configuration (got {got})")]
+    Rebuilt { spec: String, got: String },
+    #[error("cannot read {}: {source}", path.display())]
+    ReadEncoded {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} has {have} bytes, the run measured {measured:?}; not shown", path.display())]
+    KeptSize {
+        path: std::path::PathBuf,
+        have: usize,
+        measured: Option<u64>,
+    },
+    #[error(
+        "re-encoding gave {got} bytes, the run measured {measured:?}; not shown (rerun with --save-encoded)"
+    )]
+    ReEncodedSize { got: usize, measured: Option<u64> },
+    /// A codec's or the pixel layer's own message (encode, decode, layout).
+    #[error("{0}")]
+    Kernel(String),
+}
 
 /// The configuration of a cell: one of the sweep's, or (a target-search probe) the sweep's
 /// configuration of the same curve at the cell's setting.
 fn config_of(
     rec: &CellRecord,
     by_spec: &HashMap<String, &CodecConfig>,
-) -> Result<CodecConfig, String> {
+) -> Result<CodecConfig, CutError> {
     if let Some(c) = by_spec.get(&rec.spec) {
         return Ok((*c).clone());
     }
+    let spec = || rec.spec.clone();
     let base = by_spec
         .values()
         .find(|c| c.curve() == rec.curve)
-        .ok_or_else(|| format!("{} is not a configuration of this sweep", rec.spec))?;
+        .ok_or_else(|| CutError::NotInSweep { spec: spec() })?;
     let v = rec
         .setting
-        .ok_or_else(|| format!("{} has no setting", rec.spec))?;
+        .ok_or_else(|| CutError::NoSetting { spec: spec() })?;
     let value = match base.codec.params().first().map(|p| &p.kind) {
         Some(crate::codec::Kind::Int { .. }) => crate::codec::Value::Int(v.round() as i64),
         _ => crate::codec::Value::Float(v),
     };
-    let c = base.with_setting(value).map_err(|e| e.to_string())?;
+    let c = base.with_setting(value).map_err(|e| CutError::Setting {
+        spec: spec(),
+        message: e.to_string(),
+    })?;
     if c.spec() != rec.spec {
-        return Err(format!(
-            "{}: cannot rebuild its configuration (got {})",
-            rec.spec,
-            c.spec()
-        ));
+        return Err(CutError::Rebuilt {
+            spec: spec(),
+            got: c.spec(),
+        });
     }
     Ok(c)
 }
@@ -227,8 +263,9 @@ fn image_crops(
                 let heat = reference.as_ref().and_then(|r| error_map(r, &rgba, w, h));
                 let heat_file = format!("{folder}/{name}.heat.webp");
                 let heatmap = heat
-                    .filter(|px| {
-                        write_crop(run_dir, &heat_file, &webp_lossless(px, w, h), &mut saved)
+                    .filter(|m| {
+                        let webp = webp_lossless(&m.rgba, m.width, m.height);
+                        write_crop(run_dir, &heat_file, &webp, &mut saved)
                     })
                     .map(|_| heat_file);
                 cells.push(CellEntry {
@@ -237,7 +274,7 @@ fn image_crops(
                     psnr: rec.psnr,
                     bytes: rec.bytes,
                     file,
-                    source: source.into(),
+                    source,
                     chosen: why,
                     role,
                     setting: rec.setting,
@@ -276,27 +313,29 @@ fn cell_pixels(
     run_dir: &Path,
     by_spec: &HashMap<String, &CodecConfig>,
     original: &Image,
-) -> Result<(Image, &'static str), String> {
+) -> Result<(Image, Source), CutError> {
     let config = &config_of(rec, by_spec)?;
     let path = run_dir.join(&rec.encoded_file);
     if !rec.encoded_file.is_empty() && path.is_file() {
-        let kept = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let kept = std::fs::read(&path).map_err(|source| CutError::ReadEncoded {
+            path: path.clone(),
+            source,
+        })?;
         if Some(kept.len() as u64) != rec.bytes {
-            return Err(format!(
-                "{} has {} bytes, the run measured {:?}; not shown",
-                path.display(),
-                kept.len(),
-                rec.bytes
-            ));
+            return Err(CutError::KeptSize {
+                path,
+                have: kept.len(),
+                measured: rec.bytes,
+            });
         }
         Ok((
             codec_pixels(config, original, Some(&kept), rec.bytes)?,
-            "saved file",
+            Source::SavedFile,
         ))
     } else {
         Ok((
             codec_pixels(config, original, None, rec.bytes)?,
-            "re-encoded",
+            Source::ReEncoded,
         ))
     }
 }
@@ -309,31 +348,32 @@ fn codec_pixels(
     original: &Image,
     kept: Option<&[u8]>,
     measured_bytes: Option<u64>,
-) -> Result<Image, String> {
+) -> Result<Image, CutError> {
+    let kernel = |e: &dyn std::fmt::Display| CutError::Kernel(e.to_string());
     let codec = &config.codec;
-    let prep = Prep::plan(original.layout(), codec.input_layout(original.layout()))?;
+    let prep = Prep::plan(original.layout(), codec.input_layout(original.layout()))
+        .map_err(|e| kernel(&e))?;
     let encoded;
     let bytes = match kept {
         Some(b) => b,
         None => {
             let input = prep.apply(original);
             encoded = crate::codec::catch(|| codec.encode(&input, &config.params))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| kernel(&e))?
                 .bytes;
             if Some(encoded.len() as u64) != measured_bytes {
-                return Err(format!(
-                    "re-encoding gave {} bytes, the run measured {:?}; not shown (rerun with --save-encoded)",
-                    encoded.len(),
-                    measured_bytes
-                ));
+                return Err(CutError::ReEncodedSize {
+                    got: encoded.len(),
+                    measured: measured_bytes,
+                });
             }
             &encoded
         }
     };
     let img = crate::codec::catch(|| codec.decode(bytes))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| kernel(&e))?
         .image;
-    Ok(conform(img, prep.to)?)
+    conform(img, prep.to).map_err(|e| kernel(&e))
 }
 
 /// Top-left corner and size of the crop with the most detail: gradient energy (absolute
@@ -493,32 +533,64 @@ fn heat_reference(rgba: &[u8], w: u32, h: u32) -> Option<butteraugli::Butteraugl
 /// map saturates at 4 (far beyond "clearly visible", 3).
 pub const ERROR_MAP_SCALE: f32 = 64.0;
 
+/// Steps of an error map's value kept: 8 (1/8 of a butteraugli unit). The page's colour map
+/// changes over half a unit, so finer steps are not seen; coarser values compress better.
+pub const ERROR_MAP_STEP: u8 = 8;
+
+/// Each error map pixel covers this many crop pixels a side (the largest distance among
+/// them, so a small artefact is not averaged away); butteraugli's map is smooth at this scale.
+pub const ERROR_MAP_BLOCK: u32 = 2;
+
+/// An error map: gray RGBA pixels and its size.
+pub struct ErrorMap {
+    pub rgba: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// The error map of a crop: butteraugli's per-pixel difference map of the displayed crop
 /// against the original's displayed crop (both 8-bit sRGB, computed on the crop alone, so
-/// the borders lack context), stored as gray RGBA with value `min(255, 64 * distance)`.
-/// The page colours it (blue about 1, just noticeable; yellow 2; red 3 and above) over the
-/// original; gray maps are smooth and compress to a fraction of a colour image. `None` for
-/// crops smaller than 8x8.
+/// the borders lack context), reduced to one value per [`ERROR_MAP_BLOCK`]-pixel block (the
+/// block's largest distance) and stored as gray RGBA with value `64 * distance` rounded to a
+/// multiple of [`ERROR_MAP_STEP`], at most 248. The page stretches it over the crop and
+/// colours it (blue about 1, just noticeable; yellow 2; red 3 and above) over the original:
+/// a guide to where to look, a quarter of the bytes of a full-size map. `None` for crops
+/// smaller than 8x8.
 pub fn error_map(
     reference: &butteraugli::ButteraugliReference,
     distorted: &[u8],
     w: u32,
     h: u32,
-) -> Option<Vec<u8>> {
+) -> Option<ErrorMap> {
     let res = reference.compare_linear(&linear_rgb(distorted)).ok()?;
     let map = res.diffmap?;
     let diff = map.buf();
     if diff.len() != (w * h) as usize {
         return None;
     }
-    Some(
-        diff.iter()
-            .flat_map(|&d| {
-                let v = (d * ERROR_MAP_SCALE).round().clamp(0.0, 255.0) as u8;
-                [v, v, v, 255]
-            })
-            .collect(),
-    )
+    let b = ERROR_MAP_BLOCK;
+    let (mw, mh) = (w.div_ceil(b), h.div_ceil(b));
+    let mut rgba = Vec::with_capacity((mw * mh * 4) as usize);
+    for my in 0..mh {
+        for mx in 0..mw {
+            let mut d = 0f32;
+            for y in my * b..((my + 1) * b).min(h) {
+                for x in mx * b..((mx + 1) * b).min(w) {
+                    d = d.max(diff[(y * w + x) as usize]);
+                }
+            }
+            let step = ERROR_MAP_STEP as f32;
+            // The top step is the last multiple of the step below 256 (distance 3.9).
+            let top = (255 / ERROR_MAP_STEP) as f32;
+            let v = ((d * ERROR_MAP_SCALE / step).round().clamp(0.0, top) * step) as u8;
+            rgba.extend_from_slice(&[v, v, v, 255]);
+        }
+    }
+    Some(ErrorMap {
+        rgba,
+        width: mw,
+        height: mh,
+    })
 }
 
 #[cfg(test)]
@@ -579,8 +651,13 @@ mod tests {
             .collect();
         let reference = heat_reference(&orig, w, h).unwrap();
         let same = error_map(&reference, &orig, w, h).unwrap();
+        assert_eq!(
+            (same.width, same.height),
+            (w / 2, h / 2),
+            "one value per 2x2 block"
+        );
         assert!(
-            same.chunks_exact(4).all(|p| p[0] == 0),
+            same.rgba.chunks_exact(4).all(|p| p[0] == 0),
             "no difference: zero"
         );
         let mut bad = orig.clone();
@@ -589,11 +666,14 @@ mod tests {
             p[1] = 0;
         }
         let map = error_map(&reference, &bad, w, h).unwrap();
-        // Distance 3 (clearly visible) and more over much of the changed half.
+        assert!(map.rgba.chunks_exact(4).all(|p| p[0] % ERROR_MAP_STEP == 0));
+        // Distance 3 (clearly visible) and more over much of the changed half (a quarter of
+        // the map's 16x16 values is 64).
         let hot = map
+            .rgba
             .chunks_exact(4)
             .filter(|p| p[0] as f32 >= 3.0 * ERROR_MAP_SCALE)
             .count();
-        assert!(hot > 100, "{hot} pixels at distance 3 or more");
+        assert!(hot > 25, "{hot} values at distance 3 or more");
     }
 }

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::export::{json_bytes, write_atomic};
 
 pub use crate::analysis::crop_cells::{QualityRule, Role};
-pub use cut::{busiest_region, error_map, save, ERROR_MAP_SCALE};
+pub use cut::{
+    busiest_region, error_map, save, CutError, ErrorMap, ERROR_MAP_BLOCK, ERROR_MAP_SCALE,
+    ERROR_MAP_STEP,
+};
 pub use merge::merge;
 
 /// Side of the square crop, in pixels (smaller for smaller images).
@@ -80,8 +83,8 @@ pub struct CellEntry {
     pub bytes: Option<u64>,
     /// The crop (lossless WebP, or PNG in older runs), relative to `crops/`.
     pub file: String,
-    /// "saved file" or "re-encoded": where the decoded pixels came from.
-    pub source: String,
+    /// Where the decoded pixels came from.
+    pub source: Source,
     /// Why this cell was chosen (e.g. "searched: meets SSIMULACRA2 80").
     #[serde(default)]
     pub chosen: String,
@@ -96,6 +99,34 @@ pub struct CellEntry {
     /// `crops/`; absent when it could not be made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heatmap: Option<String>,
+}
+
+/// Where a crop's decoded pixels came from; written as `"saved file"` or `"re-encoded"` in
+/// crops.json (the values older runs wrote).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    /// Decoded from the encoded file the run kept (`--save-encoded`).
+    #[serde(rename = "saved file")]
+    SavedFile,
+    /// The source encoded again with the cell's configuration (same byte count checked).
+    #[serde(rename = "re-encoded")]
+    ReEncoded,
+}
+
+impl Source {
+    /// The text crops.json and the page show.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::SavedFile => "saved file",
+            Source::ReEncoded => "re-encoded",
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 /// Files written by [`save`] or [`merge`], and what went wrong on the way.
@@ -196,23 +227,57 @@ pub(crate) fn write_crop(run_dir: &Path, name: &str, bytes: &[u8], saved: &mut S
 }
 
 /// A manifest file name that stays inside `crops/`.
-fn inside(name: &str) -> bool {
+pub(crate) fn inside(name: &str) -> bool {
     let p = Path::new(name);
     !name.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// Why a crop file named in the manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CropError {
+    #[error("{name}: not a file inside crops/; the manifest is damaged")]
+    Outside { name: String },
+    #[error(
+        "cannot read {}: {source}; run `codecbench run` again to remake the crops",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Reads a crop file named in the manifest.
-pub fn read_crop(run_dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+pub fn read_crop(run_dir: &Path, name: &str) -> Result<Vec<u8>, CropError> {
     if !inside(name) {
-        return Err(format!(
-            "{name}: not a file inside crops/; the manifest is damaged"
-        ));
+        return Err(CropError::Outside { name: name.into() });
     }
     let path = run_dir.join(DIR).join(name);
-    std::fs::read(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {e}; run `codecbench run` again to remake the crops",
-            path.display()
-        )
-    })
+    std::fs::read(&path).map_err(|source| CropError::Read { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_sources_keep_their_names_in_crops_json() {
+        let json = serde_json::to_string(&[Source::SavedFile, Source::ReEncoded]).unwrap();
+        assert_eq!(json, r#"["saved file","re-encoded"]"#);
+        let back: Vec<Source> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [Source::SavedFile, Source::ReEncoded]);
+    }
+
+    #[test]
+    fn a_crop_name_that_leaves_crops_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_crop(dir.path(), "../results.csv"),
+            Err(CropError::Outside { .. })
+        ));
+        assert!(matches!(
+            read_crop(dir.path(), "a/missing.webp"),
+            Err(CropError::Read { .. })
+        ));
+    }
 }

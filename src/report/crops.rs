@@ -1,6 +1,7 @@
 //! The crops a report shows, read back from the run folder (`crops/crops.json` and its files,
 //! cut during the run by [`crate::crops`]). Nothing is decoded or encoded here; a crop is
-//! matched to its row by key (image, spec) and byte count, never by a float.
+//! matched to its row by key (image, spec) and byte count, never by a float. Files are
+//! checked and measured here and read only when the page embeds them.
 
 use std::path::Path;
 
@@ -8,8 +9,8 @@ use crate::analysis::series::{images, Curve};
 use crate::record::CellRecord;
 
 pub use crate::crops::{
-    read_crop, read_manifest, CellEntry, ImageEntry, Manifest, ManifestError, QualityRule, Rect,
-    Role, DIR, MANIFEST,
+    read_crop, read_manifest, CellEntry, CropError, ImageEntry, Manifest, ManifestError,
+    QualityRule, Rect, Role, Source, DIR, MANIFEST,
 };
 
 /// One crop as the report shows it.
@@ -25,25 +26,64 @@ pub struct CropCell {
     pub bytes: Option<u64>,
     /// Every metric measured in the run, (label, value as text), for the caption.
     pub metrics: Vec<(String, String)>,
-    /// The crop file's bytes (lossless WebP, or PNG from older runs) and its name.
-    pub png: Vec<u8>,
-    pub file: String,
-    /// The error map's bytes (empty: none).
-    pub heatmap: Vec<u8>,
-    pub heatmap_file: String,
+    /// The same metrics as numbers, by metric key (the page's priority order uses them).
+    pub scores: Vec<(&'static str, Option<f64>)>,
+    /// The crop file (lossless WebP, or PNG from older runs), relative to crops/, and its size.
+    pub file: CropFile,
+    /// The error map (`None`: none, or unreadable with a note).
+    pub heatmap: Option<CropFile>,
     pub role: Role,
-    /// "saved file" or "re-encoded".
-    pub source: String,
+    pub source: Source,
     /// Why this cell was chosen.
     pub chosen: String,
+}
+
+/// A crop file that exists in the run folder's crops/.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CropFile {
+    /// Its name relative to crops/ (checked to stay inside it).
+    pub name: String,
+    pub bytes: u64,
+}
+
+impl CropFile {
+    /// Checks that `name` is a readable file inside `<run_dir>/crops/` and measures it.
+    pub fn find(run_dir: &Path, name: &str) -> Result<CropFile, CropError> {
+        let path = run_dir.join(DIR).join(name);
+        if !crate::crops::inside(name) {
+            return Err(CropError::Outside { name: name.into() });
+        }
+        let meta = std::fs::metadata(&path).and_then(|m| {
+            if m.is_file() {
+                Ok(m)
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a file",
+                ))
+            }
+        });
+        match meta {
+            Ok(m) => Ok(CropFile {
+                name: name.into(),
+                bytes: m.len(),
+            }),
+            Err(source) => Err(CropError::Read { path, source }),
+        }
+    }
+
+    /// The file's bytes.
+    pub fn read(&self, run_dir: &Path) -> Result<Vec<u8>, CropError> {
+        read_crop(run_dir, &self.name)
+    }
 }
 
 /// The crops of one image, as the report shows them.
 pub struct CropSet {
     pub image: String,
     pub rect: (u32, u32, u32, u32),
-    pub original_png: Vec<u8>,
-    pub original_file: String,
+    /// The original's crop (`None`: unreadable, with a note).
+    pub original: Option<CropFile>,
     pub cells: Vec<CropCell>,
     /// Why some or all crops are missing, and how 16-bit data is shown.
     pub notes: Vec<String>,
@@ -130,8 +170,7 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
         let mut set = CropSet {
             image: id.clone(),
             rect: (x, y, width, height),
-            original_png: Vec::new(),
-            original_file: entry.original.clone(),
+            original: None,
             cells: Vec::new(),
             notes: entry.notes.clone(),
         };
@@ -144,8 +183,8 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
             sets.push(set);
             continue;
         }
-        match read_crop(run_dir, &entry.original) {
-            Ok(png) => set.original_png = png,
+        match CropFile::find(run_dir, &entry.original) {
+            Ok(f) => set.original = Some(f),
             Err(e) => set.notes.push(format!("original: {e}")),
         }
         for cell in &entry.cells {
@@ -164,23 +203,22 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                 continue;
             };
             let heatmap = match &cell.heatmap {
-                Some(h) => match read_crop(run_dir, h) {
-                    Ok(b) => b,
+                Some(h) => match CropFile::find(run_dir, h) {
+                    Ok(f) => Some(f),
                     Err(e) => {
                         set.notes.push(format!("{} error map: {e}", cell.spec));
-                        Vec::new()
+                        None
                     }
                 },
-                None => Vec::new(),
+                None => None,
             };
-            match read_crop(run_dir, &cell.file) {
-                Ok(png) => set.cells.push(CropCell {
+            match CropFile::find(run_dir, &cell.file) {
+                Ok(file) => set.cells.push(CropCell {
                     spec: cell.spec.clone(),
                     curve: rec.curve.clone(),
                     setting: cell.setting.or(rec.setting),
-                    file: cell.file.clone(),
+                    file,
                     heatmap,
-                    heatmap_file: cell.heatmap.clone().unwrap_or_default(),
                     role: cell.role,
                     color: curves
                         .iter()
@@ -193,8 +231,8 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                         .iter()
                         .map(|m| (m.axis_label(), super::markup::num((m.get)(rec), m.decimals)))
                         .collect(),
-                    png,
-                    source: cell.source.clone(),
+                    scores: measured.iter().map(|m| (m.key, (m.get)(rec))).collect(),
+                    source: cell.source,
                     chosen: cell.chosen.clone(),
                 }),
                 Err(e) => set.notes.push(format!("{}: {e}", cell.spec)),
@@ -254,7 +292,7 @@ mod tests {
                     psnr: None,
                     bytes: Some(1234),
                     file: "c.png".into(),
-                    source: "saved file".into(),
+                    source: Source::SavedFile,
                     chosen: String::new(),
                     role: Role::Level,
                     setting: None,

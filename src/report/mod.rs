@@ -6,6 +6,7 @@
 pub mod answer;
 pub mod bd;
 pub mod crops;
+mod details;
 mod html;
 mod lossless;
 mod markdown;
@@ -51,7 +52,13 @@ pub struct ReportOptions {
     pub preset: Option<&'static crate::config::Preset>,
     /// Percent of the images the answer's single setting must meet the target on (100).
     pub coverage: f64,
+    /// Size limit of report.html in MB (10^6 bytes; default [`MAX_REPORT_MB`]): crops are
+    /// embedded, most useful first, while the page stays under it; the others are loaded
+    /// from the run folder's crops/ when shown.
+    pub max_report_mb: f64,
 }
+
+pub use viewer::MAX_PAGE_MB as MAX_REPORT_MB;
 
 /// One plot, kept as SVG text and as files.
 pub struct Plot {
@@ -324,6 +331,8 @@ pub enum ReportError {
     },
     #[error("cannot draw a plot: {0}")]
     Plot(String),
+    #[error("report size limit {mb} MB: give a positive number of megabytes (--max-report-mb)")]
+    MaxSize { mb: f64 },
     #[error(transparent)]
     Output(#[from] crate::export::OutputError),
 }
@@ -340,6 +349,11 @@ pub fn write_report(
     let curves = curves(records);
     let lossy: Vec<Curve> = curves.iter().filter(|c| !c.lossless).cloned().collect();
     let anchor = bd::anchor_index(&lossy, opts.anchor.as_deref())?;
+    if !(opts.max_report_mb.is_finite() && opts.max_report_mb > 0.0) {
+        return Err(ReportError::MaxSize {
+            mb: opts.max_report_mb,
+        });
+    }
     let plots_dir = opts.out.join("plots");
     std::fs::create_dir_all(&plots_dir).map_err(|source| ReportError::Folder {
         path: plots_dir.clone(),
@@ -393,9 +407,12 @@ pub fn write_report(
     figs.extend(full);
     let rendered: Vec<(String, Figure, String, Vec<u8>)> = figs
         .into_par_iter()
-        .map(|(id, fig)| Ok((id, fig.clone(), fig.svg()?, fig.png()?)))
-        .collect::<Result<_, String>>()
-        .map_err(ReportError::Plot)?;
+        .map(|(id, fig)| {
+            let svg = fig.svg().map_err(ReportError::Plot)?;
+            let png = fig.png().map_err(ReportError::Plot)?;
+            Ok((id, fig, svg, png))
+        })
+        .collect::<Result<_, ReportError>>()?;
     for (k, (id, fig, svg, png)) in rendered.into_iter().enumerate() {
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let p = plots_dir.join(format!("{id}.{ext}"));

@@ -6,11 +6,14 @@
   if (!el || !data.images.length) { return; }
   var $ = function (id) { return document.getElementById(id); };
   var stage = $("v-stage"), imgA = $("v-a-img"), imgB = $("v-b-img"), layerB = $("v-b");
+  var heatA = $("v-a-heat"), heatB = $("v-b-heat"), missing = $("v-missing");
   var split = $("v-split"), pos = $("v-pos"), heat = $("v-heat");
   var state = { image: 0, zoom: 1, x: 0, y: 0, split: 0.5 };
   var cur = function () { return data.images[state.image]; };
-  // The error map of cell c, coloured over the original in gray: the stored map's value is
-  // 64 x butteraugli distance; transparent below 0.5, blue at 1, yellow at 2, red from 3.
+  var url = function (k) { return k === null || k === undefined ? "" : data.files[k]; };
+  // The error map is coloured by an SVG filter (no canvas, so crops loaded from files work
+  // too): its gray value is 64 x butteraugli distance; transparent below 0.5, blue at 1,
+  // yellow at 2, red from 3, over the original in dimmed gray.
   var STOPS = [[0.5, [40, 60, 255]], [1, [0, 170, 255]], [2, [255, 230, 0]], [3, [255, 0, 0]]];
   var colour = function (d) {
     if (!(d > 0.5)) { return [0, 0, 0, 0]; }
@@ -23,40 +26,40 @@
     }
     return STOPS[3][1].concat([a]);
   };
-  var pixels = function (url, w, h, done) {
-    var i = new Image();
-    i.onload = function () {
-      var cv = document.createElement("canvas"); cv.width = w; cv.height = h;
-      var g = cv.getContext("2d"); g.drawImage(i, 0, 0);
-      done(g.getImageData(0, 0, w, h), cv);
-    };
-    i.src = url;
-  };
-  var coloured = function (im, c, done) {
-    if (c.coloured) { return done(c.coloured); }
-    var w = im.rect[2], h = im.rect[3];
-    pixels(im.original, w, h, function (o) {
-      pixels(c.heat, w, h, function (m, cv) {
-        var out = cv.getContext("2d").createImageData(w, h);
-        for (var p = 0; p < w * h * 4; p += 4) {
-          var gray = (0.299 * o.data[p] + 0.587 * o.data[p + 1] + 0.114 * o.data[p + 2]) * 0.5;
-          var k = colour(m.data[p] / 64);
-          for (var j = 0; j < 3; j++) { out.data[p + j] = gray * (1 - k[3]) + k[j] * k[3]; }
-          out.data[p + 3] = 255;
-        }
-        cv.getContext("2d").putImageData(out, 0, 0);
-        c.coloured = cv.toDataURL("image/png");
-        done(c.coloured);
-      });
-    });
-  };
-  // Sides: -1 is the original, k the image's k-th cell; `done` gets the picture's URL.
-  var src = function (side, done) {
+  (function () {
+    // Tables over the stored value 0..255 (distance 0..~4) in steps of 1/16 unit.
+    var n = 65, tables = [[], [], [], []];
+    for (var k = 0; k < n; k++) {
+      var c = colour(k / (n - 1) * 255 / 64);
+      tables[0].push((c[0] / 255).toFixed(3)); tables[1].push((c[1] / 255).toFixed(3));
+      tables[2].push((c[2] / 255).toFixed(3)); tables[3].push(c[3].toFixed(3));
+    }
+    ["R", "G", "B", "A"].forEach(function (ch, i) { $("v-heat-" + ch).setAttribute("tableValues", tables[i].join(" ")); });
+  })();
+  // Crops not embedded are loaded from the run folder: say so when they cannot be.
+  var failed = function () {
     var im = cur();
-    if (side < 0) { return done(im.original); }
+    if (im.embedded) { return; }
+    missing.hidden = false;
+    missing.textContent = "The crops of " + im.id + " are not embedded in this page (it keeps under " + data.max_mb +
+      " MB) and could not be loaded from " + data.crops_url + ": open report.html inside its run folder, " +
+      "or make the report again with `codecbench report RUN_FOLDER --max-report-mb " + Math.ceil(data.all_mb) + "` to embed every crop.";
+  };
+  [imgA, imgB, heatA, heatB].forEach(function (i) { i.addEventListener("error", function () { if (i.getAttribute("src")) { failed(); } }); });
+  // Sides: -1 is the original, k the image's k-th cell: [picture, error map or ""].
+  var src = function (side) {
+    var im = cur();
+    if (side < 0) { return [url(im.original), ""]; }
     var c = im.cells[side];
-    if (heat.checked && c.heat) { return coloured(im, c, done); }
-    done(c.src);
+    if (heat.checked && c.heat !== null) { return [url(im.original), url(c.heat)]; }
+    return [url(c.src), ""];
+  };
+  var set = function (img, over, s) {
+    var im = cur();
+    if (img.getAttribute("src") !== s[0]) { img.src = s[0]; }
+    img.classList.toggle("dim", !!s[1]);
+    over.hidden = !s[1];
+    if (s[1]) { over.width = im.rect[2]; over.height = im.rect[3]; if (over.getAttribute("src") !== s[1]) { over.src = s[1]; } }
   };
   var kib = function (b) { return b >= 1048576 ? (b / 1048576).toFixed(2) + " MiB" : (b / 1024).toFixed(1) + " KiB"; };
   var caption = function (side) {
@@ -90,7 +93,7 @@
     state.x = iw <= w ? (w - iw) / 2 : Math.min(0, Math.max(w - iw, state.x));
     state.y = ih <= h ? (h - ih) / 2 : Math.min(0, Math.max(h - ih, state.y));
     var t = "translate(" + Math.round(state.x) + "px," + Math.round(state.y) + "px) scale(" + state.zoom + ")";
-    imgA.style.transform = t; imgB.style.transform = t;
+    imgA.style.transform = t; imgB.style.transform = t; heatA.style.transform = t; heatB.style.transform = t;
     var sx = Math.round(state.split * w);
     layerB.style.clipPath = "inset(0 0 0 " + sx + "px)";
     split.style.left = sx + "px";
@@ -99,10 +102,11 @@
   };
   var show = function () {
     var a = +$("v-left").value, b = +$("v-right").value;
-    src(a, function (u) { imgA.src = u; });
-    src(b, function (u) { imgB.src = u; });
+    missing.hidden = true;
+    set(imgA, heatA, src(a));
+    set(imgB, heatB, src(b));
     $("v-cap-a").innerHTML = caption(a); $("v-cap-b").innerHTML = caption(b);
-    $("v-notes").textContent = cur().notes.join(" ");
+    $("v-notes").textContent = cur().notes.join(" ") + (cur().embedded ? "" : " These crops are loaded from " + data.crops_url + " (not embedded: the page keeps under " + data.max_mb + " MB).");
     place();
   };
   var pick = function (k) {
@@ -159,5 +163,9 @@
     }
   });
   window.addEventListener("resize", place);
-  pick(0);
+  // Start on the first image whose crops are in the page.
+  var first = 0;
+  data.images.forEach(function (im, k) { if (im.embedded && !data.images[first].embedded) { first = k; } });
+  $("v-image").value = first;
+  pick(first);
 })();

@@ -75,14 +75,22 @@ fn viewer(html: &str) -> serde_json::Value {
     serde_json::from_str(&html[start..end]).unwrap()
 }
 
+/// The file of the viewer's data at `index` (a data URI, or a path relative to the page).
+fn file(v: &serde_json::Value, index: &serde_json::Value) -> String {
+    v["files"][index.as_u64().expect("a file index") as usize]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The crops (data URIs) of a report, in page order: each image's original, then its cells.
 fn crop_images(html: &str) -> Vec<String> {
     let v = viewer(html);
     let mut out = Vec::new();
     for im in v["images"].as_array().unwrap() {
-        out.push(im["original"].as_str().unwrap().to_string());
+        out.push(file(&v, &im["original"]));
         for c in im["cells"].as_array().unwrap() {
-            out.push(c["src"].as_str().unwrap().to_string());
+            out.push(file(&v, &c["src"]));
         }
     }
     out
@@ -175,7 +183,7 @@ fn run_writes_a_self_contained_report_and_markdown() {
         assert!((2..=4).contains(&img.cells.len()), "{}", img.image);
         saved_pngs.push(std::fs::read(out.join("crops").join(&img.original)).unwrap());
         for c in &img.cells {
-            assert_eq!(c.source, "saved file");
+            assert_eq!(c.source, codecbench::report::crops::Source::SavedFile);
             saved_pngs.push(std::fs::read(out.join("crops").join(&c.file)).unwrap());
         }
     }
@@ -352,6 +360,109 @@ fn report_is_remade_from_the_run_folder_alone() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("/nonexistent/results.csv"));
+}
+
+/// Issue 24: a page kept under a size limit embeds the crops of the images that fit, most
+/// telling first, and references the others by their path relative to report.html; the page
+/// says so and which flag embeds them; every referenced file exists; nothing is dropped.
+#[test]
+fn a_size_limit_embeds_some_crops_and_links_the_rest_by_relative_path() {
+    let dir = corpus();
+    let out = run(dir.path(), &[]);
+    let first = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let all = viewer(&first);
+    assert!(all["linked"].as_array().unwrap().is_empty());
+    let bare = first.len()
+        - all["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().len())
+            .sum::<usize>();
+    // Room for about two of the four images' crops.
+    let image_bytes = (first.len() - bare) / 4;
+    let limit = (bare + 64 * 1024 + image_bytes * 5 / 2) as f64 / 1e6;
+    // Into another folder: the relative paths lead back to the run folder's crops/.
+    let elsewhere = dir.path().join("elsewhere/page");
+    codecbench()
+        .arg("report")
+        .arg(&out)
+        .arg("--out")
+        .arg(&elsewhere)
+        .arg("--max-report-mb")
+        .arg(format!("{limit:.6}"))
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(elsewhere.join("report.html")).unwrap();
+    assert!(
+        html.len() as f64 <= limit * 1e6,
+        "{} bytes over {limit} MB",
+        html.len()
+    );
+    let v = viewer(&html);
+    let images = v["images"].as_array().unwrap();
+    assert_eq!(images.len(), 4, "every image is in the viewer");
+    let embedded: Vec<&serde_json::Value> =
+        images.iter().filter(|i| i["embedded"] == true).collect();
+    let linked = v["linked"].as_array().unwrap();
+    assert!(
+        !embedded.is_empty() && !linked.is_empty() && embedded.len() + linked.len() == 4,
+        "{} embedded, {} linked",
+        embedded.len(),
+        linked.len()
+    );
+    assert_eq!(v["crops_url"], "../../run/crops/");
+    let mut referenced = 0;
+    for im in images {
+        let mut names = vec![file(&v, &im["original"])];
+        for c in im["cells"].as_array().unwrap() {
+            names.push(file(&v, &c["src"]));
+            names.push(file(&v, &c["heat"]));
+        }
+        assert!(names.len() > 2, "{} has crops", im["id"]);
+        for n in names {
+            if im["embedded"] == true {
+                assert!(n.starts_with("data:image/webp;base64,"), "{n:.60}");
+            } else {
+                // A relative URL (the file names are plain: no escaping to undo) to a file
+                // that exists.
+                assert!(n.starts_with("../../run/crops/"), "{n}");
+                assert!(elsewhere.join(&n).is_file(), "{n} does not exist");
+                referenced += 1;
+            }
+        }
+    }
+    assert!(referenced > 0);
+    // The page says which crops are loaded from where, and the flag that embeds them all.
+    let visual = visual(&html);
+    assert!(
+        visual.contains("are loaded from the run folder&#x27;s crops/")
+            || visual.contains("are loaded from the run folder's crops/"),
+        "{visual:.2000}"
+    );
+    assert!(visual.contains("--max-report-mb"), "{visual:.2000}");
+    for id in linked {
+        assert!(visual.contains(id.as_str().unwrap()));
+    }
+    // The default limit embeds them all again, without touching the crops.
+    codecbench()
+        .arg("report")
+        .arg(&out)
+        .arg("--out")
+        .arg(&elsewhere)
+        .assert()
+        .success();
+    let again = viewer(&std::fs::read_to_string(elsewhere.join("report.html")).unwrap());
+    assert!(again["linked"].as_array().unwrap().is_empty());
+    // A limit that is not a size is refused, naming the flag.
+    codecbench()
+        .arg("report")
+        .arg(&out)
+        .arg("--max-report-mb")
+        .arg("0")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--max-report-mb"));
 }
 
 #[test]
@@ -538,10 +649,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
     for c in &cells {
         assert!(c["bytes"].as_u64().unwrap() > 0 && c["bpp"].as_f64().unwrap() > 0.0);
         assert_eq!(c["metrics"].as_array().unwrap().len(), measured.len());
-        assert!(c["heat"]
-            .as_str()
-            .unwrap()
-            .starts_with("data:image/webp;base64,"));
+        assert!(file(&data, &c["heat"]).starts_with("data:image/webp;base64,"));
         // null only when the anchor has no crop on that image.
         assert!(
             c["vs_anchor"].is_number() || c["vs_anchor"].is_null(),
