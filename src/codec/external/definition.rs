@@ -276,9 +276,12 @@ fn parse_definition(value: &toml::Value) -> Result<Definition, FieldError> {
     let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
     let time_file = raw.time_file;
     let command = |field: &str, v: Option<Vec<String>>, allow_params: bool| {
-        let v = v.ok_or(bad(field, format!(
-            "missing command; give an argument list such as [\"tool\", \"{{input}}\", \"{{output}}\"]"
-        )))?;
+        let v = v.ok_or_else(|| {
+            bad(
+                field,
+                "missing command; give an argument list such as [\"tool\", \"{input}\", \"{output}\"]",
+            )
+        })?;
         if v.first().is_none_or(|p| p.trim().is_empty()) {
             return Err(bad(field, "missing command (the list is empty)"));
         }
@@ -302,7 +305,7 @@ fn parse_definition(value: &toml::Value) -> Result<Definition, FieldError> {
                 if key == "time_file" && time_file.is_none() {
                     return Err(bad(
                         field,
-                        format!("{{time_file}} is used but no time_file is declared"),
+                        "{time_file} is used but no time_file is declared",
                     ));
                 }
                 if !RESERVED.contains(&key.as_str()) {
