@@ -27,7 +27,8 @@ struct Part {
 
 /// The page: the answer, the visual comparison, the rate-distortion view, then the details
 /// collapsed, rendered with minijinja (auto-escaping `.html` templates) from
-/// `report.html.j2`. The details' tables are still built as escaped markup strings.
+/// `report.html.j2`; the details' tables come from `details` (templates too), except the
+/// recommendation, lossless and answer-card tables, still escaped markup strings.
 pub fn render(r: &Report, summary: &[SummaryRow]) -> String {
     let mut answer = String::new();
     super::answer::html(r, &mut answer);
