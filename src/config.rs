@@ -57,6 +57,9 @@ pub enum ConfigError {
         #[source]
         source: SpecError,
     },
+    /// An `[[external]]` table the definition checks refuse (its message names the file and field).
+    #[error(transparent)]
+    Externals(Box<crate::codec::external::DefinitionError>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,9 +131,10 @@ pub fn read_gate(path: &Path) -> Result<GateFile, ConfigError> {
 /// the file and the field.
 pub fn read_sweep_externals(
     path: &Path,
-) -> Result<Vec<crate::codec::external::Definition>, String> {
-    let file = read_file(path).map_err(|e| e.to_string())?;
-    crate::codec::external::parse_definitions(path, &file.external).map_err(|e| e.to_string())
+) -> Result<Vec<crate::codec::external::Definition>, ConfigError> {
+    let file = read_file(path)?;
+    crate::codec::external::parse_definitions(path, &file.external)
+        .map_err(|e| ConfigError::Externals(Box::new(e)))
 }
 
 /// One entry of a sweep file's `codec` list: a spec string, or a table deserialised as

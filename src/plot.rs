@@ -5,6 +5,18 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+/// Why a figure could not be drawn. plotters' drawing errors are generic over the backend, so
+/// their text is kept as the message.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("drawing the plot: {0}")]
+    Draw(String),
+    #[error("plotters wrote an SVG without </svg>")]
+    NoSvgEnd,
+    #[error("encoding the plot as PNG: {0}")]
+    Png(#[source] image::ImageError),
+}
+
 /// DejaVu Sans (Bitstream Vera license, see assets/DejaVuSans-LICENSE.txt).
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
@@ -101,7 +113,7 @@ impl Figure {
     }
 
     /// The figure as an SVG document.
-    pub fn svg(&self) -> Result<String, String> {
+    pub fn svg(&self) -> Result<String, PlotError> {
         // Text is measured with the font even when the SVG only names it.
         register_font();
         let mut s = String::new();
@@ -109,7 +121,7 @@ impl Figure {
         {
             let root = SVGBackend::with_string(&mut s, self.size()).into_drawing_area();
             hovers = self.draw(&root)?;
-            root.present().map_err(|e| e.to_string())?;
+            root.present().map_err(|e| PlotError::Draw(e.to_string()))?;
         }
         // plotters' SVG has no tooltips: every point gets an invisible hover target with a
         // <title>, drawn last so it is on top.
@@ -125,20 +137,20 @@ impl Figure {
         g.push_str("</g>\n");
         match s.rfind("</svg>") {
             Some(i) => s.insert_str(i, &g),
-            None => return Err("plotters wrote an SVG without </svg>".into()),
+            None => return Err(PlotError::NoSvgEnd),
         }
         Ok(s)
     }
 
     /// The figure as PNG bytes.
-    pub fn png(&self) -> Result<Vec<u8>, String> {
+    pub fn png(&self) -> Result<Vec<u8>, PlotError> {
         register_font();
         let (w, h) = self.size();
         let mut buf = vec![255u8; (w * h * 3) as usize];
         {
             let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
             self.draw(&root)?;
-            root.present().map_err(|e| e.to_string())?;
+            root.present().map_err(|e| PlotError::Draw(e.to_string()))?;
         }
         let mut out = Vec::new();
         image::ImageEncoder::write_image(
@@ -148,15 +160,15 @@ impl Figure {
             h,
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(PlotError::Png)?;
         Ok(out)
     }
 
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-    ) -> Result<Vec<Hover>, String> {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    ) -> Result<Vec<Hover>, PlotError> {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| PlotError::Draw(e.to_string());
         root.fill(&WHITE).map_err(err)?;
         let (w, _) = self.size();
         let (top, body) = root.split_vertically(TITLE_H);
@@ -375,7 +387,7 @@ impl Ranged for Axis {
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &Panel,
-) -> Result<Vec<Hover>, String> {
+) -> Result<Vec<Hover>, PlotError> {
     let keep = |y: f64| p.y_range.is_none_or(|(lo, hi)| y >= lo && y <= hi);
     let all = || {
         p.series
@@ -411,7 +423,7 @@ fn draw_panel<DB: DrawingBackend>(
         .x_label_area_size(42)
         .y_label_area_size(62)
         .build_cartesian_2d(Axis::new(xlo, xhi, log_x), Axis::new(ylo, yhi, p.log_y))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PlotError::Draw(e.to_string()))?;
     chart
         .configure_mesh()
         .x_desc(x_label.as_str())
@@ -423,7 +435,7 @@ fn draw_panel<DB: DrawingBackend>(
         .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PlotError::Draw(e.to_string()))?;
     let mut hovers = Vec::new();
     for s in &p.series {
         // (index, axis point) of the points that can be drawn.
@@ -446,17 +458,17 @@ fn draw_panel<DB: DrawingBackend>(
                 pts.iter().map(|q| q.1).collect::<Vec<_>>(),
                 col.stroke_width(2),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PlotError::Draw(e.to_string()))?;
         chart
             .draw_series(pts.iter().map(|&(_, q)| Circle::new(q, 3, col.filled())))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PlotError::Draw(e.to_string()))?;
         chart
             .draw_series(
                 pts.iter()
                     .filter(|(i, _)| s.marked.contains(i))
                     .map(|&(_, q)| Circle::new(q, 8, col.stroke_width(3))),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PlotError::Draw(e.to_string()))?;
         for &(i, q) in &pts {
             let (x, y) = chart.backend_coord(&q);
             let tip = s.tips.get(i).cloned().unwrap_or_else(|| {

@@ -54,11 +54,28 @@ pub fn make(all: &[CellRecord], r: &Report) -> Recommendation {
 }
 
 /// Reads a run folder's recommendation.json (for the console card and `--write-chosen`).
-pub fn read(dir: &Path) -> Result<Recommendation, String> {
+pub fn read(dir: &Path) -> Result<Recommendation, ReadError> {
     let path = dir.join(RECOMMENDATION_JSON);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(|source| ReadError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ReadError::Parse { path, source })
+}
+
+/// Why a run folder's recommendation.json could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: cannot read ({source})", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 /// The table of one target: configuration, uniform setting, bytes, images met, against the

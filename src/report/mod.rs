@@ -329,8 +329,8 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot draw a plot: {0}")]
-    Plot(String),
+    #[error("cannot draw a plot")]
+    Plot(#[source] crate::plot::PlotError),
     #[error("report size limit {mb} MB: give a positive number of megabytes (--max-report-mb)")]
     MaxSize { mb: f64 },
     #[error(transparent)]

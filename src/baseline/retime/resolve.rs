@@ -121,7 +121,7 @@ fn registry(files: &[(bool, PathBuf)], flag: &'static str) -> Result<Registry, R
     let mut reg = Registry::builtin();
     for (sweep, path) in files {
         let defs = if *sweep {
-            crate::config::read_sweep_externals(path)
+            crate::config::read_sweep_externals(path).map_err(|e| e.to_string())
         } else {
             read_definitions_file(path).map_err(|e| e.to_string())
         }
