@@ -1288,31 +1288,7 @@ fn issue22_retime_finds_each_sides_external_definition() {
     let pipeline = |sub: &str, percent: u32| {
         let dir = d.join(sub);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("encode.sh"),
-            format!(
-                "#!/bin/sh\nexec cjpeg -quality $(( $1 * {percent} / 100 )) -outfile \"$3\" \"$2\"\n"
-            ),
-        )
-        .unwrap();
-        let defs = dir.join("site.toml");
-        std::fs::write(
-            &defs,
-            r#"[[external]]
-name = "sitejpeg"
-extension = "jpg"
-input = "ppm"
-output = "ppm"
-depth = 8
-encode = ["sh", "{defdir}/encode.sh", "{q}", "{input}", "{output}"]
-decode = ["djpeg", "-outfile", "{output}", "{input}"]
-version = ["echo", "site pipeline 1"]
-files = ["encode.sh"]
-params = [{ key = "q", kind = "int", min = 1, max = 100, default = 80 }]
-"#,
-        )
-        .unwrap();
-        defs
+        site_pipeline(&dir, percent)
     };
     let (old, new) = (pipeline("old", 100), pipeline("new", 85));
     for (defs, out) in [(&old, "a"), (&new, "b")] {
