@@ -1,10 +1,11 @@
-//! What `codecbench` prints on stdout: a line per rate-distortion curve after a run, and the
+//! Part of the binary (declared in main.rs, not in the library): what `codecbench` prints on
+//! stdout: a line per rate-distortion curve after a run, and the
 //! files it wrote. Data only; progress and warnings go to stderr elsewhere.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::sweep::Outcome;
+use codecbench::sweep::Outcome;
 
 /// Prints "wrote FILE" for each table, page and manifest, and one line per folder of images
 /// (plots, crops): a large corpus writes hundreds of crop PNGs.

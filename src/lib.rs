@@ -19,7 +19,6 @@ pub mod chosen;
 pub mod cli;
 pub mod codec;
 pub mod config;
-pub mod console;
 pub mod corpus;
 pub mod crops;
 pub mod export;

@@ -11,11 +11,15 @@ use clap::Parser;
 
 use codecbench::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, ScoreArgs};
 use codecbench::codec::{spec::describe_keys, Registry};
-use codecbench::console::{print_summary, print_written};
 use codecbench::options;
 use codecbench::report::{load_results, write_report, ReportOptions};
 use codecbench::run_dir::RunDir;
 use codecbench::sweep::execute;
+
+mod console;
+mod terminal;
+
+use console::{print_summary, print_written};
 
 /// Counts heap bytes per thread, for the per-cell peak columns (see `codecbench::alloc`).
 #[global_allocator]
@@ -101,7 +105,8 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     if let Some(note) = codecbench::sweep::replaces_note(&sweep) {
         eprintln!("codecbench: warning: {note}");
     }
-    let outcome = execute(&sweep, cancel).map_err(options::sweep_error)?;
+    let display = terminal::Terminal::new(args.quiet);
+    let outcome = execute(&sweep, cancel, &display).map_err(options::sweep_error)?;
     print_summary(&outcome);
     if !args.no_report && !outcome.records.is_empty() {
         let opts = options::report_options(&args.report, sweep.out.clone(), sweep.out.clone())?;

@@ -14,7 +14,6 @@ use crate::config::{expand, expand_entries, read_gate, read_sweep_codecs, PRESET
 
 /// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
 pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
-use crate::progress::Mode;
 use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
 
@@ -182,7 +181,6 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
                 .map_err(|e| FlagError::input(format!("--max-memory {text}"), e))?,
             None => default_max_memory(),
         },
-        progress: Mode::detect(args.quiet),
         // Filled in by the binary, which owns the process's arguments.
         command: Vec::new(),
         cache: if args.no_cache {

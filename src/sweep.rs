@@ -18,7 +18,7 @@ use crate::corpus::{self, Skipped, SourceImage};
 use crate::export::{OutputError, RunResults};
 use crate::metrics::{set_id, Metric};
 use crate::plan::{Job, JobKey, Plan};
-use crate::progress::{Mode, Progress};
+use crate::progress::{Notice, Observer, Progress};
 use crate::record::CellRecord;
 use crate::run::{pool, run_jobs, CellOutcome, Engine, EngineTimes};
 use crate::run_dir::RunDir;
@@ -75,7 +75,6 @@ pub struct Sweep {
     /// Memory budget for images in flight, bytes (default: a fraction of the available
     /// memory, see [`crate::alloc::default_max_memory`]).
     pub max_memory: u64,
-    pub progress: Mode,
     /// The command line, recorded in run.json.
     pub command: Vec<String>,
     /// Cell cache folder (default: the user's cache folder; `None` = no cache).
@@ -174,7 +173,7 @@ type Found = (String, PathBuf);
 fn discover(sweep: &Sweep, progress: &Progress) -> Result<(Vec<Found>, Vec<Skipped>), SweepError> {
     let (found, skipped, ignored) = corpus::discover(&sweep.corpus);
     for s in &skipped {
-        progress.message(&format!("codecbench: {s}"));
+        progress.notice(Notice::Skipped(s.clone()));
     }
     if found.is_empty() {
         let roots: Vec<String> = sweep
@@ -187,8 +186,8 @@ fn discover(sweep: &Sweep, progress: &Progress) -> Result<(Vec<Found>, Vec<Skipp
             extensions: corpus::EXTENSIONS.join("/"),
         });
     }
-    if ignored > 0 && sweep.progress != Mode::Quiet {
-        progress.message(&format!("codecbench: {ignored}"));
+    if ignored > 0 {
+        progress.notice(Notice::Ignored(ignored));
     }
     Ok((found, skipped))
 }
@@ -229,7 +228,7 @@ fn admit(
         match r {
             Ok(s) => sources.push(s),
             Err(s) => {
-                progress.message(&format!("codecbench: {s}"));
+                progress.notice(Notice::Skipped(s.clone()));
                 skipped.push(s);
             }
         }
@@ -281,10 +280,15 @@ pub fn replaces_note(sweep: &Sweep) -> Option<String> {
 }
 
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
-pub fn execute(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
+/// `observer` hears of skipped files, failed cells, warnings and progress as they happen.
+pub fn execute(
+    sweep: &Sweep,
+    cancel: Arc<AtomicBool>,
+    observer: &dyn Observer,
+) -> Result<Outcome, SweepError> {
     let existed = sweep.out.exists();
     remove_temporaries(&sweep.out);
-    let result = execute_in(sweep, cancel);
+    let result = execute_in(sweep, cancel, observer);
     // A run that failed before writing anything leaves no empty folder behind.
     if result.is_err() && (!existed || sweep.out_is_default) {
         crate::journal::discard_empty(&sweep.out);
@@ -301,7 +305,11 @@ fn journal_identity(sweep: &Sweep) -> String {
 /// The sweep as its stages, each a function with one job: discover the files, admit the
 /// images, plan the cells, schedule them on the pool with a sink that journals every finished
 /// cell, settle the images, write the run folder.
-fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepError> {
+fn execute_in(
+    sweep: &Sweep,
+    cancel: Arc<AtomicBool>,
+    observer: &dyn Observer,
+) -> Result<Outcome, SweepError> {
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let usage0 = crate::alloc::usage();
@@ -314,7 +322,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         jobs: sweep.jobs,
         source,
     })?;
-    let pre = Progress::new(0, sweep.progress);
+    let pre = Progress::new(0, observer);
     let (found, mut skipped) = discover(sweep, &pre)?;
     let sources = admit(sweep, &pool, &pre, &found, &mut skipped);
     if sources.is_empty() {
@@ -323,7 +331,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
     let load_s = t0.elapsed().as_secs_f64();
 
     let mut planned = plan(sweep, &pool, &sources, &pre);
-    let mut sink = Sink::start(sweep, &out, &mut planned)?;
+    let mut sink = Sink::start(sweep, &out, &mut planned, observer)?;
     let times = schedule(sweep, &pool, &sources, &cancel, &mut planned, &mut sink)?;
     let Sink {
         progress,
@@ -332,7 +340,7 @@ fn execute_in(sweep: &Sweep, cancel: Arc<AtomicBool>) -> Result<Outcome, SweepEr
         ..
     } = sink;
     if let Some(e) = flush_error {
-        progress.message(&format!("codecbench: warning: {e}"));
+        progress.notice(Notice::Warning(e.to_string()));
     }
     let failed = settle_images(&pool, &sources, &times, &cancel, &progress, &mut skipped);
     if !sources.is_empty() && failed.len() == sources.len() {
@@ -458,8 +466,8 @@ fn write(
                 &sweep.command,
             )
         });
-        for w in &saved.warnings {
-            progress.message(&format!("codecbench: warning: {w}"));
+        for w in saved.warnings {
+            progress.notice(Notice::Warning(w));
         }
         files.extend(saved.files);
     }
@@ -525,12 +533,11 @@ fn plan(
             pool, sources, &mut jobs, previous, encoded,
         ));
         if seen > 0 {
-            progress.message(&format!(
-                "codecbench: resuming the unfinished run in {}: {} finished cell(s) kept, {} to run",
-                sweep.out.display(),
-                kept.len(),
-                jobs.len()
-            ));
+            progress.notice(Notice::Resuming {
+                dir: sweep.out.clone(),
+                kept: kept.len(),
+                to_run: jobs.len(),
+            });
         }
     }
     Planned {
@@ -548,8 +555,8 @@ fn plan(
 /// Stage 5, sink: takes every finished cell as the pool hands it over: progress, the target
 /// search's next probes, and the journal (results.csv appended and flushed), so a killed run
 /// loses only the cells under way.
-struct Sink {
-    progress: Progress,
+struct Sink<'o> {
+    progress: Progress<'o>,
     journal: crate::journal::Journal,
     rows: BTreeMap<JobKey, CellRecord>,
     /// The first failure to append to the journal (the run goes on; results.csv is written
@@ -557,15 +564,21 @@ struct Sink {
     flush_error: Option<OutputError>,
 }
 
-impl Sink {
+impl<'o> Sink<'o> {
     /// Starts the journal with the kept cells and the progress display with the jobs to run.
-    fn start(sweep: &Sweep, out: &RunDir, planned: &mut Planned) -> Result<Sink, SweepError> {
+    fn start(
+        sweep: &Sweep,
+        out: &RunDir,
+        planned: &mut Planned,
+        observer: &'o dyn Observer,
+    ) -> Result<Sink<'o>, SweepError> {
         let rows = std::mem::take(&mut planned.kept);
         let journal =
             crate::journal::Journal::start(out.path(), &journal_identity(sweep), rows.values())?;
-        let mut progress = Progress::new(planned.jobs.len(), sweep.progress);
+        let mut progress = Progress::new(planned.jobs.len(), observer);
         progress.expect(planned.expected_probes);
-        progress.set_costs(&planned.jobs);
+        progress.set_costs(&costs(&planned.jobs));
+        progress.start();
         Ok(Sink {
             progress,
             journal,
@@ -584,17 +597,17 @@ impl Sink {
     ) -> Vec<Job> {
         let progress = &mut self.progress;
         if let Some(w) = &out.warning {
-            progress.message(&format!("codecbench: warning: {}: {w}", out.record.image));
+            progress.notice(Notice::Warning(format!("{}: {w}", out.record.image)));
         }
         let mut rec = out.record;
         if !rec.is_ok() {
-            progress.message(&format!(
-                "codecbench: {} {}: {}",
-                rec.image, rec.spec, rec.message
-            ));
+            progress.notice(Notice::CellFailed {
+                image: rec.image.clone(),
+                spec: rec.spec.clone(),
+                message: rec.message.clone(),
+            });
         }
-        progress.done_cost(job.cost);
-        progress.inc(&format!("{} {}", rec.image, rec.spec));
+        progress.done(job.cost, format!("{} {}", rec.image, rec.spec));
         let more = match searcher {
             Some(s) => {
                 rec.probe = s.is_probe(job.key);
@@ -602,13 +615,18 @@ impl Sink {
             }
             None => Vec::new(),
         };
-        progress.add_probes(&more);
+        progress.add_probes(&costs(&more));
         if let Err(e) = self.journal.append(&rec) {
             self.flush_error.get_or_insert(e);
         }
         self.rows.insert(job.key, rec);
         more
     }
+}
+
+/// The expected cost of each job, for the progress.
+fn costs(jobs: &[Job]) -> Vec<f64> {
+    jobs.iter().map(|j| j.cost).collect()
 }
 
 /// Stage 4, schedule: runs the planned jobs (and the probes they call for) on the pool, each
@@ -619,7 +637,7 @@ fn schedule(
     sources: &[SourceImage],
     cancel: &Arc<AtomicBool>,
     planned: &mut Planned,
-    sink: &mut Sink,
+    sink: &mut Sink<'_>,
 ) -> Result<EngineTimes, SweepError> {
     let cache = match &sweep.cache {
         Some(dir) => Some(Arc::new(Cache::open(dir)?)),
@@ -639,8 +657,9 @@ fn schedule(
         sink.take(plan, searcher.as_mut(), job, out)
     });
     sink.progress.finish();
-    sink.progress
-        .writing("all cells measured; writing results.csv, run.json and the crops");
+    sink.progress.notice(Notice::Writing(
+        "all cells measured; writing results.csv, run.json and the crops",
+    ));
     Ok(times)
 }
 
@@ -662,7 +681,7 @@ fn settle_images(
             path: sources[*i].path.clone(),
             reason: why.clone(),
         };
-        progress.message(&format!("codecbench: {s}"));
+        progress.notice(Notice::Skipped(s.clone()));
         skipped.push(s);
     }
     if !cancel.load(Ordering::SeqCst) {
@@ -681,11 +700,11 @@ fn settle_images(
     // (A PNM maxval scaled, an animation's first frame taken: known once decoded.)
     for s in sources {
         if !s.source_note().is_empty() {
-            progress.message(&format!(
-                "codecbench: warning: {}: {}",
+            progress.notice(Notice::Warning(format!(
+                "{}: {}",
                 s.path.display(),
                 s.source_note()
-            ));
+            )));
         }
     }
     failed

@@ -288,3 +288,76 @@ fn the_checker_sees_cycles() {
     );
     assert_eq!((code.as_str(), tests), ("use a; \n", vec!["t".to_string()]));
 }
+
+/// The modules of the binary: main.rs and the files it declares (`mod console;`). The rest of
+/// `src/` is the library.
+fn binary_files(src: &Path) -> Vec<PathBuf> {
+    let main = std::fs::read_to_string(src.join("main.rs")).unwrap();
+    let mut files = vec![src.join("main.rs")];
+    for line in main.lines() {
+        if let Some(name) = line
+            .trim()
+            .strip_prefix("mod ")
+            .and_then(|n| n.strip_suffix(';'))
+        {
+            files.push(src.join(format!("{}.rs", name.trim())));
+        }
+    }
+    files
+}
+
+/// What in `code` writes to the terminal: a print macro or a handle on stdout/stderr.
+fn prints(code: &str) -> Vec<&'static str> {
+    [
+        "println!",
+        "eprintln!",
+        "print!",
+        "eprint!",
+        "dbg!",
+        "io::stdout",
+        "io::stderr",
+    ]
+    .into_iter()
+    .filter(|p| {
+        code.match_indices(p).any(|(i, _)| {
+            // `eprintln!` is not also a `println!`, nor `std::io::stdout` an `io::stdout`
+            // twice (both count once: the filter names each kind).
+            let before = code[..i].chars().last();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+    .collect()
+}
+
+/// The library prints nothing (issue 27): it returns warnings and reports progress through
+/// `progress::Observer`; the binary's modules print.
+#[test]
+fn the_library_prints_nothing() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let binary = binary_files(&src);
+    assert!(binary.len() >= 3, "{binary:?}");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| !binary.contains(f)) {
+        let (code, _) = code_of(&std::fs::read_to_string(f).unwrap());
+        for p in prints(&code) {
+            found.push(format!("{}: {p}", f.strip_prefix(&src).unwrap().display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "library code that prints:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The print check sees a print and a stderr handle, and passes a piped child's stderr.
+#[test]
+fn the_print_check_sees_prints() {
+    assert_eq!(prints("eprintln!(\"x\");"), vec!["eprintln!"]);
+    assert_eq!(prints("let o = std::io::stdout();"), vec!["io::stdout"]);
+    assert_eq!(prints("print!(\"{x}\")"), vec!["print!"]);
+    // A child's piped stderr, a closure named stderr, a method that merely looks alike.
+    assert!(prints("cmd.stderr(Stdio::piped()); stderr(); x.my_println!();").is_empty());
+}
