@@ -74,8 +74,9 @@ fn setup(e: impl Into<Cause>) -> ChosenError {
 }
 
 /// What [`after_run`] has to say, in order; the binary shows it. Data (the card, the files
-/// written) goes to stdout, warnings and errors to stderr (see [`Said::is_data`]). Displayed
-/// without the program's name, which the binary adds to stderr lines.
+/// written) goes to stdout, warnings and errors to stderr (see [`Said::kind`]). Displayed
+/// without the program's name, the "warning:"/"error:" word or the flag, which the binary
+/// adds to stderr lines.
 #[derive(Debug)]
 pub enum Said {
     /// The answer card (several lines, each ending in a newline).
@@ -90,10 +91,27 @@ pub enum Said {
     NotWritten { dir: PathBuf, error: ChosenError },
 }
 
+/// Where a [`Said`] goes and how it is marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaidKind {
+    /// Stdout, as it is.
+    Data,
+    /// Stderr, a warning about the answer card.
+    CardWarning,
+    /// Stderr, a warning about the chosen files.
+    ChosenWarning,
+    /// Stderr, the chosen files could not be written.
+    ChosenError,
+}
+
 impl Said {
-    /// Stdout (data) rather than stderr (diagnostics).
-    pub fn is_data(&self) -> bool {
-        matches!(self, Said::Card(_) | Said::Wrote { .. })
+    pub fn kind(&self) -> SaidKind {
+        match self {
+            Said::Card(_) | Said::Wrote { .. } => SaidKind::Data,
+            Said::NoCard(_) => SaidKind::CardWarning,
+            Said::Differ(_) => SaidKind::ChosenWarning,
+            Said::NotWritten { .. } => SaidKind::ChosenError,
+        }
     }
 }
 
@@ -106,15 +124,12 @@ impl std::fmt::Display for Said {
                 "wrote {files} file(s) and manifest.csv into {}",
                 dir.display()
             ),
-            Said::NoCard(e) => write!(f, "warning: no answer card: {e}"),
+            Said::NoCard(e) => write!(f, "no answer card: {e}"),
             Said::Differ(bad) => write!(
                 f,
-                "warning: --write-chosen: {bad} file(s) differ from the claim \
-                 (see as_claimed in manifest.csv)"
+                "{bad} file(s) differ from the claim (see as_claimed in manifest.csv)"
             ),
-            Said::NotWritten { dir, error } => {
-                write!(f, "error: --write-chosen {}: {error}", dir.display())
-            }
+            Said::NotWritten { dir, error } => write!(f, "{}: {error}", dir.display()),
         }
     }
 }

@@ -18,7 +18,7 @@ mod discover;
 mod jpeg_source;
 mod more_formats;
 
-pub use discover::{discover, Ignored, Skipped, EXTENSIONS};
+pub use discover::{discover, Ignored, SkipFix, Skipped, EXTENSIONS};
 
 /// A source image of the sweep. Its size comes from the file's header when it is opened; its
 /// pixels are decoded on first use ([`SourceImage::pixels`], inside the worker pool) and may be
@@ -206,7 +206,7 @@ pub enum LoadError {
     #[error("zero-size image ({width}x{height})")]
     ZeroSize { width: u32, height: u32 },
     #[error(
-        "{width}x{height} is {:.1} MP, above the limit of {:.1} MP; raise --max-pixels to include it",
+        "{width}x{height} is {:.1} MP, above the limit of {:.1} MP",
         *width as f64 * *height as f64 / 1e6,
         *limit as f64 / 1e6
     )]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+use codecbench::chosen::SaidKind;
 use codecbench::cli::{Cli, Command, CompareArgs, MergeArgs, ReportArgs, RunArgs, ScoreArgs};
 use codecbench::codec::{spec::describe_keys, Registry};
 use codecbench::options;
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report(args),
     };
     let code = result.unwrap_or_else(|e| {
-        eprintln!("codecbench: error: {e:#}");
+        eprintln!("codecbench: error: {}", options::chain(e.as_ref()));
         2
     });
     ExitCode::from(code as u8)
@@ -103,7 +104,7 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
     });
 
     if let Some(note) = codecbench::sweep::replaces_note(&sweep) {
-        eprintln!("codecbench: warning: {note}");
+        eprintln!("codecbench: warning: {note} (give a new --out to keep it)");
     }
     let display = terminal::Terminal::new(args.quiet);
     let outcome = execute(&sweep, cancel, &display).map_err(options::sweep_error)?;
@@ -127,16 +128,22 @@ fn run(registry: &Registry, args: RunArgs) -> Result<i32> {
                     &sweep,
                     args.write_chosen.as_deref(),
                     outcome.exit_code(),
-                    |said| match said.is_data() {
-                        true => print!("{said}"),
-                        false => eprintln!("codecbench: {said}"),
+                    |said| match said.kind() {
+                        SaidKind::Data => print!("{said}"),
+                        SaidKind::CardWarning => eprintln!("codecbench: warning: {said}"),
+                        SaidKind::ChosenWarning => {
+                            eprintln!("codecbench: warning: --write-chosen: {said}")
+                        }
+                        SaidKind::ChosenError => {
+                            eprintln!("codecbench: error: --write-chosen {said}")
+                        }
                     },
                 ));
             }
             Err(e) => {
                 eprintln!(
                     "codecbench: error: report not written: {}",
-                    options::report_error(e)
+                    options::chain(&options::report_error(e))
                 );
                 return Ok(outcome.exit_code().max(1));
             }
@@ -206,12 +213,12 @@ fn compare(args: CompareArgs) -> Result<i32> {
                 new_external: args.external.clone(),
                 progress: true,
             };
-            Some(codecbench::baseline::retime::retime(
-                &base.records,
-                &new.records,
-                &opts,
-                |p| eprintln!("codecbench: {p}"),
-            )?)
+            Some(
+                codecbench::baseline::retime::retime(&base.records, &new.records, &opts, |p| {
+                    eprintln!("codecbench: {p}")
+                })
+                .map_err(options::retime_error)?,
+            )
         }
         _ => None,
     };
@@ -270,7 +277,7 @@ fn merge(args: MergeArgs) -> Result<i32> {
             Ok(files) => print_written(&files),
             Err(e) => eprintln!(
                 "codecbench: warning: report not written: {}",
-                options::report_error(e)
+                options::chain(&options::report_error(e))
             ),
         }
     }

@@ -11,9 +11,11 @@ use crate::cache::Cache;
 use crate::cli::{BdMethod, CompareArgs, ReportFlags, RunArgs};
 use crate::codec::Registry;
 use crate::config::{expand, expand_entries, read_gate, read_sweep_codecs, PRESETS};
+use crate::corpus::SkipFix;
 
 /// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
 pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
+use crate::baseline::retime::{Fix, ResolveError, RetimeError, Side};
 use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
 
@@ -45,6 +47,38 @@ impl FlagError {
             flag: flag.into(),
             source: Box::new(source),
         }
+    }
+}
+
+/// A library error followed by what to do about it, in flag terms: `{error}; {hint}`. The
+/// error's own sources stay its sources, so `{:#}` prints the whole chain.
+#[derive(Debug)]
+pub struct Hinted {
+    error: Box<dyn std::error::Error + Send + Sync + 'static>,
+    hint: String,
+}
+
+impl Hinted {
+    pub fn new(
+        error: impl std::error::Error + Send + Sync + 'static,
+        hint: impl Into<String>,
+    ) -> Hinted {
+        Hinted {
+            error: Box::new(error),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.error, self.hint)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
     }
 }
 
@@ -292,40 +326,107 @@ pub fn add_external_files(
     Ok(warnings)
 }
 
-/// An error and its sources, `outer: inner: ...`, as `{:#}` prints an anyhow chain.
-fn chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, `outer: inner: ...`, as `{:#}` prints an anyhow chain, but a
+/// source whose text an outer message already quotes (`cannot read x ({cause})` with the
+/// cause also as its source) is not said twice.
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut next = e.source();
     while let Some(s) = next {
-        text.push_str(&format!(": {s}"));
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
         next = s.source();
     }
     text
 }
 
-/// A sweep's failure, with the flag that fixes it where there is one.
-pub fn sweep_error(e: SweepError) -> FlagError {
-    FlagError::Message(sweep_message(e))
-}
-
-fn sweep_message(e: SweepError) -> String {
-    match e {
-        SweepError::NoImages { .. } => format!("{e}; pass image files or folders with --corpus"),
-        SweepError::OutDir { .. } => format!("--out: {e}"),
-        SweepError::Cache(_) => format!("--cache: {e}"),
-        _ => e.to_string(),
+/// What to do to measure a skipped file, in flag terms.
+pub fn skip_hint(fix: SkipFix) -> &'static str {
+    match fix {
+        SkipFix::RaisePixelLimit => "raise --max-pixels to include it",
+        SkipFix::RaiseMemoryOrFewerMetrics => "raise --max-memory or choose fewer --metrics",
+        SkipFix::CheckCorpusPath => "check the --corpus argument",
     }
 }
 
-/// A report's failure, with the flag that fixes it where there is one.
-pub fn report_error(e: ReportError) -> FlagError {
-    FlagError::Message(report_message(e))
+/// A sweep's failure, under the flag it concerns and with the flag that fixes it where there
+/// is one.
+pub fn sweep_error(e: SweepError) -> FlagError {
+    match e {
+        SweepError::NoImages { .. } => {
+            FlagError::input("--corpus", Hinted::new(e, "pass image files or folders"))
+        }
+        SweepError::NoReadableImages { .. } => FlagError::input(
+            "--corpus",
+            Hinted::new(
+                e,
+                "fix or remove them, or give other image files or folders",
+            ),
+        ),
+        SweepError::OutDir { .. } => FlagError::input("--out", e),
+        SweepError::Cache(_) => FlagError::input("--cache", e),
+        _ => FlagError::Message(chain(&e)),
+    }
 }
 
-fn report_message(e: ReportError) -> String {
+/// A report's failure, under the flag it concerns where there is one.
+pub fn report_error(e: ReportError) -> FlagError {
     match e {
-        ReportError::Anchor { .. } => format!("--{e}"),
-        _ => e.to_string(),
+        ReportError::Anchor { .. } => FlagError::input("--anchor", e),
+        ReportError::MaxSize { .. } => FlagError::input(
+            "--max-report-mb",
+            Hinted::new(e, "give a positive number of megabytes"),
+        ),
+        _ => FlagError::Message(chain(&e)),
+    }
+}
+
+/// A `compare --retime` failure, under the flag whose input it concerns (`--retime`, the
+/// definition files of a side, or `--retime-corpus DIR`), with the flag that fixes it.
+pub fn retime_error(e: RetimeError) -> FlagError {
+    let RetimeError::Resolve(e) = e else {
+        return FlagError::input("--retime", e);
+    };
+    let definitions = |side: Side| match side {
+        Side::Baseline => "--baseline-external",
+        Side::New => "--external",
+    };
+    let flag = match (&e, e.input()) {
+        (ResolveError::NotInCorpus { dir, .. }, _) => format!("--retime-corpus {}", dir.display()),
+        (_, Some(Fix::Definitions(side))) => definitions(side).to_string(),
+        _ => "--retime".to_string(),
+    };
+    let hint = match e.fix() {
+        Some(Fix::Definitions(side)) => Some(match &e {
+            ResolveError::RecordedDefinitionsGone { .. } => {
+                format!("point {} at {side}'s definition file(s)", definitions(side))
+            }
+            _ => format!(
+                "point {} at the TOML file that defined it when {side} ran",
+                definitions(side)
+            ),
+        }),
+        Some(Fix::CorpusDir) => Some(match &e {
+            ResolveError::NotInCorpus { .. } => {
+                "point --retime-corpus at the folder BASELINE and NEW ran on".to_string()
+            }
+            ResolveError::ImageChanged { .. } => {
+                "point --retime-corpus at the corpus the runs measured".to_string()
+            }
+            _ => "pass --retime-corpus DIR, the folder the runs' --corpus pointed at".to_string(),
+        }),
+        Some(Fix::RestoreOrCorpusDir) => Some(
+            "restore it, or pass --retime-corpus DIR holding the corpus the runs measured"
+                .to_string(),
+        ),
+        None => None,
+    };
+    match hint {
+        Some(hint) => FlagError::input(flag, Hinted::new(e, hint)),
+        None => FlagError::input(flag, e),
     }
 }
 
@@ -453,4 +554,105 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, FlagError> {
         }
     }
     Ok(th)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(e: FlagError) -> String {
+        chain(&e)
+    }
+
+    /// The library's errors name no flag; here each gets the flag it concerns and the one
+    /// that fixes it, and keeps its sources.
+    #[test]
+    fn library_errors_get_their_flag_and_fix_here() {
+        let resolve = |e| text(retime_error(RetimeError::Resolve(e)));
+        assert_eq!(
+            resolve(ResolveError::ImageNotRecorded { id: "x.png".into() }),
+            "--retime: image x.png is not in either run.json (results.csv without its run \
+             folder?); pass --retime-corpus DIR, the folder the runs' --corpus pointed at"
+        );
+        assert_eq!(
+            resolve(ResolveError::NotInCorpus {
+                dir: "/c".into(),
+                id: "x.png".into(),
+                path: "/c/x.png".into(),
+            }),
+            "--retime-corpus /c: image x.png is missing (no file /c/x.png); point \
+             --retime-corpus at the folder BASELINE and NEW ran on"
+        );
+        let unknown = resolve(ResolveError::UnknownCodec {
+            side: Side::Baseline,
+            name: "site".into(),
+            spec: "site:q=80".into(),
+            from: "no external definition".into(),
+        });
+        assert!(
+            unknown.starts_with("--retime: BASELINE's codec `site`")
+                && unknown.ends_with(
+                    "; point --baseline-external at the TOML file that defined it when \
+                     BASELINE ran"
+                ),
+            "{unknown}"
+        );
+        assert_eq!(
+            resolve(ResolveError::Definitions {
+                side: Side::New,
+                cause: "defs.toml: cannot read".into(),
+            }),
+            "--external: defs.toml: cannot read"
+        );
+        assert_eq!(
+            resolve(ResolveError::ImageChanged {
+                id: "a.png".into(),
+                path: "/r/a.png".into(),
+                now: "1".into(),
+                hash: "2".into(),
+                in_corpus_dir: false,
+            }),
+            "--retime: image a.png changed since the runs: /r/a.png decodes to pixel hash 1, \
+             the runs measured 2; restore it, or pass --retime-corpus DIR holding the corpus \
+             the runs measured"
+        );
+        assert_eq!(
+            text(sweep_error(SweepError::NoImages {
+                roots: "a".into(),
+                extensions: "png".into(),
+            })),
+            "--corpus: no images found in a (looked for png files); pass image files or folders"
+        );
+        assert_eq!(
+            text(sweep_error(SweepError::OutDir {
+                path: "/x".into(),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            })),
+            "--out: cannot create the run folder /x: permission denied"
+        );
+        // A cause the message quotes is not repeated.
+        assert_eq!(
+            text(FlagError::input(
+                "--cache",
+                crate::cache::CacheError::Open {
+                    dir: "/c".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                }
+            )),
+            "--cache: cache folder /c: cannot create (entity not found); choose another \
+             folder or run without the cache"
+        );
+        assert_eq!(
+            text(report_error(ReportError::MaxSize { mb: 0.0 })),
+            "--max-report-mb: report size limit 0 MB is not a positive size; give a positive \
+             number of megabytes"
+        );
+        for (fix, flag) in [
+            (SkipFix::RaisePixelLimit, "--max-pixels"),
+            (SkipFix::RaiseMemoryOrFewerMetrics, "--max-memory"),
+            (SkipFix::CheckCorpusPath, "--corpus"),
+        ] {
+            assert!(skip_hint(fix).contains(flag), "{fix:?}");
+        }
+    }
 }

@@ -638,7 +638,7 @@ fn measure_cell(
         match saved {
             Ok(()) => rec.encoded_file = rel,
             Err(e) => {
-                let why = format!("could not save {} (--save-encoded): {e}", path.display());
+                let why = format!("could not save the encoded file {}: {e}", path.display());
                 rec.message = if rec.message.is_empty() {
                     why
                 } else {

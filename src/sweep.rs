@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::analysis::summary::{summarize, SummaryRow};
 use crate::cache::{Cache, CacheError};
 use crate::codec::CodecConfig;
-use crate::corpus::{self, Skipped, SourceImage};
+use crate::corpus::{self, SkipFix, Skipped, SourceImage};
 use crate::export::{OutputError, RunResults};
 use crate::metrics::{set_id, Metric};
 use crate::plan::{Job, JobKey, Plan};
@@ -37,14 +37,11 @@ pub enum SweepError {
         jobs: usize,
         source: rayon::ThreadPoolBuildError,
     },
-    #[error(
-        "no images found in {roots} (looked for {extensions} files); give image files or folders"
-    )]
+    #[error("no images found in {roots} (looked for {extensions} files)")]
     NoImages { roots: String, extensions: String },
     /// Image files were found but none could be read (issue 13 case 6).
     #[error(
-        "none of the {files} image file(s) found in {roots} could be read (each reason is above); \
-         fix or remove them, or give other --corpus paths"
+        "none of the {files} image file(s) found in {roots} could be read (each reason is above)"
     )]
     NoReadableImages { files: usize, roots: String },
     #[error(transparent)]
@@ -143,7 +140,7 @@ pub fn replaced_run_note(out: &std::path::Path) -> Option<String> {
     let held = RunDir::new(out).held_run_files();
     (!held.is_empty()).then(|| {
         format!(
-            "{} already holds a run ({}); its files are replaced (give a new --out to keep it)",
+            "{} already holds a run ({}); its files are replaced",
             out.display(),
             held.join(", ")
         )
@@ -206,9 +203,10 @@ fn admit(
         found
             .par_iter()
             .map(|(id, path)| {
-                let skip = |reason: String| Skipped {
+                let skip = |reason: String, fix: Option<SkipFix>| Skipped {
                     path: path.clone(),
                     reason,
+                    fix,
                 };
                 // The header alone says whether the image can fit the memory budget: an
                 // image that cannot is skipped before its pixels are allocated.
@@ -216,10 +214,14 @@ fn admit(
                     // (--max-pixels is judged first, by `open`.)
                     let within = w as u64 * h as u64 <= sweep.max_pixels;
                     if let Some(reason) = over_budget(w, h, sweep).filter(|_| within) {
-                        return Err(skip(reason));
+                        return Err(skip(reason, Some(SkipFix::RaiseMemoryOrFewerMetrics)));
                     }
                 }
-                SourceImage::open(id, path, sweep.max_pixels).map_err(|e| skip(e.to_string()))
+                SourceImage::open(id, path, sweep.max_pixels).map_err(|e| {
+                    let fix = matches!(e, corpus::LoadError::TooLarge { .. })
+                        .then_some(SkipFix::RaisePixelLimit);
+                    skip(e.to_string(), fix)
+                })
             })
             .collect()
     });
@@ -259,8 +261,7 @@ fn over_budget(w: u32, h: u32, sweep: &Sweep) -> Option<String> {
         format!(
             "{w}x{h} needs about {:.0} MiB to measure ({per_pixel} B/px with metrics {}), above \
              the memory budget of {:.0} MiB (by default the least of half the available memory, \
-             the address space left under ulimit -v and the cgroup's memory.max); raise \
-             --max-memory or choose fewer --metrics",
+             the address space left under ulimit -v and the cgroup's memory.max)",
             mib(need),
             set_id(&sweep.metrics),
             mib(sweep.max_memory)
@@ -680,6 +681,7 @@ fn settle_images(
         let s = Skipped {
             path: sources[*i].path.clone(),
             reason: why.clone(),
+            fix: None,
         };
         progress.notice(Notice::Skipped(s.clone()));
         skipped.push(s);

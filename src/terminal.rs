@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use codecbench::options::skip_hint;
 use codecbench::progress::{Level, Notice, Observer, Tick};
 
 /// How progress is shown.
@@ -77,6 +78,15 @@ fn eta_text(eta: Option<Duration>) -> String {
 
 impl Observer for Terminal {
     fn notice(&self, notice: &Notice) {
+        if let Notice::Skipped(s) = notice {
+            // What to do, in flag terms, before the verdict.
+            let hint = s
+                .fix
+                .map(|f| format!("; {}", skip_hint(f)))
+                .unwrap_or_default();
+            let (path, reason) = (s.path.display(), &s.reason);
+            return self.print(&format!("codecbench: {path}: {reason}{hint}; skipped"));
+        }
         match notice.level() {
             Level::Info if self.mode == Mode::Quiet => {}
             Level::Warning => self.print(&format!("codecbench: warning: {notice}")),

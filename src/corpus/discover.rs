@@ -13,10 +13,25 @@ pub const EXTENSIONS: &[&str] = &[
 ];
 
 /// A file that could not be used, and why.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Skipped {
     pub path: PathBuf,
     pub reason: String,
+    /// What the user can change to measure it, if anything (not in run.json: the caller
+    /// says it in its own terms when the file is skipped).
+    #[serde(skip)]
+    pub fix: Option<SkipFix>,
+}
+
+/// What would let a skipped file be measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipFix {
+    /// A higher limit on the pixels of one image.
+    RaisePixelLimit,
+    /// A larger memory budget, or fewer metrics (each needs its own view of the image).
+    RaiseMemoryOrFewerMetrics,
+    /// A corpus path that exists and can be read.
+    CheckCorpusPath,
 }
 
 impl std::fmt::Display for Skipped {
@@ -49,7 +64,8 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<(String, PathBuf)>, Vec<Skipped>, Ign
             Err(e) => {
                 skipped.push(Skipped {
                     path: root.clone(),
-                    reason: format!("cannot read corpus path ({e}); check the --corpus argument"),
+                    reason: format!("cannot read corpus path ({e})"),
+                    fix: Some(SkipFix::CheckCorpusPath),
                 });
                 labels.push(Vec::new());
                 continue;
@@ -119,10 +135,11 @@ fn unique_ids(
         if let Some((_, first)) = group.iter().find(|(_, p)| canon(p) == canon(&path)) {
             skipped.push(Skipped {
                 reason: format!(
-                    "the same file as {} (given twice in --corpus); measured once",
+                    "the same file as {} (given twice in the corpus paths); measured once",
                     first.display()
                 ),
                 path,
+                fix: None,
             });
             continue;
         }
@@ -174,6 +191,7 @@ fn unique_ids(
                     "image id \"{id}\" is already taken by {}; give distinct file names",
                     first.display()
                 ),
+                fix: None,
             });
             false
         }
@@ -261,6 +279,7 @@ fn walk(
             skipped.push(Skipped {
                 path: dir.to_path_buf(),
                 reason: unreadable("cannot list directory", dir, &e),
+                fix: None,
             });
             return;
         }
@@ -274,6 +293,7 @@ fn walk(
             Err(e) => skipped.push(Skipped {
                 path: dir.to_path_buf(),
                 reason: unreadable("an entry cannot be listed", dir, &e),
+                fix: None,
             }),
         }
     }
@@ -286,6 +306,7 @@ fn walk(
             Err(e) if is_too_long(&e) => skipped.push(Skipped {
                 reason: unreadable("cannot read", &path, &e),
                 path,
+                fix: None,
             }),
             _ if has_image_extension(&path) => out.push(path),
             _ => ignored.add(path),

@@ -322,7 +322,7 @@ fn figures(
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("anchor {wanted}: no lossy codec configuration of that name (have: {have})")]
+    #[error("no lossy codec configuration named \"{wanted}\" (have: {have})")]
     Anchor { wanted: String, have: String },
     #[error("cannot create {}: {source}", path.display())]
     Folder {
@@ -331,7 +331,7 @@ pub enum ReportError {
     },
     #[error("cannot draw a plot")]
     Plot(#[source] crate::plot::PlotError),
-    #[error("report size limit {mb} MB: give a positive number of megabytes (--max-report-mb)")]
+    #[error("report size limit {mb} MB is not a positive size")]
     MaxSize { mb: f64 },
     #[error(transparent)]
     Output(#[from] crate::export::OutputError),

@@ -337,7 +337,7 @@ fn flags_are_named_in_errors_that_a_flag_fixes() {
         .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
-        stderr.contains("--anchor nope: no lossy codec configuration of that name (have: jpeg:"),
+        stderr.contains("--anchor: no lossy codec configuration named \"nope\" (have: jpeg:"),
         "{stderr}"
     );
     let assert = codecbench()

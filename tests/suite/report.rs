@@ -353,7 +353,7 @@ fn report_is_remade_from_the_run_folder_alone() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains(
-            "--anchor avif: no lossy codec configuration",
+            "--anchor: no lossy codec configuration named \"avif\"",
         ));
     codecbench()
         .args(["report", "/nonexistent/results.csv"])

@@ -25,7 +25,7 @@ use crate::pixels::{Image, Prep};
 use crate::record::CellRecord;
 use crate::run_meta::RunMeta;
 
-pub use resolve::{Cause, ResolveError};
+pub use resolve::{Cause, Fix, ResolveError};
 
 /// Why `compare --retime` stopped: something could not be found again, or a timed call failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +116,16 @@ impl CellKey {
 pub enum Side {
     Baseline,
     New,
+}
+
+/// "BASELINE" or "NEW", as the messages name the two runs.
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Baseline => "BASELINE",
+            Side::New => "NEW",
+        })
+    }
 }
 
 /// One timed call, milliseconds: wall clock, and CPU time where a clock sees it (the calling

@@ -15,74 +15,114 @@ use crate::run_meta::RunMeta;
 /// A cause from another module, whatever its type.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
-/// What `--retime` cannot find again. Each message names the flag that fixes it.
+/// What `--retime` cannot find again. The message says what is missing; the caller names
+/// the flag that fixes it (see [`ResolveError::fix`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    /// A definition file that cannot be read (its reader names the file first).
-    #[error("{flag} {cause}")]
-    Definitions { flag: &'static str, cause: Cause },
-    #[error("{flag} {origin}")]
+    /// A definition file of `side` that cannot be read (its reader names the file first).
+    #[error("{cause}")]
+    Definitions { side: Side, cause: Cause },
+    #[error("{origin}")]
     DuplicateCodec {
-        flag: &'static str,
+        side: Side,
         origin: String,
         #[source]
         source: Cause,
     },
-    #[error("--retime: {side}'s run.json names the external definitions {}, which is not there now; point {flag} at {side}'s definition file(s)", path.display())]
-    RecordedDefinitionsGone {
-        side: &'static str,
-        flag: &'static str,
-        path: PathBuf,
-    },
-    #[error("--retime: {side}'s codec `{name}` (spec {spec}) is not built in and not defined in {from}; point {flag} at the TOML file that defined it when {side} ran")]
+    #[error("{side}'s run.json names the external definitions {}, which is not there now", path.display())]
+    RecordedDefinitionsGone { side: Side, path: PathBuf },
+    #[error("{side}'s codec `{name}` (spec {spec}) is not built in and not defined in {from}")]
     UnknownCodec {
-        side: &'static str,
-        flag: &'static str,
+        side: Side,
         name: String,
         spec: String,
         from: String,
     },
-    #[error("--retime: {side}")]
+    #[error("{side}")]
     BadSpec {
-        side: &'static str,
+        side: Side,
         #[source]
         source: Cause,
     },
-    #[error("--retime: {side}'s spec {spec} expands to {n} configurations, not one cell's")]
-    NotOneCell {
-        side: &'static str,
-        spec: String,
-        n: usize,
-    },
-    #[error("--retime-corpus {}: image {id} is missing (no file {}); point --retime-corpus at the folder BASELINE and NEW ran on", dir.display(), path.display())]
+    #[error("{side}'s spec {spec} expands to {n} configurations, not one cell's")]
+    NotOneCell { side: Side, spec: String, n: usize },
+    /// The image is not in the corpus folder given for re-timing.
+    #[error("image {id} is missing (no file {})", path.display())]
     NotInCorpus {
         dir: PathBuf,
         id: String,
         path: PathBuf,
     },
-    #[error("--retime: image {id} is missing: not found at {} (recorded in {side}'s run.json); pass --retime-corpus DIR, the folder the runs' --corpus pointed at", path.display())]
+    #[error("image {id} is missing: not found at {} (recorded in {side}'s run.json)", path.display())]
     ImageGone {
         id: String,
         path: PathBuf,
-        side: &'static str,
+        side: Side,
     },
-    #[error("--retime: image {id} is not in either run.json (results.csv without its run folder?); pass --retime-corpus DIR, the folder the runs' --corpus pointed at")]
+    #[error("image {id} is not in either run.json (results.csv without its run folder?)")]
     ImageNotRecorded { id: String },
-    #[error("--retime: {}", path.display())]
+    #[error("{}", path.display())]
     ImageUnreadable {
         path: PathBuf,
         #[source]
         source: Cause,
     },
-    #[error("--retime: image {id} changed since the runs: {} decodes to pixel hash {now}, the runs measured {hash}; {}", path.display(), if *from_flag { "point --retime-corpus at the corpus the runs measured" } else { "restore it, or pass --retime-corpus DIR holding the corpus the runs measured" })]
+    #[error("image {id} changed since the runs: {} decodes to pixel hash {now}, the runs measured {hash}", path.display())]
     ImageChanged {
         id: String,
         path: PathBuf,
         now: String,
         hash: String,
-        /// The image was found under `--retime-corpus` (else where run.json recorded it).
-        from_flag: bool,
+        /// The image was found in the corpus folder given for re-timing (else where run.json
+        /// recorded it).
+        in_corpus_dir: bool,
     },
+}
+
+/// What the user gives to fix a [`ResolveError`], for the caller to say in its own terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// `side`'s external definition files, as they were when it ran.
+    Definitions(Side),
+    /// The corpus folder both runs measured (every image by its id under it).
+    CorpusDir,
+    /// The same, or the image restored where run.json recorded it.
+    RestoreOrCorpusDir,
+}
+
+impl ResolveError {
+    /// What fixes it, if the user can.
+    pub fn fix(&self) -> Option<Fix> {
+        match self {
+            ResolveError::RecordedDefinitionsGone { side, .. }
+            | ResolveError::UnknownCodec { side, .. } => Some(Fix::Definitions(*side)),
+            ResolveError::NotInCorpus { .. }
+            | ResolveError::ImageGone { .. }
+            | ResolveError::ImageNotRecorded { .. } => Some(Fix::CorpusDir),
+            ResolveError::ImageChanged { in_corpus_dir, .. } => Some(if *in_corpus_dir {
+                Fix::CorpusDir
+            } else {
+                Fix::RestoreOrCorpusDir
+            }),
+            ResolveError::Definitions { .. }
+            | ResolveError::DuplicateCodec { .. }
+            | ResolveError::BadSpec { .. }
+            | ResolveError::NotOneCell { .. }
+            | ResolveError::ImageUnreadable { .. } => None,
+        }
+    }
+
+    /// The input the error is about: a side's definition files, the corpus folder given for
+    /// re-timing, or (`None`) the re-timing as a whole.
+    pub fn input(&self) -> Option<Fix> {
+        match self {
+            ResolveError::Definitions { side, .. } | ResolveError::DuplicateCodec { side, .. } => {
+                Some(Fix::Definitions(*side))
+            }
+            ResolveError::NotInCorpus { .. } => Some(Fix::CorpusDir),
+            _ => None,
+        }
+    }
 }
 
 /// The external definition files a run named on its command line (`--external FILE`,
@@ -117,7 +157,7 @@ pub struct Codecs {
 
 /// A registry of the built-ins plus the definitions of `files` (`true`: a sweep file's
 /// `[[external]]` tables).
-fn registry(files: &[(bool, PathBuf)], flag: &'static str) -> Result<Registry, ResolveError> {
+fn registry(files: &[(bool, PathBuf)], side: Side) -> Result<Registry, ResolveError> {
     let mut reg = Registry::builtin();
     for (sweep, path) in files {
         let defs = if *sweep {
@@ -126,14 +166,14 @@ fn registry(files: &[(bool, PathBuf)], flag: &'static str) -> Result<Registry, R
             read_definitions_file(path).map_err(|e| e.to_string())
         }
         .map_err(|e| ResolveError::Definitions {
-            flag,
+            side,
             cause: e.into(),
         })?;
         for def in defs {
             let origin = def.origin.clone();
             reg.add(Arc::new(External::new(def)))
                 .map_err(|e| ResolveError::DuplicateCodec {
-                    flag,
+                    side,
                     origin,
                     source: e.into(),
                 })?;
@@ -162,24 +202,23 @@ impl Codecs {
     /// its place silently.
     pub fn new(opts: &RetimeOptions) -> Result<Codecs, ResolveError> {
         let given = |v: &[PathBuf]| v.iter().map(|p| (false, p.clone())).collect::<Vec<_>>();
-        let recorded = |m: &RunMeta, side: &'static str, flag: &'static str| {
+        let recorded = |m: &RunMeta, side: Side| {
             let files = recorded_definitions(m);
             match files.iter().find(|(_, p)| !p.is_file()) {
                 Some((_, gone)) => Err(ResolveError::RecordedDefinitionsGone {
                     side,
-                    flag,
                     path: gone.clone(),
                 }),
                 None => Ok(files),
             }
         };
         let new_files = match (&opts.new_external[..], &opts.new_meta) {
-            ([], Some(m)) => recorded(m, "NEW", "--external")?,
+            ([], Some(m)) => recorded(m, Side::New)?,
             (given_files, _) => given(given_files),
         };
         let mut note = None;
         let base_files = match (&opts.base_external[..], &opts.base_meta) {
-            ([], Some(m)) => recorded(m, "BASELINE", "--baseline-external")?,
+            ([], Some(m)) => recorded(m, Side::Baseline)?,
             ([], None) => {
                 if !new_files.is_empty() {
                     note = Some(format!(
@@ -192,8 +231,8 @@ impl Codecs {
             (given_files, _) => given(given_files),
         };
         Ok(Codecs {
-            base: registry(&base_files, "--baseline-external")?,
-            new: registry(&new_files, "--external")?,
+            base: registry(&base_files, Side::Baseline)?,
+            new: registry(&new_files, Side::New)?,
             base_from: describe(&base_files),
             new_from: describe(&new_files),
             note,
@@ -202,33 +241,27 @@ impl Codecs {
 
     /// The one configuration `spec` names, for `side`.
     pub fn config(&self, side: Side, spec: &str) -> Result<CodecConfig, ResolveError> {
-        let (reg, from, what, flag) = match side {
-            Side::Baseline => (
-                &self.base,
-                &self.base_from,
-                "BASELINE",
-                "--baseline-external",
-            ),
-            Side::New => (&self.new, &self.new_from, "NEW", "--external"),
+        let (reg, from) = match side {
+            Side::Baseline => (&self.base, &self.base_from),
+            Side::New => (&self.new, &self.new_from),
         };
         let name = spec.split(':').next().unwrap_or(spec);
         if reg.find(name).is_none() {
             return Err(ResolveError::UnknownCodec {
-                side: what,
-                flag,
+                side,
                 name: name.to_string(),
                 spec: spec.to_string(),
                 from: from.clone(),
             });
         }
         let mut v = reg.parse_spec(spec).map_err(|e| ResolveError::BadSpec {
-            side: what,
+            side,
             source: e.into(),
         })?;
         match v.len() {
             1 => Ok(v.remove(0)),
             n => Err(ResolveError::NotOneCell {
-                side: what,
+                side,
                 spec: spec.to_string(),
                 n,
             }),
@@ -251,16 +284,19 @@ pub fn image_path(id: &str, opts: &RetimeOptions) -> Result<PathBuf, ResolveErro
             })
         };
     }
-    let recorded = [("NEW", &opts.new_meta), ("BASELINE", &opts.base_meta)]
-        .into_iter()
-        .filter_map(|(w, m)| {
-            m.as_ref()?
-                .corpus
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| (w, i.path.clone()))
-        })
-        .collect::<Vec<_>>();
+    let recorded = [
+        (Side::New, &opts.new_meta),
+        (Side::Baseline, &opts.base_meta),
+    ]
+    .into_iter()
+    .filter_map(|(w, m)| {
+        m.as_ref()?
+            .corpus
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| (w, i.path.clone()))
+    })
+    .collect::<Vec<_>>();
     if let Some((_, p)) = recorded.iter().find(|(_, p)| p.is_file()) {
         return Ok(p.clone());
     }
@@ -268,7 +304,7 @@ pub fn image_path(id: &str, opts: &RetimeOptions) -> Result<PathBuf, ResolveErro
         Some((w, p)) => ResolveError::ImageGone {
             id: id.to_string(),
             path: p.clone(),
-            side: w,
+            side: *w,
         },
         None => ResolveError::ImageNotRecorded { id: id.to_string() },
     })
@@ -279,7 +315,7 @@ pub fn load_image(
     id: &str,
     hash: &str,
     path: &Path,
-    from_flag: bool,
+    in_corpus_dir: bool,
 ) -> Result<Image, ResolveError> {
     let unreadable = |e: Cause| ResolveError::ImageUnreadable {
         path: path.to_path_buf(),
@@ -295,7 +331,7 @@ pub fn load_image(
             path: path.to_path_buf(),
             now,
             hash: hash.to_string(),
-            from_flag,
+            in_corpus_dir,
         });
     }
     Ok(img)
@@ -334,21 +370,23 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_codec_names_the_flag() {
+    fn an_unknown_codec_is_fixed_by_that_sides_definitions() {
         let c = Codecs::new(&RetimeOptions::default()).unwrap();
         let spec = c.config(Side::New, "jpeg:q=80").unwrap().spec();
         assert!(spec.starts_with("jpeg:q=80,"), "{spec}");
-        let e = c
-            .config(Side::Baseline, "site-im:q=80")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("point --baseline-external at"), "{e}");
-        let e = c.config(Side::New, "site-im:q=80").unwrap_err().to_string();
-        assert!(e.contains("point --external at"), "{e}");
+        for side in [Side::Baseline, Side::New] {
+            let e = c.config(side, "site-im:q=80").unwrap_err();
+            assert_eq!(e.fix(), Some(Fix::Definitions(side)));
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("{side}'s codec `site-im`")) && !text.contains("--"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
-    fn a_recorded_definition_that_is_gone_names_the_flag() {
+    fn a_recorded_definition_that_is_gone_is_fixed_by_that_sides_definitions() {
         let meta = |file: &str| RunMeta {
             command: vec![
                 "codecbench".into(),
@@ -363,31 +401,35 @@ mod tests {
             new_meta: Some(RunMeta::default()),
             ..RetimeOptions::default()
         };
-        let e = Codecs::new(&opts).err().unwrap().to_string();
+        let e = Codecs::new(&opts).err().unwrap();
+        assert_eq!(e.fix(), Some(Fix::Definitions(Side::Baseline)));
+        let e = e.to_string();
         assert!(
-            e.contains("BASELINE's run.json names the external definitions /nonexistent/site.toml")
-                && e.contains("point --baseline-external at"),
+            e.contains("BASELINE's run.json names the external definitions /nonexistent/site.toml"),
             "{e}"
         );
         let opts = RetimeOptions {
             new_meta: Some(meta("/nonexistent/site.toml")),
             ..RetimeOptions::default()
         };
-        let e = Codecs::new(&opts).err().unwrap().to_string();
-        assert!(e.contains("point --external at NEW's"), "{e}");
+        let e = Codecs::new(&opts).err().unwrap();
+        assert_eq!(e.fix(), Some(Fix::Definitions(Side::New)));
     }
 
     #[test]
-    fn a_missing_image_names_the_flag() {
+    fn a_missing_image_is_fixed_by_the_corpus_folder() {
         let opts = RetimeOptions {
             corpus: Some(PathBuf::from("/nonexistent-corpus")),
             ..RetimeOptions::default()
         };
-        let e = image_path("x.png", &opts).unwrap_err().to_string();
-        assert!(e.contains("image x.png is missing"), "{e}");
-        let e = image_path("x.png", &RetimeOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("pass --retime-corpus DIR"), "{e}");
+        let e = image_path("x.png", &opts).unwrap_err();
+        assert_eq!(
+            (e.fix(), e.input()),
+            (Some(Fix::CorpusDir), Some(Fix::CorpusDir))
+        );
+        assert!(e.to_string().contains("image x.png is missing"), "{e}");
+        let e = image_path("x.png", &RetimeOptions::default()).unwrap_err();
+        assert!(matches!(e, ResolveError::ImageNotRecorded { .. }), "{e}");
+        assert_eq!((e.fix(), e.input()), (Some(Fix::CorpusDir), None));
     }
 }
