@@ -316,6 +316,34 @@ fn progress_lines_when_not_a_terminal_and_codecs_listing() {
         .success();
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains("codecbench: 4/4 cells (100%)"), "{stderr}");
+    assert!(stderr.contains("all cells measured; writing"), "{stderr}");
+
+    // --quiet: no progress and no routine notices (a file without an image extension
+    // ignored), but a file that cannot be measured is still named, with the flag that fixes it.
+    std::fs::write(corpus.join("notes.txt"), "not an image").unwrap();
+    common::write_png(
+        &common::textured_u8(300, 200, 1, 2),
+        &corpus.join("big.png"),
+    );
+    let assert = codecbench()
+        .args(["run", "--quiet", "--no-cache", "--codec", "identity"])
+        .args(["--max-pixels", "10000", "--corpus"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(dir.path().join("quiet"))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    for routine in ["cells (", "ignored", "writing"] {
+        assert!(!stderr.contains(routine), "{routine}: {stderr}");
+    }
+    let big = stderr
+        .lines()
+        .find(|l| l.contains("big.png: 300x200 is 0.1 MP, above"));
+    assert!(
+        big.is_some_and(|l| l.ends_with("; raise --max-pixels to include it; skipped")),
+        "{stderr}"
+    );
 
     let assert = codecbench().arg("codecs").assert().success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
