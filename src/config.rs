@@ -322,15 +322,18 @@ pub fn expand_entries(
     }
 }
 
-fn scalar(v: &toml::Value) -> Result<String, String> {
+/// A value of a `[target]` table that is not a string, a number or a boolean (a table, a date).
+#[derive(Debug, thiserror::Error)]
+#[error("unsupported value {0} (use strings, numbers or booleans)")]
+struct Unsupported(toml::Value);
+
+fn scalar(v: &toml::Value) -> Result<String, Unsupported> {
     match v {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
         toml::Value::Float(f) => Ok(f.to_string()),
         toml::Value::Boolean(b) => Ok(b.to_string()),
-        other => Err(format!(
-            "unsupported value {other} (use strings, numbers or booleans)"
-        )),
+        other => Err(Unsupported(other.clone())),
     }
 }
 

@@ -471,7 +471,7 @@ pub fn report_options(
 }
 
 /// A percentage limit from the command line: a number, or "off".
-fn limit(flag: &str, v: &str) -> Result<Option<f64>, String> {
+fn limit(flag: &str, v: &str) -> Result<Option<f64>, FlagError> {
     if v.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
@@ -479,26 +479,30 @@ fn limit(flag: &str, v: &str) -> Result<Option<f64>, String> {
         .ok()
         .filter(|x| x.is_finite() && *x >= 0.0)
         .map(Some)
-        .ok_or_else(|| format!("{flag} {v}: give a non-negative number or \"off\""))
+        .ok_or_else(|| {
+            FlagError::Message(format!("{flag} {v}: give a non-negative number or \"off\""))
+        })
 }
 
 /// `v` if it is a finite number >= 0; otherwise an error naming `what`.
-fn non_negative(what: &str, v: f64) -> Result<f64, String> {
+fn non_negative(what: &str, v: f64) -> Result<f64, FlagError> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(format!("{what} = {v}: give a finite non-negative number"))
+        Err(FlagError::Message(format!(
+            "{what} = {v}: give a finite non-negative number"
+        )))
     }
 }
 
 /// An error naming `what` unless `key` is a metric the gate knows.
-fn known_metric(what: &str, key: &str) -> Result<(), String> {
+fn known_metric(what: &str, key: &str) -> Result<(), FlagError> {
     match crate::metrics::find(key) {
         Some(_) => Ok(()),
-        None => Err(format!(
+        None => Err(FlagError::Message(format!(
             "{what}: unknown metric {key} (known: {})",
             crate::metrics::known_keys()
-        )),
+        ))),
     }
 }
 
@@ -510,7 +514,7 @@ pub fn thresholds(args: &CompareArgs) -> Result<Thresholds, FlagError> {
         // The file's values are checked like the flags: a NaN, negative or misspelt limit
         // would otherwise switch a check off silently (NaN compares false) or fail every run.
         let at = |key: &str| format!("--sweep {}: [gate] {key}", path.display());
-        let file_limit = |key: &str, v: Option<f64>| -> Result<Option<f64>, String> {
+        let file_limit = |key: &str, v: Option<f64>| -> Result<Option<f64>, FlagError> {
             v.map(|x| non_negative(&at(key), x)).transpose()
         };
         th.max_bd_rate = file_limit("max_bd_rate", g.max_bd_rate)?.or(th.max_bd_rate);

@@ -15,10 +15,91 @@ use super::{Codec, Kind, Param, Params, Registry, Value};
 /// A spec that cannot be used: the message names the spec, says what is wrong and lists the
 /// codec's valid keys and ranges (or the known codecs).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("invalid codec spec \"{spec}\": {reason}")]
+#[error("invalid codec spec \"{spec}\": {problem}")]
 pub struct SpecError {
     pub spec: String,
-    pub reason: String,
+    pub problem: SpecProblem,
+}
+
+/// What is wrong with a spec.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SpecProblem {
+    #[error("label \"{0}\" before the codec name: write LABEL=CODEC[:KEY=VALUES], the label of letters, digits, - _ .")]
+    Label(String),
+    #[error("unknown codec \"{name}\" (known: {known})")]
+    UnknownCodec { name: String, known: String },
+    /// The codec has no setting to vary (a target search's probe).
+    #[error("{0} has no setting")]
+    NoSetting(String),
+    /// A setting's value out of its range (a target search's probe).
+    #[error(transparent)]
+    Setting(ValueError),
+    /// A key or value of the spec, followed by the codec's keys and ranges.
+    #[error("{problem}. {keys}")]
+    Key { problem: KeyProblem, keys: String },
+}
+
+/// A key or value of a spec that cannot be used.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("empty value (two commas in a row?)")]
+    EmptyValue,
+    #[error("key {0} given twice")]
+    GivenTwice(String),
+    #[error("\"{0}\" has no key (write key=value)")]
+    NoKey(String),
+    #[error("unknown key \"{0}\"")]
+    UnknownKey(String),
+    #[error(transparent)]
+    Value(ValueError),
+}
+
+/// A value a key refuses: out of its range, not one of its choices, not of its kind, or a
+/// range that expands to nothing.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{key}={value} is outside {min}..{max}")]
+    OutOfRange {
+        key: String,
+        value: String,
+        min: String,
+        max: String,
+    },
+    #[error("{key}=\"{value}\" is not one of {choices}")]
+    NotAChoice {
+        key: String,
+        value: String,
+        choices: String,
+    },
+    #[error("{key}={value} is not a value of this key")]
+    WrongKind { key: String, value: String },
+    #[error("{key}=\"{text}\" is not a whole number")]
+    NotAWholeNumber { key: String, text: String },
+    #[error("{key}=\"{text}\" is not a number")]
+    NotANumber { key: String, text: String },
+    #[error("{key}=\"{text}\" is not true or false")]
+    NotABool { key: String, text: String },
+    #[error("{key}: range step must be positive")]
+    Step { key: String },
+    #[error("{key}: range {from}..{to} is empty")]
+    EmptyRange {
+        key: String,
+        from: String,
+        to: String,
+    },
+    #[error("{key}: a range of real values needs a step, e.g. {key}={from}..{to}:0.5")]
+    NoStep {
+        key: String,
+        from: String,
+        to: String,
+    },
+    #[error("{key}: range {from}..{to}:{step} has too many values")]
+    TooMany {
+        key: String,
+        from: String,
+        to: String,
+        step: String,
+    },
 }
 
 /// One codec with fully resolved parameters: one column of the sweep.
@@ -64,16 +145,16 @@ impl CodecConfig {
     /// The same configuration with another value of the setting, checked against its range
     /// (the target search derives its probes this way).
     pub fn with_setting(&self, value: Value) -> Result<CodecConfig, SpecError> {
-        let fail = |reason: String| SpecError {
+        let fail = |problem: SpecProblem| SpecError {
             spec: self.spec(),
-            reason,
+            problem,
         };
         let p = self
             .codec
             .params()
             .first()
-            .ok_or_else(|| fail(format!("{} has no setting", self.codec.name())))?;
-        let value = check(p, value).map_err(fail)?;
+            .ok_or_else(|| fail(SpecProblem::NoSetting(self.codec.name().to_string())))?;
+        let value = check(p, value).map_err(|e| fail(SpecProblem::Setting(e)))?;
         let mut params = self.params.clone();
         params.set(&p.key, value);
         Ok(CodecConfig {
@@ -145,9 +226,9 @@ pub fn describe_keys(codec: &dyn Codec) -> String {
 /// Parses and expands one spec string against `registry`. The error names the spec and lists
 /// valid keys/ranges.
 pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, SpecError> {
-    let fail = |reason: String| SpecError {
+    let fail = |problem: SpecProblem| SpecError {
         spec: text.to_string(),
-        reason,
+        problem,
     };
     let (label, text) = split_label(text).map_err(fail)?;
     let (name, rest) = match text.split_once(':') {
@@ -155,34 +236,37 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
         None => (text.trim(), None),
     };
     let codec = registry.find(name).ok_or_else(|| {
-        fail(format!(
-            "unknown codec \"{name}\" (known: {})",
-            registry.names().join(", ")
-        ))
+        fail(SpecProblem::UnknownCodec {
+            name: name.to_string(),
+            known: registry.names().join(", "),
+        })
     })?;
     let keys_help = describe_keys(codec.as_ref());
-    let fail_k = |why: String| fail(format!("{why}. {keys_help}"));
+    let fail_k = |problem: KeyProblem| {
+        fail(SpecProblem::Key {
+            problem,
+            keys: keys_help.clone(),
+        })
+    };
 
     // Raw lists per key, in the order given.
     let mut raw: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(rest) = rest {
         for token in rest.split(',').map(str::trim) {
             if token.is_empty() {
-                return Err(fail_k("empty value (two commas in a row?)".into()));
+                return Err(fail_k(KeyProblem::EmptyValue));
             }
             match token.split_once('=') {
                 Some((k, v)) => {
                     let k = k.trim().to_string();
                     if raw.iter().any(|(seen, _)| *seen == k) {
-                        return Err(fail_k(format!("key {k} given twice")));
+                        return Err(fail_k(KeyProblem::GivenTwice(k)));
                     }
                     raw.push((k, vec![v.trim().to_string()]));
                 }
                 None => match raw.last_mut() {
                     Some((_, list)) => list.push(token.to_string()),
-                    None => {
-                        return Err(fail_k(format!("\"{token}\" has no key (write key=value)")))
-                    }
+                    None => return Err(fail_k(KeyProblem::NoKey(token.to_string()))),
                 },
             }
         }
@@ -194,10 +278,10 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
         let p = params
             .iter()
             .find(|p| p.key == *k)
-            .ok_or_else(|| fail_k(format!("unknown key \"{k}\"")))?;
+            .ok_or_else(|| fail_k(KeyProblem::UnknownKey(k.clone())))?;
         let mut vals = Vec::new();
         for item in list {
-            vals.extend(parse_values(p, item).map_err(&fail_k)?);
+            vals.extend(parse_values(p, item).map_err(|e| fail_k(KeyProblem::Value(e)))?);
         }
         dedup_keep_order(&mut vals);
         values.insert(p.key.as_str(), vals);
@@ -244,16 +328,14 @@ fn combine(
 
 /// Splits `label=codec:...` into the label and the spec: the label is the text before an `=`
 /// that comes ahead of the codec name (before the first `:`). No `=` there: no label.
-fn split_label(text: &str) -> Result<(String, &str), String> {
+fn split_label(text: &str) -> Result<(String, &str), SpecProblem> {
     let head = text.split(':').next().unwrap_or("");
     let Some((label, _)) = head.split_once('=') else {
         return Ok((String::new(), text));
     };
     let label = label.trim();
     if !label_ok(label) {
-        return Err(format!(
-            "label \"{label}\" before the codec name: write LABEL=CODEC[:KEY=VALUES], the label of letters, digits, - _ ."
-        ));
+        return Err(SpecProblem::Label(label.to_string()));
     }
     Ok((label.to_string(), &text[head.find('=').unwrap() + 1..]))
 }
@@ -302,7 +384,7 @@ pub enum TableError {
     BadValue {
         key: String,
         value: String,
-        reason: String,
+        reason: ValueError,
         keys: String,
     },
 }
@@ -363,7 +445,7 @@ enum Refused {
     /// The wrong type: what the key takes.
     Type(&'static str),
     /// The right type, refused (out of range, not a choice, an empty range).
-    Value(String),
+    Value(ValueError),
 }
 
 /// The values one table value stands for.
@@ -413,13 +495,19 @@ fn dedup_keep_order(vals: &mut Vec<Value>) {
 }
 
 /// Checks one value against a parameter's kind and range.
-fn check(p: &Param, value: Value) -> Result<Value, String> {
+fn check(p: &Param, value: Value) -> Result<Value, ValueError> {
+    let key = || p.key.to_string();
     match (&p.kind, value) {
         (Kind::Int { min, max }, Value::Int(v)) => {
             if (*min..=*max).contains(&v) {
                 Ok(Value::Int(v))
             } else {
-                Err(format!("{}={} is outside {}..{}", p.key, v, min, max))
+                Err(ValueError::OutOfRange {
+                    key: key(),
+                    value: v.to_string(),
+                    min: min.to_string(),
+                    max: max.to_string(),
+                })
             }
         }
         (Kind::Float { min, max }, v @ (Value::Float(_) | Value::Int(_))) => {
@@ -427,7 +515,12 @@ fn check(p: &Param, value: Value) -> Result<Value, String> {
             if x.is_finite() && (*min..=*max).contains(&x) {
                 Ok(Value::Float(x))
             } else {
-                Err(format!("{}={} is outside {}..{}", p.key, x, min, max))
+                Err(ValueError::OutOfRange {
+                    key: key(),
+                    value: x.to_string(),
+                    min: min.to_string(),
+                    max: max.to_string(),
+                })
             }
         }
         (Kind::Bool, v @ Value::Bool(_)) => Ok(v),
@@ -435,27 +528,35 @@ fn check(p: &Param, value: Value) -> Result<Value, String> {
             if choices.contains(&c) {
                 Ok(Value::Choice(c))
             } else {
-                Err(format!(
-                    "{}=\"{}\" is not one of {}",
-                    p.key,
-                    c,
-                    choices.join("|")
-                ))
+                Err(ValueError::NotAChoice {
+                    key: key(),
+                    value: c,
+                    choices: choices.join("|"),
+                })
             }
         }
-        (_, v) => Err(format!("{}={v} is not a value of this key", p.key)),
+        (_, v) => Err(ValueError::WrongKind {
+            key: key(),
+            value: v.to_string(),
+        }),
     }
 }
 
-fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
+fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, ValueError> {
+    let key = || p.key.to_string();
+    let range =
+        |from: &dyn fmt::Display, to: &dyn fmt::Display| (key(), from.to_string(), to.to_string());
     match &p.kind {
         Kind::Int { .. } => {
             let int = |s: &str| {
                 s.trim()
                     .parse::<i64>()
-                    .map_err(|_| format!("{}=\"{}\" is not a whole number", p.key, s))
+                    .map_err(|_| ValueError::NotAWholeNumber {
+                        key: key(),
+                        text: s.to_string(),
+                    })
             };
-            let checked = |v: i64| -> Result<i64, String> {
+            let checked = |v: i64| -> Result<i64, ValueError> {
                 match check(p, Value::Int(v))? {
                     Value::Int(v) => Ok(v),
                     _ => unreachable!("an integer key checks to an integer"),
@@ -468,10 +569,11 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
                 };
                 let (a, b) = (checked(int(a)?)?, checked(int(b)?)?);
                 if step <= 0 {
-                    return Err(format!("{}: range step must be positive", p.key));
+                    return Err(ValueError::Step { key: key() });
                 }
                 if a > b {
-                    return Err(format!("{}: range {a}..{b} is empty", p.key));
+                    let (key, from, to) = range(&a, &b);
+                    return Err(ValueError::EmptyRange { key, from, to });
                 }
                 Ok((a..=b).step_by(step as usize).map(Value::Int).collect())
             } else {
@@ -484,7 +586,10 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite())
-                    .ok_or_else(|| format!("{}=\"{}\" is not a number", p.key, s))
+                    .ok_or_else(|| ValueError::NotANumber {
+                        key: key(),
+                        text: s.to_string(),
+                    })
             };
             let checked = |v: f64| check(p, Value::Float(v));
             if let Some((a, b)) = item.split_once("..") {
@@ -496,16 +601,15 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
                 checked(a)?;
                 checked(b)?;
                 let step = step.ok_or_else(|| {
-                    format!(
-                        "{}: a range of real values needs a step, e.g. {}={a}..{b}:0.5",
-                        p.key, p.key
-                    )
+                    let (key, from, to) = range(&a, &b);
+                    ValueError::NoStep { key, from, to }
                 })?;
                 if step <= 0.0 {
-                    return Err(format!("{}: range step must be positive", p.key));
+                    return Err(ValueError::Step { key: key() });
                 }
                 if a > b {
-                    return Err(format!("{}: range {a}..{b} is empty", p.key));
+                    let (key, from, to) = range(&a, &b);
+                    return Err(ValueError::EmptyRange { key, from, to });
                 }
                 // a + i*step (not repeated addition), rounded to 9 decimals so that
                 // 0.1..0.3:0.1 gives 0.1, 0.2, 0.3 and not 0.30000000000000004; the end is
@@ -513,10 +617,13 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
                 let round = |x: f64| (x * 1e9).round() / 1e9;
                 let n = ((b - a) / step + 1e-9).floor() as u64;
                 if n > 100_000 {
-                    return Err(format!(
-                        "{}: range {a}..{b}:{step} has too many values",
-                        p.key
-                    ));
+                    let (key, from, to) = range(&a, &b);
+                    return Err(ValueError::TooMany {
+                        key,
+                        from,
+                        to,
+                        step: step.to_string(),
+                    });
                 }
                 (0..=n)
                     .map(|i| checked(round(a + i as f64 * step)))
@@ -528,7 +635,10 @@ fn parse_values(p: &Param, item: &str) -> Result<Vec<Value>, String> {
         Kind::Bool => match item.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(vec![Value::Bool(true)]),
             "false" | "0" | "no" | "off" => Ok(vec![Value::Bool(false)]),
-            _ => Err(format!("{}=\"{}\" is not true or false", p.key, item)),
+            _ => Err(ValueError::NotABool {
+                key: key(),
+                text: item.to_string(),
+            }),
         },
         Kind::Choice(_) => Ok(vec![check(p, Value::Choice(item.to_string()))?]),
     }
@@ -570,7 +680,7 @@ mod tests {
         assert_eq!(probe.label, "site");
         assert_ne!(c, &reg.parse_spec("jpeg:q=80").unwrap()[0]);
         let e = reg.parse_spec("my site=jpeg:q=80").unwrap_err();
-        assert!(e.reason.contains("label \"my site\""), "{e}");
+        assert_eq!(e.problem, SpecProblem::Label("my site".into()), "{e}");
     }
 
     #[test]
