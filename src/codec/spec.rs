@@ -33,7 +33,7 @@ pub enum SpecProblem {
     NoSetting(String),
     /// A setting's value out of its range (a target search's probe).
     #[error(transparent)]
-    Setting(ValueError),
+    Setting(Box<ValueError>),
     /// A key or value of the spec, followed by the codec's keys and ranges.
     #[error("{problem}. {keys}")]
     Key { problem: KeyProblem, keys: String },
@@ -51,7 +51,7 @@ pub enum KeyProblem {
     #[error("unknown key \"{0}\"")]
     UnknownKey(String),
     #[error(transparent)]
-    Value(ValueError),
+    Value(Box<ValueError>),
 }
 
 /// A value a key refuses: out of its range, not one of its choices, not of its kind, or a
@@ -154,7 +154,7 @@ impl CodecConfig {
             .params()
             .first()
             .ok_or_else(|| fail(SpecProblem::NoSetting(self.codec.name().to_string())))?;
-        let value = check(p, value).map_err(|e| fail(SpecProblem::Setting(e)))?;
+        let value = check(p, value).map_err(|e| fail(SpecProblem::Setting(Box::new(e))))?;
         let mut params = self.params.clone();
         params.set(&p.key, value);
         Ok(CodecConfig {
@@ -281,7 +281,7 @@ pub fn parse_spec(registry: &Registry, text: &str) -> Result<Vec<CodecConfig>, S
             .ok_or_else(|| fail_k(KeyProblem::UnknownKey(k.clone())))?;
         let mut vals = Vec::new();
         for item in list {
-            vals.extend(parse_values(p, item).map_err(|e| fail_k(KeyProblem::Value(e)))?);
+            vals.extend(parse_values(p, item).map_err(|e| fail_k(KeyProblem::Value(Box::new(e))))?);
         }
         dedup_keep_order(&mut vals);
         values.insert(p.key.as_str(), vals);
@@ -384,7 +384,7 @@ pub enum TableError {
     BadValue {
         key: String,
         value: String,
-        reason: ValueError,
+        reason: Box<ValueError>,
         keys: String,
     },
 }
@@ -445,14 +445,20 @@ enum Refused {
     /// The wrong type: what the key takes.
     Type(&'static str),
     /// The right type, refused (out of range, not a choice, an empty range).
-    Value(ValueError),
+    Value(Box<ValueError>),
 }
 
 /// The values one table value stands for.
 fn table_values(p: &Param, v: &TableValue) -> Result<Vec<Value>, Refused> {
-    let one = |v: Value| check(p, v).map(|v| vec![v]).map_err(Refused::Value);
+    let one = |v: Value| {
+        check(p, v)
+            .map(|v| vec![v])
+            .map_err(|e| Refused::Value(Box::new(e)))
+    };
     match (&p.kind, v) {
-        (_, TableValue::Text(text)) => parse_values(p, text).map_err(Refused::Value),
+        (_, TableValue::Text(text)) => {
+            parse_values(p, text).map_err(|e| Refused::Value(Box::new(e)))
+        }
         // Choices are names (`420`, `444`): a number or boolean is its text.
         (Kind::Choice(_), v) => one(Value::Choice(match v {
             TableValue::Float(f) => f.to_string(),
