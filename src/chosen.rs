@@ -172,8 +172,7 @@ pub fn write(
     jobs: usize,
 ) -> Result<Vec<ManifestRow>, ChosenError> {
     let meta = crate::run_meta::read_run(run_dir).map_err(setup)?;
-    let metric = crate::metrics::find(&rec.metric)
-        .ok_or_else(|| ChosenError::UnknownMetric(rec.metric.clone()))?;
+    let metric = rec.metric;
     let metrics = crate::metrics::parse_metrics(&format!("psnr,{}", metric.key)).map_err(setup)?;
     let work = tempfile::tempdir().map_err(ChosenError::TempDir)?;
     let pool = pool(jobs).map_err(setup)?;
@@ -207,7 +206,7 @@ pub fn write(
             max_memory: None,
         };
         let records = run_plan(&pool, &sources, &configs, &engine);
-        let sub = format!("{}-{}", t.metric, t.target);
+        let sub = format!("{}-{}", t.metric.key, t.target);
         std::fs::create_dir_all(dir.join(&sub)).map_err(|cause| ChosenError::CreateDir {
             path: dir.join(&sub),
             cause,
@@ -235,7 +234,7 @@ pub fn write(
             });
             let claim = c.uniform_cells.iter().find(|x| x.image == r.image);
             rows.push(ManifestRow {
-                target: format!("{}={}", t.metric, t.target),
+                target: format!("{}={}", t.metric.key, t.target),
                 image: r.image.clone(),
                 spec: r.spec.clone(),
                 file,

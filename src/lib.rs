@@ -23,6 +23,7 @@ pub mod console;
 pub mod corpus;
 pub mod crops;
 pub mod export;
+pub mod goal;
 pub mod journal;
 pub mod measure;
 pub mod merge;

@@ -326,24 +326,3 @@ pub enum TargetStatus {
     #[default]
     Unfinished,
 }
-
-/// One row of targets.csv: one (image, curve, target).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TargetRow {
-    pub image: String,
-    pub curve: String,
-    /// `bpp`, `bytes` or a metric key.
-    pub metric: String,
-    pub target: f64,
-    /// The chosen setting (for `unreachable`: the setting of the best achieved).
-    pub setting: Option<f64>,
-    pub bytes: Option<u64>,
-    pub bpp: Option<f64>,
-    /// The target's metric (or bpp/bytes) at that setting.
-    pub achieved: Option<f64>,
-    /// Cells this search evaluated (probes and reused swept cells).
-    pub probes: usize,
-    pub status: TargetStatus,
-    pub message: String,
-}

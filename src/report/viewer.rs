@@ -118,7 +118,7 @@ pub fn priority(r: &Report) -> Vec<usize> {
         .answer
         .as_ref()
         .and_then(|a| a.targets.get(a.targets.len() / 2))
-        .and_then(|t| crate::metrics::find(&t.metric).map(|m| (m, t.target)));
+        .map(|t| (t.metric, t.target));
     let score = |set: &CropSet| -> (f64, f64) {
         let margin = target
             .and_then(|(m, level)| {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::delivery::Delivery;
 use crate::analysis::series::images;
-use crate::metrics::MetricDef;
+use crate::metrics::{Metric, MetricDef};
 use crate::record::CellRecord;
 
 pub use bootstrap::{bootstrap, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
@@ -100,9 +100,11 @@ pub struct ConfigAnswer {
 }
 
 /// Everything at one quality target.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetAnswer {
-    pub metric: String,
+    /// Written as its key.
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub metric_name: String,
     pub target: f64,
     pub coverage_pct: f64,
@@ -134,11 +136,13 @@ pub struct BandBd {
 }
 
 /// recommendation.json.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
     pub tool_version: String,
     pub preset: String,
-    pub metric: String,
+    /// Written as its key; reading an unknown key is an error naming it.
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub coverage_pct: f64,
     pub bootstrap_samples: usize,
     pub bootstrap_seed: u64,
@@ -172,7 +176,7 @@ pub fn answer(records: &[CellRecord], ask: &Ask) -> Recommendation {
     Recommendation {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         preset: ask.preset.clone(),
-        metric: ask.metric.key.into(),
+        metric: ask.metric,
         coverage_pct: ask.coverage,
         bootstrap_samples: BOOTSTRAP_SAMPLES,
         bootstrap_seed: BOOTSTRAP_SEED,
