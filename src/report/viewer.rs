@@ -126,7 +126,7 @@ pub fn priority(r: &Report) -> Vec<usize> {
                     .iter()
                     .filter(|c| c.role == Role::Uniform)
                     .filter_map(|c| {
-                        let v = c.scores.iter().find(|(k, _)| *k == m.key)?.1?;
+                        let v = c.scores.iter().find(|(k, _)| *k == m)?.1?;
                         Some(m.direction.oriented(v) - m.direction.oriented(level))
                     })
                     .reduce(f64::min)
