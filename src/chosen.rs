@@ -41,8 +41,6 @@ pub enum ChosenError {
     /// run.json, the metric list, the thread pool or a spec could not be set up.
     #[error("{0}")]
     Setup(Cause),
-    #[error("unknown metric {0} in recommendation.json")]
-    UnknownMetric(String),
     #[error("cannot make a temporary folder: {0}")]
     TempDir(std::io::Error),
     #[error("run.json does not list image {0}")]

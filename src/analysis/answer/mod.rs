@@ -231,6 +231,33 @@ mod tests {
         }
     }
 
+    /// recommendation.json keeps the metric's key as text (`"metric":"ssimulacra2"`, at the
+    /// top and per target) and reads back to the same answer; an unknown key is refused with
+    /// the key and the known ones named.
+    #[test]
+    fn recommendation_json_writes_metric_keys_and_refuses_unknown_ones() {
+        let rs = vec![
+            row("a", "jpeg", 80.0, 1000, 85.0),
+            row("a", "avif", 50.0, 500, 84.0),
+        ];
+        let r = answer(&rs, &ask("jpeg"));
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json.matches(r#""metric":"ssimulacra2""#).count(),
+            2,
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Recommendation>(&json).unwrap(), r);
+        let bad = json.replacen(r#""metric":"ssimulacra2""#, r#""metric":"sharpness""#, 1);
+        let e = serde_json::from_str::<Recommendation>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown metric \"sharpness\" (known: psnr,"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_uniform_setting_is_the_cheapest_meeting_every_image() {
         // jpeg q=80 meets 80 on both images (1000 + 1200 B); q=70 misses one.
