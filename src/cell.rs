@@ -12,7 +12,7 @@ use crate::corpus::SourceImage;
 use crate::measure::{Reference, Scores};
 use crate::metrics::Distortion;
 use crate::pixels::{conform, Image, Prep};
-use crate::record::{CellRecord, MetricsSource, Status};
+use crate::record::{CellRecord, MetricsSource, Status, Timing, TimingKind};
 
 /// What was measured of one cell. Fields are `None` where the cell failed before reaching
 /// them, so a late failure keeps what was already measured.
@@ -56,8 +56,8 @@ pub struct Measurement {
 /// (median CPU time, largest peak RSS over the repeats).
 #[derive(Clone, Debug, Default)]
 pub struct ExternalUsage {
-    pub encode_timing: Option<&'static str>,
-    pub decode_timing: Option<&'static str>,
+    pub encode_timing: Option<TimingKind>,
+    pub decode_timing: Option<TimingKind>,
     pub encode_cpu_ms: Option<f64>,
     pub decode_cpu_ms: Option<f64>,
     pub encode_peak_rss: Option<u64>,
@@ -66,17 +66,17 @@ pub struct ExternalUsage {
 
 /// Child usage of each repeat of one call, as the call returns.
 #[derive(Default)]
-struct Usages(std::cell::RefCell<Vec<(&'static str, Option<ChildUsage>)>>);
+struct Usages(std::cell::RefCell<Vec<(TimingKind, Option<ChildUsage>)>>);
 
 impl Usages {
     /// Records the call that just returned (with or without a codec-reported time).
     fn note(&self, reported: bool) {
         let child = take_child_usage();
         let how = match child {
-            Some(u) if u.reported => "reported",
-            Some(_) => "process",
-            None if reported => "reported",
-            None => "in-process",
+            Some(u) if u.reported => TimingKind::Reported,
+            Some(_) => TimingKind::Process,
+            None if reported => TimingKind::Reported,
+            None => TimingKind::InProcess,
         };
         self.0.borrow_mut().push((how, child));
     }
@@ -86,7 +86,7 @@ impl Usages {
         let total = v.iter().filter_map(|(_, u)| u.map(|u| u.cpu)).sum();
         (total, !v.is_empty() && v.iter().all(|(_, u)| u.is_some()))
     }
-    fn summary(&self) -> (Option<&'static str>, Option<f64>, Option<u64>) {
+    fn summary(&self) -> (Option<TimingKind>, Option<f64>, Option<u64>) {
         let v = self.0.borrow();
         let how = v.first().map(|(h, _)| *h);
         let cpu: Vec<Duration> = v.iter().filter_map(|(_, u)| u.map(|u| u.cpu)).collect();
@@ -371,11 +371,7 @@ pub fn record(
 
 /// The `timing` column and the external codec's child-process columns.
 fn apply_external(rec: &mut CellRecord, x: &ExternalUsage) {
-    rec.timing = match (x.encode_timing, x.decode_timing) {
-        (Some(e), Some(d)) if e != d => format!("encode={e} decode={d}"),
-        (Some(e), _) => e.to_string(),
-        (None, _) => String::new(),
-    };
+    rec.timing = Timing::of(x.encode_timing, x.decode_timing);
     // The child's CPU time adds to the waiting thread's own (next to none).
     let add = |thread: Option<f64>, child: Option<f64>| match (thread, child) {
         (Some(a), Some(b)) => Some(a + b),

@@ -41,8 +41,6 @@ pub enum ChosenError {
     /// run.json, the metric list, the thread pool or a spec could not be set up.
     #[error("{0}")]
     Setup(Cause),
-    #[error("unknown metric {0} in recommendation.json")]
-    UnknownMetric(String),
     #[error("cannot make a temporary folder: {0}")]
     TempDir(std::io::Error),
     #[error("run.json does not list image {0}")]
@@ -187,8 +185,7 @@ pub fn write(
     jobs: usize,
 ) -> Result<Vec<ManifestRow>, ChosenError> {
     let meta = crate::run_meta::read_run(run_dir).map_err(setup)?;
-    let metric = crate::metrics::find(&rec.metric)
-        .ok_or_else(|| ChosenError::UnknownMetric(rec.metric.clone()))?;
+    let metric = rec.metric;
     let metrics = crate::metrics::parse_metrics(&format!("psnr,{}", metric.key)).map_err(setup)?;
     let work = tempfile::tempdir().map_err(ChosenError::TempDir)?;
     let pool = pool(jobs).map_err(setup)?;
@@ -222,7 +219,7 @@ pub fn write(
             max_memory: None,
         };
         let records = run_plan(&pool, &sources, &configs, &engine);
-        let sub = format!("{}-{}", t.metric, t.target);
+        let sub = format!("{}-{}", t.metric.key, t.target);
         std::fs::create_dir_all(dir.join(&sub)).map_err(|cause| ChosenError::CreateDir {
             path: dir.join(&sub),
             cause,
@@ -250,7 +247,7 @@ pub fn write(
             });
             let claim = c.uniform_cells.iter().find(|x| x.image == r.image);
             rows.push(ManifestRow {
-                target: format!("{}={}", t.metric, t.target),
+                target: format!("{}={}", t.metric.key, t.target),
                 image: r.image.clone(),
                 spec: r.spec.clone(),
                 file,

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::record::{CellRecord, SummaryRow, TargetRow};
+use crate::goal::TargetRow;
+use crate::record::{CellRecord, SummaryRow};
 use crate::run_meta::RunMeta;
 
 /// What a finished (or interrupted) run hands to its exporters.

@@ -22,6 +22,7 @@ pub mod config;
 pub mod corpus;
 pub mod crops;
 pub mod export;
+pub mod goal;
 pub mod journal;
 pub mod measure;
 pub mod merge;

@@ -70,8 +70,8 @@ fn merged_targets(
         };
         for r in found {
             if !rows.iter().any(|o| {
-                (&o.image, &o.curve, &o.metric, o.target.to_bits())
-                    == (&r.image, &r.curve, &r.metric, r.target.to_bits())
+                (&o.image, &o.curve, o.goal, o.target.to_bits())
+                    == (&r.image, &r.curve, r.goal, r.target.to_bits())
             }) {
                 rows.push(r);
             }

@@ -3,7 +3,11 @@
 //! derives; README.md documents every column. A new metric adds its column here (and its mean
 //! column in [`SummaryRow`]); everything else about it lives in the metric table.
 
+mod timing;
+
 use serde::{Deserialize, Serialize};
+
+pub use timing::{Timing, TimingKind, UnknownTiming};
 
 /// One measured (or failed) cell. Measurement fields are empty when the cell failed before
 /// they could be taken.
@@ -114,7 +118,7 @@ pub struct CellRecord {
     /// How `encode_ms`/`decode_ms` were taken: `in-process` (monotonic clock around the library
     /// call), `process` (an external tool's wall time, spawn to exit: includes process
     /// start-up), `reported` (the codec's own account); `encode=X decode=Y` when they differ.
-    pub timing: String,
+    pub timing: Timing,
     /// External codecs: the encoder process's peak resident set size (VmHWM sampled every
     /// 2 ms; the leader process only, not its children), bytes, largest over `repeat`; a lower
     /// bound, empty when the process exited before the first sample.
@@ -321,25 +325,4 @@ pub enum TargetStatus {
     /// The run was interrupted before the search ended.
     #[default]
     Unfinished,
-}
-
-/// One row of targets.csv: one (image, curve, target).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TargetRow {
-    pub image: String,
-    pub curve: String,
-    /// `bpp`, `bytes` or a metric key.
-    pub metric: String,
-    pub target: f64,
-    /// The chosen setting (for `unreachable`: the setting of the best achieved).
-    pub setting: Option<f64>,
-    pub bytes: Option<u64>,
-    pub bpp: Option<f64>,
-    /// The target's metric (or bpp/bytes) at that setting.
-    pub achieved: Option<f64>,
-    /// Cells this search evaluated (probes and reused swept cells).
-    pub probes: usize,
-    pub status: TargetStatus,
-    pub message: String,
 }

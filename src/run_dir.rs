@@ -10,7 +10,8 @@ use crate::export::{
     read_csv, write_file, Exporter, OutputError, ResultsCsv, RunJson, RunResults, SummaryCsv,
     TargetsCsv,
 };
-use crate::record::{CellRecord, TargetRow};
+use crate::goal::TargetRow;
+use crate::record::CellRecord;
 use crate::run_meta::{read_run, RunMeta, RunMetaError};
 
 /// Every measured cell, one row each (a journal while the run is under way).

@@ -19,10 +19,8 @@ use crate::codec::{CodecConfig, Kind, Value};
 use crate::plan::{Job, JobKey, Plan};
 use crate::record::CellRecord;
 
-mod goal;
-pub use goal::{known_keys, parse_target, Goal, Target, TargetError};
-
-pub use crate::record::{TargetRow, TargetStatus};
+pub use crate::goal::{known_keys, parse_target, Goal, Target, TargetError, TargetRow};
+pub use crate::record::TargetStatus;
 
 /// The setting values a search moves over: index 0..=n, increasing with the index.
 #[derive(Clone, Copy, Debug)]
@@ -276,12 +274,8 @@ impl Search {
     /// The row for `answer`, checked against every measured point of the curve.
     fn row(&self, answer: Answer, curve_points: &[&CellRecord]) -> TargetRow {
         let mut row = TargetRow {
-            image: String::new(),
-            curve: self.curve.clone(),
-            metric: self.target.key().to_string(),
-            target: self.target.value,
             probes: self.seen.len(),
-            ..TargetRow::default()
+            ..TargetRow::new(String::new(), self.curve.clone(), &self.target)
         };
         let fill = |row: &mut TargetRow, r: &CellRecord| {
             row.image = r.image.clone();
@@ -567,14 +561,14 @@ impl Searcher {
                     row
                 }
                 None => TargetRow {
-                    image: plan.images()[s.image].id.clone(),
-                    curve: s.curve.clone(),
-                    metric: s.target.key().into(),
-                    target: s.target.value,
                     probes: s.seen.len(),
                     status: TargetStatus::Unfinished,
                     message: "the run ended before the search did".into(),
-                    ..TargetRow::default()
+                    ..TargetRow::new(
+                        plan.images()[s.image].id.clone(),
+                        s.curve.clone(),
+                        &s.target,
+                    )
                 },
             })
             .collect()

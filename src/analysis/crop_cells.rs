@@ -10,15 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::answer::{answer, Ask, TargetAnswer};
 use crate::config::{Preset, PRESETS};
-use crate::metrics::MetricDef;
+use crate::goal::Goal;
+use crate::metrics::{Metric, MetricDef};
 use crate::record::CellRecord;
 use crate::target::TargetRow;
 
 /// The equal-quality level crops are taken at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QualityRule {
-    /// Metric key (METRICS table).
-    pub metric: String,
+    /// Written as its key (METRICS table).
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub level: f64,
     /// Whether the level is a target of the run's target search (targets.csv).
     pub searched: bool,
@@ -27,8 +29,7 @@ pub struct QualityRule {
 impl QualityRule {
     /// E.g. "SSIMULACRA2 80".
     pub fn describe(&self) -> String {
-        let name = crate::metrics::find(&self.metric).map_or(self.metric.as_str(), |m| m.name);
-        format!("{name} {}", self.level)
+        format!("{} {}", self.metric.name, self.level)
     }
 }
 
@@ -36,15 +37,14 @@ impl QualityRule {
 /// target, else the first quality metric targeted; levels ascending. `None` when the search
 /// had only bpp/bytes budgets.
 pub fn searched_targets(rows: &[TargetRow]) -> Option<(&'static MetricDef, Vec<f64>)> {
-    let keys: Vec<&str> = rows.iter().map(|r| r.metric.as_str()).collect();
-    let key = keys
+    let quality: Vec<Metric> = rows.iter().filter_map(|r| r.goal.metric()).collect();
+    let metric = *quality
         .iter()
-        .find(|k| **k == "ssimulacra2")
-        .or_else(|| keys.iter().find(|k| crate::metrics::find(k).is_some()))?;
-    let metric = crate::metrics::find(key)?;
+        .find(|m| m.key == "ssimulacra2")
+        .or_else(|| quality.first())?;
     let mut v: Vec<f64> = rows
         .iter()
-        .filter(|r| r.metric == metric.key)
+        .filter(|r| r.goal == Goal::Quality(metric))
         .map(|r| r.target)
         .collect();
     v.sort_by(f64::total_cmp);
@@ -64,7 +64,7 @@ pub fn quality_rule(records: &[CellRecord], targets: Option<&[TargetRow]>) -> Op
     if let Some((m, levels)) = targets.and_then(searched_targets) {
         if !levels.is_empty() {
             return Some(QualityRule {
-                metric: m.key.into(),
+                metric: m,
                 level: levels[levels.len() / 2],
                 searched: true,
             });
@@ -72,15 +72,15 @@ pub fn quality_rule(records: &[CellRecord], targets: Option<&[TargetRow]>) -> Op
     }
     let present = crate::analysis::series::metrics_present(records);
     for (key, level) in [("ssimulacra2", 80.0), ("psnr", 40.0)] {
-        if present.iter().any(|m| m.key == key) {
+        if let Some(&m) = present.iter().find(|m| m.key == key) {
             return Some(QualityRule {
-                metric: key.into(),
+                metric: m,
                 level,
                 searched: false,
             });
         }
     }
-    let m = present.first()?;
+    let m = *present.first()?;
     let mut v: Vec<f64> = records
         .iter()
         .filter(|r| r.is_ok() && !r.lossless)
@@ -90,7 +90,7 @@ pub fn quality_rule(records: &[CellRecord], targets: Option<&[TargetRow]>) -> Op
     v.sort_by(f64::total_cmp);
     let level = *v.get(v.len() / 2)?;
     Some(QualityRule {
-        metric: m.key.into(),
+        metric: m,
         level: (level * 1000.0).round() / 1000.0,
         searched: false,
     })
@@ -125,14 +125,14 @@ pub fn choose<'a>(
             format!("nearest {target_bpp} bpp (no quality metric measured)"),
         ));
     };
-    let m = crate::metrics::find(&rule.metric)?;
+    let m = rule.metric;
     let what = rule.describe();
     let mut note = String::new();
     if let (true, Some(rows)) = (rule.searched, targets) {
         if let Some(row) = rows.iter().find(|t| {
             t.image == id
                 && t.curve == curve
-                && t.metric == rule.metric
+                && t.goal == Goal::Quality(rule.metric)
                 && (t.target - rule.level).abs() <= 1e-9 * rule.level.abs().max(1.0)
         }) {
             let found =
@@ -181,7 +181,7 @@ pub fn merge_pick<'a, D: Copy>(
     rule: Option<&QualityRule>,
     target_bpp: f64,
 ) -> Option<(usize, D, f64, bool, &'a CellRecord)> {
-    let m = rule.and_then(|q| crate::metrics::find(&q.metric).map(|m| (q, m)));
+    let m = rule.map(|q| (q, q.metric));
     let Some((q, m)) = m else {
         return cands.iter().copied().min_by(|a, b| {
             distance(a.2, target_bpp)
@@ -287,11 +287,11 @@ pub fn middle_target(records: &[CellRecord], command: &[String]) -> Option<Targe
 /// the run's target search had that target.
 pub fn rule_of(t: &TargetAnswer, targets: Option<&[TargetRow]>) -> QualityRule {
     QualityRule {
-        metric: t.metric.clone(),
+        metric: t.metric,
         level: t.target,
         searched: targets.is_some_and(|rows| {
             rows.iter()
-                .any(|r| r.metric == t.metric && (r.target - t.target).abs() <= 1e-9)
+                .any(|r| r.goal == Goal::Quality(t.metric) && (r.target - t.target).abs() <= 1e-9)
         }),
     }
 }

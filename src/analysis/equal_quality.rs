@@ -11,9 +11,10 @@
 
 use crate::analysis::pairs::source_channels;
 use crate::analysis::series::{image_points, images, Curve};
+use crate::goal::TargetRow;
 use crate::metrics::MetricDef;
 use crate::record::CellRecord;
-use crate::record::{TargetRow, TargetStatus};
+use crate::record::TargetStatus;
 
 /// Why an image has no cost on a curve at a level: the reason the comparison quotes.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -164,7 +165,7 @@ pub fn searched_cost(
         .find(|r| {
             r.image == image
                 && r.curve == curve
-                && r.metric == metric.key
+                && r.goal.metric() == Some(metric)
                 && (r.target - level).abs() <= 1e-9 * level.abs().max(1.0)
         })
         .ok_or(NoCost::NotSearched)?;

@@ -6,9 +6,9 @@
 use serde::Serialize;
 
 use super::{Finding, Rule, Verdict};
-use crate::metrics::{find, Metric};
+use crate::metrics::Metric;
 use crate::record::CellRecord;
-use crate::target::TargetRow;
+use crate::target::{Goal, TargetRow};
 
 /// One curve and quality target judged on bytes at equal quality (targets.csv of both runs).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -91,22 +91,21 @@ pub fn compare_targets(
         }
         (None, None) => return TargetGate::Off,
     };
-    let mut keys: Vec<(String, String, f64)> = Vec::new();
+    // Quality targets only: a bpp/bytes budget is not an equal-quality target.
+    let mut keys: Vec<(String, Metric, f64)> = Vec::new();
     for r in base {
-        let k = (r.curve.clone(), r.metric.clone(), r.target);
-        if find(&r.metric).is_some() && !keys.contains(&k) {
+        let Some(m) = r.goal.metric() else { continue };
+        let k = (r.curve.clone(), m, r.target);
+        if !keys.contains(&k) {
             keys.push(k);
         }
     }
     let mut out = Vec::new();
-    for (curve, metric, target) in keys {
-        let m = match find(&metric) {
-            Some(m) => m,
-            None => continue,
-        };
+    for (curve, m, target) in keys {
+        let goal = Goal::Quality(m);
         if !new
             .iter()
-            .any(|r| r.curve == curve && r.metric == metric && r.target == target)
+            .any(|r| r.curve == curve && r.goal == goal && r.target == target)
         {
             let why = format!(
                 "{} {target} searched in BASELINE, not in NEW (run NEW with the same --target and pipeline)",
@@ -130,7 +129,7 @@ pub fn compare_targets(
         let cost = crate::analysis::equal_quality::searched_cost;
         let mut images: Vec<&str> = base
             .iter()
-            .filter(|r| r.curve == curve && r.metric == metric && r.target == target)
+            .filter(|r| r.curve == curve && r.goal == goal && r.target == target)
             .map(|r| r.image.as_str())
             .collect();
         images.dedup();

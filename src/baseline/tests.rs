@@ -78,7 +78,7 @@ fn a_regression_only_in_targets_heads_the_verdict() {
     let row = |bytes| crate::target::TargetRow {
         image: "a".into(),
         curve: "jpeg".into(),
-        metric: "psnr".into(),
+        goal: crate::target::Goal::Quality(crate::metrics::core()),
         target: 35.0,
         setting: Some(2.0),
         bytes: Some(bytes),

@@ -181,7 +181,7 @@ fn band_markdown(a: &Recommendation, out: &mut String) {
         "### BD-rate against the anchor over {} {}-{} (what these images ship at)\n\n\
          | configuration | band BD-rate [95% CI] | full range | images | why they differ |\n\
          |---|---:|---:|---:|---|",
-        a.metric, a.band[0], a.band[1]
+        a.metric.key, a.band[0], a.band[1]
     );
     for b in &a.band_bd {
         let _ = writeln!(
@@ -258,7 +258,7 @@ pub fn html(r: &Report, out: &mut String) {
              range</summary><table class=\"data\"><thead><tr><th>configuration</th>\
              <th>band BD-rate [95% CI]</th><th>full range</th><th>images</th><th>why they \
              differ</th></tr></thead><tbody>",
-            esc(&a.metric),
+            esc(a.metric.key),
             a.band[0],
             a.band[1]
         );

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::analysis::series::{images, Curve};
+use crate::metrics::Metric;
 use crate::record::CellRecord;
 
 pub use crate::crops::{
@@ -26,8 +27,8 @@ pub struct CropCell {
     pub bytes: Option<u64>,
     /// Every metric measured in the run, (label, value as text), for the caption.
     pub metrics: Vec<(String, String)>,
-    /// The same metrics as numbers, by metric key (the page's priority order uses them).
-    pub scores: Vec<(&'static str, Option<f64>)>,
+    /// The same metrics as numbers, by metric (the page's priority order uses them).
+    pub scores: Vec<(Metric, Option<f64>)>,
     /// The crop file (lossless WebP, or PNG from older runs), relative to crops/, and its size.
     pub file: CropFile,
     /// The error map (`None`: none, or unreadable with a note).
@@ -231,7 +232,7 @@ pub fn load(run_dir: &Path, records: &[CellRecord], curves: &[Curve], target_bpp
                         .iter()
                         .map(|m| (m.axis_label(), super::markup::num((m.get)(rec), m.decimals)))
                         .collect(),
-                    scores: measured.iter().map(|m| (m.key, (m.get)(rec))).collect(),
+                    scores: measured.iter().map(|&m| (m, (m.get)(rec))).collect(),
                     source: cell.source,
                     chosen: cell.chosen.clone(),
                 }),

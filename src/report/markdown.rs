@@ -290,7 +290,7 @@ mod tests {
         let targets = [70.0, 80.0, 90.0]
             .iter()
             .map(|&t| TargetAnswer {
-                metric: "ssimulacra2".into(),
+                metric: crate::metrics::find("ssimulacra2").unwrap(),
                 metric_name: "SSIMULACRA2".into(),
                 target: t,
                 card: vec![
@@ -307,16 +307,25 @@ mod tests {
                         )
                     })
                     .collect(),
-                ..Default::default()
+                coverage_pct: 100.0,
+                anchor: String::new(),
+                recommended: String::new(),
+                cheapest_any: String::new(),
+                fallback: String::new(),
             })
             .collect();
         Recommendation {
+            tool_version: String::new(),
             preset: "web".into(),
+            metric: crate::metrics::find("ssimulacra2").unwrap(),
             images: 6,
             coverage_pct: 100.0,
+            bootstrap_samples: 0,
+            bootstrap_seed: 0,
+            band: [0.0, 0.0],
             targets,
+            band_bd: Vec::new(),
             notes: (0..5).map(|i| format!("note {i}")).collect(),
-            ..Default::default()
         }
     }
 

@@ -118,7 +118,7 @@ pub fn priority(r: &Report) -> Vec<usize> {
         .answer
         .as_ref()
         .and_then(|a| a.targets.get(a.targets.len() / 2))
-        .and_then(|t| crate::metrics::find(&t.metric).map(|m| (m, t.target)));
+        .map(|t| (t.metric, t.target));
     let score = |set: &CropSet| -> (f64, f64) {
         let margin = target
             .and_then(|(m, level)| {
@@ -126,7 +126,7 @@ pub fn priority(r: &Report) -> Vec<usize> {
                     .iter()
                     .filter(|c| c.role == Role::Uniform)
                     .filter_map(|c| {
-                        let v = c.scores.iter().find(|(k, _)| *k == m.key)?.1?;
+                        let v = c.scores.iter().find(|(k, _)| *k == m)?.1?;
                         Some(m.direction.oriented(v) - m.direction.oriented(level))
                     })
                     .reduce(f64::min)

@@ -547,7 +547,7 @@ fn met(image: &str, curve: &str, target: f64, bytes: u64) -> codecbench::target:
     codecbench::target::TargetRow {
         image: image.into(),
         curve: curve.into(),
-        metric: "ssimulacra2".into(),
+        goal: codecbench::target::Goal::parse("ssimulacra2").unwrap(),
         target,
         setting: Some(50.0),
         bytes: Some(bytes),

@@ -13,7 +13,7 @@ use assert_cmd::Command;
 use codecbench::cache::Cache;
 use codecbench::codec::external::{parse_definitions, External};
 use codecbench::codec::Registry;
-use codecbench::record::CellRecord;
+use codecbench::record::{CellRecord, Timing, TimingKind};
 
 /// A deterministic "codec": encode writes an 8-byte header (width, height as u32 LE) and
 /// channel count, then every sample divided by STEP; decode multiplies back. Reads and
@@ -150,7 +150,7 @@ fn quantising_script_gives_the_bytes_and_psnr_computed_directly() {
         assert!((r.mse.unwrap() - mse).abs() < 1e-9 * mse, "{r:?}");
         assert!((r.psnr.unwrap() - psnr).abs() < 1e-9, "{r:?}");
         assert_eq!(r.codec_version, "quant 1");
-        assert_eq!(r.timing, "process");
+        assert_eq!(r.timing, Timing::Same(TimingKind::Process));
         assert!(
             r.encode_cpu_ms.is_some() && r.decode_cpu_ms.is_some(),
             "{r:?}"
@@ -177,7 +177,7 @@ fn the_learned_template_reports_its_own_time() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(rows.len(), 2);
     for r in &rows {
-        assert_eq!(r.timing, "reported", "{r:?}");
+        assert_eq!(r.timing, Timing::Same(TimingKind::Reported), "{r:?}");
         assert!(r.psnr.unwrap() > 30.0, "{r:?}");
     }
 }

@@ -578,7 +578,7 @@ fn crops_are_at_equal_quality_with_all_metrics_and_controls_and_points_have_tool
         .unwrap();
     let q = manifest.quality.clone().expect("quality rule");
     assert_eq!(
-        (q.metric.as_str(), q.level, q.searched),
+        (q.metric.key, q.level, q.searched),
         ("ssimulacra2", 80.0, false)
     );
     let rows: Vec<codecbench::record::CellRecord> =

@@ -504,3 +504,45 @@ fn bad_targets_name_the_flag_and_the_known_metrics() {
         "{err}"
     );
 }
+
+/// A targets.csv naming a metric codecbench does not know is refused with the file, the key
+/// and the known keys named, by the run folder's reader and by `report` (which says it is
+/// not used and goes on); rows with known keys read back as their goals.
+#[test]
+fn a_targets_csv_with_an_unknown_metric_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("targets.csv");
+    let header = "image,curve,metric,target,setting,bytes,bpp,achieved,probes,status,message\n";
+    std::fs::write(
+        &path,
+        format!("{header}a.png,jpeg,ssimulacra2,80.0,50,100,1.0,81.0,3,met,\na.png,jpeg,bpp,1.0,40,90,0.9,0.9,3,met,\n"),
+    )
+    .unwrap();
+    let rows = codecbench::run_dir::RunDir::new(dir.path())
+        .read_targets()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.goal).collect::<Vec<_>>(),
+        vec![Goal::parse("ssimulacra2").unwrap(), Goal::Bpp]
+    );
+    std::fs::write(
+        &path,
+        format!("{header}a.png,jpeg,sharpness,80.0,50,100,1.0,81.0,3,met,\n"),
+    )
+    .unwrap();
+    let e = codecbench::run_dir::RunDir::new(dir.path())
+        .read_targets()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&path.display().to_string()), "{e}");
+    assert!(
+        e.contains("unknown metric \"sharpness\" (known: bpp, bytes, psnr,"),
+        "{e}"
+    );
+    let (rows, note) = codecbench::report::read_targets(dir.path());
+    assert!(rows.is_none());
+    let note = note.unwrap();
+    assert!(note.contains("unknown metric \"sharpness\""), "{note}");
+    assert!(note.contains("results are not used"), "{note}");
+}

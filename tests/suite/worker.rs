@@ -48,7 +48,12 @@ fn the_template_worker_measures_with_its_own_clock() {
     for r in &rows {
         assert!(r.is_ok(), "{} {}: {}", r.image, r.spec, r.message);
         // The worker's own `ns` for both calls; its CPU time as it reported it.
-        assert_eq!(r.timing, "reported", "{}", r.image);
+        assert_eq!(
+            r.timing,
+            codecbench::record::Timing::Same(codecbench::record::TimingKind::Reported),
+            "{}",
+            r.image
+        );
         assert!(r.encode_cpu_ms.is_some(), "{}", r.image);
         assert!(
             r.codec_version.starts_with("worker_template 1"),

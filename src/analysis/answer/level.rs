@@ -208,7 +208,7 @@ pub(super) fn at_level(
         configs[i].recommended = true;
     }
     let mut t = TargetAnswer {
-        metric: metric.key.into(),
+        metric,
         metric_name: metric.name.into(),
         target: level,
         coverage_pct: ask.coverage,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::delivery::Delivery;
 use crate::analysis::series::images;
-use crate::metrics::MetricDef;
+use crate::metrics::{Metric, MetricDef};
 use crate::record::CellRecord;
 
 pub use bootstrap::{bootstrap, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
@@ -100,9 +100,11 @@ pub struct ConfigAnswer {
 }
 
 /// Everything at one quality target.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetAnswer {
-    pub metric: String,
+    /// Written as its key.
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub metric_name: String,
     pub target: f64,
     pub coverage_pct: f64,
@@ -134,11 +136,13 @@ pub struct BandBd {
 }
 
 /// recommendation.json.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
     pub tool_version: String,
     pub preset: String,
-    pub metric: String,
+    /// Written as its key; reading an unknown key is an error naming it.
+    #[serde(with = "crate::analysis::metric_key")]
+    pub metric: Metric,
     pub coverage_pct: f64,
     pub bootstrap_samples: usize,
     pub bootstrap_seed: u64,
@@ -172,7 +176,7 @@ pub fn answer(records: &[CellRecord], ask: &Ask) -> Recommendation {
     Recommendation {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         preset: ask.preset.clone(),
-        metric: ask.metric.key.into(),
+        metric: ask.metric,
         coverage_pct: ask.coverage,
         bootstrap_samples: BOOTSTRAP_SAMPLES,
         bootstrap_seed: BOOTSTRAP_SEED,
@@ -225,6 +229,33 @@ mod tests {
             web: true,
             band: (60.0, 90.0),
         }
+    }
+
+    /// recommendation.json keeps the metric's key as text (`"metric":"ssimulacra2"`, at the
+    /// top and per target) and reads back to the same answer; an unknown key is refused with
+    /// the key and the known ones named.
+    #[test]
+    fn recommendation_json_writes_metric_keys_and_refuses_unknown_ones() {
+        let rs = vec![
+            row("a", "jpeg", 80.0, 1000, 85.0),
+            row("a", "avif", 50.0, 500, 84.0),
+        ];
+        let r = answer(&rs, &ask("jpeg"));
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json.matches(r#""metric":"ssimulacra2""#).count(),
+            2,
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Recommendation>(&json).unwrap(), r);
+        let bad = json.replacen(r#""metric":"ssimulacra2""#, r#""metric":"sharpness""#, 1);
+        let e = serde_json::from_str::<Recommendation>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown metric \"sharpness\" (known: psnr,"),
+            "{e}"
+        );
     }
 
     #[test]
