@@ -107,6 +107,48 @@ pub struct CellError {
     pub partial: Box<Measurement>,
 }
 
+/// Why a step of a cell failed; its text is the row's `message`.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// The codec's encode or decode call returned an error.
+    #[error("{stage} failed: {error}")]
+    Codec {
+        stage: &'static str,
+        error: CodecError,
+    },
+    #[error("decoded size {got_width}x{got_height} differs from the input's {width}x{height}")]
+    Size {
+        got_width: u32,
+        got_height: u32,
+        width: u32,
+        height: u32,
+    },
+    /// The decoded image cannot be brought to the codec input's layout.
+    #[error(transparent)]
+    Layout(#[from] crate::pixels::PixelError),
+    #[error(
+        "lossless codec did not round-trip exactly: first difference at pixel ({x}, {y}) \
+         channel {channel}: input {input}, decoded {decoded}"
+    )]
+    NotExact {
+        x: u32,
+        y: u32,
+        channel: u8,
+        input: u32,
+        decoded: u32,
+    },
+    /// A step panicked: the panic's message.
+    #[error("{0}")]
+    Panic(String),
+}
+
+/// [`catch`] turns a panic into this.
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        StepError::Panic(message)
+    }
+}
+
 /// What one cell works on: the source, the codec input made from it, and how.
 pub struct CellInput<'a> {
     pub source: &'a Image,
@@ -148,9 +190,9 @@ fn timed<T>(
     repeat: u32,
     measured: &mut Duration,
     measured_cpu: &mut Duration,
-    what: &str,
+    stage: &'static str,
     f: impl Fn() -> Result<(T, Option<Duration>), CodecError>,
-) -> Result<Timed<T>, String> {
+) -> Result<Timed<T>, StepError> {
     let mut first = None;
     let mut times = Vec::with_capacity(repeat as usize);
     let mut cpu_times = Vec::with_capacity(repeat as usize);
@@ -167,7 +209,7 @@ fn timed<T>(
         *measured += wall;
         *measured_cpu += cpu;
         walls += wall;
-        let (value, reported) = out.map_err(|e| format!("{what} failed: {e}"))?;
+        let (value, reported) = out.map_err(|error| StepError::Codec { stage, error })?;
         times.push(reported.unwrap_or(wall));
         cpu_times.push(cpu);
         peak = peak.max(p);
@@ -196,8 +238,8 @@ pub fn measure(
     let mut m = Measurement::default();
     match catch(|| steps(&mut m, input, config, repeat, reference)) {
         Ok(()) => Ok(m),
-        Err(message) => Err(CellError {
-            message,
+        Err(e) => Err(CellError {
+            message: e.to_string(),
             partial: Box::new(m),
         }),
     }
@@ -209,7 +251,7 @@ fn steps(
     config: &CodecConfig,
     repeat: u32,
     reference: impl FnOnce() -> Arc<Reference>,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let codec = &config.codec;
     let (enc_use, dec_use) = (Usages::default(), Usages::default());
     let enc = timed(
@@ -259,20 +301,26 @@ fn steps(
 
     let want = input.image;
     if (decoded.width, decoded.height) != (want.width, want.height) {
-        return Err(format!(
-            "decoded size {}x{} differs from the input's {}x{}",
-            decoded.width, decoded.height, want.width, want.height
-        ));
+        return Err(StepError::Size {
+            got_width: decoded.width,
+            got_height: decoded.height,
+            width: want.width,
+            height: want.height,
+        });
     }
     let decoded = conform(decoded, input.prep.to)?;
     let exact = decoded == *want;
     m.roundtrip_exact = Some(exact);
     if config.lossless() && !exact {
-        let (x, y, c, a, b) = want.first_difference(&decoded).unwrap_or((0, 0, 0, 0, 0));
-        return Err(format!(
-            "lossless codec did not round-trip exactly: first difference at pixel ({x}, {y}) \
-             channel {c}: input {a}, decoded {b}"
-        ));
+        let (x, y, channel, input, decoded) =
+            want.first_difference(&decoded).unwrap_or((0, 0, 0, 0, 0));
+        return Err(StepError::NotExact {
+            x,
+            y,
+            channel,
+            input,
+            decoded,
+        });
     }
 
     let heap = HeapScope::start();

@@ -41,7 +41,7 @@ pub enum PixelError {
     Format(String),
 }
 
-/// For callers whose own errors are still messages.
+/// For the codec kernels whose own errors are still messages (webp.rs, jpeg2000.rs).
 impl From<PixelError> for String {
     fn from(e: PixelError) -> String {
         e.to_string()
