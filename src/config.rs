@@ -19,12 +19,14 @@
 //! method = [4, 6]
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::codec::spec::{expand_table, TableError, TableValue};
 use crate::codec::{CodecConfig, Registry, SpecError};
+use crate::goal::{Goal, Target};
 
 mod presets;
 
@@ -57,6 +59,14 @@ pub enum ConfigError {
         #[source]
         source: SpecError,
     },
+    /// A `[target]` key that names no metric, or a value it cannot take.
+    #[error("{}: target.{key}", path.display())]
+    Target {
+        path: PathBuf,
+        key: String,
+        #[source]
+        source: crate::goal::TargetError,
+    },
     /// An `[[external]]` table the definition checks refuse (its message names the file and field).
     #[error(transparent)]
     Externals(Box<crate::codec::external::DefinitionError>),
@@ -74,7 +84,43 @@ struct SweepFile {
     external: Vec<toml::Value>,
     /// `[target]`: metric = value or [values], as `--target METRIC=V[,V...]`.
     #[serde(default)]
-    target: toml::Table,
+    target: BTreeMap<String, TargetValues>,
+}
+
+/// The value of a `[target]` key: one number or a list of numbers.
+#[derive(Debug)]
+struct TargetValues(Vec<f64>);
+
+impl<'de> Deserialize<'de> for TargetValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Numbers;
+        impl<'de> serde::de::Visitor<'de> for Numbers {
+            type Value = TargetValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a list of numbers, e.g. ssimulacra2 = [70, 80, 90]")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TargetValues, E> {
+                Ok(TargetValues(vec![v as f64]))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TargetValues, E> {
+                Ok(TargetValues(vec![v as f64]))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<TargetValues, E> {
+                Ok(TargetValues(vec![v]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TargetValues, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<f64>()? {
+                    v.push(x);
+                }
+                Ok(TargetValues(v))
+            }
+        }
+        d.deserialize_any(Numbers)
+    }
 }
 
 /// The `[gate]` table of a sweep file: regression thresholds for `codecbench compare`.
@@ -101,25 +147,22 @@ fn read_file(path: &Path) -> Result<SweepFile, ConfigError> {
     })
 }
 
-/// Reads the `[target]` table of a sweep file as `--target` texts (`ssimulacra2=70,80`), in
-/// key order; empty if it has none.
-pub fn read_targets(path: &Path) -> Result<Vec<String>, ConfigError> {
-    read_file(path)?
-        .target
-        .iter()
-        .map(|(k, v)| {
-            let items = match v {
-                toml::Value::Array(a) => a.iter().map(scalar).collect::<Result<Vec<_>, _>>(),
-                other => scalar(other).map(|s| vec![s]),
-            };
-            items
-                .map(|items| format!("{k}={}", items.join(",")))
-                .map_err(|e| ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    reason: format!("target.{k}: {e}"),
-                })
-        })
-        .collect()
+/// Reads the `[target]` table of a sweep file as checked targets, in key order (each key's
+/// values in the order given); empty if it has none.
+pub fn read_targets(path: &Path) -> Result<Vec<Target>, ConfigError> {
+    let mut out = Vec::new();
+    for (key, TargetValues(values)) in read_file(path)?.target {
+        let fail = |source| ConfigError::Target {
+            path: path.to_path_buf(),
+            key: key.clone(),
+            source,
+        };
+        let goal = Goal::parse(&key).map_err(fail)?;
+        for v in values {
+            out.push(Target::new(goal, v).map_err(fail)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the `[gate]` table of a sweep file (empty if it has none).
@@ -322,21 +365,6 @@ pub fn expand_entries(
     }
 }
 
-/// A value of a `[target]` table that is not a string, a number or a boolean (a table, a date).
-#[derive(Debug, thiserror::Error)]
-#[error("unsupported value {0} (use strings, numbers or booleans)")]
-struct Unsupported(toml::Value);
-
-fn scalar(v: &toml::Value) -> Result<String, Unsupported> {
-    match v {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Float(f) => Ok(f.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        other => Err(Unsupported(other.clone())),
-    }
-}
-
 /// Expands spec strings into configurations, in order, dropping exact duplicates. Every spec
 /// is checked; all errors are returned together.
 pub fn expand(registry: &Registry, specs: &[String]) -> Result<Vec<CodecConfig>, Vec<SpecError>> {
@@ -414,6 +442,41 @@ mod tests {
                 l => format!("{l}={}", c.spec()),
             })
             .collect()
+    }
+
+    /// The [target] table is read straight into checked targets: a number or a list, integers
+    /// as numbers; an unknown key, a budget that is not positive and text are refused, naming
+    /// the file and key.
+    #[test]
+    fn target_tables_are_read_as_targets() {
+        let (_d, p) = write("[target]\nssimulacra2 = [70, 80.5]\nbpp = 1\n");
+        let t = read_targets(&p).unwrap();
+        let got: Vec<(&str, f64)> = t.iter().map(|t| (t.key(), t.value)).collect();
+        assert_eq!(
+            got,
+            [("bpp", 1.0), ("ssimulacra2", 70.0), ("ssimulacra2", 80.5)]
+        );
+        for (text, says) in [
+            (
+                "[target]\nsharpness = 3\n",
+                "target.sharpness: unknown metric \"sharpness\"",
+            ),
+            (
+                "[target]\nbytes = [1000, 0]\n",
+                "target.bytes: a bytes budget must be positive, not 0",
+            ),
+        ] {
+            let (_d, p) = write(text);
+            let e = read_targets(&p).unwrap_err();
+            let chain = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+            assert!(
+                chain.contains(&format!("{}: {says}", p.display())),
+                "{chain}"
+            );
+        }
+        let (_d, p) = write("[target]\npsnr = \"40\"\n");
+        let e = read_targets(&p).unwrap_err().to_string();
+        assert!(e.contains("expected a number or a list of numbers"), "{e}");
     }
 
     #[test]

@@ -95,6 +95,20 @@ impl<'de> Deserialize<'de> for Goal {
 }
 
 impl Target {
+    /// A target of `goal` at `value`: a finite number, and positive for a bpp or bytes budget.
+    pub fn new(goal: Goal, value: f64) -> Result<Target, TargetError> {
+        if !value.is_finite() {
+            return Err(TargetError::NotANumber(value.to_string()));
+        }
+        if matches!(goal, Goal::Bpp | Goal::Bytes) && value <= 0.0 {
+            return Err(TargetError::NotPositive {
+                key: goal.key().to_string(),
+                value: value.to_string(),
+            });
+        }
+        Ok(Target { goal, value })
+    }
+
     /// The goal's key as written on the command line and in targets.csv.
     pub fn key(&self) -> &'static str {
         self.goal.key()
@@ -147,22 +161,17 @@ pub fn parse_target(text: &str) -> Result<Vec<Target>, TargetError> {
     let (key, values) = text.split_once('=').ok_or(TargetError::Syntax)?;
     let key = key.trim();
     let goal = Goal::parse(key)?;
-    let mut out = Vec::new();
-    for v in values.split(',').map(str::trim) {
-        let value: f64 = v
-            .parse()
-            .ok()
-            .filter(|x: &f64| x.is_finite())
-            .ok_or_else(|| TargetError::NotANumber(v.to_string()))?;
-        if matches!(goal, Goal::Bpp | Goal::Bytes) && value <= 0.0 {
-            return Err(TargetError::NotPositive {
-                key: key.to_string(),
-                value: v.to_string(),
-            });
-        }
-        out.push(Target { goal, value });
-    }
-    Ok(out)
+    values
+        .split(',')
+        .map(str::trim)
+        .map(|v| {
+            let value = v.parse::<f64>().ok().filter(|x| x.is_finite());
+            Target::new(
+                goal,
+                value.ok_or_else(|| TargetError::NotANumber(v.to_string()))?,
+            )
+        })
+        .collect()
 }
 
 /// One row of targets.csv: one (image, curve, target).

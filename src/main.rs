@@ -257,7 +257,11 @@ fn compare(args: CompareArgs) -> Result<i32> {
 }
 
 fn merge(args: MergeArgs) -> Result<i32> {
-    let m = codecbench::merge::merge_with(&args.runs, &args.out, args.allow_mixed)?;
+    let m = codecbench::merge::merge_with(&args.runs, &args.out, args.allow_mixed)
+        .map_err(options::merge_error)?;
+    for e in &m.mixed {
+        eprintln!("codecbench: warning: merged with --allow-mixed: {e}");
+    }
     for w in &m.warnings {
         eprintln!("codecbench: warning: {w}");
     }

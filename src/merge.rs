@@ -21,6 +21,8 @@ pub struct Merged {
     /// Cells of the plan that no input had.
     pub missing: usize,
     pub warnings: Vec<String>,
+    /// The inputs of another provenance merged anyway (`allow_mixed`): how each differs.
+    pub mixed: Vec<MergeError>,
 }
 
 /// The plan of a run: image ids with hashes, and the sweep's own specs, in run order (the
@@ -145,6 +147,9 @@ fn merged_meta(metas: &[RunMeta], dirs: &[PathBuf], records: &[CellRecord], n: u
 /// Why runs cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// An input that is neither a folder nor a file.
+    #[error("{}: no such run folder or results.csv", path.display())]
+    NoInput { path: PathBuf },
     #[error("{0} (merge needs each run's run.json)")]
     RunMeta(#[from] RunMetaError),
     #[error("{} was made from another corpus or sweep than {}; merge only runs of one plan", dir.display(), first.display())]
@@ -157,7 +162,9 @@ pub enum MergeError {
         theirs: String,
         first_value: String,
     },
-    #[error("{} comes from another {what} than {}: {theirs} against {first_value}; its numbers are not the same run's (re-run that shard, or pass --allow-mixed to merge anyway)", dir.display(), first.display())]
+    /// An input of another provenance (codecbench build, codec build, machine); a caller may
+    /// choose to merge it anyway.
+    #[error("{} comes from another {what} than {}: {theirs} against {first_value}; its numbers are not the same run's", dir.display(), first.display())]
     MixedProvenance {
         dir: PathBuf,
         first: PathBuf,
@@ -187,9 +194,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
 }
 
 /// Merges `inputs` into `out`; with `allow_mixed`, inputs from another codecbench build, codec
-/// build or machine are merged with a warning instead of refused. Either way the merged
-/// run.json lists each input's provenance.
+/// build or machine are merged (listed in [`Merged::mixed`]) instead of refused. Either way the
+/// merged run.json lists each input's provenance.
 pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<Merged, MergeError> {
+    if let Some(gone) = inputs.iter().find(|p| !p.exists()) {
+        return Err(MergeError::NoInput { path: gone.clone() });
+    }
     let dirs: Vec<PathBuf> = inputs
         .iter()
         .map(|p| RunDir::of(p).path().to_path_buf())
@@ -216,7 +226,7 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
             if !allow_mixed {
                 return Err(e);
             }
-            mixed.push(format!("{e}"));
+            mixed.push(e);
         }
     }
     let (images, _) = plan(&metas[0]);
@@ -232,9 +242,9 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
     // rows would carry different columns or differently timed medians.
     for (d, m) in dirs.iter().zip(&metas).skip(1) {
         for (what, a, b) in [
-            ("--metrics", &metas[0].metrics, &m.metrics),
+            ("metrics", &metas[0].metrics, &m.metrics),
             (
-                "--repeat",
+                "repeat count",
                 &metas[0].repeat.to_string(),
                 &m.repeat.to_string(),
             ),
@@ -255,10 +265,7 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
     let n = images.len() * plan(&metas[0]).1.len();
     let order = RowOrder::new(images, &specs);
     let mut rows: BTreeMap<JobKey, CellRecord> = BTreeMap::new();
-    let mut warnings: Vec<String> = mixed
-        .into_iter()
-        .map(|m| format!("merged with --allow-mixed: {m}"))
-        .collect();
+    let mut warnings: Vec<String> = Vec::new();
     for d in &dirs {
         let found: Vec<CellRecord> = read_csv(&RunDir::new(d).results())?;
         let mut dup = 0;
@@ -313,5 +320,6 @@ pub fn merge_with(inputs: &[PathBuf], out: &Path, allow_mixed: bool) -> Result<M
         files,
         missing,
         warnings,
+        mixed,
     })
 }

@@ -16,6 +16,7 @@ use crate::corpus::SkipFix;
 /// `--metrics` when neither it nor a preset is given (a --codec or --sweep run).
 pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
 use crate::baseline::retime::{Fix, ResolveError, RetimeError, Side};
+use crate::merge::MergeError;
 use crate::report::{ReportError, ReportOptions};
 use crate::sweep::{default_run_name, Sweep, SweepError};
 
@@ -160,33 +161,33 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
     };
     let metrics = crate::metrics::parse_metrics(&metric_list)
         .map_err(|e| format!("--metrics {metric_list}: {e}"))?;
-    let mut targets = Vec::new();
-    let mut target_texts: Vec<(String, String)> = Vec::new();
+    // Targets: the sweep file's [target] table, then --target flags; each named by where it
+    // came from if it asks for a metric the run does not measure.
+    let mut targets: Vec<(String, crate::target::Target)> = Vec::new();
     if let Some(path) = &args.sweep {
-        for t in crate::config::read_targets(path).map_err(|e| FlagError::input("--sweep", e))? {
-            target_texts.push((format!("--sweep {} [target]", path.display()), t));
+        let from_file =
+            crate::config::read_targets(path).map_err(|e| FlagError::input("--sweep", e))?;
+        for t in from_file {
+            let at = format!("--sweep {}: target.{}", path.display(), t.key());
+            targets.push((at, t));
         }
     }
-    target_texts.extend(
-        args.targets
-            .iter()
-            .map(|t| ("--target".to_string(), t.clone())),
-    );
-    for (flag, text) in &target_texts {
-        let parsed =
-            crate::target::parse_target(text).map_err(|e| format!("{flag} {text}: {e}"))?;
-        for t in &parsed {
-            if let crate::target::Goal::Quality(m) = t.goal {
-                if !metrics.iter().any(|x| x.key == m.key) {
-                    return Err(FlagError::Message(format!(
-                        "{flag} {text}: {} is not measured; add it to --metrics",
-                        m.key
-                    )));
-                }
+    for text in &args.targets {
+        let parsed = crate::target::parse_target(text)
+            .map_err(|e| FlagError::input(format!("--target {text}"), e))?;
+        targets.extend(parsed.into_iter().map(|t| (format!("--target {text}"), t)));
+    }
+    for (at, t) in &targets {
+        if let crate::target::Goal::Quality(m) = t.goal {
+            if !metrics.iter().any(|x| x.key == m.key) {
+                return Err(FlagError::Message(format!(
+                    "{at}: {} is not measured; add it to --metrics",
+                    m.key
+                )));
             }
         }
-        targets.extend(parsed);
     }
+    let targets: Vec<crate::target::Target> = targets.into_iter().map(|(_, t)| t).collect();
     Ok(Sweep {
         corpus: args.corpus.clone(),
         configs,
@@ -380,6 +381,18 @@ pub fn report_error(e: ReportError) -> FlagError {
             "--max-report-mb",
             Hinted::new(e, "give a positive number of megabytes"),
         ),
+        _ => FlagError::Message(chain(&e)),
+    }
+}
+
+/// A merge's failure, with the flag that fixes it where there is one.
+pub fn merge_error(e: MergeError) -> FlagError {
+    match e {
+        MergeError::MixedProvenance { .. } => FlagError::Message(chain(&Hinted::new(
+            e,
+            "re-run that shard, or pass --allow-mixed to merge anyway",
+        ))),
+        MergeError::OutDir { .. } => FlagError::input("--out", e),
         _ => FlagError::Message(chain(&e)),
     }
 }

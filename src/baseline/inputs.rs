@@ -24,7 +24,7 @@ pub const REQUIRED_COLUMNS: [&str; 11] = [
 /// Why BASELINE or NEW cannot be judged (`side` is "BASELINE" or "NEW").
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InputError {
-    #[error("{side} has no {column} column; it cannot be judged (is it a codecbench results.csv, complete and from a run with the same --metrics?)")]
+    #[error("{side} has no {column} column; it cannot be judged (is it a codecbench results.csv, complete and from a run with the same metrics?)")]
     MissingColumn { side: String, column: String },
     #[error("{side}: column {column} is empty or NaN in every ok row; it cannot be judged")]
     EmptyColumn { side: String, column: String },

@@ -103,7 +103,7 @@ pub fn save(
     let mut saved = Saved::default();
     if !(target_bpp.is_finite() && target_bpp > 0.0) {
         saved.warnings.push(format!(
-            "--crop-bpp {target_bpp}: not a positive number of bits per pixel; no crops saved"
+            "crop target {target_bpp} bpp is not a positive number of bits per pixel; no crops saved"
         ));
         return saved;
     }

@@ -217,6 +217,14 @@ fn merged_shards_equal_the_unsharded_run() {
     merge(&[d.join("s1"), d.join("other")], &d.join("bad"))
         .code(2)
         .stderr(predicates::str::contains("another corpus or sweep"));
+    // An input that does not exist is named as it was given (not as its parent's run.json).
+    let gone = d.join("no-such-shard");
+    merge(&[d.join("s1"), gone.clone()], &d.join("bad"))
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{}: no such run folder or results.csv",
+            gone.display()
+        )));
     Command::cargo_bin("codecbench")
         .unwrap()
         .args(["run", "--shard", "4/3"])
@@ -233,8 +241,8 @@ fn shards_with_other_settings_are_not_merged() {
     let d = dir.path();
     run(&corpus, &d.join("s1"), &["--shard", "1/2", "--no-report"]);
     for (name, extra, says) in [
-        ("m2", &["--metrics", "ssim"][..], "with --metrics psnr,ssim"),
-        ("r2", &["--repeat", "2"][..], "with --repeat 2"),
+        ("m2", &["--metrics", "ssim"][..], "with metrics psnr,ssim"),
+        ("r2", &["--repeat", "2"][..], "with repeat count 2"),
     ] {
         let mut args = vec!["--shard", "2/2", "--no-report"];
         args.extend_from_slice(extra);
