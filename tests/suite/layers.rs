@@ -361,3 +361,47 @@ fn the_print_check_sees_prints() {
     // A child's piped stderr, a closure named stderr, a method that merely looks alike.
     assert!(prints("cmd.stderr(Stdio::piped()); stderr(); x.my_println!();").is_empty());
 }
+
+/// The library without the `cli` feature has none of the command line's crates (issue 27): each
+/// is an optional dependency that only the `cli` feature turns on, and no library module
+/// outside the feature-gated ones names them. (`cargo tree -e normal --no-default-features`
+/// then lists none of them; checked by hand, too slow for every test run.)
+#[test]
+fn the_command_line_crates_are_only_in_the_cli_feature() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let deps = manifest["dependencies"].as_table().unwrap();
+    let features = manifest["features"].as_table().unwrap();
+    let gated = ["clap", "indicatif", "ctrlc", "anyhow"];
+    for name in gated {
+        let optional = deps[name]
+            .as_table()
+            .and_then(|t| t.get("optional"))
+            .and_then(|v| v.as_bool());
+        assert_eq!(optional, Some(true), "{name} must be optional");
+        for (feature, list) in features {
+            let on = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v.as_str() == Some(&format!("dep:{name}")));
+            assert_eq!(on, feature == "cli", "{name} in feature {feature}");
+        }
+    }
+    // Library files other than the feature-gated cli.rs and options.rs do not use them.
+    let src = root.join("src");
+    let binary = binary_files(&src);
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for f in files.iter().filter(|f| !binary.contains(f)) {
+        let name = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        if name == "cli.rs" || name == "options.rs" {
+            continue;
+        }
+        let (code, _) = code_of(&std::fs::read_to_string(f).unwrap());
+        for c in gated {
+            assert!(!code.contains(&format!("{c}::")), "{name} uses {c}");
+        }
+    }
+}
