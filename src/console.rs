@@ -8,13 +8,25 @@ use std::path::PathBuf;
 use codecbench::sweep::Outcome;
 
 /// Prints "wrote FILE" for each table, page and manifest, and one line per folder of images
-/// (plots, crops): a large corpus writes hundreds of crop PNGs.
+/// (plots, crops): a large corpus writes hundreds of crop files.
 pub fn print_written(files: &[PathBuf]) {
     let mut out = std::io::stdout().lock();
-    let is_image = |f: &PathBuf| f.extension().is_some_and(|e| e == "png" || e == "svg");
-    for f in files.iter().filter(|f| !is_image(f)) {
-        let _ = writeln!(out, "wrote {}", f.display());
+    for line in written(files) {
+        let _ = writeln!(out, "{line}");
     }
+}
+
+/// The lines of [`print_written`].
+fn written(files: &[PathBuf]) -> Vec<String> {
+    let is_image = |f: &PathBuf| {
+        f.extension()
+            .is_some_and(|e| e == "png" || e == "svg" || e == "webp")
+    };
+    let mut lines: Vec<String> = files
+        .iter()
+        .filter(|f| !is_image(f))
+        .map(|f| format!("wrote {}", f.display()))
+        .collect();
     // Image files counted under their folder of kind ("plots" or "crops").
     let mut folders: Vec<(PathBuf, usize)> = Vec::new();
     for f in files.iter().filter(|f| is_image(f)) {
@@ -36,8 +48,9 @@ pub fn print_written(files: &[PathBuf]) {
         } else {
             "plot"
         };
-        let _ = writeln!(out, "wrote {n} {what} files in {}", dir.display());
+        lines.push(format!("wrote {n} {what} files in {}", dir.display()));
     }
+    lines
 }
 
 fn fmt_range(v: &[f64], digits: usize) -> String {
@@ -199,4 +212,36 @@ pub fn print_summary(o: &Outcome) {
     }
     drop(out);
     print_written(&o.files);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Crops (lossless WebP, one folder per image) and plots are counted per folder, not
+    /// listed: the bundled corpus alone writes 150 crop files.
+    #[test]
+    fn image_files_are_counted_per_folder() {
+        let files: Vec<PathBuf> = [
+            "r/results.csv",
+            "r/crops/a.png-1/jpeg_q_80-2.webp",
+            "r/crops/a.png-1/jpeg_q_80-2.heat.webp",
+            "r/crops/b.png-3/original.png",
+            "r/crops/crops.json",
+            "r/plots/rd.svg",
+            "r/plots/rd.png",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(
+            written(&files),
+            [
+                "wrote r/results.csv",
+                "wrote r/crops/crops.json",
+                "wrote 3 crop files in r/crops",
+                "wrote 2 plot files in r/plots",
+            ]
+        );
+    }
 }
