@@ -18,7 +18,8 @@ pub const DEFAULT_METRICS: &str = "psnr,psnr-y,ssim,ssimulacra2";
 use crate::baseline::retime::{Fix, ResolveError, RetimeError, Side};
 use crate::merge::MergeError;
 use crate::report::{ReportError, ReportOptions};
-use crate::sweep::{default_run_name, Sweep, SweepError};
+use crate::run_dir::{claim_run_dir, default_run_name};
+use crate::sweep::{Sweep, SweepError};
 
 /// A command line the flag layer refused: the message names the flag (or the sweep file's
 /// field) and says what to give instead. A library error it wraps is its source, so the
@@ -193,14 +194,9 @@ pub fn sweep(registry: &Registry, args: &RunArgs) -> Result<Sweep, FlagError> {
         configs,
         out: match &args.out {
             Some(out) => out.clone(),
-            None => {
-                crate::sweep::claim_run_dir(std::path::Path::new("reports"), &default_run_name())
-                    .map_err(|e| {
-                        format!(
-                            "cannot create a run folder under reports/ ({e}); give one with --out"
-                        )
-                    })?
-            }
+            None => claim_run_dir(std::path::Path::new("reports"), &default_run_name()).map_err(
+                |e| format!("cannot create a run folder under reports/ ({e}); give one with --out"),
+            )?,
         },
         out_is_default: args.out.is_none(),
         jobs: match args.jobs {

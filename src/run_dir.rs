@@ -35,6 +35,30 @@ pub const OUTPUTS: &[(&str, &dyn Exporter)] = &[
     (RUN_JSON, &RunJson),
 ];
 
+/// A default run folder name: the UTC start time.
+pub fn default_run_name() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()
+}
+
+/// Creates a new, empty run folder `parent/<name>` (or `<name>-2`, `-3`... if taken): the
+/// creation is atomic, so two runs started in the same second get two folders.
+pub fn claim_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    for n in 1.. {
+        let dir = if n == 1 {
+            parent.join(name)
+        } else {
+            parent.join(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("an unbounded range ends")
+}
+
 /// A run folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunDir {
@@ -103,6 +127,29 @@ impl RunDir {
             .into_iter()
             .filter(|f| self.file(f).exists())
             .collect()
+    }
+
+    /// A note when this folder already holds a run whose files a new run replaces.
+    pub fn replaced_note(&self) -> Option<String> {
+        let held = self.held_run_files();
+        (!held.is_empty()).then(|| {
+            format!(
+                "{} already holds a run ({}); its files are replaced",
+                self.dir.display(),
+                held.join(", ")
+            )
+        })
+    }
+
+    /// Removes the temporary files a killed run left here (best effort).
+    pub fn remove_temporaries(&self) {
+        if let Ok(files) = std::fs::read_dir(&self.dir) {
+            for f in files.flatten() {
+                if f.file_name().to_string_lossy().starts_with(".tmp") && f.path().is_file() {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            }
+        }
     }
 
     /// Every row of the results file a user's path names ([`RunDir::results_file`]), as

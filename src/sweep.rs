@@ -56,7 +56,7 @@ pub struct Sweep {
     /// Files and directories (recursive) to read images from (default `corpus/`).
     pub corpus: Vec<PathBuf>,
     pub configs: Vec<CodecConfig>,
-    /// Run folder (default `reports/<UTC timestamp>`, made unique by [`claim_run_dir`]).
+    /// Run folder (default `reports/<UTC timestamp>`, made unique by [`crate::run_dir::claim_run_dir`]).
     pub out: PathBuf,
     /// `out` is the default folder claimed for this run (removed again if the run fails
     /// before writing anything).
@@ -107,53 +107,6 @@ impl Outcome {
             1
         } else {
             0
-        }
-    }
-}
-
-/// A default run folder name: the UTC start time.
-pub fn default_run_name() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()
-}
-
-/// Creates a new, empty run folder `parent/<name>` (or `<name>-2`, `-3`... if taken): the
-/// creation is atomic, so two runs started in the same second get two folders.
-pub fn claim_run_dir(parent: &std::path::Path, name: &str) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(parent)?;
-    for n in 1.. {
-        let dir = if n == 1 {
-            parent.join(name)
-        } else {
-            parent.join(format!("{name}-{n}"))
-        };
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("an unbounded range ends")
-}
-
-/// A note when `out` already holds a run whose files this run replaces.
-pub fn replaced_run_note(out: &std::path::Path) -> Option<String> {
-    let held = RunDir::new(out).held_run_files();
-    (!held.is_empty()).then(|| {
-        format!(
-            "{} already holds a run ({}); its files are replaced",
-            out.display(),
-            held.join(", ")
-        )
-    })
-}
-
-/// Removes the temporary files a killed run left in a run folder (best effort).
-fn remove_temporaries(dir: &std::path::Path) {
-    if let Ok(files) = std::fs::read_dir(dir) {
-        for f in files.flatten() {
-            if f.file_name().to_string_lossy().starts_with(".tmp") && f.path().is_file() {
-                let _ = std::fs::remove_file(f.path());
-            }
         }
     }
 }
@@ -277,7 +230,7 @@ pub fn replaces_note(sweep: &Sweep) -> Option<String> {
     if sweep.out_is_default || resuming {
         return None;
     }
-    replaced_run_note(&sweep.out)
+    RunDir::new(&sweep.out).replaced_note()
 }
 
 /// Runs the sweep. `cancel` stops it early (Ctrl-C); what finished is still written.
@@ -288,7 +241,7 @@ pub fn execute(
     observer: &dyn Observer,
 ) -> Result<Outcome, SweepError> {
     let existed = sweep.out.exists();
-    remove_temporaries(&sweep.out);
+    RunDir::new(&sweep.out).remove_temporaries();
     let result = execute_in(sweep, cancel, observer);
     // A run that failed before writing anything leaves no empty folder behind.
     if result.is_err() && (!existed || sweep.out_is_default) {
