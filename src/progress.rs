@@ -118,7 +118,7 @@ pub struct Tick {
     pub elapsed: Duration,
     /// Time left at the rate so far, by expected cost; `None` before the first cell.
     pub eta: Option<Duration>,
-    /// The cell that finished: "image spec".
+    /// The cell that finished: "image spec" (empty in the tick of [`Observer::finished`]).
     pub label: String,
 }
 
@@ -134,7 +134,6 @@ pub struct Progress<'a> {
     /// Probe cells counted up front and not arrived yet, and the cost assumed for each.
     expected: usize,
     expected_cost: f64,
-    last_label: String,
 }
 
 impl<'a> Progress<'a> {
@@ -148,7 +147,6 @@ impl<'a> Progress<'a> {
             cost_done: 0.0,
             expected: 0,
             expected_cost: 0.0,
-            last_label: String::new(),
         }
     }
 
@@ -193,8 +191,7 @@ impl<'a> Progress<'a> {
     pub fn done(&mut self, cost: f64, label: String) {
         self.cost_done += cost;
         self.done += 1;
-        self.last_label = label;
-        self.observer.advanced(&self.tick());
+        self.observer.advanced(&self.tick(label));
     }
 
     /// Seconds left: the time so far scaled by the cost left over the cost done.
@@ -206,7 +203,7 @@ impl<'a> Progress<'a> {
         Some(elapsed.mul_f64(left / self.cost_done))
     }
 
-    fn tick(&self) -> Tick {
+    fn tick(&self, label: String) -> Tick {
         let elapsed = self.start.elapsed();
         Tick {
             done: self.done,
@@ -214,7 +211,7 @@ impl<'a> Progress<'a> {
             fraction: (self.cost_done / self.cost_total.max(f64::MIN_POSITIVE)).min(1.0),
             elapsed,
             eta: self.eta(elapsed),
-            label: self.last_label.clone(),
+            label,
         }
     }
 
@@ -229,7 +226,7 @@ impl<'a> Progress<'a> {
             self.total -= self.expected.min(self.total);
             self.expected = 0;
         }
-        self.observer.finished(&self.tick());
+        self.observer.finished(&self.tick(String::new()));
     }
 }
 
